@@ -1,0 +1,56 @@
+// moat check: parse every source, run the lints, report. Exit 0 clean, 1 findings
+// (warnings with --werror), 2 bad input.
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/render.h"
+#include "frontend/frontend.h"
+#include "ir/lint.h"
+#include "ir/printer.h"
+
+namespace moat::cli {
+
+namespace {
+struct CheckOptions {
+  std::vector<std::string> paths;
+  std::string format = "text";
+  bool werror = false;
+  bool dump_ir = false;
+};
+
+int run_check(const CheckOptions& o) {
+  SourceManager sm;
+  Module module;
+  Diagnostics diags;
+  load_paths(o.paths, sm, module, diags);
+  if (!diags.has_errors()) run_lints(module, diags);
+  if (o.dump_ir && !diags.has_errors()) std::fputs(print_module(module, sm).c_str(), stdout);
+  int code = diags.has_errors() ? 2 : (o.werror && diags.warning_count() > 0) ? 1 : 0;
+  if (o.format == "json") {
+    nlohmann::json j = {{"diagnostics", nlohmann::json::array()}};
+    for (const Diagnostic& d : diags.all()) j["diagnostics"].push_back(diagnostic_json(d, sm));
+    j["summary"] = {{"files", sm.size()}, {"rules", module.rules.size()},
+                    {"errors", diags.error_count()}, {"warnings", diags.warning_count()}};
+    std::puts(j.dump(2).c_str());
+  } else {
+    print_diagnostics(diags, sm, stderr);
+    std::fprintf(stderr, "%s\n",
+                 fmt::format("moat check: {} file(s), {} rule(s), {} error(s), {} warning(s)", sm.size(),
+                             module.rules.size(), diags.error_count(), diags.warning_count())
+                     .c_str());
+  }
+  return code;
+}
+} // namespace
+
+void add_check_command(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<CheckOptions>();
+  CLI::App* cmd = app.add_subcommand("check", "Parse, lint and prove policy sources");
+  cmd->add_option("paths", opts->paths, "Policy files or directories")->required();
+  cmd->add_option("--format", opts->format, "Output format")->check(CLI::IsMember({"text", "json"}));
+  cmd->add_flag("--werror", opts->werror, "Treat warnings as findings (exit 1)");
+  cmd->add_flag("--dump-ir", opts->dump_ir, "Print the IR after the front ends");
+  cmd->callback([opts, &exit_code] { exit_code = run_check(*opts); });
+}
+
+} // namespace moat::cli

@@ -1,0 +1,25 @@
+// moat: parse, lint, prove, compile and enforce network isolation policies.
+#include <cstdio>
+#include <exception>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"moat: network isolation policies, proved and compiled to eBPF"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for every subcommand");
+  int exit_code = 0;
+  moat::cli::add_check_command(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;  // usage error
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "moat: internal error: %s\n", e.what());
+    return 3;
+  }
+  return exit_code;
+}

@@ -1,0 +1,101 @@
+// load_paths: walks files and directories, checks each file is sane text, and hands it to
+// the front end its extension names. Order is deterministic (sorted paths).
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "frontend/frontend.h"
+
+namespace moat {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+/// Policy files larger than this are refused (E003) rather than parsed for minutes.
+constexpr uintmax_t kMaxFileBytes = 16u << 20;
+
+bool has_policy_extension(const fs::path& p) {
+  std::string ext = p.extension().string();
+  return ext == ".moat" || ext == ".yaml" || ext == ".yml";
+}
+
+/// Returns the byte offset of the first invalid UTF-8 sequence, or npos.
+size_t first_invalid_utf8(const std::string& s) {
+  size_t i = 0, n = s.size();
+  while (i < n) {
+    unsigned char c = s[i];
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (len == 0 || i + len > n) return i;
+    for (size_t k = 1; k < len; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return i;
+    if (c == 0) return i;  // NUL is never policy text
+    i += len;
+  }
+  return std::string::npos;
+}
+
+void load_file(const fs::path& path, SourceManager& sm, Module& out, Diagnostics& diags) {
+  std::error_code ec;
+  uintmax_t size = fs::file_size(path, ec);
+  if (ec) {
+    FileId f = sm.add(path.string(), "");
+    diags.report(Code::E001, SourceRange::at(f, 1, 1), "cannot read '" + path.string() + "': " + ec.message());
+    return;
+  }
+  if (size > kMaxFileBytes) {
+    FileId f = sm.add(path.string(), "");
+    diags.report(Code::E003, SourceRange::at(f, 1, 1),
+                 "'" + path.string() + "' is " + std::to_string(size) + " bytes; policy files are limited to " +
+                     std::to_string(kMaxFileBytes) + " bytes");
+    return;
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  if (!in.good() && !in.eof()) {
+    FileId f = sm.add(path.string(), "");
+    diags.report(Code::E001, SourceRange::at(f, 1, 1), "cannot read '" + path.string() + "'");
+    return;
+  }
+  std::string text = buf.str();
+  size_t bad = first_invalid_utf8(text);
+  FileId f = sm.add(path.string(), text);
+  if (bad != std::string::npos) {
+    uint32_t line = 1 + std::count(text.begin(), text.begin() + bad, '\n');
+    size_t nl = text.rfind('\n', bad ? bad - 1 : 0);
+    uint32_t col = static_cast<uint32_t>(bad - (nl == std::string::npos || bad == 0 ? 0 : nl + 1)) + 1;
+    diags.report(Code::E002, SourceRange::at(f, line, col),
+                 "'" + path.string() + "' is not UTF-8 text (invalid byte at offset " + std::to_string(bad) + ")");
+    return;
+  }
+  if (path.extension() == ".moat")
+    parse_moat(f, sm, out, diags);
+  else
+    parse_yaml(f, sm, out, diags);
+}
+
+} // namespace
+
+void load_paths(const std::vector<std::string>& paths, SourceManager& sm, Module& out,
+                Diagnostics& diags) {
+  for (const std::string& p : paths) {
+    std::error_code ec;
+    fs::path path(p);
+    if (fs::is_directory(path, ec)) {
+      std::vector<fs::path> files;
+      for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
+           !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+        if (it->is_regular_file(ec) && has_policy_extension(it->path())) files.push_back(it->path());
+      std::sort(files.begin(), files.end());
+      for (const fs::path& f : files) load_file(f, sm, out, diags);
+    } else if (fs::exists(path, ec)) {
+      load_file(path, sm, out, diags);
+    } else {
+      diags.report(Code::E004, {}, "no such file or directory: '" + p + "'");
+    }
+  }
+}
+
+} // namespace moat

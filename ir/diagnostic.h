@@ -1,0 +1,59 @@
+// Diagnostics: mistakes in a user's policy, each with a stable code and a source range.
+// They are created where the problem is found and rendered only in cli/.
+#pragma once
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ir/source.h"
+
+namespace moat {
+
+enum class Severity { Note, Warning, Error };
+
+/// Stable diagnostic codes; the catalog lives in diagnostic_codes.def.
+enum class Code {
+#define X(code, sev, summary) code,
+#include "ir/diagnostic_codes.def"
+#undef X
+};
+
+std::string_view code_name(Code c);      // "E301"
+std::string_view code_summary(Code c);   // catalog one-liner
+Severity code_severity(Code c);          // default severity of the code
+std::vector<Code> all_codes();
+
+struct DiagNote {
+  SourceRange range;
+  std::string message;
+};
+
+struct Diagnostic {
+  Severity severity = Severity::Error;
+  Code code = Code::E101;
+  std::string message;
+  SourceRange range;
+  std::vector<DiagNote> notes;
+};
+
+/// Collects diagnostics from every stage; the CLI renders them.
+class Diagnostics {
+public:
+  /// Report with the code's default severity.
+  Diagnostic& report(Code code, SourceRange range, std::string message);
+  Diagnostic& report(Severity sev, Code code, SourceRange range, std::string message);
+  bool has_errors() const { return errors_ > 0; }
+  size_t error_count() const { return errors_; }
+  size_t warning_count() const;
+  const std::vector<Diagnostic>& all() const { return diags_; }
+  std::vector<Diagnostic>& all() { return diags_; }
+  /// Stop collecting after this many errors (a garbage file must not produce millions).
+  static constexpr size_t kMaxErrors = 200;
+  bool saturated() const { return errors_ >= kMaxErrors; }
+
+private:
+  std::vector<Diagnostic> diags_;
+  size_t errors_ = 0;
+};
+
+} // namespace moat

@@ -1,0 +1,54 @@
+// The reference interpreter: concrete verdicts per DESIGN.md §2. This is the executable
+// definition of moat's semantics; the Z3 encoding and the compiled eBPF must agree with it.
+#pragma once
+#include <string_view>
+#include <vector>
+
+#include "ir/ir.h"
+
+namespace moat {
+
+/// The verdict of one direction at one endpoint.
+struct Decision {
+  enum class Why : uint8_t {
+    NotWorkload,   // the endpoint is not a workload: no policy applies here
+    Implicit,      // self traffic, or host to a local workload: always allowed
+    NotIsolated,   // no isolation selects the endpoint in this direction
+    Allowed,       // isolated, and an allow rule matched (rules = the matching allows)
+    NoAllow,       // isolated, and no allow rule matched (isolations = what isolated it)
+    Denied,        // a deny rule matched (rules = the matching denies); deny always wins
+  };
+  bool allowed = true;
+  Why why = Why::NotWorkload;
+  std::vector<uint32_t> rules;       // deciding rule ids
+  std::vector<uint32_t> isolations;  // indexes into Module::isolations
+};
+
+struct Verdict {
+  bool allowed = true;
+  Decision egress;   // at the source
+  Decision ingress;  // at the destination
+};
+
+bool label_selector_matches(const LabelSelector& sel, const Labels& labels);
+/// Workload endpoints only: namespace labels AND pod labels.
+bool endpoint_selector_matches(const EndpointSelector& sel, const Endpoint& ep);
+/// DESIGN §2 FQDN rules: case-insensitive, trailing dot ignored, '*' within one label,
+/// lone '*' matches all, leading '**.' matches one or more labels.
+bool fqdn_matches(const FqdnMatch& m, std::string_view name);
+/// Does `peer` select the remote endpoint `remote`?
+bool peer_matches(const Peer& peer, const Endpoint& remote);
+/// Does the flow's protocol/port fall in `ports`? Named ports resolve against `owner`
+/// (the destination workload). Empty `ports` matches everything.
+bool ports_match(const std::vector<PortMatch>& ports, Protocol proto, uint16_t port,
+                 const Endpoint* owner);
+
+/// The verdict of one direction at `local` for the remote end `remote`.
+Decision decide(const Module& m, Direction dir, const Endpoint& local, const Endpoint& remote,
+                Protocol proto, uint16_t port);
+/// Connection verdict: egress at src (if a workload) AND ingress at dst (if a workload).
+Verdict evaluate(const Module& m, const Flow& flow);
+
+const char* to_string(Decision::Why w);
+
+} // namespace moat

@@ -1,0 +1,228 @@
+// The moat IR: one Module for every front end (moat language, Kubernetes, Cilium,
+// Karpenter). Front ends lower into it; the interpreter, the verifier and the backend
+// read it. Every node carries the SourceRange it came from.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ir/ip.h"
+#include "ir/source.h"
+
+namespace moat {
+
+enum class Direction : uint8_t { Ingress, Egress };
+enum class Action : uint8_t { Allow, Deny };
+
+/// IP protocol numbers; Any means "TCP, UDP or SCTP" when a port is given (Cilium's ANY).
+enum class Protocol : uint8_t { Any = 0, ICMP = 1, TCP = 6, UDP = 17, ICMPv6 = 58, SCTP = 132 };
+
+using Labels = std::map<std::string, std::string>;
+
+/// The label that names a namespace; every namespace carries it.
+inline constexpr const char* kNamespaceNameLabel = "kubernetes.io/metadata.name";
+
+/// One term of a label selector (matchLabels entries become In with one value).
+struct LabelRequirement {
+  enum class Op : uint8_t { In, NotIn, Exists, DoesNotExist };
+  std::string key;
+  Op op = Op::In;
+  std::vector<std::string> values;  // sorted, for In / NotIn
+  SourceRange range;
+};
+
+/// A conjunction of requirements; empty matches every label set.
+struct LabelSelector {
+  std::vector<LabelRequirement> reqs;
+  SourceRange range;
+  bool empty() const { return reqs.empty(); }
+};
+
+/// Selects workloads: namespace labels AND pod labels. Never matches a non-workload.
+struct EndpointSelector {
+  LabelSelector namespaces;
+  LabelSelector pods;
+  SourceRange range;
+};
+
+/// Cilium-style entities; Init/Health/Unmanaged/Ingress exist for completeness and match no
+/// endpoint moat models except through All.
+enum class Entity : uint8_t {
+  World, Cluster, Host, RemoteNode, KubeApiserver, All, Init, Health, Unmanaged, Ingress
+};
+
+struct FqdnMatch {
+  bool pattern = false;   // false: matchName (exact); true: matchPattern
+  std::string value;      // lower-case, trailing dot removed
+  SourceRange range;
+};
+
+/// The other end of a rule. CIDR peers match only external (non-cluster) endpoints.
+struct Peer {
+  enum class Kind : uint8_t { Any, Endpoints, Cidr, Entity, Fqdn };
+  Kind kind = Kind::Any;
+  EndpointSelector endpoints;         // Kind::Endpoints
+  IpPrefix cidr;                      // Kind::Cidr
+  std::vector<IpPrefix> except;       // Kind::Cidr, each inside cidr
+  Entity entity = Entity::All;        // Kind::Entity
+  FqdnMatch fqdn;                     // Kind::Fqdn
+  SourceRange range;
+};
+
+/// A set of ports of one protocol: lo..hi inclusive (ICMP: type range 0..255 = all types),
+/// or a named container port resolved against the destination workload.
+struct PortMatch {
+  Protocol proto = Protocol::TCP;
+  uint16_t lo = 0, hi = 65535;
+  std::string name;  // non-empty: named port (lo/hi unused)
+  SourceRange range;
+};
+
+/// L7 HTTP constraint: kept and verified, never enforced by the datapath (build refuses).
+struct HttpRule {
+  std::string method, path, host;
+  std::vector<std::string> headers;
+  SourceRange range;
+};
+
+/// One rule half: at the subject, in one direction, about one peer.
+struct Rule {
+  uint32_t id = 0;                    // index in Module::rules
+  EndpointSelector subject;
+  Direction dir = Direction::Ingress;
+  Action action = Action::Allow;
+  Peer peer;
+  std::vector<PortMatch> ports;       // empty: every port of every protocol
+  std::vector<HttpRule> http;         // L7 (non-empty: build refuses)
+  std::vector<FqdnMatch> dns;         // `rules: dns` — names the FQDN machinery may learn
+  int32_t twin = -1;                  // the other half of a moat connection rule, or -1
+  std::string origin;                 // "NetworkPolicy x/allow-web", "moat kubeflow", ...
+  SourceRange range;
+};
+
+/// Isolation fact: endpoints selected by `subject` are default-deny in `dir`.
+struct Isolation {
+  EndpointSelector subject;
+  Direction dir = Direction::Ingress;
+  std::string origin;
+  SourceRange range;
+};
+
+struct Taint {
+  std::string key, value, effect;  // effect: NoSchedule | PreferNoSchedule | NoExecute
+  SourceRange range;
+};
+
+/// Karpenter NodePool (or a moat `nodepool` block).
+struct NodePool {
+  std::string name;
+  std::vector<LabelRequirement> requirements;  // node.kubernetes.io/instance-family in [...]
+  Labels labels;                                // template labels
+  std::vector<Taint> taints, startup_taints;
+  std::map<std::string, std::string> limits;    // cpu: "500", memory: "2000Gi", ...
+  std::map<std::string, std::string> disruption;  // flattened key -> value
+  std::vector<EndpointSelector> admits;         // workloads that tolerate and select this pool
+  SourceRange range;
+};
+
+/// A named selector or peer declared in the moat language (`workload x = {...}`).
+struct NamedSelector {
+  std::string ns, name;  // qualified name "ns/name"
+  EndpointSelector selector;
+  SourceRange range;
+};
+struct NamedPeer {
+  std::string ns, name;
+  Peer peer;
+  SourceRange range;
+};
+
+enum class EndpointKind : uint8_t { Workload, Host, RemoteNode, KubeApiserver, External };
+
+struct NamedPort {
+  std::string name;
+  Protocol proto = Protocol::TCP;
+  uint16_t port = 0;
+};
+
+/// A concrete endpoint (inventory entry, cases-file endpoint, or an expectation's end).
+struct Endpoint {
+  std::string name;
+  EndpointKind kind = EndpointKind::Workload;
+  std::string ns;                    // workloads
+  Labels ns_labels;                  // includes kNamespaceNameLabel
+  Labels labels;                     // pod labels
+  std::vector<IpAddr> ips;
+  std::vector<NamedPort> ports;
+  std::vector<std::string> dns_names;  // external endpoints: names learned from DNS
+  std::string node;                  // empty: the one node of the test
+  std::string iface, cgroup;         // runtime attach points (inventory annotations)
+};
+
+/// A flow: proto + destination port (ICMP: the type).
+struct Flow {
+  const Endpoint* src = nullptr;
+  const Endpoint* dst = nullptr;
+  Protocol proto = Protocol::TCP;
+  uint16_t port = 0;
+};
+
+/// A peer plus the ports it is allowed on, as used by `prove ... within {...}`.
+struct PeerPorts {
+  Peer peer;
+  std::vector<PortMatch> ports;  // empty: every port
+  SourceRange range;
+};
+
+/// `prove` statement of the moat language.
+struct Prove {
+  enum class Kind : uint8_t { Isolated, Reachable, EgressWithin, IngressWithin, PoolAdmits };
+  Kind kind = Kind::Isolated;
+  std::vector<Peer> subjects;    // Isolated: groups that must not reach each other; else [0]
+  std::vector<PeerPorts> peers;  // Reachable: the sources (with ports); Within: the allowed set
+  std::string pool;              // PoolAdmits
+  std::string text;              // the statement as written, for reports
+  SourceRange range;
+};
+
+/// `expect A -> B on proto port: allow|deny` — ends made concrete by the front end.
+struct Expect {
+  Endpoint from, to;
+  Protocol proto = Protocol::TCP;
+  uint16_t port = 0;
+  bool allow = false;
+  std::string text;
+  SourceRange range;
+};
+
+/// Everything moat knows after the front ends ran.
+struct Module {
+  std::vector<Rule> rules;
+  std::vector<Isolation> isolations;
+  std::vector<NodePool> pools;
+  std::vector<NamedSelector> workloads;
+  std::vector<NamedPeer> peers;
+  std::vector<Prove> proofs;
+  std::vector<Expect> expects;
+  /// Namespaces declared in moat sources (name -> labels); inventories add their own.
+  std::map<std::string, Labels> namespaces;
+
+  /// Appends a rule and sets its id; returns the id.
+  uint32_t add_rule(Rule r) {
+    r.id = static_cast<uint32_t>(rules.size());
+    rules.push_back(std::move(r));
+    return rules.back().id;
+  }
+};
+
+const char* to_string(Direction d);
+const char* to_string(Action a);
+const char* to_string(Protocol p);
+const char* to_string(Entity e);
+const char* to_string(EndpointKind k);
+std::optional<Protocol> parse_protocol(std::string_view name);  // case-insensitive
+std::optional<Entity> parse_entity(std::string_view name);      // "world", "remote-node", ...
+
+} // namespace moat

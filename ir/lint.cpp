@@ -1,0 +1,118 @@
+// The solver-free lints. Each is conservative: it warns only when the problem is certain
+// from the syntax (W401, W402) or is a plain pattern (W403, W404).
+#include "ir/lint.h"
+
+#include <algorithm>
+
+#include "ir/interp.h"
+
+namespace moat {
+
+namespace {
+
+/// The values a requirement allows for its key, or nullopt when it does not pin them.
+const std::vector<std::string>* pinned_values(const LabelRequirement& r) {
+  return r.op == LabelRequirement::Op::In ? &r.values : nullptr;
+}
+
+bool requirements_conflict(const LabelRequirement& a, const LabelRequirement& b) {
+  if (a.key != b.key) return false;
+  using Op = LabelRequirement::Op;
+  bool a_absent = a.op == Op::DoesNotExist, b_absent = b.op == Op::DoesNotExist;
+  bool a_present = a.op == Op::In || a.op == Op::Exists;
+  bool b_present = b.op == Op::In || b.op == Op::Exists;
+  if ((a_absent && b_present) || (b_absent && a_present)) return true;
+  const auto* av = pinned_values(a);
+  const auto* bv = pinned_values(b);
+  if (av && bv)
+    return std::none_of(av->begin(), av->end(),
+                        [&](const std::string& v) { return std::find(bv->begin(), bv->end(), v) != bv->end(); });
+  auto excluded = [](const std::vector<std::string>& in, const LabelRequirement& notin) {
+    return std::all_of(in.begin(), in.end(), [&](const std::string& v) {
+      return std::find(notin.values.begin(), notin.values.end(), v) != notin.values.end();
+    });
+  };
+  if (av && b.op == Op::NotIn) return excluded(*av, b);
+  if (bv && a.op == Op::NotIn) return excluded(*bv, a);
+  return false;
+}
+
+bool isolated_somewhere(const Module& m, const EndpointSelector& subject, Direction dir) {
+  return std::any_of(m.isolations.begin(), m.isolations.end(), [&](const Isolation& iso) {
+    return iso.dir == dir && selectors_may_overlap(iso.subject, subject);
+  });
+}
+
+bool peer_is_world_wide(const Peer& p) {
+  switch (p.kind) {
+  case Peer::Kind::Any: return true;
+  case Peer::Kind::Entity: return p.entity == Entity::World || p.entity == Entity::All;
+  case Peer::Kind::Cidr: return p.cidr.len == 0 && p.except.empty();
+  default: return false;
+  }
+}
+
+/// The cluster DNS service as the `dns` keyword and most clusters define it.
+Endpoint kube_dns_endpoint() {
+  Endpoint e;
+  e.name = "kube-system/kube-dns";
+  e.kind = EndpointKind::Workload;
+  e.ns = "kube-system";
+  e.ns_labels = {{kNamespaceNameLabel, "kube-system"}};
+  e.labels = {{"k8s-app", "kube-dns"}};
+  return e;
+}
+
+/// Can an egress allow let `subject` query DNS (udp/53 to kube-dns, or anywhere)?
+bool dns_allowed(const Module& m, const EndpointSelector& subject) {
+  if (!isolated_somewhere(m, subject, Direction::Egress)) return true;
+  Endpoint dns = kube_dns_endpoint();
+  return std::any_of(m.rules.begin(), m.rules.end(), [&](const Rule& r) {
+    if (r.dir != Direction::Egress || r.action != Action::Allow) return false;
+    if (!selectors_may_overlap(r.subject, subject)) return false;
+    bool to_dns = r.peer.kind == Peer::Kind::Any || peer_matches(r.peer, dns) ||
+                  (r.peer.kind == Peer::Kind::Endpoints &&
+                   selectors_may_overlap(r.peer.endpoints, EndpointSelector{
+                       {{{kNamespaceNameLabel, LabelRequirement::Op::In, {"kube-system"}, {}}}, {}},
+                       {{{"k8s-app", LabelRequirement::Op::In, {"kube-dns"}, {}}}, {}}, {}}));
+    return to_dns && ports_match(r.ports, Protocol::UDP, 53, &dns);
+  });
+}
+
+} // namespace
+
+bool selectors_may_overlap(const LabelSelector& a, const LabelSelector& b) {
+  for (const LabelRequirement& x : a.reqs)
+    for (const LabelRequirement& y : b.reqs)
+      if (requirements_conflict(x, y)) return false;
+  // A selector that contradicts itself matches nothing at all.
+  for (size_t i = 0; i < a.reqs.size(); ++i)
+    for (size_t j = i + 1; j < a.reqs.size(); ++j)
+      if (requirements_conflict(a.reqs[i], a.reqs[j])) return false;
+  return true;
+}
+
+bool selectors_may_overlap(const EndpointSelector& a, const EndpointSelector& b) {
+  return selectors_may_overlap(a.namespaces, b.namespaces) && selectors_may_overlap(a.pods, b.pods);
+}
+
+void run_lints(const Module& m, Diagnostics& diags) {
+  for (const Rule& r : m.rules) {
+    if (r.action == Action::Allow && !isolated_somewhere(m, r.subject, r.dir))
+      diags.report(Code::W401, r.range,
+                   std::string("this allow changes nothing: no isolation selects its subject for ") +
+                       to_string(r.dir) + " (add `default deny` or a policy that isolates it)");
+    if (r.peer.kind == Peer::Kind::Fqdn && r.peer.fqdn.pattern && r.peer.fqdn.value == "*")
+      diags.report(Code::W403, r.peer.fqdn.range.known() ? r.peer.fqdn.range : r.range,
+                   "FQDN pattern '*' matches every name: this allows all DNS-named egress");
+    if (r.peer.kind == Peer::Kind::Fqdn && r.dir == Direction::Egress && r.action == Action::Allow &&
+        !dns_allowed(m, r.subject))
+      diags.report(Code::W402, r.range,
+                   "FQDN egress needs DNS: no rule lets this subject reach kube-dns on udp 53, so the "
+                   "name is never resolved and learned");
+    if (r.action == Action::Allow && r.dir == Direction::Egress && r.ports.empty() && peer_is_world_wide(r.peer))
+      diags.report(Code::W404, r.range, "allows egress to the whole internet on every port and protocol");
+  }
+}
+
+} // namespace moat

@@ -1,0 +1,18 @@
+// Lints that need no solver (W4xx): cheap, syntactic checks run by `moat check`.
+// Lints that need Z3 live in verifier/.
+#pragma once
+#include "ir/diagnostic.h"
+#include "ir/ir.h"
+
+namespace moat {
+
+/// False only when no endpoint can match both selectors (a key required In disjoint value
+/// sets, or Exists vs DoesNotExist). True means "may overlap" (no solver is used).
+bool selectors_may_overlap(const LabelSelector& a, const LabelSelector& b);
+bool selectors_may_overlap(const EndpointSelector& a, const EndpointSelector& b);
+
+/// W401 allow without isolation, W402 FQDN egress without DNS allowed, W403 lone '*'
+/// pattern, W404 allow to world on every port.
+void run_lints(const Module& m, Diagnostics& diags);
+
+} // namespace moat

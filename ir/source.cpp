@@ -1,0 +1,29 @@
+#include "ir/source.h"
+
+namespace moat {
+
+FileId SourceManager::add(std::string path, std::string text) {
+  File f{std::move(path), std::move(text), {0}};
+  for (uint32_t i = 0; i < f.text.size(); ++i)
+    if (f.text[i] == '\n') f.line_starts.push_back(i + 1);
+  files_.push_back(std::move(f));
+  return static_cast<FileId>(files_.size() - 1);
+}
+
+std::string_view SourceManager::line_text(FileId id, uint32_t line) const {
+  if (id >= files_.size()) return {};
+  const File& f = files_[id];
+  if (line == 0 || line > f.line_starts.size()) return {};
+  uint32_t b = f.line_starts[line - 1];
+  uint32_t e = line < f.line_starts.size() ? f.line_starts[line] : f.text.size();
+  std::string_view s(f.text.data() + b, e - b);
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+std::string SourceManager::location(const SourceRange& r) const {
+  if (!r.known() || r.file >= files_.size()) return "<unknown>";
+  return files_[r.file].path + ":" + std::to_string(r.line) + ":" + std::to_string(r.col);
+}
+
+} // namespace moat

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs every Debian package moat needs (DESIGN.md §11). Idempotent: when all
+# packages are present it only checks and returns in well under a second.
+set -euo pipefail
+PKGS=(cmake ninja-build g++ antlr4 libantlr4-runtime-dev llvm-19-dev libbpf-dev
+      libyaml-cpp-dev libz3-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev
+      bpftool iproute2 clang-19 dnsmasq-base)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
