@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/render.h"
+#include "cli/verify_report.h"
 #include "frontend/frontend.h"
 #include "ir/lint.h"
 #include "ir/printer.h"
@@ -16,6 +17,7 @@ struct CheckOptions {
   std::string format = "text";
   bool werror = false;
   bool dump_ir = false;
+  VerifyCliOptions verify;
 };
 
 int run_check(const CheckOptions& o) {
@@ -24,16 +26,27 @@ int run_check(const CheckOptions& o) {
   Diagnostics diags;
   load_paths(o.paths, sm, module, diags);
   if (!diags.has_errors()) run_lints(module, diags);
+  CheckVerification verification;
+  if (!diags.has_errors()) verification = verify_for_check(module, sm, diags, o.verify);
   if (o.dump_ir && !diags.has_errors()) std::fputs(print_module(module, sm).c_str(), stdout);
   int code = diags.has_errors() ? 2 : (o.werror && diags.warning_count() > 0) ? 1 : 0;
-  if (o.format == "json") {
+  if (!diags.has_errors()) code = std::max(code, verification_exit_code(verification));
+  if (!verification.internal_error.empty())
+    std::fprintf(stderr, "moat check: internal error: %s\n", verification.internal_error.c_str());
+  if (o.format == "sarif" || o.format == "junit") {
+    print_check_report(o.format, module, sm, diags, verification, o.paths);
+  } else if (o.format == "json") {
     nlohmann::json j = {{"diagnostics", nlohmann::json::array()}};
     for (const Diagnostic& d : diags.all()) j["diagnostics"].push_back(diagnostic_json(d, sm));
     j["summary"] = {{"files", sm.size()}, {"rules", module.rules.size()},
                     {"errors", diags.error_count()}, {"warnings", diags.warning_count()}};
+    j["proofs"] = proofs_json(module, sm, verification.proofs);
     std::puts(j.dump(2).c_str());
   } else {
     print_diagnostics(diags, sm, stderr);
+    std::fflush(stderr);
+    std::fputs(proofs_text(module, sm, verification.proofs, use_color(stdout)).c_str(), stdout);
+    std::fflush(stdout);
     std::fprintf(stderr, "%s\n",
                  fmt::format("moat check: {} file(s), {} rule(s), {} error(s), {} warning(s)", sm.size(),
                              module.rules.size(), diags.error_count(), diags.warning_count())
@@ -47,7 +60,8 @@ void add_check_command(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<CheckOptions>();
   CLI::App* cmd = app.add_subcommand("check", "Parse, lint and prove policy sources");
   cmd->add_option("paths", opts->paths, "Policy files or directories")->required();
-  cmd->add_option("--format", opts->format, "Output format")->check(CLI::IsMember({"text", "json"}));
+  cmd->add_option("--format", opts->format, "Output format")->check(CLI::IsMember({"text", "json", "sarif", "junit"}));
+  add_verify_options(cmd, opts->verify);
   cmd->add_flag("--werror", opts->werror, "Treat warnings as findings (exit 1)");
   cmd->add_flag("--dump-ir", opts->dump_ir, "Print the IR after the front ends");
   cmd->callback([opts, &exit_code] { exit_code = run_check(*opts); });

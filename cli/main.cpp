@@ -10,6 +10,14 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
   int exit_code = 0;
   moat::cli::add_check_command(app, exit_code);
+  moat::cli::add_diff_command(app, exit_code);
+  moat::cli::add_query_command(app, exit_code);
+  moat::cli::add_test_command(app, exit_code);
+  moat::cli::add_build_command(app, exit_code);
+  moat::cli::add_fmt_command(app, exit_code);
+  moat::cli::add_agent_command(app, exit_code);
+  moat::cli::add_status_command(app, exit_code);
+  moat::cli::add_observe_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

@@ -29,4 +29,11 @@ struct CasesFile {
 std::optional<CasesFile> load_cases(const std::string& path, SourceManager& sm,
                                     Diagnostics& diags);
 
+/// Adds `ep` to `cf` (e.g. the ends of a moat `expect` statement) and returns the name it is
+/// known by: its own, or that name plus "#N" when a different endpoint already has it. An
+/// endpoint without IPs gets one the way load_cases assigns them (workloads from
+/// 10.244.0.0/16, host / remote-node / kube-apiserver from 172.18.0.0/16, external
+/// endpoints from 198.51.100.0/24), skipping addresses already in use.
+std::string add_endpoint(CasesFile& cf, Endpoint ep);
+
 } // namespace moat

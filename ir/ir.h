@@ -159,6 +159,8 @@ struct Endpoint {
   std::vector<std::string> dns_names;  // external endpoints: names learned from DNS
   std::string node;                  // empty: the one node of the test
   std::string iface, cgroup;         // runtime attach points (inventory annotations)
+  std::map<std::string, std::string> resources;  // extended resources requested (inventory),
+                                                 // e.g. nvidia.com/gpu -> "1"; W506 reads it
 };
 
 /// A flow: proto + destination port (ICMP: the type).

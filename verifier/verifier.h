@@ -1,4 +1,122 @@
 // verifier: proofs, solver lints and semantic diffs over an ir::Module, encoded in Z3.
-// Only this library includes z3++.h; results come back as plain structs.
+// Only this library includes z3++.h; results come back as plain structs. No function here
+// throws: solver failures and interpreter disagreements come back as `internal_error`
+// (the CLI exits 3), user mistakes as Diagnostics.
 #pragma once
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ir/diagnostic.h"
+#include "ir/interp.h"
 #include "ir/ir.h"
+
+namespace moat {
+
+/// Where properties are checked. Every possible endpoint (labels symbolic: pods that do
+/// not exist yet) unless `inventory` is set, then only those concrete endpoints.
+struct VerifyOptions {
+  unsigned timeout_ms = 0;                          // per solver query; 0: no limit
+  const std::vector<Endpoint>* inventory = nullptr;  // inventory scope
+  size_t max_cubes = 32;                            // diff: cubes reported per direction
+  size_t max_lint_rules = 20000;                    // solver lints skip bigger modules
+};
+
+enum class ProofStatus : uint8_t { Proved, Failed, Unknown };
+const char* to_string(ProofStatus s);
+
+/// A concrete flow the solver found, already replayed through the interpreter (whose
+/// verdict is kept: it names the deciding rules and isolations).
+struct Witness {
+  Endpoint src, dst;
+  bool self = false;  // src and dst are one endpoint
+  Protocol proto = Protocol::TCP;
+  uint16_t port = 0;
+  Verdict verdict;
+};
+
+struct ProofResult {
+  size_t index = 0;  // into Module::proofs
+  ProofStatus status = ProofStatus::Unknown;
+  std::string message;              // why it failed, why unknown, or a note ("vacuous")
+  std::optional<Witness> witness;   // a failed flow property
+  std::optional<Endpoint> workload; // a failed `nodepool P admits W`: a W the pool rejects
+  double seconds = 0;
+};
+
+struct ProofReport {
+  std::vector<ProofResult> results;
+  std::string internal_error;  // non-empty: stop, exit 3
+  bool failed() const;
+};
+
+/// Runs every `prove` statement of `m`.
+ProofReport run_proofs(const Module& m, const VerifyOptions& opts);
+
+/// W5xx lints (shadowed and redundant rules, vacuous selectors, endpoints no isolation
+/// captures, GPU pools without taints, GPU workloads no pool admits) into `diags`.
+/// Returns an internal error message, or "".
+std::string run_solver_lints(const Module& m, const VerifyOptions& opts, Diagnostics& diags);
+
+/// One cube of a semantic diff: a rule-like set of flows whose verdict changed, in the
+/// moat selector syntax, with one concrete flow of it.
+struct DiffCube {
+  bool newly_allowed = true;
+  std::string src, dst, ports;
+  Witness witness;     // verdict under the new version
+  Verdict old_verdict;  // the same flow under the old version
+};
+
+struct DiffReport {
+  ProofStatus status = ProofStatus::Unknown;  // Proved: equivalent; Failed: they differ
+  std::vector<DiffCube> cubes;
+  bool truncated = false;  // more cubes than max_cubes
+  std::string message, internal_error;
+  double seconds = 0;
+};
+
+DiffReport semantic_diff(const Module& old_m, const Module& new_m, const VerifyOptions& opts);
+
+/// How reports show an endpoint: "ns/{k: v, ...}" (plus namespace labels and named ports),
+/// an address with its DNS names, or the entity; prefixed by the name of a named endpoint.
+std::string describe_endpoint(const Endpoint& e);
+/// A peer or group in the moat language's syntax: "kubeflow/{app: web}",
+/// "namespace {team: ml}/*", "cidr 10.0.0.0/16 except 10.0.128.0/17", "fqdn \"*.x.com\"".
+std::string describe_peer(const Peer& p);
+
+/// Verdicts of concrete flows between known endpoints through the Z3 encoding (the
+/// `moat test --engine smt` engine, and `moat query`). Build once, ask many times.
+class SmtEngine {
+public:
+  SmtEngine(const Module& m, std::vector<Endpoint> endpoints, const VerifyOptions& opts);
+  ~SmtEngine();
+  SmtEngine(const SmtEngine&) = delete;
+  SmtEngine& operator=(const SmtEngine&) = delete;
+  /// What the solver's model says decided a verdict: the rules whose match formula holds
+  /// in it (per direction) and whether each end is isolated. Independent of the
+  /// interpreter's explanation (used by `moat test --engine smt`).
+  struct Explanation {
+    bool implicit = false;
+    bool egress_isolated = false, ingress_isolated = false;
+    std::vector<uint32_t> egress_rules, ingress_rules;
+    bool listed = true;  // false: too many rules to list
+  };
+  /// The solver's verdict for endpoints[src] -> endpoints[dst]; nullopt with `error` set
+  /// on a solver failure or timeout.
+  std::optional<bool> verdict(size_t src, size_t dst, Protocol proto, uint16_t port, std::string* error,
+                              Explanation* why = nullptr);
+  /// Every (protocol, port range) on which src -> dst is allowed, as maximal ranges.
+  struct PortRange {
+    Protocol proto;
+    uint16_t lo, hi;
+  };
+  std::optional<std::vector<PortRange>> allowed_ports(size_t src, size_t dst, std::string* error);
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace moat

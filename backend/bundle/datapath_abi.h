@@ -1,0 +1,172 @@
+// The contract between the generated eBPF datapath and the user-space code that fills its
+// maps: map names, key/value layouts, reserved identities, verdict and reason codes.
+// The code generator (backend/codegen) and the loader (runtime/) both include this header,
+// so a layout change is made in exactly one place. All structs are packed by construction
+// (explicit padding) and their sizes are checked below.
+#pragma once
+#include <cstdint>
+
+namespace moat::abi {
+
+// ---- Map names (the BTF-defined maps in the object's `.maps` section) ----
+inline constexpr const char* kMapIpcache = "moat_ipcache";      // LPM trie: IP prefix -> identity
+inline constexpr const char* kMapEndpoints = "moat_endpoints";  // hash: ifindex / cgroup id -> local endpoint
+inline constexpr const char* kMapPolicy = "moat_policy";        // LPM trie: (local, remote, dir, proto, port) -> verdict
+inline constexpr const char* kMapConntrack = "moat_ct";         // LRU hash: flow tuple -> allowed flow
+inline constexpr const char* kMapFragments = "moat_frags";      // LRU hash: fragment id -> L4 ports
+inline constexpr const char* kMapCounters = "moat_counters";    // per-CPU array: counter index -> packets/bytes
+inline constexpr const char* kMapEvents = "moat_events";        // ring buffer of DropEvent
+
+// ---- Program names (ELF symbol names) and their sections ----
+inline constexpr const char* kProgTcIngress = "moat_tc_ingress";    // section "tc"
+inline constexpr const char* kProgTcEgress = "moat_tc_egress";      // section "tc"
+inline constexpr const char* kProgCgroupIngress = "moat_cg_ingress";  // "cgroup_skb/ingress"
+inline constexpr const char* kProgCgroupEgress = "moat_cg_egress";    // "cgroup_skb/egress"
+
+// ---- Reserved identities (numbering follows Cilium's reserved identities) ----
+inline constexpr uint32_t kIdentityAny = 0;  // policy key wildcard: "every remote identity"
+inline constexpr uint32_t kIdentityHost = 1;
+inline constexpr uint32_t kIdentityWorld = 2;  // an address no ipcache prefix covers
+inline constexpr uint32_t kIdentityRemoteNode = 6;
+inline constexpr uint32_t kIdentityKubeApiserver = 7;
+inline constexpr uint32_t kFirstWorkloadIdentity = 256;
+/// CIDR classes and known external endpoints live in Cilium's "local identity" scope.
+inline constexpr uint32_t kFirstExternalIdentity = 1u << 24;
+
+// ---- Verdict actions in PolicyValue::action ----
+inline constexpr uint8_t kActionAllow = 1;
+inline constexpr uint8_t kActionDeny = 2;
+
+// ---- Counter slots and drop reasons that are not a policy rule ----
+// Rule ids index the counters directly; these special slots follow the last rule:
+// counter index = rule_count + special.
+enum Special : uint32_t {
+  kSpecialDefaultDeny = 0,   // isolated and no allow matched
+  kSpecialDefaultAllow = 1,  // not isolated, no rule matched
+  kSpecialImplicit = 2,      // self traffic, host to a local workload
+  kSpecialEstablished = 3,   // conntrack hit (later packet or reply of an allowed flow)
+  kSpecialUnknownLocal = 4,  // the local endpoint is not in moat_endpoints: fail closed
+  kSpecialMalformed = 5,     // truncated or malformed header, too many IPv6 extension headers
+  kSpecialFragment = 6,      // non-first fragment whose first fragment was never seen
+  kSpecialNonIp = 7,         // not IPv4/IPv6 (ARP, LLDP...): passed, policy covers IP only
+  kSpecialCount = 8,
+};
+/// Rule ids >= this value name a special slot: rule = kSpecialRuleBase + Special.
+inline constexpr uint32_t kSpecialRuleBase = 0xFFFFFF00u;
+
+// ---- Endpoint map ----
+inline constexpr uint32_t kEndpointKindIfindex = 1;  // tc programs: skb->ifindex
+inline constexpr uint32_t kEndpointKindCgroup = 2;   // cgroup_skb programs: bpf_skb_cgroup_id()
+struct EndpointKey {
+  uint32_t kind;
+  uint32_t pad;
+  uint64_t id;
+};
+inline constexpr uint32_t kFlagIsolatedIngress = 1u << 0;
+inline constexpr uint32_t kFlagIsolatedEgress = 1u << 1;
+struct EndpointValue {
+  uint32_t identity;
+  uint32_t flags;             // kFlagIsolated*
+  uint32_t isolation[2];      // [dir]: index of one isolation fact that isolates it (for events)
+};
+
+// ---- ipcache ----
+inline constexpr uint8_t kFamilyV4 = 4;
+inline constexpr uint8_t kFamilyV6 = 6;
+/// LPM key: the family byte is part of the prefix, so v4 and v6 never cover each other.
+/// prefixlen = 8 + address prefix length. IPv4 addresses use addr[0..3].
+struct IpcacheKey {
+  uint32_t prefixlen;
+  uint8_t family;
+  uint8_t addr[16];
+  uint8_t pad[3];
+};
+inline constexpr uint32_t kIpcacheFamilyBits = 8;
+
+// ---- Policy ----
+/// LPM key, bits in order: local(32) remote(32) dir(8) proto(8) port(16, network order).
+/// prefixlen 72: every protocol and port; 80: one protocol, every port; 96: one port.
+struct PolicyKey {
+  uint32_t prefixlen;
+  uint32_t local;
+  uint32_t remote;
+  uint8_t dir;    // 0 ingress, 1 egress (moat::Direction)
+  uint8_t proto;  // IP protocol number
+  uint8_t port[2];  // network order; ICMP: {0, type}
+};
+inline constexpr uint32_t kPolicyFixedBits = 72;
+inline constexpr uint32_t kPolicyFullBits = 96;
+struct PolicyValue {
+  uint32_t rule;   // IR rule id (or kSpecialRuleBase + special)
+  uint8_t action;  // kActionAllow / kActionDeny
+  uint8_t pad[3];
+};
+
+// ---- Conntrack and fragments ----
+/// One flow as the packet shows it, plus the direction of the hook that saw it. A reply
+/// is found by swapping addresses and ports and flipping the direction.
+struct FlowTuple {
+  uint8_t saddr[16];
+  uint8_t daddr[16];
+  uint8_t sport[2];  // network order; ICMP echo: the identifier
+  uint8_t dport[2];  // network order; ICMP: {0, type} (echo replies: the request type)
+  uint8_t proto;
+  uint8_t family;
+  uint8_t dir;
+  uint8_t pad;
+};
+struct ConntrackValue {
+  uint32_t rule;  // the rule that allowed the flow's first packet
+  uint32_t pad;
+};
+struct FragmentKey {
+  uint8_t saddr[16];
+  uint8_t daddr[16];
+  uint32_t id;  // IPv4: 16-bit id; IPv6: fragment header id (network order, as is)
+  uint8_t proto;
+  uint8_t family;
+  uint8_t pad[2];
+};
+struct FragmentValue {
+  uint8_t sport[2];
+  uint8_t dport[2];
+  uint32_t pad;
+};
+
+// ---- Counters and events ----
+struct CounterValue {
+  uint64_t packets;
+  uint64_t bytes;
+};
+/// One record in moat_events per dropped packet (the flow log).
+struct DropEvent {
+  uint64_t timestamp_ns;  // bpf_ktime_get_ns()
+  uint32_t rule;          // rule id or kSpecialRuleBase + special
+  uint32_t local;         // local identity (0 when unknown)
+  uint32_t remote;        // remote identity (0 when not looked up)
+  uint32_t isolation;     // kSpecialDefaultDeny: the isolation fact's index
+  uint8_t dir;
+  uint8_t family;
+  uint8_t proto;
+  uint8_t pad;
+  uint16_t sport;  // host order
+  uint16_t dport;  // host order (ICMP: type)
+  uint8_t saddr[16];
+  uint8_t daddr[16];
+};
+
+inline constexpr uint32_t kRingbufBytes = 256 * 1024;
+
+static_assert(sizeof(EndpointKey) == 16);
+static_assert(sizeof(EndpointValue) == 16);
+static_assert(sizeof(IpcacheKey) == 24);
+static_assert(sizeof(PolicyKey) == 16);
+static_assert(sizeof(PolicyValue) == 8);
+static_assert(sizeof(FlowTuple) == 40);
+static_assert(sizeof(ConntrackValue) == 8);
+static_assert(sizeof(FragmentKey) == 40);
+static_assert(sizeof(FragmentValue) == 8);
+static_assert(sizeof(CounterValue) == 16);
+static_assert(sizeof(DropEvent) == 64);
+
+} // namespace moat::abi

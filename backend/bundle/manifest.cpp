@@ -1,0 +1,468 @@
+// manifest.json: the bundle's description, written by `moat build`, read by the runtime.
+#include "backend/bundle/manifest.h"
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "backend/bundle/datapath_abi.h"
+#include "backend/bundle/sha256.h"
+
+namespace moat::bundle {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+const ObjectEntry* Manifest::find_object(const std::string& name) const {
+  for (const ObjectEntry& o : objects)
+    if (o.name == name) return &o;
+  return nullptr;
+}
+
+const ObjectEntry* Manifest::object_for_pool(const std::string& pool) const {
+  for (const PoolEntry& p : pools)
+    if (p.name == pool) return find_object(p.object);
+  return find_object("default");
+}
+
+const std::vector<uint8_t>* Bundle::object_bytes(const std::string& name) const {
+  for (size_t i = 0; i < manifest.objects.size(); ++i)
+    if (manifest.objects[i].name == name) return &objects[i];
+  return nullptr;
+}
+
+namespace {
+
+// ---- IR pieces -> JSON ----
+
+const char* op_name(LabelRequirement::Op op) {
+  switch (op) {
+  case LabelRequirement::Op::In: return "In";
+  case LabelRequirement::Op::NotIn: return "NotIn";
+  case LabelRequirement::Op::Exists: return "Exists";
+  case LabelRequirement::Op::DoesNotExist: return "DoesNotExist";
+  }
+  return "?";
+}
+
+json requirements_json(const std::vector<LabelRequirement>& reqs) {
+  json a = json::array();
+  for (const LabelRequirement& r : reqs) a.push_back({{"key", r.key}, {"op", op_name(r.op)}, {"values", r.values}});
+  return a;
+}
+
+json selector_json(const EndpointSelector& s) {
+  return {{"namespaces", requirements_json(s.namespaces.reqs)}, {"pods", requirements_json(s.pods.reqs)}};
+}
+
+/// The selector table: equal selectors (by their JSON text) share one index.
+struct SelectorTable {
+  json list = json::array();
+  std::map<std::string, size_t> index;
+  size_t add(const EndpointSelector& s) {
+    json j = selector_json(s);
+    auto [it, fresh] = index.emplace(j.dump(), list.size());
+    if (fresh) list.push_back(std::move(j));
+    return it->second;
+  }
+};
+
+json fqdn_json(const FqdnMatch& f) { return {{"pattern", f.pattern}, {"value", f.value}}; }
+
+json peer_json(const Peer& p, SelectorTable& sel) {
+  switch (p.kind) {
+  case Peer::Kind::Any: return {{"kind", "any"}};
+  case Peer::Kind::Endpoints: return {{"kind", "endpoints"}, {"selector", sel.add(p.endpoints)}};
+  case Peer::Kind::Cidr: {
+    json ex = json::array();
+    for (const IpPrefix& e : p.except) ex.push_back(e.str());
+    return {{"kind", "cidr"}, {"cidr", p.cidr.str()}, {"except", ex}};
+  }
+  case Peer::Kind::Entity: return {{"kind", "entity"}, {"entity", to_string(p.entity)}};
+  case Peer::Kind::Fqdn: return {{"kind", "fqdn"}, {"fqdn", fqdn_json(p.fqdn)}};
+  }
+  return {};
+}
+
+json ports_json(const std::vector<PortMatch>& ports) {
+  json a = json::array();
+  for (const PortMatch& pm : ports) {
+    json j = {{"proto", to_string(pm.proto)}};
+    if (pm.name.empty()) {
+      j["lo"] = pm.lo;
+      j["hi"] = pm.hi;
+    } else {
+      j["name"] = pm.name;
+    }
+    a.push_back(std::move(j));
+  }
+  return a;
+}
+
+json plan_json(const DatapathPlan& p) {
+  json dirs = json::object();
+  for (Direction d : {Direction::Ingress, Direction::Egress}) {
+    const DirectionPlan& dp = p[d];
+    dirs[to_string(d)] = {{"enabled", dp.enabled}, {"specific_lookup", dp.specific_lookup},
+                          {"any_lookup", dp.any_lookup}, {"ipcache", dp.ipcache}, {"ct_write", dp.ct_write}};
+  }
+  return {{"directions", dirs}, {"rule_count", p.rule_count}, {"max_ipcache", p.max_ipcache},
+          {"max_policy", p.max_policy}, {"max_endpoints", p.max_endpoints},
+          {"max_conntrack", p.max_conntrack}, {"max_fragments", p.max_fragments}};
+}
+
+json taints_json(const std::vector<Taint>& ts) {
+  json a = json::array();
+  for (const Taint& t : ts) a.push_back({{"key", t.key}, {"value", t.value}, {"effect", t.effect}});
+  return a;
+}
+
+// ---- JSON -> IR pieces (throws json exceptions; caught in manifest_from_json) ----
+
+LabelRequirement::Op parse_op(const std::string& s) {
+  if (s == "In") return LabelRequirement::Op::In;
+  if (s == "NotIn") return LabelRequirement::Op::NotIn;
+  if (s == "Exists") return LabelRequirement::Op::Exists;
+  if (s == "DoesNotExist") return LabelRequirement::Op::DoesNotExist;
+  throw std::runtime_error("unknown selector operator '" + s + "'");
+}
+
+std::vector<LabelRequirement> parse_requirements(const json& a) {
+  std::vector<LabelRequirement> out;
+  for (const json& j : a) {
+    LabelRequirement r;
+    r.key = j.at("key").get<std::string>();
+    r.op = parse_op(j.at("op").get<std::string>());
+    r.values = j.at("values").get<std::vector<std::string>>();
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+EndpointSelector parse_selector(const json& j) {
+  EndpointSelector s;
+  s.namespaces.reqs = parse_requirements(j.at("namespaces"));
+  s.pods.reqs = parse_requirements(j.at("pods"));
+  return s;
+}
+
+const EndpointSelector& selector_at(const std::vector<EndpointSelector>& table, const json& j) {
+  size_t i = j.get<size_t>();
+  if (i >= table.size()) throw std::runtime_error("selector index out of range");
+  return table[i];
+}
+
+IpPrefix parse_prefix(const json& j) {
+  auto p = IpPrefix::parse(j.get<std::string>());
+  if (!p) throw std::runtime_error("invalid prefix '" + j.get<std::string>() + "'");
+  return *p;
+}
+
+FqdnMatch parse_fqdn(const json& j) {
+  FqdnMatch f;
+  f.pattern = j.at("pattern").get<bool>();
+  f.value = j.at("value").get<std::string>();
+  return f;
+}
+
+Peer parse_peer(const json& j, const std::vector<EndpointSelector>& sel) {
+  Peer p;
+  std::string kind = j.at("kind").get<std::string>();
+  if (kind == "any") {
+    p.kind = Peer::Kind::Any;
+  } else if (kind == "endpoints") {
+    p.kind = Peer::Kind::Endpoints;
+    p.endpoints = selector_at(sel, j.at("selector"));
+  } else if (kind == "cidr") {
+    p.kind = Peer::Kind::Cidr;
+    p.cidr = parse_prefix(j.at("cidr"));
+    for (const json& e : j.at("except")) p.except.push_back(parse_prefix(e));
+  } else if (kind == "entity") {
+    p.kind = Peer::Kind::Entity;
+    auto e = parse_entity(j.at("entity").get<std::string>());
+    if (!e) throw std::runtime_error("unknown entity");
+    p.entity = *e;
+  } else if (kind == "fqdn") {
+    p.kind = Peer::Kind::Fqdn;
+    p.fqdn = parse_fqdn(j.at("fqdn"));
+  } else {
+    throw std::runtime_error("unknown peer kind '" + kind + "'");
+  }
+  return p;
+}
+
+std::vector<PortMatch> parse_ports(const json& a) {
+  std::vector<PortMatch> out;
+  for (const json& j : a) {
+    PortMatch pm;
+    auto proto = parse_protocol(j.at("proto").get<std::string>());
+    if (!proto) throw std::runtime_error("unknown protocol");
+    pm.proto = *proto;
+    if (j.contains("name")) {
+      pm.name = j.at("name").get<std::string>();
+    } else {
+      pm.lo = j.at("lo").get<uint16_t>();
+      pm.hi = j.at("hi").get<uint16_t>();
+    }
+    out.push_back(std::move(pm));
+  }
+  return out;
+}
+
+Direction parse_dir(const json& j) {
+  std::string s = j.get<std::string>();
+  if (s == "ingress") return Direction::Ingress;
+  if (s == "egress") return Direction::Egress;
+  throw std::runtime_error("unknown direction '" + s + "'");
+}
+
+DatapathPlan parse_plan(const json& j) {
+  DatapathPlan p;
+  for (Direction d : {Direction::Ingress, Direction::Egress}) {
+    const json& dj = j.at("directions").at(to_string(d));
+    DirectionPlan& dp = p.dir[static_cast<int>(d)];
+    dp.enabled = dj.at("enabled").get<bool>();
+    dp.specific_lookup = dj.at("specific_lookup").get<bool>();
+    dp.any_lookup = dj.at("any_lookup").get<bool>();
+    dp.ipcache = dj.at("ipcache").get<bool>();
+    dp.ct_write = dj.at("ct_write").get<bool>();
+  }
+  p.rule_count = j.at("rule_count").get<uint32_t>();
+  p.max_ipcache = j.at("max_ipcache").get<uint32_t>();
+  p.max_policy = j.at("max_policy").get<uint32_t>();
+  p.max_endpoints = j.at("max_endpoints").get<uint32_t>();
+  p.max_conntrack = j.at("max_conntrack").get<uint32_t>();
+  p.max_fragments = j.at("max_fragments").get<uint32_t>();
+  return p;
+}
+
+std::vector<Taint> parse_taints(const json& a) {
+  std::vector<Taint> out;
+  for (const json& j : a)
+    out.push_back({j.at("key").get<std::string>(), j.at("value").get<std::string>(),
+                   j.at("effect").get<std::string>(), {}});
+  return out;
+}
+
+bool read_file(const fs::path& p, std::string& out) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  out = ss.str();
+  return true;
+}
+
+bool write_file(const fs::path& p, const void* data, size_t size, std::string& error) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
+  out.flush();
+  if (!out) {
+    error = "cannot write " + p.string();
+    return false;
+  }
+  return true;
+}
+
+} // namespace
+
+std::string manifest_to_json(const Manifest& m) {
+  SelectorTable sel;
+  json j;
+  j["format_version"] = m.format_version;
+  j["generator"] = m.generator;
+  json sources = json::array();
+  for (const SourceHash& s : m.sources) sources.push_back({{"path", s.path}, {"sha256", s.sha256}});
+  j["sources"] = sources;
+  json objects = json::array();
+  for (const ObjectEntry& o : m.objects)
+    objects.push_back({{"name", o.name}, {"file", o.file}, {"sha256", o.sha256}, {"plan", plan_json(o.plan)}});
+  j["objects"] = objects;
+  j["reserved_identities"] = {{"any", abi::kIdentityAny},
+                              {"host", abi::kIdentityHost},
+                              {"world", abi::kIdentityWorld},
+                              {"remote-node", abi::kIdentityRemoteNode},
+                              {"kube-apiserver", abi::kIdentityKubeApiserver},
+                              {"first_workload", abi::kFirstWorkloadIdentity},
+                              {"first_external", abi::kFirstExternalIdentity}};
+  json rules = json::array();
+  for (size_t i = 0; i < m.policy.rules.size(); ++i) {
+    const Rule& r = m.policy.rules[i];
+    json dns = json::array();
+    for (const FqdnMatch& f : r.dns) dns.push_back(fqdn_json(f));
+    json rj = {{"id", r.id},
+               {"dir", to_string(r.dir)},
+               {"action", to_string(r.action)},
+               {"subject", sel.add(r.subject)},
+               {"peer", peer_json(r.peer, sel)},
+               {"ports", ports_json(r.ports)},
+               {"dns", dns},
+               {"origin", i < m.origins.size() ? m.origins[i].origin : r.origin},
+               {"location", i < m.origins.size() ? m.origins[i].location : ""}};
+    rules.push_back(std::move(rj));
+  }
+  json isolations = json::array();
+  for (const Isolation& iso : m.policy.isolations)
+    isolations.push_back({{"subject", sel.add(iso.subject)}, {"dir", to_string(iso.dir)}, {"origin", iso.origin}});
+  json pools = json::array();
+  for (const PoolEntry& p : m.pools) {
+    json admits = json::array();
+    for (const EndpointSelector& a : p.admits) admits.push_back(sel.add(a));
+    pools.push_back({{"name", p.name},
+                     {"object", p.object},
+                     {"requirements", requirements_json(p.requirements)},
+                     {"labels", p.labels},
+                     {"taints", taints_json(p.taints)},
+                     {"startup_taints", taints_json(p.startup_taints)},
+                     {"admits", admits}});
+  }
+  j["pools"] = pools;
+  j["selectors"] = sel.list;
+  j["rules"] = rules;
+  j["isolations"] = isolations;
+  return j.dump(2) + "\n";
+}
+
+std::optional<Manifest> manifest_from_json(const std::string& text, std::string& error) {
+  try {
+    json j = json::parse(text);
+    Manifest m;
+    m.format_version = j.at("format_version").get<int>();
+    if (m.format_version != kManifestFormatVersion) {
+      error = "unsupported manifest format version " + std::to_string(m.format_version);
+      return std::nullopt;
+    }
+    m.generator = j.at("generator").get<std::string>();
+    for (const json& s : j.at("sources")) m.sources.push_back({s.at("path"), s.at("sha256")});
+    for (const json& o : j.at("objects"))
+      m.objects.push_back({o.at("name"), o.at("file"), o.at("sha256"), parse_plan(o.at("plan"))});
+    std::vector<EndpointSelector> sel;
+    for (const json& s : j.at("selectors")) sel.push_back(parse_selector(s));
+    for (const json& rj : j.at("rules")) {
+      Rule r;
+      r.id = rj.at("id").get<uint32_t>();
+      if (r.id != m.policy.rules.size()) throw std::runtime_error("rule ids must be 0, 1, 2, ...");
+      r.dir = parse_dir(rj.at("dir"));
+      r.action = rj.at("action").get<std::string>() == "deny" ? Action::Deny : Action::Allow;
+      r.subject = selector_at(sel, rj.at("subject"));
+      r.peer = parse_peer(rj.at("peer"), sel);
+      r.ports = parse_ports(rj.at("ports"));
+      for (const json& d : rj.at("dns")) r.dns.push_back(parse_fqdn(d));
+      r.origin = rj.at("origin").get<std::string>();
+      m.origins.push_back({r.id, r.origin, rj.at("location").get<std::string>()});
+      m.policy.rules.push_back(std::move(r));
+    }
+    for (const json& ij : j.at("isolations")) {
+      Isolation iso;
+      iso.subject = selector_at(sel, ij.at("subject"));
+      iso.dir = parse_dir(ij.at("dir"));
+      iso.origin = ij.at("origin").get<std::string>();
+      m.policy.isolations.push_back(std::move(iso));
+    }
+    for (const json& pj : j.at("pools")) {
+      PoolEntry p;
+      p.name = pj.at("name").get<std::string>();
+      p.object = pj.at("object").get<std::string>();
+      p.requirements = parse_requirements(pj.at("requirements"));
+      p.labels = pj.at("labels").get<Labels>();
+      p.taints = parse_taints(pj.at("taints"));
+      p.startup_taints = parse_taints(pj.at("startup_taints"));
+      for (const json& a : pj.at("admits")) p.admits.push_back(selector_at(sel, a));
+      m.pools.push_back(std::move(p));
+    }
+    for (const PoolEntry& p : m.pools)
+      if (!m.find_object(p.object)) throw std::runtime_error("pool '" + p.name + "' names an unknown object");
+    return m;
+  } catch (const std::exception& e) {
+    error = std::string("invalid manifest: ") + e.what();
+    return std::nullopt;
+  }
+}
+
+std::optional<Bundle> read_bundle(const std::string& dir, std::string& error) {
+  std::string text;
+  fs::path root(dir);
+  if (!read_file(root / kManifestFile, text)) {
+    error = "cannot read " + (root / kManifestFile).string();
+    return std::nullopt;
+  }
+  auto m = manifest_from_json(text, error);
+  if (!m) return std::nullopt;
+  Bundle b;
+  for (const ObjectEntry& o : m->objects) {
+    std::string bytes;
+    if (o.file.find('/') != std::string::npos || !read_file(root / o.file, bytes)) {
+      error = "cannot read object " + (root / o.file).string();
+      return std::nullopt;
+    }
+    if (sha256_hex(bytes) != o.sha256) {
+      error = "object " + o.file + " does not match its sha256 in the manifest";
+      return std::nullopt;
+    }
+    b.objects.emplace_back(bytes.begin(), bytes.end());
+  }
+  b.manifest = std::move(*m);
+  return b;
+}
+
+bool write_bundle(const std::string& dir, Manifest manifest, const std::vector<std::vector<uint8_t>>& objects,
+                  std::string& error) {
+  std::error_code ec;
+  fs::path target = fs::absolute(fs::path(dir), ec).lexically_normal();
+  if (target.has_filename() == false) target = target.parent_path();
+  if (fs::exists(target, ec)) {
+    if (!fs::is_directory(target, ec)) {
+      error = dir + " exists and is not a directory";
+      return false;
+    }
+    if (!fs::is_empty(target, ec) && !fs::exists(target / kManifestFile, ec)) {
+      error = dir + " is not empty and holds no moat bundle; refusing to replace it";
+      return false;
+    }
+  }
+  fs::path parent = target.parent_path();
+  fs::create_directories(parent, ec);
+  fs::path tmp = parent / ("." + target.filename().string() + ".tmp-" + std::to_string(getpid()));
+  fs::remove_all(tmp, ec);
+  if (!fs::create_directory(tmp, ec)) {
+    error = "cannot create " + tmp.string() + ": " + ec.message();
+    return false;
+  }
+  auto fail = [&](const std::string& msg) {
+    error = msg;
+    std::error_code ignore;
+    fs::remove_all(tmp, ignore);
+    return false;
+  };
+  if (objects.size() != manifest.objects.size()) return fail("internal error: object count mismatch");
+  for (size_t i = 0; i < objects.size(); ++i) {
+    ObjectEntry& o = manifest.objects[i];
+    o.file = o.name + ".bpf.o";
+    o.sha256 = sha256_hex(objects[i].data(), objects[i].size());
+    if (!write_file(tmp / o.file, objects[i].data(), objects[i].size(), error)) return fail(error);
+  }
+  std::string text = manifest_to_json(manifest);
+  if (!write_file(tmp / kManifestFile, text.data(), text.size(), error)) return fail(error);
+  // Swap in: move the old bundle aside, rename the new one into place, then delete the old.
+  fs::path old = parent / ("." + target.filename().string() + ".old-" + std::to_string(getpid()));
+  bool had_old = fs::exists(target, ec);
+  if (had_old) {
+    fs::rename(target, old, ec);
+    if (ec) return fail("cannot replace " + dir + ": " + ec.message());
+  }
+  fs::rename(tmp, target, ec);
+  if (ec) {
+    std::error_code ignore;
+    if (had_old) fs::rename(old, target, ignore);
+    return fail("cannot create " + dir + ": " + ec.message());
+  }
+  if (had_old) fs::remove_all(old, ec);
+  return true;
+}
+
+} // namespace moat::bundle

@@ -1,0 +1,88 @@
+// The bundle `moat build -o DIR` writes and the runtime reads: DIR/manifest.json plus one
+// NAME.bpf.o per object. The manifest carries everything the runtime needs to fill the
+// maps on a node without the policy sources: the rules in selector form (subjects and
+// peers as label selectors, CIDRs, entities, FQDNs), the isolation facts, the node pools
+// and which object each pool runs, and rule id -> origin + source location for the flow log.
+// Pure C++ (no LLVM, no libbpf): library moat_bundle.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backend/bundle/plan.h"
+#include "ir/ir.h"
+
+namespace moat::bundle {
+
+inline constexpr int kManifestFormatVersion = 1;
+inline constexpr const char* kManifestFile = "manifest.json";
+
+struct SourceHash {
+  std::string path;    // as given on the command line (or found in a directory)
+  std::string sha256;  // lower-case hex
+};
+
+/// One compiled object of the bundle.
+struct ObjectEntry {
+  std::string name;    // "default" or a node pool name
+  std::string file;    // "NAME.bpf.o", relative to the bundle directory
+  std::string sha256;  // of the file's bytes
+  DatapathPlan plan;   // what the object's code looks up (informational; the code is fixed)
+};
+
+/// A node pool and the object a node of that pool loads.
+struct PoolEntry {
+  std::string name;
+  std::string object;  // ObjectEntry::name
+  std::vector<LabelRequirement> requirements;  // node label requirements (Karpenter)
+  Labels labels;                                // template labels
+  std::vector<Taint> taints, startup_taints;
+  std::vector<EndpointSelector> admits;         // empty: every workload may run there
+};
+
+/// Where a rule came from, for `moat observe` and drop events.
+struct RuleOrigin {
+  uint32_t id = 0;
+  std::string origin;    // "NetworkPolicy x/allow-web"
+  std::string location;  // "path:line:col" ("" when unknown)
+};
+
+struct Manifest {
+  int format_version = kManifestFormatVersion;
+  std::string generator = "moat";
+  std::vector<SourceHash> sources;
+  std::vector<ObjectEntry> objects;
+  std::vector<PoolEntry> pools;
+  /// The policy in selector form: rules (ids preserved; L7 never present) and isolations.
+  /// Only the fields the datapath needs are kept; source ranges are dropped (see origins).
+  Module policy;
+  std::vector<RuleOrigin> origins;  // one per rule, same order as policy.rules
+
+  const ObjectEntry* find_object(const std::string& name) const;
+  /// The object for a node of pool `pool` ("" or an unknown pool: the "default" object).
+  const ObjectEntry* object_for_pool(const std::string& pool) const;
+};
+
+/// Serializes to the manifest.json text (stable key order, 2-space indent).
+std::string manifest_to_json(const Manifest& m);
+/// Parses manifest.json text; nullopt with `error` set when it is not a valid manifest.
+std::optional<Manifest> manifest_from_json(const std::string& text, std::string& error);
+
+/// A bundle read back from disk: the manifest and each object's bytes (hash-checked).
+struct Bundle {
+  Manifest manifest;
+  std::vector<std::vector<uint8_t>> objects;  // parallel to manifest.objects
+  const std::vector<uint8_t>* object_bytes(const std::string& name) const;
+};
+/// Reads DIR/manifest.json and every object; fails on a missing file or a hash mismatch.
+std::optional<Bundle> read_bundle(const std::string& dir, std::string& error);
+
+/// Writes `objects` (parallel to manifest.objects, whose file/sha256 fields it fills) and
+/// manifest.json into `dir` atomically: everything goes to a temporary sibling directory
+/// that is renamed over `dir` at the end, so a failure never leaves a half-written bundle.
+/// An existing `dir` is replaced only if it holds a moat bundle (or is empty).
+bool write_bundle(const std::string& dir, Manifest manifest, const std::vector<std::vector<uint8_t>>& objects,
+                  std::string& error);
+
+} // namespace moat::bundle

@@ -1,0 +1,291 @@
+// compute_map_contents: identities, ipcache, local endpoints and resolved policy entries.
+#include "backend/bundle/map_contents.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <set>
+#include <unordered_map>
+
+#include "backend/bundle/plan.h"
+#include "backend/bundle/port_cells.h"
+#include "ir/interp.h"
+
+namespace moat::bundle {
+
+uint32_t IdentityAllocator::get(const std::string& key, bool external) {
+  auto it = ids_.find(key);
+  if (it != ids_.end()) return it->second;
+  uint32_t id = external ? next_external_++ : next_workload_++;
+  ids_.emplace(key, id);
+  return id;
+}
+
+abi::IpcacheKey ipcache_key(const IpPrefix& prefix) {
+  abi::IpcacheKey k{};
+  k.prefixlen = abi::kIpcacheFamilyBits + prefix.len;
+  k.family = prefix.addr.v6 ? abi::kFamilyV6 : abi::kFamilyV4;
+  std::memcpy(k.addr, prefix.addr.bytes.data(), prefix.addr.v6 ? 16 : 4);
+  return k;
+}
+
+abi::PolicyKey policy_key(uint32_t local, uint32_t remote, Direction dir, uint8_t proto, uint16_t port,
+                          uint32_t prefixlen) {
+  abi::PolicyKey k{};
+  k.prefixlen = prefixlen;
+  k.local = local;
+  k.remote = remote;
+  k.dir = static_cast<uint8_t>(dir);
+  k.proto = proto;
+  k.port[0] = static_cast<uint8_t>(port >> 8);
+  k.port[1] = static_cast<uint8_t>(port);
+  return k;
+}
+
+abi::EndpointKey endpoint_key(uint32_t kind, uint64_t id) {
+  abi::EndpointKey k{};
+  k.kind = kind;
+  k.id = id;
+  return k;
+}
+
+namespace {
+
+std::string labels_key(const Labels& l) {
+  std::string s;
+  for (const auto& [k, v] : l) s += k + "=" + v + ",";
+  return s;
+}
+
+/// What the policy can see of an endpoint; equal keys share an identity.
+std::string identity_key(const Endpoint& e) {
+  if (e.kind == EndpointKind::Workload) {
+    Labels ns = e.ns_labels;
+    if (!e.ns.empty()) ns.emplace(kNamespaceNameLabel, e.ns);
+    std::vector<std::string> ports;
+    for (const NamedPort& p : e.ports)
+      ports.push_back(p.name + "/" + to_string(p.proto) + "/" + std::to_string(p.port));
+    std::sort(ports.begin(), ports.end());
+    std::string k = "w|" + e.ns + "|" + labels_key(ns) + "|" + labels_key(e.labels) + "|";
+    for (const std::string& p : ports) k += p + ",";
+    return k;
+  }
+  std::vector<std::string> ips, names;
+  for (const IpAddr& ip : e.ips) ips.push_back(ip.str());
+  for (const std::string& n : e.dns_names) names.push_back(n);
+  std::sort(ips.begin(), ips.end());
+  std::sort(names.begin(), names.end());
+  std::string k = "x|";
+  for (const std::string& s : ips) k += s + ",";
+  k += "|";
+  for (const std::string& s : names) k += s + ",";
+  return k;
+}
+
+uint32_t reserved_identity(EndpointKind k) {
+  switch (k) {
+  case EndpointKind::Host: return abi::kIdentityHost;
+  case EndpointKind::RemoteNode: return abi::kIdentityRemoteNode;
+  case EndpointKind::KubeApiserver: return abi::kIdentityKubeApiserver;
+  default: return 0;
+  }
+}
+
+/// An address inside `p` that no listed prefix strictly inside `p` covers, if any (the
+/// address whose longest policy prefix is `p`). `inner` are the listed prefixes inside p.
+std::optional<IpAddr> uncovered_address(const IpPrefix& p, const std::vector<IpPrefix>& inner) {
+  if (std::any_of(inner.begin(), inner.end(), [&](const IpPrefix& q) { return q.len == p.len; }))
+    return std::nullopt;  // p itself is listed again (cannot happen for distinct prefixes)
+  if (inner.empty()) return p.addr;
+  if (p.len == p.addr.bits()) return std::nullopt;
+  for (int half = 0; half < 2; ++half) {
+    IpPrefix h = p;
+    h.len = static_cast<uint8_t>(p.len + 1);
+    if (half) h.addr.bytes[p.len / 8] |= static_cast<uint8_t>(0x80 >> (p.len % 8));
+    std::vector<IpPrefix> sub;
+    for (const IpPrefix& q : inner)
+      if (h.contains(q)) sub.push_back(q);
+    if (std::any_of(sub.begin(), sub.end(), [&](const IpPrefix& q) { return q.len == h.len; })) continue;
+    if (auto a = uncovered_address(h, sub)) return a;
+  }
+  return std::nullopt;
+}
+
+struct Table {
+  std::vector<IdentityInfo> ids;            // every identity the node knows
+  std::unordered_map<uint32_t, size_t> at;  // id -> index in ids
+  void add(uint32_t id, const std::string& key, const Endpoint& rep) {
+    if (at.count(id)) return;
+    at.emplace(id, ids.size());
+    ids.push_back({id, key, rep});
+  }
+};
+
+Endpoint external_rep(std::vector<IpAddr> ips) {
+  Endpoint e;
+  e.kind = EndpointKind::External;
+  e.ips = std::move(ips);
+  return e;
+}
+
+} // namespace
+
+MapContents compute_map_contents(const Module& policy, const std::vector<Endpoint>& endpoints,
+                                 const std::vector<LocalAttachment>& locals, IdentityAllocator& alloc) {
+  MapContents out;
+  Table table;
+
+  // WORLD: an address under no policy prefix; its representative has no address at all, so
+  // only peers that match every external endpoint (world, all, any) select it.
+  table.add(abi::kIdentityWorld, "world", external_rep({}));
+
+  // Known endpoints: one identity per description, one ipcache entry per address.
+  std::set<std::pair<bool, std::array<uint8_t, 16>>> taken;
+  for (const Endpoint& e : endpoints) {
+    uint32_t id = reserved_identity(e.kind);
+    std::string key = identity_key(e);
+    if (id == 0) id = alloc.get(key, e.kind != EndpointKind::Workload);
+    else key = to_string(e.kind);
+    table.add(id, key, e);
+    out.endpoint_identity.push_back(id);
+    for (const IpAddr& ip : e.ips) {
+      if (!taken.insert({ip.v6, ip.bytes}).second) continue;  // first endpoint with an address wins
+      out.ipcache.emplace_back(ipcache_key(IpPrefix{ip, static_cast<uint8_t>(ip.bits())}), id);
+    }
+  }
+
+  // CIDR classes: every CIDR and except prefix of the policy.
+  std::vector<IpPrefix> prefixes;
+  for (const Rule& r : policy.rules)
+    if (r.peer.kind == Peer::Kind::Cidr) {
+      prefixes.push_back(r.peer.cidr);
+      prefixes.insert(prefixes.end(), r.peer.except.begin(), r.peer.except.end());
+    }
+  std::sort(prefixes.begin(), prefixes.end());
+  prefixes.erase(std::unique(prefixes.begin(), prefixes.end()), prefixes.end());
+  // Sorted by (family, address, length): the prefixes inside p follow p contiguously.
+  std::vector<size_t> cidr_classes;   // indexes into table.ids, sorted like `prefixes`
+  std::vector<IpPrefix> class_prefix;  // parallel to cidr_classes
+  for (size_t i = 0; i < prefixes.size(); ++i) {
+    const IpPrefix& p = prefixes[i];
+    std::vector<IpPrefix> inner;
+    for (size_t j = i + 1; j < prefixes.size() && p.contains(prefixes[j]); ++j) inner.push_back(prefixes[j]);
+    std::optional<IpAddr> rep = uncovered_address(p, inner);
+    if (!rep) continue;  // every address under p has a longer prefix
+    std::string key = "cidr|" + p.str();
+    uint32_t id = alloc.get(key, true);
+    if (table.at.count(id)) continue;
+    cidr_classes.push_back(table.ids.size());
+    class_prefix.push_back(p);
+    table.add(id, key, external_rep({*rep}));
+    out.ipcache.emplace_back(ipcache_key(p), id);
+  }
+
+  // Local endpoints: identity and isolation flags per attachment.
+  std::vector<uint32_t> local_ids;
+  for (const LocalAttachment& la : locals) {
+    if (la.endpoint >= endpoints.size()) continue;
+    const Endpoint& e = endpoints[la.endpoint];
+    if (e.kind != EndpointKind::Workload) continue;
+    abi::EndpointValue v{};
+    v.identity = out.endpoint_identity[la.endpoint];
+    bool seen[2] = {false, false};
+    for (uint32_t i = 0; i < policy.isolations.size(); ++i) {
+      const Isolation& iso = policy.isolations[i];
+      int d = static_cast<int>(iso.dir);
+      if (seen[d] || !endpoint_selector_matches(iso.subject, e)) continue;
+      seen[d] = true;
+      v.flags |= iso.dir == Direction::Ingress ? abi::kFlagIsolatedIngress : abi::kFlagIsolatedEgress;
+      v.isolation[d] = i;
+    }
+    if (la.ifindex) out.endpoints.emplace_back(endpoint_key(abi::kEndpointKindIfindex, la.ifindex), v);
+    if (la.cgroup_id) out.endpoints.emplace_back(endpoint_key(abi::kEndpointKindCgroup, la.cgroup_id), v);
+    local_ids.push_back(v.identity);
+  }
+  std::sort(local_ids.begin(), local_ids.end());
+  local_ids.erase(std::unique(local_ids.begin(), local_ids.end()), local_ids.end());
+
+  // Which remote identities each rule's peer selects, looking only at the identities of
+  // the kinds the peer can match; peer_matches() of the interpreter has the last word.
+  std::vector<size_t> workloads, known_external;
+  for (size_t i = 0; i < table.ids.size(); ++i) {
+    EndpointKind k = table.ids[i].representative.kind;
+    if (k == EndpointKind::Workload) workloads.push_back(i);
+    else if (k == EndpointKind::External && !std::binary_search(cidr_classes.begin(), cidr_classes.end(), i))
+      known_external.push_back(i);
+  }
+  auto remotes_of = [&](const Rule& r) {
+    std::vector<uint32_t> ids;
+    const Peer& peer = r.peer;
+    auto check = [&](size_t idx) {
+      if (peer_matches(peer, table.ids[idx].representative)) ids.push_back(table.ids[idx].id);
+    };
+    switch (peer.kind) {
+    case Peer::Kind::Endpoints:
+      for (size_t idx : workloads) check(idx);
+      break;
+    case Peer::Kind::Cidr: {
+      // Only classes under the CIDR can match: an enclosing class's representative lies
+      // outside every longer prefix, this CIDR included.
+      auto it = std::lower_bound(class_prefix.begin(), class_prefix.end(), peer.cidr);
+      for (; it != class_prefix.end() && peer.cidr.contains(*it); ++it)
+        check(cidr_classes[static_cast<size_t>(it - class_prefix.begin())]);
+      for (size_t idx : known_external) check(idx);
+      break;
+    }
+    case Peer::Kind::Fqdn:
+      for (size_t idx : known_external) check(idx);
+      break;
+    default:
+      for (size_t idx = 0; idx < table.ids.size(); ++idx) check(idx);
+    }
+    return ids;
+  };
+  std::vector<std::vector<uint32_t>> rule_remotes(policy.rules.size());
+  std::vector<bool> per_remote(policy.rules.size(), false);
+  for (const Rule& r : policy.rules) {
+    bool named = std::any_of(r.ports.begin(), r.ports.end(), [](const PortMatch& p) { return !p.name.empty(); });
+    per_remote[r.id] = !peer_is_universal(r.peer) || (r.dir == Direction::Egress && named);
+    if (per_remote[r.id]) rule_remotes[r.id] = remotes_of(r);
+  }
+
+  // Policy entries per local identity and direction.
+  auto emit = [&](uint32_t local, uint32_t remote, Direction dir, const std::vector<PortEntry>& entries) {
+    for (const PortEntry& pe : entries) {
+      uint32_t bits = pe.all_protocols ? abi::kPolicyFixedBits : abi::kPolicyFixedBits + 8 + pe.port_bits;
+      abi::PolicyValue v{};
+      v.rule = pe.rule;
+      v.action = pe.allow ? abi::kActionAllow : abi::kActionDeny;
+      out.policy.emplace_back(policy_key(local, remote, dir, pe.proto, pe.port, bits), v);
+    }
+  };
+  for (uint32_t local : local_ids) {
+    const Endpoint& lrep = table.ids[table.at.at(local)].representative;
+    for (Direction dir : {Direction::Ingress, Direction::Egress}) {
+      std::vector<const Rule*> universal;
+      std::map<uint32_t, std::vector<const Rule*>> by_remote;
+      for (const Rule& r : policy.rules) {
+        if (r.dir != dir || !endpoint_selector_matches(r.subject, lrep)) continue;
+        if (!per_remote[r.id]) {
+          universal.push_back(&r);
+          continue;
+        }
+        for (uint32_t remote : rule_remotes[r.id]) by_remote[remote].push_back(&r);
+      }
+      const Endpoint* ingress_owner = dir == Direction::Ingress ? &lrep : nullptr;
+      if (!universal.empty()) emit(local, abi::kIdentityAny, dir, port_entries(universal, {}, ingress_owner));
+      for (const auto& [remote, rules] : by_remote) {
+        const Endpoint* owner = dir == Direction::Ingress ? &lrep : &table.ids[table.at.at(remote)].representative;
+        emit(local, remote, dir, port_entries(rules, universal, owner));
+      }
+    }
+  }
+
+  std::sort(table.ids.begin(), table.ids.end(), [](const IdentityInfo& a, const IdentityInfo& b) { return a.id < b.id; });
+  out.identities = std::move(table.ids);
+  return out;
+}
+
+} // namespace moat::bundle

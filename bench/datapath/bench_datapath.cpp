@@ -1,0 +1,207 @@
+// Datapath benchmark: ns per packet through BPF_PROG_TEST_RUN (the kernel's own average over
+// `repeat` runs) for an empty program (the floor), moat's generated program and the
+// hand-written C reference (same maps, filled by the same loader code) at N rules.
+// Packets: a new flow allowed by a rule (TCP ACK: policy path, no conntrack record), a new
+// flow dropped by isolation (policy path + drop event), an established UDP flow (conntrack
+// hit). Median of --runs measurements each. Usage: see bench/datapath/run.sh.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "backend/backend.h"
+#include "runtime/loader.h"
+#include "runtime/packets.h"
+#include "synthetic.h"
+
+using namespace moat;
+
+namespace {
+
+struct Options {
+  std::vector<size_t> rules = {10, 1000, 10000, 100000};
+  uint32_t repeat = 1000000;
+  int runs = 5;
+  std::string reference_dir;  // reference-N.bpf.o per N (bench/datapath/run.sh builds them)
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+/// Median ns/packet of `runs` test runs of `repeat` repetitions.
+double measure(int prog_fd, const std::vector<uint8_t>& pkt, const Options& o) {
+  std::vector<double> samples;
+  for (int i = 0; i < o.runs; ++i) {
+    LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = pkt.data(), .data_size_in = static_cast<uint32_t>(pkt.size()),
+                .repeat = static_cast<int>(o.repeat));
+    if (bpf_prog_test_run_opts(prog_fd, &t) != 0) {
+      std::perror("BPF_PROG_TEST_RUN");
+      std::exit(3);
+    }
+    samples.push_back(t.duration);
+  }
+  return median(samples);
+}
+
+/// The floor: `r0 = 0; exit` as a sched_cls program.
+int empty_program() {
+  struct bpf_insn insns[] = {
+      {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  int fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "moat_empty", "Dual BSD/GPL", insns, 2, nullptr);
+  if (fd < 0) {
+    std::perror("bpf_prog_load(empty)");
+    std::exit(3);
+  }
+  return fd;
+}
+
+struct Packets {
+  std::vector<uint8_t> allowed, denied, established;
+  runtime::PacketSpec established_spec;
+};
+
+Packets packets_for(size_t n) {
+  Packets p;
+  // A rule in the middle of the policy, an allow with one TCP port.
+  size_t k = n / 2;
+  while (k > 0 && (moat::bench::synthetic_deny(k) || moat::bench::synthetic_proto(k) != Protocol::TCP || k % 10 == 5)) --k;
+  runtime::PacketSpec s;
+  s.src = moat::bench::synthetic_source(k);
+  s.dst = *IpAddr::parse("10.0.0.1");
+  s.proto = 6;
+  s.sport = 40000;
+  s.dport = moat::bench::synthetic_port(k);
+  s.tcp_flags = runtime::kTcpAck;
+  p.allowed = runtime::build_packet(s);
+  runtime::PacketSpec d = s;
+  d.src = *IpAddr::parse("192.0.2.77");  // no rule covers it: isolated -> drop
+  p.denied = runtime::build_packet(d);
+  size_t u = n > 3 ? n - 1 : 3;
+  while (u > 0 && (moat::bench::synthetic_deny(u) || moat::bench::synthetic_proto(u) != Protocol::UDP)) --u;
+  runtime::PacketSpec e = s;
+  e.proto = 17;
+  e.src = moat::bench::synthetic_source(u);
+  e.dport = moat::bench::synthetic_port(u);
+  p.established = runtime::build_packet(e);
+  p.established_spec = e;
+  return p;
+}
+
+struct Row {
+  double allowed = 0, denied = 0, established = 0;
+};
+
+Row run_object(const std::vector<uint8_t>& elf, const bundle::MapContents& contents, const Packets& pk,
+               const Options& o, const char* what) {
+  std::string error;
+  auto dp = runtime::Datapath::open(elf, {}, error);
+  if (!dp) {
+    std::fprintf(stderr, "%s: %s\n", what, error.c_str());
+    std::exit(3);
+  }
+  if (!dp->apply(contents, error)) {
+    std::fprintf(stderr, "%s: %s\n", what, error.c_str());
+    std::exit(3);
+  }
+  int fd = dp->program_fd(runtime::Program::TcIngress);
+  Row r;
+  // Sanity: the verdicts the benchmark relies on.
+  auto check = [&](const std::vector<uint8_t>& pkt, bool pass) {
+    auto res = dp->test_run(runtime::Program::TcIngress, pkt, 1, error);
+    if (!res || res->passed != pass) {
+      std::fprintf(stderr, "%s: unexpected verdict in the benchmark setup\n", what);
+      std::exit(3);
+    }
+  };
+  check(pk.allowed, true);
+  check(pk.denied, false);
+  check(pk.established, true);  // records the UDP flow: later runs hit conntrack
+  r.allowed = measure(fd, pk.allowed, o);
+  r.denied = measure(fd, pk.denied, o);
+  r.established = measure(fd, pk.established, o);
+  return r;
+}
+
+std::vector<uint8_t> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
+    if (a == "--repeat") o.repeat = static_cast<uint32_t>(std::stoul(next()));
+    else if (a == "--runs") o.runs = std::stoi(next());
+    else if (a == "--reference-dir") o.reference_dir = next();
+    else if (a == "--rules") {
+      o.rules.clear();
+      std::stringstream ss(next());
+      for (std::string t; std::getline(ss, t, ',');) o.rules.push_back(std::stoul(t));
+    } else {
+      std::fprintf(stderr, "usage: bench_datapath [--rules 10,1000,...] [--repeat N] [--runs N] [--reference-dir DIR]\n");
+      return 2;
+    }
+  }
+  std::string why;
+  if (!runtime::kernel_bpf_available(why)) {
+    std::fprintf(stderr, "bench_datapath: %s\n", why.c_str());
+    return 2;
+  }
+  libbpf_set_print(nullptr);
+
+  int floor_fd = empty_program();
+  Packets p10 = packets_for(10);
+  double floor = measure(floor_fd, p10.allowed, o);
+  std::printf("repeat=%u runs=%d (median), ns/packet from BPF_PROG_TEST_RUN\n", o.repeat, o.runs);
+  std::printf("empty program (floor): %.1f ns\n\n", floor);
+  std::printf("| rules | entries (ipcache/policy) | moat allowed | moat denied | moat established | C allowed | C denied | C established | moat/C (allowed) |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  double first_allowed = 0;
+  for (size_t n : o.rules) {
+    Module m = moat::bench::synthetic_policy(n);
+    std::vector<Endpoint> eps = {moat::bench::synthetic_web()};
+    bundle::IdentityAllocator ids;
+    bundle::MapContents contents = bundle::compute_map_contents(m, eps, {{0, 1, 0}}, ids);
+    std::vector<uint8_t> elf;
+    std::string error;
+    if (!backend::compile_datapath(bundle::plan_datapath(m), "bench", elf, error)) {
+      std::fprintf(stderr, "%s\n", error.c_str());
+      return 3;
+    }
+    Packets pk = packets_for(n);
+    Row moat_row = run_object(elf, contents, pk, o, "moat");
+    Row c_row;
+    bool have_c = false;
+    if (!o.reference_dir.empty()) {
+      std::vector<uint8_t> ref = read_file(o.reference_dir + "/reference-" + std::to_string(n) + ".bpf.o");
+      if (!ref.empty()) {
+        c_row = run_object(ref, contents, pk, o, "reference");
+        have_c = true;
+      }
+    }
+    if (first_allowed == 0) first_allowed = moat_row.allowed;
+    auto c = [&](double v) { return have_c ? std::to_string(static_cast<int>(v + 0.5)) : std::string("-"); };
+    std::printf("| %zu | %zu / %zu | %.0f | %.0f | %.0f | %s | %s | %s | %s |\n", n, contents.ipcache.size(),
+                contents.policy.size(), moat_row.allowed, moat_row.denied, moat_row.established,
+                c(c_row.allowed).c_str(), c(c_row.denied).c_str(), c(c_row.established).c_str(),
+                have_c ? std::to_string(moat_row.allowed / c_row.allowed).substr(0, 4).c_str() : "-");
+    std::fflush(stdout);
+  }
+  return 0;
+}

@@ -1,0 +1,87 @@
+// moat agent: load a bundle on this node and enforce it (runtime/agent). Exit 0 enforcing,
+// 1 not ready (an attach failed), 2 bad input, 3 internal error (no bpf(), no bpffs).
+#include <fmt/format.h>
+
+#include <chrono>
+#include <ctime>
+
+#include "cli/commands.h"
+#include "cli/render.h"
+#include "runtime/agent/agent.h"
+#include "runtime/loader.h"
+
+namespace moat::cli {
+
+namespace {
+
+struct AgentCli {
+  runtime::agent::AgentOptions opts;
+  bool detach = false;
+  bool probe_kernel = false;
+  std::string misfits = "enforce";
+};
+
+void log_line(const std::string& line) {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%H:%M:%S", std::localtime(&t));
+  int ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
+  std::fprintf(stderr, "%s.%03d moat agent: %s\n", stamp, ms, line.c_str());
+}
+
+int run(AgentCli& c) {
+  std::string why;
+  if (c.probe_kernel) {
+    bool ok = runtime::kernel_bpf_available(why);
+    std::printf("%s\n", ok ? "bpf available" : why.c_str());
+    return ok ? 0 : 3;
+  }
+  runtime::agent::AgentHooks hooks;
+  hooks.log = log_line;
+  hooks.diagnostics = [](const SourceManager& sm, const Diagnostics& d) { print_diagnostics(d, sm, stderr); };
+  if (c.detach) return runtime::agent::detach_all(c.opts, hooks);
+  if (c.opts.bundle_dir.empty() || c.opts.node_file.empty() || c.opts.inventory_files.empty()) {
+    std::fprintf(stderr, "moat agent: --bundle, --node and --inventory are required\n");
+    return 2;
+  }
+  if (!runtime::kernel_bpf_available(why)) {
+    std::fprintf(stderr, "moat agent: cannot enforce: %s\n", why.c_str());
+    return 3;
+  }
+  c.opts.misfits = c.misfits == "drop" ? runtime::agent::MisfitPolicy::Drop : runtime::agent::MisfitPolicy::Enforce;
+  return runtime::agent::run_agent(c.opts, hooks);
+}
+
+} // namespace
+
+void add_agent_command(CLI::App& app, int& exit_code) {
+  auto c = std::make_shared<AgentCli>();
+  auto& o = c->opts;
+  CLI::App* cmd = app.add_subcommand("agent", "Enforce a bundle on this node (tc / cgroup_skb, pinned)");
+  cmd->add_option("--bundle", o.bundle_dir, "Bundle directory written by `moat build -o`");
+  cmd->add_option("--node", o.node_file, "This node's Kubernetes Node object (YAML or JSON)");
+  cmd->add_option("--inventory", o.inventory_files, "Namespaces and Pods (List, YAML or JSON); repeatable");
+  cmd->add_flag("--once", o.once, "Load, attach, write the status and exit; enforcement stays pinned");
+  cmd->add_flag("--detach", c->detach, "Remove everything the agent attached and pinned");
+  cmd->add_option("--status-file", o.status_file, "Status file (default STATE_DIR/status.json)");
+  cmd->add_option("--metrics-port", o.metrics_port, "Serve Prometheus metrics on 127.0.0.1:PORT")->check(CLI::Range(0, 65535));
+  cmd->add_option("--pin-dir", o.pin_dir, "bpffs directory for pinned objects")->capture_default_str();
+  cmd->add_option("--state-dir", o.state_dir, "Directory for state.json, status.json, fqdn.json")->capture_default_str();
+  cmd->add_option("--poll-ms", o.poll_ms, "How often inputs are checked for changes")->capture_default_str();
+  cmd->add_option("--dns-listen", o.dns_listen, "Node-local DNS proxy address (ADDR[:PORT]); repeatable");
+  cmd->add_option("--dns-upstream", o.dns_upstream, "DNS server the proxy forwards to (ADDR[:PORT])");
+  cmd->add_option("--fqdn-min-ttl", o.fqdn_min_ttl, "Keep learned DNS names at least this many seconds")
+      ->capture_default_str();
+  cmd->add_flag("--dns-learn-after-forward", o.dns_learn_after_forward,
+                "Measurement only: forward DNS answers before learning them (the snooping race)");
+  cmd->add_option("--misfits", c->misfits, "Local pods the pool does not admit: enforce their policy, or drop them")
+      ->check(CLI::IsMember({"enforce", "drop"}))
+      ->capture_default_str();
+  cmd->add_option("--run-for-ms", o.run_for_ms, "Stop after this many milliseconds (tests)");
+  cmd->add_flag("--verbose", o.verbose, "Print libbpf messages");
+  cmd->add_flag("--probe-kernel", c->probe_kernel, "Only check that bpf() is usable (exit 0 / 3)");
+  cmd->callback([c, &exit_code] { exit_code = run(*c); });
+}
+
+} // namespace moat::cli

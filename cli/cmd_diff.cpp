@@ -1,0 +1,159 @@
+// moat diff OLD NEW: the semantic difference of two policy versions (files or
+// directories): the flows newly allowed and newly denied, as rule-like cubes, each with a
+// concrete flow replayed through the interpreter on both versions. Exit 0 equivalent,
+// 1 different (or undecided within --timeout), 2 bad input, 3 internal error.
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/explain.h"
+#include "cli/render.h"
+#include "cli/verify_report.h"
+#include "frontend/frontend.h"
+
+namespace moat::cli {
+
+namespace {
+
+struct DiffOptions {
+  std::string old_path, new_path, format = "text";
+  size_t max_cubes = 32;
+  VerifyCliOptions verify;
+};
+
+std::string cube_title(const DiffCube& c) {
+  return fmt::format("{} -> {} on {}", c.src, c.dst, c.ports);
+}
+
+/// Where a cube comes from: the rules of the new version that decide its witness, else
+/// those of the old version (a removed allow or deny).
+std::vector<DiagNote> cube_notes(const Module& old_m, const Module& new_m, const DiffCube& c) {
+  std::vector<DiagNote> out;
+  auto add = [&](const Module& m, const Verdict& v, const char* version) {
+    for (const Decision* d : {&v.egress, &v.ingress}) {
+      const char* dir = d == &v.egress ? "egress" : "ingress";
+      for (uint32_t id : d->rules)
+        if (id < m.rules.size())
+          out.push_back(DiagNote{m.rules[id].range, fmt::format("{}: {} {} rule #{}", version, dir,
+                                                                to_string(m.rules[id].action), id)});
+      if (d->why == Decision::Why::NoAllow)
+        for (uint32_t i : d->isolations)
+          if (i < m.isolations.size())
+            out.push_back(DiagNote{m.isolations[i].range, fmt::format("{}: {} isolation, no allow", version, dir)});
+    }
+  };
+  add(new_m, c.witness.verdict, "new");
+  add(old_m, c.old_verdict, "old");
+  return out;
+}
+
+std::string cube_detail(const Module& old_m, const Module& new_m, const SourceManager& sm, const DiffCube& c,
+                        const std::string& indent) {
+  std::string out = indent + "for example:\n" + witness_text(new_m, sm, c.witness, indent + "  ");
+  out += indent + "  before (old version): " + (c.old_verdict.allowed ? "allowed" : "denied") + "\n";
+  out += explain_verdict(old_m, sm, c.old_verdict, c.witness.src, c.witness.self ? c.witness.src : c.witness.dst,
+                         indent + "  ");
+  return out;
+}
+
+int run_diff(const DiffOptions& o) {
+  SourceManager sm;
+  Module old_m, new_m;
+  Diagnostics diags;
+  load_paths({o.old_path}, sm, old_m, diags);
+  load_paths({o.new_path}, sm, new_m, diags);
+  std::optional<CasesFile> inv;
+  if (!o.verify.inventory.empty()) inv = load_cases(o.verify.inventory, sm, diags);
+  if (diags.has_errors()) {
+    print_diagnostics(diags, sm, stderr);
+    return 2;
+  }
+  VerifyOptions vo;
+  vo.timeout_ms = o.verify.timeout_ms;
+  vo.max_cubes = o.max_cubes;
+  if (inv) vo.inventory = &inv->endpoints;
+  DiffReport r = semantic_diff(old_m, new_m, vo);
+  if (!r.internal_error.empty()) {
+    std::fprintf(stderr, "moat diff: internal error: %s\n", r.internal_error.c_str());
+    return 3;
+  }
+  size_t plus = 0, minus = 0;
+  for (const DiffCube& c : r.cubes) (c.newly_allowed ? plus : minus)++;
+  std::string verdict = r.status == ProofStatus::Proved    ? "equivalent"
+                        : r.status == ProofStatus::Unknown ? "unknown (" + r.message + ")"
+                                                           : "different";
+  if (o.format == "json") {
+    nlohmann::json cubes = nlohmann::json::array();
+    for (const DiffCube& c : r.cubes) {
+      nlohmann::json w = witness_json(new_m, sm, c.witness);
+      w["old"] = {{"allowed", c.old_verdict.allowed}};
+      cubes.push_back({{"change", c.newly_allowed ? "newly allowed" : "newly denied"},
+                       {"src", c.src}, {"dst", c.dst}, {"ports", c.ports}, {"witness", w}});
+    }
+    nlohmann::json j = {{"old", o.old_path}, {"new", o.new_path}, {"result", verdict}, {"equivalent", r.status == ProofStatus::Proved},
+                        {"cubes", cubes}, {"truncated", r.truncated}, {"seconds", r.seconds}};
+    std::puts(j.dump(2).c_str());
+  } else if (o.format == "sarif") {
+    std::vector<SarifResult> results;
+    for (const DiffCube& c : r.cubes) {
+      SarifResult s;
+      s.code = c.newly_allowed ? Code::W604 : Code::W605;
+      s.severity = Severity::Warning;
+      s.message = fmt::format("{}: {}", c.newly_allowed ? "newly allowed" : "newly denied", cube_title(c));
+      s.related = cube_notes(old_m, new_m, c);
+      // The result sits on the first deciding rule of the new version, else the old one.
+      if (!s.related.empty()) s.range = s.related[0].range;
+      s.fallback_uri = o.new_path;
+      results.push_back(std::move(s));
+    }
+    std::puts(sarif_log(results, sm, {o.new_path}).dump(2).c_str());
+  } else if (o.format == "junit") {
+    std::vector<JunitCase> cases;
+    for (bool allowed : {true, false}) {
+      JunitCase jc;
+      jc.classname = o.new_path;
+      jc.name = allowed ? "no flow newly allowed" : "no flow newly denied";
+      jc.seconds = r.seconds / 2;
+      for (const DiffCube& c : r.cubes) {
+        if (c.newly_allowed != allowed) continue;
+        jc.failed = true;
+        jc.detail += cube_title(c) + "\n" + cube_detail(old_m, new_m, sm, c, "  ");
+      }
+      if (jc.failed) jc.message = allowed ? fmt::format("{} cube(s) of flows newly allowed", plus)
+                                          : fmt::format("{} cube(s) of flows newly denied", minus);
+      if (r.status == ProofStatus::Unknown && !jc.failed) jc.error = true, jc.message = r.message;
+      cases.push_back(std::move(jc));
+    }
+    std::fputs(junit_document("moat diff", cases).c_str(), stdout);
+  } else {
+    bool color = use_color(stdout);
+    for (const DiffCube& c : r.cubes) {
+      const char* sign = c.newly_allowed ? "+" : "-";
+      std::string head = fmt::format("{} {} {}", sign, c.newly_allowed ? "newly allowed:" : "newly denied: ", cube_title(c));
+      if (color) head = fmt::format("{}{}\033[0m", c.newly_allowed ? "\033[32m" : "\033[31m", head);
+      std::printf("%s\n", head.c_str());
+      std::fputs(cube_detail(old_m, new_m, sm, c, "    ").c_str(), stdout);
+    }
+    if (r.truncated) std::printf("(more differences: raise --max-cubes to see them)\n");
+    std::printf("moat diff: %s: %zu cube(s) newly allowed, %zu newly denied (%.2fs)\n", verdict.c_str(), plus, minus,
+                r.seconds);
+  }
+  return r.status == ProofStatus::Proved ? 0 : 1;
+}
+
+} // namespace
+
+void add_diff_command(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<DiffOptions>();
+  CLI::App* cmd = app.add_subcommand("diff", "Semantic difference of two policy versions, with witnesses");
+  cmd->add_option("old", opts->old_path, "The old version (file or directory)")->required();
+  cmd->add_option("new", opts->new_path, "The new version (file or directory)")->required();
+  cmd->add_option("--format", opts->format, "Output format")->check(CLI::IsMember({"text", "json", "sarif", "junit"}));
+  cmd->add_option("--max-cubes", opts->max_cubes, "Cubes listed per direction")->capture_default_str();
+  cmd->add_option("--timeout", opts->verify.timeout_ms, "Solver time limit per query in ms (0: none)")
+      ->capture_default_str();
+  cmd->add_option("--inventory", opts->verify.inventory,
+                  "Cases file whose endpoints are the scope (default: every possible endpoint)");
+  cmd->callback([opts, &exit_code] { exit_code = run_diff(*opts); });
+}
+
+} // namespace moat::cli

@@ -1,0 +1,234 @@
+// moat test: run connectivity expectations (a cases file, DESIGN.md §8, plus the sources'
+// own `expect` statements) through one or more engines. Exit 0 all pass, 1 any failure,
+// 2 bad input or an engine that is not available.
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/engines.h"
+#include "cli/explain.h"
+#include "cli/render.h"
+#include "frontend/cases.h"
+#include "frontend/frontend.h"
+
+namespace moat::cli {
+
+namespace {
+
+struct TestOptions {
+  std::vector<std::string> paths;
+  std::string cases;
+  std::string engine = "interp";
+  std::string format = "text";
+  bool verbose = false;
+};
+
+/// One case's outcome across the engines asked.
+struct CaseResult {
+  const Case* c = nullptr;
+  std::vector<std::optional<EngineVerdict>> verdicts;  // parallel to the engine names
+  bool pass = false;
+};
+
+const char* verdict_word(bool allow) { return allow ? "allow" : "deny"; }
+
+std::string case_title(const Case& c) {
+  return fmt::format("{} -> {} {}", c.from, c.to, flow_text(c.proto, c.port));
+}
+
+/// "expected deny, interp allow, smt unknown".
+std::string mismatch_text(const CaseResult& r, const std::vector<std::string>& engines) {
+  std::string s = fmt::format("expected {}", verdict_word(r.c->allow));
+  for (size_t i = 0; i < engines.size(); ++i)
+    s += fmt::format(", {} {}", engines[i], r.verdicts[i] ? verdict_word(r.verdicts[i]->allowed) : "unknown");
+  return s;
+}
+
+/// The deciding rules of every engine (engine name headings only when there are several).
+std::string details_text(const CaseResult& r, const std::vector<std::string>& engines) {
+  std::string s;
+  for (size_t i = 0; i < engines.size(); ++i) {
+    if (engines.size() > 1) s += fmt::format("  {}:\n", engines[i]);
+    if (!r.verdicts[i]) s += "    no verdict (the engine could not decide this case)\n";
+    else s += r.verdicts[i]->detail;
+  }
+  return s;
+}
+
+std::string xml_escape(std::string_view in) {
+  std::string out;
+  for (char c : in) {
+    switch (c) {
+    case '&': out += "&amp;"; break;
+    case '<': out += "&lt;"; break;
+    case '>': out += "&gt;"; break;
+    case '"': out += "&quot;"; break;
+    case '\'': out += "&apos;"; break;
+    default: out += c;
+    }
+  }
+  return out;
+}
+
+/// The cases file's endpoints and cases, plus the ends of every `expect` statement.
+CasesFile build_suite(const Module& module, std::optional<CasesFile> file) {
+  CasesFile suite = file ? std::move(*file) : CasesFile{};
+  // A namespace the cases file does not describe takes the labels the sources declare.
+  for (Endpoint& ep : suite.endpoints) {
+    if (ep.kind != EndpointKind::Workload || suite.namespaces.count(ep.ns)) continue;
+    auto it = module.namespaces.find(ep.ns);
+    if (it == module.namespaces.end()) continue;
+    ep.ns_labels = it->second;
+    ep.ns_labels[kNamespaceNameLabel] = ep.ns;
+  }
+  for (const Expect& e : module.expects) {
+    Case c;
+    c.from = add_endpoint(suite, e.from);
+    c.to = add_endpoint(suite, e.to);
+    c.proto = e.proto;
+    c.port = e.port;
+    c.allow = e.allow;
+    c.range = e.range;
+    suite.cases.push_back(std::move(c));
+  }
+  return suite;
+}
+
+void print_text(const std::vector<CaseResult>& results, const std::vector<std::string>& engines,
+                const SourceManager& sm, bool verbose, size_t passed, size_t failed) {
+  for (const CaseResult& r : results) {
+    if (r.pass) {
+      std::printf("PASS %s: %s\n", case_title(*r.c).c_str(), verdict_word(r.c->allow));
+      if (verbose) std::fputs(details_text(r, engines).c_str(), stdout);
+      continue;
+    }
+    std::printf("FAIL %s: %s\n", case_title(*r.c).c_str(), mismatch_text(r, engines).c_str());
+    std::printf("    case at %s\n", sm.location(r.c->range).c_str());
+    std::fputs(details_text(r, engines).c_str(), stdout);
+  }
+  std::printf("%zu passed, %zu failed\n", passed, failed);
+}
+
+void print_json(const std::vector<CaseResult>& results, const std::vector<std::string>& engines,
+                const SourceManager& sm, size_t passed, size_t failed) {
+  nlohmann::json cases = nlohmann::json::array();
+  for (const CaseResult& r : results) {
+    nlohmann::json verdicts = nlohmann::json::object();
+    for (size_t i = 0; i < engines.size(); ++i) {
+      if (r.verdicts[i])
+        verdicts[engines[i]] = {{"verdict", verdict_word(r.verdicts[i]->allowed)}, {"detail", r.verdicts[i]->detail}};
+      else
+        verdicts[engines[i]] = {{"verdict", "unknown"}, {"detail", ""}};
+    }
+    cases.push_back({{"from", r.c->from},
+                     {"to", r.c->to},
+                     {"protocol", to_string(r.c->proto)},
+                     {"port", r.c->port},
+                     {"expected", verdict_word(r.c->allow)},
+                     {"pass", r.pass},
+                     {"location", sm.location(r.c->range)},
+                     {"engines", verdicts}});
+  }
+  nlohmann::json out = {{"cases", cases},
+                        {"summary", {{"passed", passed}, {"failed", failed}, {"engines", engines}}}};
+  std::puts(out.dump(2).c_str());
+}
+
+void print_junit(const std::vector<CaseResult>& results, const std::vector<std::string>& engines,
+                 const SourceManager& sm, size_t failed) {
+  std::printf("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+  std::printf("<testsuites name=\"moat test\" tests=\"%zu\" failures=\"%zu\">\n", results.size(), failed);
+  std::printf("  <testsuite name=\"moat test\" tests=\"%zu\" failures=\"%zu\">\n", results.size(), failed);
+  for (const CaseResult& r : results) {
+    std::string name = fmt::format("{}: {}", case_title(*r.c), verdict_word(r.c->allow));
+    std::string cls = r.c->range.known() ? sm.path(r.c->range.file) : "moat";
+    std::printf("    <testcase classname=\"%s\" name=\"%s\">", xml_escape(cls).c_str(), xml_escape(name).c_str());
+    if (!r.pass) {
+      std::printf("\n      <failure message=\"%s\">%s</failure>\n    ", xml_escape(mismatch_text(r, engines)).c_str(),
+                  xml_escape(fmt::format("case at {}\n{}", sm.location(r.c->range), details_text(r, engines))).c_str());
+    }
+    std::printf("</testcase>\n");
+  }
+  std::printf("  </testsuite>\n</testsuites>\n");
+}
+
+int run_test(const TestOptions& o) {
+  std::vector<std::string> engines =
+      o.engine == "all" ? all_engine_names() : std::vector<std::string>{o.engine};
+  for (const std::string& e : engines) {
+    if (find_engine(e)) continue;
+    std::string have;
+    for (const std::string& n : engine_names()) have += (have.empty() ? "" : ", ") + n;
+    std::fprintf(stderr, "moat test: engine '%s' is not available in this build (available: %s)\n", e.c_str(),
+                 have.c_str());
+    return 2;
+  }
+
+  SourceManager sm;
+  Module module;
+  Diagnostics diags;
+  load_paths(o.paths, sm, module, diags);
+  std::optional<CasesFile> file;
+  if (!o.cases.empty()) file = load_cases(o.cases, sm, diags);
+  print_diagnostics(diags, sm, stderr);
+  if (diags.has_errors()) return 2;
+
+  CasesFile suite = build_suite(module, std::move(file));
+  if (suite.cases.empty()) {
+    std::fprintf(stderr, "moat test: no cases (give --cases FILE, or write `expect` statements)\n");
+    return 2;
+  }
+
+  std::vector<std::unique_ptr<Engine>> prepared;
+  EngineInput input{module, suite, sm};
+  for (const std::string& e : engines) {
+    std::string error;
+    std::unique_ptr<Engine> engine = (*find_engine(e))(input, error);
+    if (!engine) {
+      std::fprintf(stderr, "moat test: engine '%s' cannot run: %s\n", e.c_str(),
+                   error.empty() ? "unknown reason" : error.c_str());
+      return 2;
+    }
+    prepared.push_back(std::move(engine));
+  }
+
+  std::vector<CaseResult> results;
+  size_t passed = 0, failed = 0;
+  for (const Case& c : suite.cases) {
+    CaseResult r;
+    r.c = &c;
+    r.pass = true;
+    for (auto& engine : prepared) {
+      r.verdicts.push_back(engine->check(c));
+      if (!r.verdicts.back() || r.verdicts.back()->allowed != c.allow) r.pass = false;
+    }
+    (r.pass ? passed : failed)++;
+    results.push_back(std::move(r));
+  }
+
+  if (o.format == "json" || o.format == "junit") {
+    if (o.format == "json") print_json(results, engines, sm, passed, failed);
+    else print_junit(results, engines, sm, failed);
+    // stdout must stay one JSON / XML document; the closing line goes to the terminal.
+    std::fprintf(stderr, "%zu passed, %zu failed\n", passed, failed);
+  } else {
+    print_text(results, engines, sm, o.verbose, passed, failed);
+  }
+  std::fflush(stdout);
+  return failed ? 1 : 0;
+}
+
+} // namespace
+
+void add_test_command(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<TestOptions>();
+  CLI::App* cmd = app.add_subcommand("test", "Check connectivity expectations against the policies");
+  cmd->add_option("paths", opts->paths, "Policy files or directories")->required();
+  cmd->add_option("--cases", opts->cases, "Cases file (namespaces, endpoints, expected verdicts)");
+  cmd->add_option("--engine", opts->engine, "Engine: interp, smt, kernel, or all (all three must agree)")
+      ->check(CLI::IsMember({"interp", "smt", "kernel", "all"}));
+  cmd->add_option("--format", opts->format, "Output format")->check(CLI::IsMember({"text", "json", "junit"}));
+  cmd->add_flag("-v,--verbose", opts->verbose, "Show the deciding rules of passing cases too");
+  cmd->callback([opts, &exit_code] { exit_code = run_test(*opts); });
+}
+
+} // namespace moat::cli

@@ -1,0 +1,60 @@
+// The verifier's part of `moat check` (solver lints and `prove` statements) and the
+// rendering of verifier results shared by check, diff and query: text (colour on a
+// terminal), JSON, SARIF results and JUnit test cases.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli/format_junit.h"
+#include "cli/format_sarif.h"
+#include "frontend/cases.h"
+#include "ir/diagnostic.h"
+#include "ir/source.h"
+#include "verifier/verifier.h"
+
+namespace moat::cli {
+
+struct VerifyCliOptions {
+  unsigned timeout_ms = 10000;
+  std::string inventory;  // a cases file whose endpoints are the inventory scope
+  bool no_prove = false;
+  bool no_solver_lints = false;
+};
+
+/// Adds --timeout, --inventory, --no-prove, --no-solver-lints to `cmd`.
+void add_verify_options(CLI::App* cmd, VerifyCliOptions& o);
+
+struct CheckVerification {
+  bool ran = false;
+  ProofReport proofs;
+  std::string internal_error;
+  std::optional<CasesFile> inventory;
+};
+
+/// Loads the inventory (its errors go to `diags`), runs the solver lints into `diags` and
+/// then every `prove` statement.
+CheckVerification verify_for_check(const Module& m, SourceManager& sm, Diagnostics& diags,
+                                   const VerifyCliOptions& o);
+/// 3 on an internal error, 1 when a proof failed or is unknown, else 0.
+int verification_exit_code(const CheckVerification& v);
+
+/// `moat check --format sarif|junit`: diagnostics and proofs in one document on stdout.
+/// JUnit: one test case per proof, plus one per file for its diagnostics.
+void print_check_report(const std::string& format, const Module& m, const SourceManager& sm, const Diagnostics& diags,
+                        const CheckVerification& v, const std::vector<std::string>& inputs);
+
+/// "src: ...", "dst: ...", the flow and the interpreter's explanation, each line indented.
+std::string witness_text(const Module& m, const SourceManager& sm, const Witness& w, const std::string& indent);
+nlohmann::json witness_json(const Module& m, const SourceManager& sm, const Witness& w);
+nlohmann::json endpoint_json(const Endpoint& e);
+
+std::string proofs_text(const Module& m, const SourceManager& sm, const ProofReport& r, bool color);
+nlohmann::json proofs_json(const Module& m, const SourceManager& sm, const ProofReport& r);
+std::vector<SarifResult> proofs_sarif(const Module& m, const SourceManager& sm, const ProofReport& r);
+std::vector<JunitCase> proofs_junit(const Module& m, const SourceManager& sm, const ProofReport& r);
+
+} // namespace moat::cli

@@ -1,0 +1,31 @@
+// The kind parsers the YAML driver dispatches to. Each lowers one Kubernetes object into
+// the Module in ctx, reporting every mistake where it is found.
+#pragma once
+#include <string>
+
+#include "frontend/yaml/yaml_util.h"
+
+namespace moat::yamlfe {
+
+/// apiVersion, kind and metadata of one object, read by the driver.
+struct ObjectMeta {
+  std::string api_version, kind, name, ns;
+  bool has_namespace = false;
+  SourceRange range;       // the object (its first key)
+  SourceRange name_range;  // metadata.name, or the object when absent
+};
+
+/// networking.k8s.io/v1 NetworkPolicy.
+void parse_network_policy(Ctx& ctx, const Map& obj, const ObjectMeta& meta);
+/// cilium.io/v2 CiliumNetworkPolicy (clusterwide = false) or CiliumClusterwideNetworkPolicy.
+void parse_cilium_policy(Ctx& ctx, const Map& obj, const ObjectMeta& meta, bool clusterwide);
+/// karpenter.sh/v1 (or v1beta1) NodePool.
+void parse_nodepool(Ctx& ctx, const Map& obj, const ObjectMeta& meta);
+
+/// "NetworkPolicy ns/name" style origin strings.
+std::string origin_of(const ObjectMeta& meta, bool namespaced);
+
+/// The namespace-name requirement `kubernetes.io/metadata.name In [ns]`.
+LabelRequirement namespace_is(const std::string& ns, SourceRange range);
+
+} // namespace moat::yamlfe

@@ -1,0 +1,227 @@
+// The reference interpreter (DESIGN.md §2): given a Module and a concrete flow, which
+// rules match and what each direction decides. Deliberately a direct, rule-by-rule reading
+// of the semantics with no indexing or precomputation: it is the oracle the Z3 encoding and
+// the compiled datapath are checked against, so it must be obviously right, not fast.
+#include "ir/interp.h"
+
+#include <algorithm>
+
+#include "ir/fqdn.h"
+
+namespace moat {
+
+bool label_selector_matches(const LabelSelector& sel, const Labels& labels) {
+  for (const LabelRequirement& req : sel.reqs) {
+    auto it = labels.find(req.key);
+    bool present = it != labels.end();
+    auto listed = [&] {
+      return present && std::find(req.values.begin(), req.values.end(), it->second) != req.values.end();
+    };
+    switch (req.op) {
+    case LabelRequirement::Op::In:
+      if (!listed()) return false;
+      break;
+    case LabelRequirement::Op::NotIn:
+      // Kubernetes: NotIn also holds when the key is absent (labels.Selector semantics).
+      if (listed()) return false;
+      break;
+    case LabelRequirement::Op::Exists:
+      if (!present) return false;
+      break;
+    case LabelRequirement::Op::DoesNotExist:
+      if (present) return false;
+      break;
+    }
+  }
+  return true;
+}
+
+bool endpoint_selector_matches(const EndpointSelector& sel, const Endpoint& ep) {
+  if (ep.kind != EndpointKind::Workload) return false;
+  if (!ep.ns.empty() && !ep.ns_labels.count(kNamespaceNameLabel)) {
+    // The name label is always present on a namespace (DESIGN §2), even if the caller
+    // built the endpoint without it.
+    Labels ns_labels = ep.ns_labels;
+    ns_labels.emplace(kNamespaceNameLabel, ep.ns);
+    return label_selector_matches(sel.namespaces, ns_labels) && label_selector_matches(sel.pods, ep.labels);
+  }
+  return label_selector_matches(sel.namespaces, ep.ns_labels) && label_selector_matches(sel.pods, ep.labels);
+}
+
+bool fqdn_matches(const FqdnMatch& m, std::string_view name) {
+  return m.pattern ? fqdn_pattern_matches(m.value, name) : fqdn_name_matches(m.value, name);
+}
+
+namespace {
+
+bool cidr_matches(const Peer& peer, const Endpoint& remote) {
+  // Cilium's default: CIDR identities are never assigned to cluster endpoints.
+  if (remote.kind != EndpointKind::External) return false;
+  for (const IpAddr& ip : remote.ips) {
+    if (!peer.cidr.contains(ip)) continue;
+    bool excepted = std::any_of(peer.except.begin(), peer.except.end(),
+                                [&](const IpPrefix& e) { return e.contains(ip); });
+    if (!excepted) return true;
+  }
+  return false;
+}
+
+bool entity_matches(Entity e, EndpointKind k) {
+  switch (e) {
+  case Entity::World: return k == EndpointKind::External;
+  case Entity::Cluster:
+    return k == EndpointKind::Workload || k == EndpointKind::Host || k == EndpointKind::RemoteNode ||
+           k == EndpointKind::KubeApiserver;
+  case Entity::Host: return k == EndpointKind::Host;
+  case Entity::RemoteNode: return k == EndpointKind::RemoteNode;
+  case Entity::KubeApiserver: return k == EndpointKind::KubeApiserver;
+  case Entity::All: return true;
+  // Endpoints moat does not model (init, health, unmanaged, ingress proxy): none match.
+  case Entity::Init:
+  case Entity::Health:
+  case Entity::Unmanaged:
+  case Entity::Ingress: return false;
+  }
+  return false;
+}
+
+/// Does a port entry's protocol cover the flow's protocol? Any = TCP/UDP/SCTP, never ICMP.
+bool proto_covers(Protocol rule, Protocol flow) {
+  if (rule == Protocol::Any)
+    return flow == Protocol::TCP || flow == Protocol::UDP || flow == Protocol::SCTP;
+  return rule == flow;
+}
+
+} // namespace
+
+bool peer_matches(const Peer& peer, const Endpoint& remote) {
+  switch (peer.kind) {
+  case Peer::Kind::Any: return true;
+  case Peer::Kind::Endpoints: return endpoint_selector_matches(peer.endpoints, remote);
+  case Peer::Kind::Cidr: return cidr_matches(peer, remote);
+  case Peer::Kind::Entity: return entity_matches(peer.entity, remote.kind);
+  case Peer::Kind::Fqdn:
+    if (remote.kind != EndpointKind::External) return false;
+    return std::any_of(remote.dns_names.begin(), remote.dns_names.end(),
+                       [&](const std::string& n) { return fqdn_matches(peer.fqdn, n); });
+  }
+  return false;
+}
+
+bool ports_match(const std::vector<PortMatch>& ports, Protocol proto, uint16_t port,
+                 const Endpoint* owner) {
+  if (ports.empty()) return true;
+  for (const PortMatch& pm : ports) {
+    if (!proto_covers(pm.proto, proto)) continue;
+    if (pm.name.empty()) {
+      if (port >= pm.lo && port <= pm.hi) return true;
+      continue;
+    }
+    // A named port means "whatever container port of that name and protocol the
+    // destination pod declares"; a pod that declares none is not matched (Kubernetes).
+    if (!owner) continue;
+    for (const NamedPort& np : owner->ports)
+      if (np.name == pm.name && np.proto == proto && np.port == port) return true;
+  }
+  return false;
+}
+
+Decision decide(const Module& m, Direction dir, const Endpoint& local, const Endpoint& remote,
+                Protocol proto, uint16_t port) {
+  Decision d;
+  if (local.kind != EndpointKind::Workload) return d;  // NotWorkload: no policy applies here
+  // Named ports belong to the destination: the remote end of an egress, the local end of an ingress.
+  const Endpoint* port_owner = dir == Direction::Egress ? &remote : &local;
+  std::vector<uint32_t> allows, denies;
+  for (const Rule& r : m.rules) {
+    if (r.dir != dir) continue;
+    if (!endpoint_selector_matches(r.subject, local)) continue;
+    if (!peer_matches(r.peer, remote)) continue;
+    if (!ports_match(r.ports, proto, port, port_owner)) continue;
+    // L7 constraints (http, dns) narrow what the proxy lets through *inside* an allowed
+    // connection; at the connection level such a rule still allows (Cilium's semantics).
+    (r.action == Action::Deny ? denies : allows).push_back(r.id);
+  }
+  if (!denies.empty()) {
+    d.allowed = false;
+    d.why = Decision::Why::Denied;
+    d.rules = std::move(denies);
+    return d;
+  }
+  for (uint32_t i = 0; i < m.isolations.size(); ++i) {
+    const Isolation& iso = m.isolations[i];
+    if (iso.dir == dir && endpoint_selector_matches(iso.subject, local)) d.isolations.push_back(i);
+  }
+  if (d.isolations.empty()) {
+    d.allowed = true;
+    d.why = Decision::Why::NotIsolated;
+    return d;
+  }
+  if (!allows.empty()) {
+    d.allowed = true;
+    d.why = Decision::Why::Allowed;
+    d.rules = std::move(allows);
+    return d;
+  }
+  d.allowed = false;
+  d.why = Decision::Why::NoAllow;
+  return d;
+}
+
+namespace {
+
+/// Same node: equal names, or either is empty ("the one node" of a single-node test).
+bool same_node(const Endpoint& a, const Endpoint& b) {
+  return a.node.empty() || b.node.empty() || a.node == b.node;
+}
+
+/// Traffic Kubernetes always allows: a workload to itself, and a node to its own pods
+/// (kubelet probes), whatever the policies say.
+bool implicitly_allowed(const Endpoint& src, const Endpoint& dst) {
+  if (&src == &dst) return true;
+  if (!src.name.empty() && src.name == dst.name && src.kind == dst.kind) return true;
+  return src.kind == EndpointKind::Host && dst.kind == EndpointKind::Workload && same_node(src, dst);
+}
+
+Decision implicit_half(const Endpoint& ep) {
+  Decision d;
+  if (ep.kind == EndpointKind::Workload) d.why = Decision::Why::Implicit;
+  return d;
+}
+
+} // namespace
+
+Verdict evaluate(const Module& m, const Flow& flow) {
+  Verdict v;
+  if (!flow.src || !flow.dst) {
+    // No endpoints, no flow: nothing can be allowed (fail closed).
+    v.allowed = false;
+    return v;
+  }
+  const Endpoint& src = *flow.src;
+  const Endpoint& dst = *flow.dst;
+  if (implicitly_allowed(src, dst)) {
+    v.egress = implicit_half(src);
+    v.ingress = implicit_half(dst);
+    v.allowed = true;
+    return v;
+  }
+  v.egress = decide(m, Direction::Egress, src, dst, flow.proto, flow.port);
+  v.ingress = decide(m, Direction::Ingress, dst, src, flow.proto, flow.port);
+  v.allowed = v.egress.allowed && v.ingress.allowed;
+  return v;
+}
+
+const char* to_string(Decision::Why w) {
+  switch (w) {
+  case Decision::Why::NotWorkload: return "not-workload";
+  case Decision::Why::Implicit: return "implicit";
+  case Decision::Why::NotIsolated: return "not-isolated";
+  case Decision::Why::Allowed: return "allowed";
+  case Decision::Why::NoAllow: return "no-allow";
+  case Decision::Why::Denied: return "denied";
+  }
+  return "?";
+}
+
+} // namespace moat

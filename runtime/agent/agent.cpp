@@ -1,0 +1,547 @@
+// The agent: first load, then a polling loop. Every change goes through reconcile(), which
+// holds the agent's lock (the DNS proxy's callback takes the same lock, so a held answer
+// waits for, and then sees, a consistent generation).
+#include "runtime/agent/agent.h"
+
+#include <net/if.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "backend/bundle/sha256.h"
+#include "runtime/agent/generation.h"
+#include "runtime/agent/metrics.h"
+#include "runtime/agent/state.h"
+#include "runtime/dns/dns_proxy.h"
+#include "runtime/dns/fqdn_cache.h"
+
+namespace moat::runtime::agent {
+
+namespace {
+
+volatile sig_atomic_t g_stop = 0;
+void on_signal(int) { g_stop = 1; }
+
+int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+int64_t mono_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+/// (inode, size, mtime) of each path, following symlinks (ConfigMap volumes swap a
+/// `..data` symlink, which changes all three).
+std::vector<int64_t> fingerprint(const std::vector<std::string>& paths) {
+  std::vector<int64_t> out;
+  for (const auto& p : paths) {
+    struct stat st;
+    if (stat(p.c_str(), &st) != 0) {
+      out.insert(out.end(), {-1, -1, -1});
+      continue;
+    }
+    out.insert(out.end(), {int64_t(st.st_ino), int64_t(st.st_size), int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec});
+  }
+  return out;
+}
+
+class Agent {
+public:
+  Agent(const AgentOptions& o, const AgentHooks& h) : opts_(o), hooks_(h) {}
+  int start();
+  void loop();
+
+private:
+  void log(const std::string& line) const {
+    if (hooks_.log) hooks_.log(line);
+  }
+  bool load_bundle(std::string& error);
+  bool load_cluster();
+  bool reconcile(bool force_new_generation);
+  void sync_attachments();
+  void write_status();
+  void persist();
+  void on_dns_answer(const dns::Response& r);
+  std::string metrics_text();
+  std::vector<std::string> bundle_paths() const;
+  std::vector<std::string> cluster_paths() const;
+
+  AgentOptions opts_;
+  AgentHooks hooks_;
+  std::mutex mu_;
+  std::optional<Dispatch> dispatch_;
+  bool adopted_ = false;
+  PersistedState persisted_;
+  std::unique_ptr<Generation> active_;
+  std::optional<bundle::Bundle> bundle_;
+  std::string bundle_sha_, manifest_text_;
+  std::optional<dns::FqdnSelectors> selectors_;
+  std::unique_ptr<SourceManager> sm_;  // the inputs' text, for rendering their diagnostics
+  bool report_plan_ = false;           // show the node plan's warnings on the next pass
+  std::optional<KubeNode> node_;
+  std::optional<Inventory> inv_;
+  Desired desired_;
+  dns::FqdnCache fqdn_;
+  ProxyAddresses proxy_addrs_;
+  std::unique_ptr<dns::DnsProxy> proxy_;
+  std::unique_ptr<MetricsServer> metrics_;
+  Status status_;
+  std::vector<std::string> errors_;
+  uint64_t reloads_ = 0, updates_ = 0;
+  std::vector<int64_t> bundle_fp_, cluster_fp_;
+};
+
+std::vector<std::string> Agent::bundle_paths() const {
+  std::vector<std::string> out{opts_.bundle_dir + "/" + bundle::kManifestFile};
+  if (bundle_)
+    for (const auto& o : bundle_->manifest.objects) out.push_back(opts_.bundle_dir + "/" + o.file);
+  return out;
+}
+
+std::vector<std::string> Agent::cluster_paths() const {
+  std::vector<std::string> out{opts_.node_file};
+  out.insert(out.end(), opts_.inventory_files.begin(), opts_.inventory_files.end());
+  return out;
+}
+
+bool Agent::load_bundle(std::string& error) {
+  // Read the manifest text around read_bundle: equal texts mean the directory did not
+  // change under us (a deploy job may be replacing it right now).
+  auto before = read_file(opts_.bundle_dir + "/" + bundle::kManifestFile);
+  auto b = bundle::read_bundle(opts_.bundle_dir, error);
+  auto after = read_file(opts_.bundle_dir + "/" + bundle::kManifestFile);
+  if (!b) return false;
+  if (!before || !after || *before != *after) {
+    error = "bundle changed while it was read; retrying";
+    return false;
+  }
+  if (b->manifest.objects.empty()) {
+    error = "bundle has no objects";
+    return false;
+  }
+  for (const auto& r : b->manifest.policy.rules) {
+    if (!r.http.empty()) {  // the datapath cannot enforce L7: refuse rather than fail open
+      error = "bundle contains L7 rules, which the datapath does not enforce";
+      return false;
+    }
+  }
+  bundle_ = std::move(*b);
+  manifest_text_ = *before;
+  bundle_sha_ = bundle::sha256_hex(manifest_text_);
+  selectors_.emplace(bundle_->manifest.policy);
+  fqdn_.retain(*selectors_);
+  return true;
+}
+
+bool Agent::load_cluster() {
+  auto sm = std::make_unique<SourceManager>();
+  Diagnostics diags;
+  auto node = load_node(opts_.node_file, *sm, diags);
+  auto inv = load_inventory(opts_.inventory_files, *sm, diags);
+  if (hooks_.diagnostics && !diags.all().empty()) hooks_.diagnostics(*sm, diags);
+  if (!node || !inv) return false;
+  node_ = std::move(*node);
+  inv_ = std::move(*inv);
+  sm_ = std::move(sm);
+  report_plan_ = true;
+  return true;
+}
+
+bool Agent::reconcile(bool force_new_generation) {
+  std::string err;
+  if (!bundle_ || !node_ || !inv_) return false;  // still waiting for valid inputs
+  Diagnostics diags;
+  desired_ = derive(bundle_->manifest, *node_, *inv_, fqdn_.endpoints(), proxy_addrs_, opts_.misfits, diags);
+  // The node plan's warnings (misfits, pods without attach point) once per input change.
+  if (hooks_.diagnostics && !diags.all().empty() && report_plan_) hooks_.diagnostics(*sm_, diags);
+  report_plan_ = false;
+  const bundle::ObjectEntry* obj = bundle_->manifest.object_for_pool(desired_.plan.pool_name);
+  if (!obj) {
+    errors_.push_back("bundle has no object for pool '" + desired_.plan.pool_name + "' and no default");
+    return false;
+  }
+  bool swap = force_new_generation || !active_ || active_->bundle_sha != bundle_sha_ || active_->object != obj->name;
+  if (swap) {
+    uint64_t n = persisted_.generation + 1;
+    for (uint64_t g : pinned_generations(opts_.pin_dir)) n = std::max(n, g + 1);
+    std::string prev = active_ ? active_->dir : std::string();
+    if (prev.empty() && persisted_.generation) prev = generation_dir(opts_.pin_dir, persisted_.generation);
+    std::string note;
+    auto g = open_generation(*bundle_->object_bytes(obj->name), opts_.pin_dir, n, prev, opts_.verbose, note, err);
+    if (!note.empty()) log(note);
+    if (!g) {
+      errors_.push_back("cannot load object " + obj->file + ": " + err);
+      return false;
+    }
+    g->bundle_sha = bundle_sha_;
+    g->object = obj->name;
+    if (!fill(*g, bundle_->manifest.policy, desired_, err)) {
+      errors_.push_back("cannot fill generation " + std::to_string(n) + ": " + err);
+      remove_tree(g->dir);
+      return false;
+    }
+    // One map update per program kind: every attach point moves to the new generation.
+    if (!activate(*dispatch_, *g, err)) {
+      errors_.push_back("cannot activate generation " + std::to_string(n) + ": " + err);
+      if (active_) activate(*dispatch_, *active_, err);  // put the previous one back
+      remove_tree(g->dir);
+      return false;
+    }
+    std::string copy_err;
+    write_file_atomic(opts_.state_dir + "/manifest.json", manifest_text_, copy_err);
+    log("generation " + std::to_string(n) + " active (object " + obj->name + ", " +
+        std::to_string(g->contents.policy.size()) + " policy entries, " +
+        std::to_string(g->contents.identities.size()) + " identities" + (g->carried ? ", conntrack carried over" : "") + ")");
+    active_ = std::move(g);
+    for (uint64_t old : pinned_generations(opts_.pin_dir))
+      if (old != n) remove_tree(generation_dir(opts_.pin_dir, old));
+    persisted_.generation = n;
+    persisted_.bundle_sha = bundle_sha_;
+    persisted_.object = obj->name;
+    ++reloads_;
+  } else {
+    bool changed = false;
+    if (!update_in_place(*active_, bundle_->manifest.policy, desired_, changed, err)) {
+      errors_.push_back("in-place update failed: " + err);
+      return false;
+    }
+    if (changed) ++updates_;
+  }
+  sync_attachments();
+  persist();
+  return true;
+}
+
+void Agent::sync_attachments() {
+  std::string err;
+  for (AttachRecord& rec : desired_.attach) {
+    bool ok = rec.ifindex || rec.cgroup_id;
+    if (rec.ifindex && !dispatch_->tc_attached(rec.ifindex)) {
+      if (!dispatch_->attach_tc(rec.ifindex, err)) {
+        rec.problem = err;
+        ok = false;
+      } else {
+        log("attached " + rec.pod + " on interface " + rec.iface);
+      }
+    }
+    if (rec.cgroup_id && !dispatch_->cgroup_attached(rec.cgroup_id)) {
+      if (!dispatch_->attach_cgroup(rec.cgroup, err)) {
+        rec.problem = err;
+        ok = false;
+      } else {
+        log("attached " + rec.pod + " on cgroup " + rec.cgroup);
+      }
+    }
+    rec.attached = ok;
+  }
+  // Attach points that no desired pod claims any more (pod deleted, annotation changed).
+  for (int ifindex : dispatch_->attached_interfaces()) {
+    bool wanted = std::any_of(desired_.attach.begin(), desired_.attach.end(),
+                              [&](const AttachRecord& r) { return r.ifindex == ifindex; });
+    if (!wanted && dispatch_->detach_tc(ifindex, err)) log("detached interface index " + std::to_string(ifindex));
+  }
+  for (uint64_t cg : dispatch_->attached_cgroups()) {
+    bool wanted = std::any_of(desired_.attach.begin(), desired_.attach.end(),
+                              [&](const AttachRecord& r) { return r.cgroup_id == cg; });
+    if (!wanted && dispatch_->detach_cgroup(cg, err)) log("detached cgroup id " + std::to_string(cg));
+  }
+  persisted_.attach = desired_.attach;
+}
+
+void Agent::persist() {
+  std::string err;
+  persisted_.node = node_ ? node_->name : "";
+  if (!write_file_atomic(opts_.state_dir + "/state.json", to_json(persisted_), err)) log(err);
+  if (!write_file_atomic(opts_.state_dir + "/fqdn.json", fqdn_.to_json(), err)) log(err);
+}
+
+void Agent::write_status() {
+  Status s;
+  s.node = node_ ? node_->name : "";
+  s.pool = desired_.plan.pool_name;
+  s.startup_taint = desired_.startup_taint;
+  s.node_has_startup_taint = desired_.node_has_startup_taint;
+  s.generation = active_ ? active_->number : persisted_.generation;
+  s.adopted = adopted_;
+  s.bundle_dir = opts_.bundle_dir;
+  s.bundle_sha = active_ ? active_->bundle_sha : persisted_.bundle_sha;
+  s.object = active_ ? active_->object : persisted_.object;
+  s.pin_dir = opts_.pin_dir;
+  s.attach = desired_.attach;
+  if (active_) {
+    s.identities = active_->contents.identities.size();
+    s.ipcache = active_->contents.ipcache.size();
+    s.policy = active_->contents.policy.size();
+    s.endpoints = active_->contents.endpoints.size();
+  }
+  s.local_pods = desired_.plan.local.size();
+  s.cluster_pods = inv_ ? inv_->pods.size() : 0;
+  s.runnable_pods = desired_.plan.runnable.size();
+  s.misfits = desired_.misfits;
+  for (const KubePod* p : desired_.plan.unattached) s.unattached.push_back(p->ep.name);
+  s.fqdn_addresses = fqdn_.address_count();
+  s.fqdn_names = fqdn_.name_count();
+  if (proxy_) {
+    const auto& st = proxy_->stats();
+    s.dns_queries = st.queries;
+    s.dns_answers = st.answers;
+    s.dns_timeouts = st.timeouts;
+    s.dns_hold_ms_avg = st.answers ? double(st.hold_ns) / 1e6 / double(st.answers) : 0;
+  }
+  s.reloads = reloads_;
+  s.updates = updates_;
+  if (errors_.size() > 20) errors_.erase(errors_.begin(), errors_.end() - 20);
+  s.errors = errors_;
+  s.ready = active_ && std::all_of(desired_.attach.begin(), desired_.attach.end(), [](const AttachRecord& r) {
+              return r.attached || (!r.ifindex && !r.cgroup_id);  // not there yet: nothing to enforce
+            });
+  s.updated_unix_ms = unix_ms();
+  s.pid = getpid();
+  s.running = !opts_.once;
+  status_ = s;
+  std::string err;
+  if (!write_file_atomic(status_path(opts_), to_json(s), err)) log(err);
+}
+
+void Agent::on_dns_answer(const dns::Response& r) {
+  std::lock_guard lk(mu_);
+  if (!selectors_ || !active_) return;
+  if (!fqdn_.learn(r, *selectors_, opts_.fqdn_min_ttl, unix_ms())) return;
+  // The answer is held until this returns: the addresses are in the ipcache before the
+  // client can connect to them.
+  if (reconcile(false)) log("learned " + r.qname + " (" + std::to_string(r.addresses.size()) + " addresses)");
+}
+
+int Agent::start() {
+  std::string err;
+  if (!make_dirs(opts_.state_dir, err)) {
+    log(err);
+    return 3;
+  }
+  dispatch_ = Dispatch::open(opts_.pin_dir, adopted_, err);
+  if (!dispatch_) {
+    log(err);
+    return 3;
+  }
+  if (auto text = read_file(opts_.state_dir + "/state.json")) {
+    if (auto st = persisted_from_json(*text)) persisted_ = *st;
+  }
+  if (auto text = read_file(opts_.state_dir + "/fqdn.json")) {
+    if (auto c = dns::FqdnCache::from_json(*text)) fqdn_ = *c;
+  }
+  fqdn_.expire(unix_ms());
+  adopted_ = adopted_ && persisted_.generation != 0;
+  if (adopted_) log("adopting pinned generation " + std::to_string(persisted_.generation) + " under " + opts_.pin_dir);
+  for (const std::string& l : opts_.dns_listen) {
+    std::string host;
+    uint16_t port;
+    if (dns::parse_host_port(l, host, port)) proxy_addrs_.listen.push_back(*IpAddr::parse(host));
+  }
+  if (!opts_.dns_upstream.empty()) {
+    std::string host;
+    uint16_t port;
+    if (dns::parse_host_port(opts_.dns_upstream, host, port)) proxy_addrs_.upstream = IpAddr::parse(host);
+  }
+
+  bundle_fp_ = fingerprint(bundle_paths());
+  cluster_fp_ = fingerprint(cluster_paths());
+  bool inputs_ok = load_bundle(err);
+  if (!inputs_ok) {
+    errors_.push_back("bundle: " + err);
+    log("cannot read bundle " + opts_.bundle_dir + ": " + err);
+  }
+  bundle_fp_ = fingerprint(bundle_paths());
+  if (!load_cluster()) {
+    errors_.push_back("node or inventory has errors");
+    inputs_ok = false;
+  }
+  if (!inputs_ok) {
+    // Bad inputs never remove enforcement: an adopted generation stays in force.
+    write_status();
+    return 2;
+  }
+  {
+    std::lock_guard lk(mu_);
+    // A restarted agent builds its own generation from the current inputs and swaps it in;
+    // the pinned one stays active until then, so there is no gap.
+    if (!reconcile(true)) {
+      for (const auto& e : errors_) log(e);
+      write_status();
+      return adopted_ ? 1 : 3;
+    }
+    write_status();
+  }
+  for (const auto& r : desired_.attach)
+    if (!r.attached && !r.problem.empty()) log("not attached: " + r.pod + ": " + r.problem);
+  return status_.ready ? 0 : 1;
+}
+
+void Agent::loop() {
+  std::string err;
+  if (!opts_.dns_listen.empty()) {
+    dns::ProxyOptions po{opts_.dns_listen, opts_.dns_upstream, 2000, !opts_.dns_learn_after_forward};
+    proxy_ = dns::DnsProxy::start(po, [this](const dns::Response& r) { on_dns_answer(r); }, err);
+    if (!proxy_) errors_.push_back("DNS proxy: " + err), log("DNS proxy: " + err);
+    else log("DNS proxy listening, upstream " + opts_.dns_upstream);
+  }
+  if (opts_.metrics_port) {
+    metrics_ = MetricsServer::start(opts_.metrics_port, [this] { return metrics_text(); }, err);
+    if (!metrics_) log("metrics: " + err);
+  }
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  int64_t deadline = opts_.run_for_ms ? mono_ms() + opts_.run_for_ms : 0;
+  int64_t last_status = mono_ms(), last_retry = mono_ms();
+  while (!g_stop && (!deadline || mono_ms() < deadline)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::max(10, opts_.poll_ms)));
+    std::lock_guard lk(mu_);
+    bool changed = false;
+    auto bfp = fingerprint(bundle_paths());
+    if (bfp != bundle_fp_) {
+      std::string old_sha = bundle_sha_;
+      if (load_bundle(err)) {
+        bundle_fp_ = fingerprint(bundle_paths());
+        if (bundle_sha_ != old_sha) {
+          log("bundle changed (" + bundle_sha_.substr(0, 12) + ")");
+          changed |= reconcile(true);
+        } else {
+          bundle_fp_ = bfp;
+        }
+      } else {
+        errors_.push_back("bundle: " + err);
+        log("bundle not reloaded, previous policy stays: " + err);
+        bundle_fp_ = bfp;  // retried when the files change again
+      }
+    }
+    auto cfp = fingerprint(cluster_paths());
+    if (cfp != cluster_fp_) {
+      cluster_fp_ = cfp;
+      if (load_cluster()) {
+        log("node or inventory changed");
+        changed |= reconcile(false);
+      } else {
+        errors_.push_back("node or inventory has errors; previous state stays");
+      }
+    }
+    auto next = fqdn_.next_expiry();
+    if (next && *next <= unix_ms() && fqdn_.expire(unix_ms())) changed |= reconcile(false);
+    // Pods whose interface or cgroup did not exist yet (or failed to attach): look again,
+    // at most once a second.
+    bool pending = std::any_of(desired_.attach.begin(), desired_.attach.end(),
+                               [](const AttachRecord& r) { return !r.attached; });
+    if (pending && !changed && mono_ms() - last_retry > 1000) {
+      last_retry = mono_ms();
+      changed |= reconcile(false);
+    }
+    if (changed || mono_ms() - last_status > 5000) {
+      write_status();
+      last_status = mono_ms();
+    }
+  }
+  log("stopping; enforcement stays pinned under " + opts_.pin_dir);
+  proxy_.reset();    // waits for held answers
+  metrics_.reset();
+  std::lock_guard lk(mu_);
+  status_.running = false;
+  write_status();
+}
+
+std::string Agent::metrics_text() {
+  std::lock_guard lk(mu_);
+  MetricsSnapshot m;
+  m.ready = status_.ready;
+  m.generation = active_ ? active_->number : 0;
+  m.reloads = reloads_;
+  m.updates = updates_;
+  if (active_) {
+    m.maps = {{"identities", active_->contents.identities.size()},
+              {"ipcache", active_->contents.ipcache.size()},
+              {"policy", active_->contents.policy.size()},
+              {"endpoints", active_->contents.endpoints.size()}};
+    std::string err;
+    Counters c = active_->dp->read_counters(err);
+    const auto& origins = bundle_->manifest.origins;
+    for (size_t i = 0; i < c.slots.size(); ++i) {
+      if (!c.slots[i].packets) continue;
+      MetricsSnapshot::Counter mc;
+      mc.packets = c.slots[i].packets;
+      mc.bytes = c.slots[i].bytes;
+      if (i < origins.size()) {
+        mc.rule = std::to_string(origins[i].id);
+        mc.origin = origins[i].origin;
+      } else {
+        mc.rule = special_name(static_cast<uint32_t>(i - origins.size()));
+      }
+      m.counters.push_back(mc);
+    }
+  }
+  m.attach_points = desired_.attach.size();
+  m.fqdn_addresses = fqdn_.address_count();
+  if (proxy_) {
+    m.dns_queries = proxy_->stats().queries;
+    m.dns_answers = proxy_->stats().answers;
+    m.dns_hold_ns = proxy_->stats().hold_ns;
+  }
+  return render_metrics(m);
+}
+
+} // namespace
+
+std::string status_path(const AgentOptions& opts) {
+  return opts.status_file.empty() ? opts.state_dir + "/status.json" : opts.status_file;
+}
+
+int run_agent(const AgentOptions& opts, const AgentHooks& hooks) {
+  g_stop = 0;
+  Agent agent(opts, hooks);
+  int rc = agent.start();
+  if (opts.once || rc == 3) return rc;
+  // Bad inputs at start: keep running (pinned enforcement, if any, stays in force) and
+  // pick up fixed inputs as soon as they appear.
+  agent.loop();
+  return 0;
+}
+
+int detach_all(const AgentOptions& opts, const AgentHooks& hooks) {
+  auto log = [&](const std::string& s) {
+    if (hooks.log) hooks.log(s);
+  };
+  struct stat st;
+  if (stat(opts.pin_dir.c_str(), &st) != 0) {
+    log("nothing pinned under " + opts.pin_dir);
+  } else {
+    std::string err;
+    bool adopted = false;
+    auto d = Dispatch::open(opts.pin_dir, adopted, err);
+    if (!d) {
+      log(err);
+      return 3;
+    }
+    int failures = 0;
+    for (int ifindex : d->attached_interfaces()) {
+      if (d->detach_tc(ifindex, err)) log("detached interface index " + std::to_string(ifindex));
+      else log(err), ++failures;
+    }
+    for (uint64_t cg : d->attached_cgroups()) {
+      if (d->detach_cgroup(cg, err)) log("detached cgroup id " + std::to_string(cg));
+      else log(err), ++failures;
+    }
+    d->clear();
+    d.reset();
+    remove_tree(opts.pin_dir);
+    log("unpinned " + opts.pin_dir);
+    if (failures) return 1;
+  }
+  for (const char* f : {"/state.json", "/fqdn.json", "/manifest.json"}) unlink((opts.state_dir + f).c_str());
+  unlink(status_path(opts).c_str());
+  return 0;
+}
+
+} // namespace moat::runtime::agent

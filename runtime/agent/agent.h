@@ -1,0 +1,57 @@
+// `moat agent`: enforce a bundle on this node. Reads the bundle, the Node and the
+// inventory; picks the node's pool; fills a generation's maps; activates it in the pinned
+// dispatch layer; attaches the dispatchers to every local pod's interface or cgroup; writes
+// the status. Without --once it keeps following its inputs (polling) and DNS answers (the
+// node-local proxy), changing enforcement atomically. It never detaches on exit: a stopped
+// or killed agent leaves enforcement pinned, and the next agent adopts it. Only
+// `--detach` removes what the agent attached and pinned.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ir/diagnostic.h"
+#include "runtime/agent/desired.h"
+
+namespace moat::runtime::agent {
+
+struct AgentOptions {
+  std::string bundle_dir;
+  std::string node_file;
+  std::vector<std::string> inventory_files;
+  std::string pin_dir = "/sys/fs/bpf/moat";
+  std::string state_dir = "/run/moat";
+  std::string status_file;  // default: STATE_DIR/status.json
+  bool once = false;
+  int poll_ms = 500;        // how often inputs are checked for changes
+  int metrics_port = 0;     // 0: no metrics endpoint
+  std::vector<std::string> dns_listen;  // DNS proxy addresses ("" : no proxy)
+  std::string dns_upstream;
+  uint32_t fqdn_min_ttl = 5;            // seconds; learned names live at least this long
+  bool dns_learn_after_forward = false; // measurement only: do not hold answers
+  MisfitPolicy misfits = MisfitPolicy::Enforce;
+  bool verbose = false;
+  /// Stop after this many milliseconds (0 = until SIGTERM/SIGINT); for tests and demos.
+  int64_t run_for_ms = 0;
+};
+
+struct AgentHooks {
+  std::function<void(const std::string&)> log;  // one line of progress
+  /// Input diagnostics (rendered by the CLI against `sm`).
+  std::function<void(const SourceManager& sm, const Diagnostics& diags)> diagnostics;
+};
+
+/// Runs the agent. Exit codes (DESIGN §7): 0 enforcement in place; 1 not ready (an attach
+/// failed); 2 bad input on the first load (nothing enforced); 3 internal error.
+int run_agent(const AgentOptions& opts, const AgentHooks& hooks);
+
+/// `--detach`: removes the dispatchers from every interface (of this network namespace)
+/// and cgroup, empties the slots, unpins everything under the pin directory and deletes the
+/// state files. 0 on success (also when nothing was there).
+int detach_all(const AgentOptions& opts, const AgentHooks& hooks);
+
+/// Status file path for the options (STATE_DIR/status.json unless given).
+std::string status_path(const AgentOptions& opts);
+
+} // namespace moat::runtime::agent

@@ -1,0 +1,132 @@
+// Desired state. The endpoint list is built in a fixed order (workloads in inventory order,
+// host, remote nodes, learned addresses) so identity allocation is reproducible.
+#include "runtime/agent/desired.h"
+
+#include <net/if.h>
+
+#include <algorithm>
+
+#include "runtime/loader.h"
+
+namespace moat::runtime::agent {
+
+namespace {
+
+std::string taint_text(const Taint& t) {
+  return t.key + (t.value.empty() ? "" : "=" + t.value) + ":" + t.effect;
+}
+
+/// The startup taint the agent is responsible for: a moat.dev/ startup taint of the pool,
+/// else the first startup taint (the pool's author said nodes start tainted until ready).
+const Taint* agent_taint(const NodePool* pool) {
+  if (!pool || pool->startup_taints.empty()) return nullptr;
+  for (const Taint& t : pool->startup_taints)
+    if (t.key.rfind("moat.dev/", 0) == 0) return &t;
+  return &pool->startup_taints.front();
+}
+
+bool has_ip(const Endpoint& e, const IpAddr& ip) {
+  return std::find(e.ips.begin(), e.ips.end(), ip) != e.ips.end();
+}
+
+} // namespace
+
+std::vector<NodePool> pools_of(const bundle::Manifest& m) {
+  std::vector<NodePool> out;
+  for (const bundle::PoolEntry& p : m.pools) {
+    NodePool np;
+    np.name = p.name;
+    np.requirements = p.requirements;
+    np.labels = p.labels;
+    np.taints = p.taints;
+    np.startup_taints = p.startup_taints;
+    np.admits = p.admits;
+    out.push_back(std::move(np));
+  }
+  return out;
+}
+
+Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inventory& inv,
+               const std::vector<Endpoint>& learned, const ProxyAddresses& proxy, MisfitPolicy misfit_policy,
+               Diagnostics& diags) {
+  Desired d;
+  d.pools = pools_of(manifest);
+  d.plan = plan_node(node, d.pools, inv, diags);
+  if (const Taint* t = agent_taint(d.plan.pool)) {
+    d.startup_taint = taint_text(*t);
+    d.node_has_startup_taint = std::any_of(node.taints.begin(), node.taints.end(), [&](const Taint& n) {
+      return n.key == t->key && n.effect == t->effect;
+    });
+  }
+
+  // Every workload of the cluster is a possible peer; only local ones get policy entries.
+  std::vector<const KubePod*> dropped;
+  for (const auto& m : d.plan.misfits) {
+    MisfitRecord rec{m.pod->ep.name, m.why.reasons, misfit_policy == MisfitPolicy::Enforce};
+    d.misfits.push_back(rec);
+    if (misfit_policy == MisfitPolicy::Drop) dropped.push_back(m.pod);
+  }
+  bool proxy_owned = false;
+  for (const KubePod& pod : inv.pods) {
+    if (!pod.is_workload()) continue;
+    Endpoint ep = pod.ep;
+    if (proxy.upstream && has_ip(ep, *proxy.upstream)) {
+      ep.ips.insert(ep.ips.end(), proxy.listen.begin(), proxy.listen.end());
+      proxy_owned = true;
+    }
+    size_t index = d.endpoints.size();
+    d.endpoints.push_back(std::move(ep));
+    if (pod.ep.node != node.name) continue;
+    if (pod.ep.iface.empty() && pod.ep.cgroup.empty()) continue;  // W805 already reported
+    AttachRecord rec;
+    rec.pod = pod.ep.name;
+    rec.iface = pod.ep.iface;
+    rec.cgroup = pod.ep.cgroup;
+    bundle::LocalAttachment la;
+    la.endpoint = index;
+    if (!rec.iface.empty()) {
+      rec.ifindex = static_cast<int>(if_nametoindex(rec.iface.c_str()));
+      la.ifindex = static_cast<uint32_t>(rec.ifindex);
+      if (!rec.ifindex) rec.problem = "interface " + rec.iface + " does not exist (yet)";
+    }
+    if (!rec.cgroup.empty()) {
+      rec.cgroup_id = cgroup_id_of(rec.cgroup);
+      la.cgroup_id = rec.cgroup_id;
+      if (!rec.cgroup_id) rec.problem += (rec.problem.empty() ? "" : "; ") + std::string("cgroup ") + rec.cgroup + " does not exist (yet)";
+    }
+    bool is_dropped = std::find(dropped.begin(), dropped.end(), &pod) != dropped.end();
+    if (is_dropped) rec.problem = "not admitted by the node's pool: left out of the endpoint map (dropped)";
+    else if (la.ifindex || la.cgroup_id) d.locals.push_back(la);
+    // A dropped misfit keeps its attach record: the dispatcher must still see (and drop) it.
+    d.attach.push_back(std::move(rec));
+  }
+
+  Endpoint host;
+  host.kind = EndpointKind::Host;
+  host.name = "host:" + node.name;
+  host.node = node.name;
+  host.ips = node.addresses;
+  d.endpoints.push_back(std::move(host));
+  for (const KubeNode& other : inv.nodes) {
+    if (other.name == node.name || other.addresses.empty()) continue;
+    Endpoint rn;
+    rn.kind = EndpointKind::RemoteNode;
+    rn.name = "node:" + other.name;
+    rn.node = other.name;
+    rn.ips = other.addresses;
+    d.endpoints.push_back(std::move(rn));
+  }
+  if (proxy.upstream && !proxy.listen.empty() && !proxy_owned) {
+    // The upstream is not a cluster pod: the proxy addresses stand for that external server.
+    Endpoint up;
+    up.kind = EndpointKind::External;
+    up.name = "dns-upstream:" + proxy.upstream->str();
+    up.ips = proxy.listen;
+    up.ips.push_back(*proxy.upstream);
+    d.endpoints.push_back(std::move(up));
+  }
+  d.endpoints.insert(d.endpoints.end(), learned.begin(), learned.end());
+  return d;
+}
+
+} // namespace moat::runtime::agent

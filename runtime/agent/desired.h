@@ -1,0 +1,52 @@
+// From the agent's inputs (manifest, Node, inventory, learned names) to what the node must
+// enforce: every endpoint it should know (cluster workloads, this host, remote nodes, DNS-
+// learned addresses), which of them are local and where their packets are seen, and the
+// node plan (pool, admitted workloads, misfits). Pure computation plus interface / cgroup
+// name resolution; no BPF.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "backend/bundle/manifest.h"
+#include "backend/bundle/map_contents.h"
+#include "ir/diagnostic.h"
+#include "runtime/agent/state.h"
+#include "runtime/inventory.h"
+#include "runtime/nodepool.h"
+
+namespace moat::runtime::agent {
+
+/// What to do with a local pod the node's pool would not admit.
+enum class MisfitPolicy : uint8_t {
+  Enforce,  // enforce its own policy anyway (and report it)
+  Drop,     // leave it out of the endpoint map: the datapath drops its traffic (fail closed)
+};
+
+/// The DNS proxy's addresses answer as the upstream server: packets to them must get the
+/// upstream's identity, so a policy allowing DNS to kube-dns allows the proxy too.
+struct ProxyAddresses {
+  std::vector<IpAddr> listen;
+  std::optional<IpAddr> upstream;
+};
+
+struct Desired {
+  std::vector<Endpoint> endpoints;
+  std::vector<bundle::LocalAttachment> locals;
+  std::vector<AttachRecord> attach;   // one per local pod with an attach point
+  std::vector<NodePool> pools;        // from the manifest
+  NodePlan plan;                      // points into `pools` and the inventory given
+  std::vector<MisfitRecord> misfits;
+  std::string startup_taint;          // "key[=value]:Effect" the agent lifts, or ""
+  bool node_has_startup_taint = false;
+};
+
+/// The manifest's pool entries as IR node pools (admission works on ir::NodePool).
+std::vector<NodePool> pools_of(const bundle::Manifest& m);
+
+/// Computes the desired state. Interfaces are resolved in the caller's network namespace;
+/// a pod whose interface or cgroup does not exist yet is kept with a `problem` and retried.
+Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inventory& inv,
+               const std::vector<Endpoint>& learned, const ProxyAddresses& proxy, MisfitPolicy misfits,
+               Diagnostics& diags);
+
+} // namespace moat::runtime::agent

@@ -1,0 +1,63 @@
+// A generation is one loaded copy of a bundle object with its own policy, ipcache and
+// endpoint maps, pinned under PIN_DIR/gen/N. The conntrack, fragment and event maps are
+// carried from the previous generation (pinned into the new directory before the object
+// is opened, so the loader reuses them): flows allowed before a swap keep their replies.
+//
+// Two ways to change what the node enforces, both without a wrong verdict:
+// - swap: a new generation is filled completely, then made active in the dispatch slots
+//   (one atomic map update per program kind) — for a new bundle, or after a restart;
+// - update in place: with the same bundle and identity allocator, entries of existing
+//   identity pairs never change (they depend only on the policy and the identities'
+//   descriptions), so an inventory or DNS change only adds entries for new identities and
+//   removes those of vanished ones. It is done in three loader passes: add the new policy
+//   entries (unreferenced yet), then switch ipcache and endpoint entries, then delete stale
+//   policy entries — make-before-break, whatever order the loader writes maps in.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/bundle/manifest.h"
+#include "backend/bundle/map_contents.h"
+#include "runtime/agent/dispatch.h"
+#include "runtime/agent/desired.h"
+#include "runtime/loader.h"
+
+namespace moat::runtime::agent {
+
+/// Maps carried from one generation to the next (when their layouts match).
+inline constexpr const char* kCarriedMaps[] = {abi::kMapConntrack, abi::kMapFragments, abi::kMapEvents};
+
+struct Generation {
+  uint64_t number = 0;
+  std::string dir;  // PIN_DIR/gen/N
+  std::string bundle_sha, object;
+  std::unique_ptr<Datapath> dp;
+  bundle::IdentityAllocator ids;
+  bundle::MapContents contents;  // what the maps hold now
+  bool carried = false;          // conntrack & co. came from the previous generation
+};
+
+std::string generation_dir(const std::string& pin_dir, uint64_t number);
+
+/// Opens `elf` as generation `number`, carrying maps over from `prev_dir` when it is set
+/// and compatible (`note` says when they could not be carried).
+std::unique_ptr<Generation> open_generation(const std::vector<uint8_t>& elf, const std::string& pin_dir,
+                                            uint64_t number, const std::string& prev_dir, bool verbose,
+                                            std::string& note, std::string& error);
+
+/// Fills a fresh (not yet active) generation's maps.
+bool fill(Generation& g, const Module& policy, const Desired& d, std::string& error);
+
+/// Updates an active generation in place, make-before-break (see the file comment).
+/// `changed` says whether any map entry had to change.
+bool update_in_place(Generation& g, const Module& policy, const Desired& d, bool& changed, std::string& error);
+
+/// Makes `g` the generation every attach point runs.
+bool activate(Dispatch& dispatch, const Generation& g, std::string& error);
+
+/// Generation numbers pinned under PIN_DIR/gen (ascending).
+std::vector<uint64_t> pinned_generations(const std::string& pin_dir);
+
+} // namespace moat::runtime::agent

@@ -1,0 +1,150 @@
+// Metrics: text format 0.0.4 (https://prometheus.io/docs/instrumenting/exposition_formats/).
+#include "runtime/agent/metrics.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "backend/bundle/datapath_abi.h"
+
+namespace moat::runtime::agent {
+
+namespace {
+
+std::string escape(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+} // namespace
+
+const char* special_name(uint32_t special) {
+  switch (special) {
+  case abi::kSpecialDefaultDeny: return "default-deny";
+  case abi::kSpecialDefaultAllow: return "default-allow";
+  case abi::kSpecialImplicit: return "implicit-allow";
+  case abi::kSpecialEstablished: return "established";
+  case abi::kSpecialUnknownLocal: return "unknown-local-endpoint";
+  case abi::kSpecialMalformed: return "malformed";
+  case abi::kSpecialFragment: return "orphan-fragment";
+  case abi::kSpecialNonIp: return "non-ip";
+  }
+  return "special";
+}
+
+std::string render_metrics(const MetricsSnapshot& m) {
+  std::string o;
+  auto gauge = [&](const char* name, const char* help, double v) {
+    o += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + " " +
+         std::to_string(v) + "\n";
+  };
+  gauge("moat_agent_ready", "1 when enforcement is in place on every attachable local pod", m.ready ? 1 : 0);
+  gauge("moat_agent_generation", "active datapath generation", double(m.generation));
+  gauge("moat_agent_attach_points", "local pods with an attach point", double(m.attach_points));
+  gauge("moat_fqdn_addresses", "addresses learned from DNS answers", double(m.fqdn_addresses));
+  o += "# HELP moat_agent_reloads_total generation swaps since start\n# TYPE moat_agent_reloads_total counter\n";
+  o += "moat_agent_reloads_total " + std::to_string(m.reloads) + "\n";
+  o += "# HELP moat_agent_updates_total in-place map updates since start\n# TYPE moat_agent_updates_total counter\n";
+  o += "moat_agent_updates_total " + std::to_string(m.updates) + "\n";
+  o += "# HELP moat_map_entries entries written to each datapath map\n# TYPE moat_map_entries gauge\n";
+  for (const auto& [name, n] : m.maps) o += "moat_map_entries{map=\"" + escape(name) + "\"} " + std::to_string(n) + "\n";
+  o += "# HELP moat_rule_packets_total packets decided by each rule\n# TYPE moat_rule_packets_total counter\n";
+  for (const auto& c : m.counters)
+    o += "moat_rule_packets_total{rule=\"" + escape(c.rule) + "\",origin=\"" + escape(c.origin) + "\"} " +
+         std::to_string(c.packets) + "\n";
+  o += "# HELP moat_rule_bytes_total bytes decided by each rule\n# TYPE moat_rule_bytes_total counter\n";
+  for (const auto& c : m.counters)
+    o += "moat_rule_bytes_total{rule=\"" + escape(c.rule) + "\",origin=\"" + escape(c.origin) + "\"} " +
+         std::to_string(c.bytes) + "\n";
+  o += "# HELP moat_dns_queries_total queries through the node-local DNS proxy\n# TYPE moat_dns_queries_total counter\n";
+  o += "moat_dns_queries_total " + std::to_string(m.dns_queries) + "\n";
+  o += "# HELP moat_dns_answers_total answers forwarded by the proxy\n# TYPE moat_dns_answers_total counter\n";
+  o += "moat_dns_answers_total " + std::to_string(m.dns_answers) + "\n";
+  o += "# HELP moat_dns_hold_seconds_total time answers were held while the ipcache was updated\n"
+       "# TYPE moat_dns_hold_seconds_total counter\n";
+  o += "moat_dns_hold_seconds_total " + std::to_string(double(m.dns_hold_ns) / 1e9) + "\n";
+  return o;
+}
+
+struct MetricsServer::Thread {
+  std::thread t;
+};
+
+std::unique_ptr<MetricsServer> MetricsServer::start(int port, std::function<std::string()> render, std::string& error) {
+  std::unique_ptr<MetricsServer> s(new MetricsServer());
+  s->render_ = std::move(render);
+  s->fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(s->fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);  // never exposed beyond the node
+  if (bind(s->fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(s->fd_, 16) != 0) {
+    error = "cannot listen on 127.0.0.1:" + std::to_string(port) + ": " + std::strerror(errno);
+    close(s->fd_);
+    s->fd_ = -1;
+    return nullptr;
+  }
+  s->stop_fd_ = eventfd(0, EFD_CLOEXEC);
+  s->thread_ = std::make_unique<Thread>();
+  MetricsServer* self = s.get();
+  s->thread_->t = std::thread([self] {
+    for (;;) {
+      pollfd p[2] = {{self->stop_fd_, POLLIN, 0}, {self->fd_, POLLIN, 0}};
+      if (poll(p, 2, -1) < 0 && errno != EINTR) return;
+      if (p[0].revents) return;
+      if (!(p[1].revents & POLLIN)) continue;
+      int c = accept4(self->fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) continue;
+      timeval tv{2, 0};
+      setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+      char req[2048];
+      ssize_t n = recv(c, req, sizeof req - 1, 0);
+      std::string body, head;
+      if (n > 0 && std::strncmp(req, "GET /metrics", 12) == 0) {
+        body = self->render_();
+        head = "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n";
+      } else {
+        body = "not found\n";
+        head = "HTTP/1.0 404 Not Found\r\nContent-Type: text/plain\r\n";
+      }
+      head += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+      std::string out = head + body;
+      size_t off = 0;
+      while (off < out.size()) {
+        ssize_t w = send(c, out.data() + off, out.size() - off, MSG_NOSIGNAL);
+        if (w <= 0) break;
+        off += static_cast<size_t>(w);
+      }
+      close(c);
+    }
+  });
+  return s;
+}
+
+MetricsServer::~MetricsServer() {
+  uint64_t one = 1;
+  if (stop_fd_ >= 0 && write(stop_fd_, &one, sizeof one) < 0) { /* thread also ends on close */ }
+  if (thread_ && thread_->t.joinable()) thread_->t.join();
+  if (fd_ >= 0) close(fd_);
+  if (stop_fd_ >= 0) close(stop_fd_);
+}
+
+} // namespace moat::runtime::agent

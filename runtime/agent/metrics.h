@@ -1,0 +1,50 @@
+// Prometheus text exposition of the agent's state on 127.0.0.1:PORT/metrics: readiness,
+// generation, map fill, per-rule packet and byte counters (labelled with the rule's origin),
+// DNS proxy activity. A minimal HTTP/1.0 responder; every read and write is bounded.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace moat::runtime::agent {
+
+struct MetricsSnapshot {
+  bool ready = false;
+  uint64_t generation = 0, reloads = 0, updates = 0;
+  std::vector<std::pair<std::string, size_t>> maps;
+  struct Counter {
+    std::string rule;    // rule id, or a special slot name ("default-deny", ...)
+    std::string origin;  // "NetworkPolicy x/allow-web" ("" for special slots)
+    uint64_t packets = 0, bytes = 0;
+  };
+  std::vector<Counter> counters;
+  size_t attach_points = 0, fqdn_addresses = 0;
+  uint64_t dns_queries = 0, dns_answers = 0, dns_hold_ns = 0;
+};
+
+/// The name of a counter slot after the rules (abi::Special): "default-deny", ...
+const char* special_name(uint32_t special);
+
+std::string render_metrics(const MetricsSnapshot& m);
+
+class MetricsServer {
+public:
+  /// Serves `render()` on 127.0.0.1:port (loopback only) from a background thread.
+  static std::unique_ptr<MetricsServer> start(int port, std::function<std::string()> render, std::string& error);
+  ~MetricsServer();
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
+
+private:
+  MetricsServer() = default;
+  int fd_ = -1;
+  int stop_fd_ = -1;
+  std::function<std::string()> render_;
+  struct Thread;
+  std::unique_ptr<Thread> thread_;
+};
+
+} // namespace moat::runtime::agent

@@ -1,0 +1,73 @@
+// What the agent writes down: the persisted state a restarted agent adopts (STATE_DIR/
+// state.json: active generation, what it was built from, attach points, learned names)
+// and the status report (`--status-file`, read by `moat status`, probes and sidecars).
+// Both are replaced atomically (write to a temporary file, fsync, rename).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace moat::runtime::agent {
+
+/// One attach point the agent owns.
+struct AttachRecord {
+  std::string pod;        // "ns/name"
+  std::string iface;      // tc: the pod's host-side interface
+  int ifindex = 0;
+  std::string cgroup;     // cgroup_skb: the pod's cgroup v2 directory
+  uint64_t cgroup_id = 0;
+  bool attached = false;
+  std::string problem;    // why not attached (interface missing, ...)
+};
+
+/// Persisted across agent restarts (the kernel objects themselves are pinned).
+struct PersistedState {
+  uint64_t generation = 0;  // active generation, 0 = none
+  std::string bundle_sha;   // manifest sha256 of the active generation
+  std::string object;       // object name the generation loaded
+  std::string node;
+  std::vector<AttachRecord> attach;
+};
+
+struct MisfitRecord {
+  std::string pod;
+  std::vector<std::string> reasons;
+  bool enforced = true;  // false: left out of the endpoint map (its traffic is dropped)
+};
+
+struct Status {
+  bool ready = false;               // enforcement in place for every attachable local pod
+  std::string node, pool;
+  std::string startup_taint;        // the taint the agent would lift ("" when none)
+  bool node_has_startup_taint = false;
+  uint64_t generation = 0;
+  bool adopted = false;             // pinned state from an earlier agent was found and adopted
+  std::string bundle_dir, bundle_sha, object;
+  std::string pin_dir;
+  std::vector<AttachRecord> attach;
+  size_t identities = 0, ipcache = 0, policy = 0, endpoints = 0;  // map fill (entries written)
+  size_t local_pods = 0, cluster_pods = 0, runnable_pods = 0;
+  std::vector<MisfitRecord> misfits;
+  std::vector<std::string> unattached;  // local pods without an attach-point annotation
+  size_t fqdn_addresses = 0, fqdn_names = 0;
+  uint64_t dns_queries = 0, dns_answers = 0, dns_timeouts = 0;
+  double dns_hold_ms_avg = 0;
+  uint64_t reloads = 0, updates = 0;     // generation swaps, in-place updates since start
+  std::vector<std::string> errors;       // the last problems (bad inputs keep the old policy)
+  int64_t updated_unix_ms = 0;
+  int pid = 0;
+  bool running = false;                  // false after --once (nobody follows changes)
+};
+
+std::string to_json(const PersistedState& s);
+std::optional<PersistedState> persisted_from_json(const std::string& text);
+std::string to_json(const Status& s);
+std::optional<Status> status_from_json(const std::string& text);
+
+/// Writes `text` to `path` atomically (same-directory temporary file + rename).
+bool write_file_atomic(const std::string& path, const std::string& text, std::string& error);
+/// Reads a whole file; nullopt when unreadable.
+std::optional<std::string> read_file(const std::string& path);
+
+} // namespace moat::runtime::agent

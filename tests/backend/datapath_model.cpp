@@ -1,0 +1,88 @@
+// The datapath model (see datapath_model.h).
+#include "datapath_model.h"
+
+#include <cstring>
+
+#include "backend/bundle/datapath_abi.h"
+
+namespace moat::test {
+
+namespace {
+
+/// Do the first `bits` bits of a and b agree?
+bool prefix_equal(const uint8_t* a, const uint8_t* b, uint32_t bits) {
+  for (uint32_t i = 0; i < bits; ++i) {
+    uint8_t m = static_cast<uint8_t>(0x80 >> (i % 8));
+    if ((a[i / 8] & m) != (b[i / 8] & m)) return false;
+  }
+  return true;
+}
+
+template <class K, class V>
+const V* lpm(const std::vector<std::pair<K, V>>& entries, const K& key) {
+  const V* best = nullptr;
+  uint32_t best_len = 0;
+  for (const auto& [k, v] : entries) {
+    if (k.prefixlen > key.prefixlen || (best && k.prefixlen <= best_len)) continue;
+    auto* kd = reinterpret_cast<const uint8_t*>(&k) + 4;
+    auto* qd = reinterpret_cast<const uint8_t*>(&key) + 4;
+    if (!prefix_equal(kd, qd, k.prefixlen)) continue;
+    best = &v;
+    best_len = k.prefixlen;
+  }
+  return best;
+}
+
+uint8_t proto_number(Protocol p) { return static_cast<uint8_t>(p); }
+
+std::optional<IpAddr> address(const Endpoint& e, bool v6) {
+  for (const IpAddr& ip : e.ips)
+    if (ip.v6 == v6) return ip;
+  return std::nullopt;
+}
+
+} // namespace
+
+bool model_direction(const bundle::MapContents& c, const bundle::DatapathPlan& plan, const abi::EndpointValue& local,
+                     Direction dir, const IpAddr& local_ip, const IpAddr& remote_ip, Protocol proto, uint16_t port) {
+  if (local_ip == remote_ip) return true;  // self
+  const bundle::DirectionPlan& dp = plan[dir];
+  if (!dp.enabled) return true;
+  uint32_t remote = abi::kIdentityWorld;
+  if (dp.ipcache) {
+    abi::IpcacheKey k = bundle::ipcache_key(IpPrefix{remote_ip, static_cast<uint8_t>(remote_ip.bits())});
+    if (const uint32_t* id = lpm(c.ipcache, k)) remote = *id;
+    if (dir == Direction::Ingress && remote == abi::kIdentityHost) return true;
+  }
+  abi::PolicyKey key = bundle::policy_key(local.identity, remote, dir, proto_number(proto), port, abi::kPolicyFullBits);
+  const abi::PolicyValue* v = nullptr;
+  if (dp.specific_lookup) v = lpm(c.policy, key);
+  if (!v && dp.any_lookup) {
+    key.remote = abi::kIdentityAny;
+    v = lpm(c.policy, key);
+  }
+  if (v) return v->action == abi::kActionAllow;
+  uint32_t bit = dir == Direction::Egress ? abi::kFlagIsolatedEgress : abi::kFlagIsolatedIngress;
+  return (local.flags & bit) == 0;
+}
+
+std::optional<bool> model_connection(const bundle::MapContents& c, const bundle::DatapathPlan& plan,
+                                     const std::vector<Endpoint>& eps, size_t src, size_t dst, Protocol proto,
+                                     uint16_t port) {
+  const Endpoint& s = eps[src];
+  const Endpoint& d = eps[dst];
+  bool v6 = proto == Protocol::ICMPv6 || (proto != Protocol::ICMP && !(address(s, false) && address(d, false)));
+  auto sa = address(s, v6), da = address(d, v6);
+  if (!sa || !da) return std::nullopt;
+  auto value_of = [&](size_t i) -> const abi::EndpointValue* {
+    for (const auto& [k, v] : c.endpoints)
+      if (k.kind == abi::kEndpointKindIfindex && k.id == i + 1) return &v;
+    return nullptr;
+  };
+  bool ok = true;
+  if (s.kind == EndpointKind::Workload) ok &= model_direction(c, plan, *value_of(src), Direction::Egress, *sa, *da, proto, port);
+  if (d.kind == EndpointKind::Workload) ok &= model_direction(c, plan, *value_of(dst), Direction::Ingress, *da, *sa, proto, port);
+  return ok;
+}
+
+} // namespace moat::test

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# Atomic change under steady traffic: while probe loops run flows whose verdict is the same
+# in every policy version (TCP and UDP, IPv4 and IPv6, allowed and denied, both directions),
+# the running agent swaps bundles (new generations), follows inventory changes (in-place
+# updates, including a pod relabel that re-keys its identity), is killed with -9 (enforcement
+# stays), and is restarted (adopts the pinned state). Every loop must count zero wrong
+# verdicts; the flow that does change must take each version's verdict after each swap.
+#   agent_reload.sh MOAT NETPROBE
+source "$(dirname "$0")/lib.sh"
+nt_init "$1" "$2"
+nt_pod a 1
+nt_pod b 2
+nt_pod c 3
+
+policy() {  # policy DIR EXTRA-DB-PORT-LINE
+  mkdir -p "$1"
+  cat > "$1/policy.yaml" <<EOF
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: client, namespace: front}
+spec:
+  podSelector: {matchLabels: {app: web-client}}
+  policyTypes: [Ingress, Egress]
+  egress:
+    - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: back}}}]
+      ports: [{port: 5432}, {port: 80}, {port: 5353, protocol: UDP}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db, namespace: back}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress:
+    - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: front}}}]
+      ports: [{port: 5432}, {port: 5353, protocol: UDP}$2]
+EOF
+}
+policy "$NT_TMP/v1" ""
+policy "$NT_TMP/v2" ", {port: 80}"   # v2: db also accepts tcp/80 from front
+"$NT_MOAT" build -o "$NT_TMP/b1" "$NT_TMP/v1" >/dev/null || { nt_log "moat build v1 failed"; exit 1; }
+"$NT_MOAT" build -o "$NT_TMP/b2" "$NT_TMP/v2" >/dev/null || { nt_log "moat build v2 failed"; exit 1; }
+ln -sfn "$NT_TMP/b1" "$NT_TMP/bundle"
+# Switch the bundle the way kubelet updates a ConfigMap volume: one atomic rename.
+use_bundle() { ln -sfn "$NT_TMP/$1" "$NT_TMP/bundle.new" && mv -T "$NT_TMP/bundle.new" "$NT_TMP/bundle"; }
+
+cat > "$NT_TMP/node.yaml" <<'EOF'
+kind: Node
+metadata: {name: node-1}
+status: {addresses: [{type: InternalIP, address: 10.199.1.1}, {type: InternalIP, address: 10.199.2.1}]}
+EOF
+inventory() {  # inventory C-LABEL [EXTRA-POD]
+  cat > "$NT_TMP/inventory.yaml.new" <<EOF
+kind: List
+items:
+  - {kind: Namespace, metadata: {name: front}}
+  - {kind: Namespace, metadata: {name: back}}
+  - kind: Pod
+    metadata: {name: a, namespace: front, labels: {app: web-client}, annotations: {moat.dev/interface: h-a}}
+    spec: {nodeName: node-1}
+    status: {podIPs: [{ip: 10.199.1.2}, {ip: "fd00:199:1::2"}]}
+  - kind: Pod
+    metadata: {name: b, namespace: back, labels: {app: db}, annotations: {moat.dev/interface: h-b}}
+    spec: {nodeName: node-1}
+    status: {podIPs: [{ip: 10.199.2.2}, {ip: "fd00:199:2::2"}]}
+  - kind: Pod
+    metadata: {name: c, namespace: back, labels: {app: $1}, annotations: {moat.dev/interface: h-c}}
+    spec: {nodeName: node-1}
+    status: {podIPs: [{ip: 10.199.3.2}, {ip: "fd00:199:3::2"}]}
+$2
+EOF
+  mv "$NT_TMP/inventory.yaml.new" "$NT_TMP/inventory.yaml"
+}
+inventory other ""
+
+for p in a b c; do nt_serve "$p"; done
+AGENT=(agent --bundle "$NT_TMP/bundle" --node "$NT_TMP/node.yaml" --inventory "$NT_TMP/inventory.yaml"
+       --pin-dir "$NT_PIN" --state-dir "$NT_STATE" --poll-ms 100)
+
+status_field() { grep -o "\"$1\": [0-9a-z]*" "$NT_STATE/status.json" 2>/dev/null | head -1 | awk '{print $2}'; }
+wait_for() {  # wait_for DESCRIPTION CMD...: bounded (15 s) wait until CMD succeeds
+  local what="$1"; shift
+  local n=0
+  until "$@"; do
+    n=$((n + 1))
+    if [ $n -ge 150 ]; then nt_log "FAIL timed out waiting: $what"; NT_FAILS=$((NT_FAILS + 1)); return 1; fi
+    sleep 0.1
+  done
+}
+gen_above() { local g; g="$(status_field generation)"; [ -n "$g" ] && [ "$g" -gt "$1" ]; }
+is_ready() { [ "$(status_field ready)" = "true" ]; }
+updates_above() { local u; u="$(status_field updates)"; [ -n "$u" ] && [ "$u" -gt "$1" ]; }
+
+start_agent() {
+  nt_node_exec "$NT_MOAT" "${AGENT[@]}" 2>>"$NT_TMP/agent.log" &
+  AGENT_PID=$!
+  NT_PIDS+=("$AGENT_PID")
+}
+start_agent
+wait_for "agent ready" is_ready
+
+# Steady flows: same verdict in v1 and v2, whatever the inventory changes below do.
+DUR=24000
+loop() {  # loop NAME FROM PROTO ADDR PORT EXPECT
+  nt_exec "$2" "$NT_PROBE" loop "$3" "$4" "$5" --expect "$6" --duration-ms $DUR --interval-ms 15 \
+    --timeout-ms 900 --stop-file "$NT_TMP/stop" > "$NT_TMP/loop-$1.out" 2>&1 &
+  LOOPS+=("$1:$!")
+}
+LOOPS=()
+loop s1 a tcp 10.199.2.2 5432 allow       # allowed both ends, replies through a's isolated ingress
+loop s2 a udp fd00:199:2::2 5353 allow    # UDP over IPv6
+loop s3 a tcp 10.199.3.2 8080 deny        # a's egress never allows 8080
+loop s4 c tcp 10.199.2.2 5432 deny        # c is never in namespace front
+loop s5 b tcp fd00:199:3::2 8080 allow    # nobody isolated on this path
+loop s6 b tcp 10.199.1.2 80 deny          # a's ingress isolated, no allow
+sleep 1
+
+G="$(status_field generation)"
+for round in 1 2; do
+  use_bundle b2
+  wait_for "swap to v2 (round $round)" gen_above "$G"; G="$(status_field generation)"
+  nt_expect allow a tcp 10.199.2.2 80 "v2 allows db:80 (generation $G)"
+  use_bundle b1
+  wait_for "swap to v1 (round $round)" gen_above "$G"; G="$(status_field generation)"
+  nt_expect deny a tcp 10.199.2.2 80 "v1 denies db:80 (generation $G)"
+done
+
+# In-place updates: a new pod (new identity and ipcache entries), then c relabelled (its
+# addresses move to a new identity while s3/s4/s5 run through it).
+U="$(status_field updates)"
+inventory other "  - kind: Pod
+    metadata: {name: e, namespace: front, labels: {app: web-client}}
+    spec: {nodeName: node-2}
+    status: {podIPs: [{ip: 10.199.50.2}]}"
+wait_for "in-place update (new pod)" updates_above "$U"; U="$(status_field updates)"
+inventory other-v2 ""
+wait_for "in-place update (relabel)" updates_above "$U"; U="$(status_field updates)"
+nt_expect allow b tcp 10.199.3.2 8080 "after relabel"
+nt_check "relabel and new pod were in-place updates (same generation)" test "$(status_field generation)" = "$G"
+
+# kill -9 during traffic: enforcement stays.
+kill -9 "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null
+sleep 1.5
+nt_expect deny a tcp 10.199.2.2 80 "agent killed: v1 still enforced"
+nt_expect allow a tcp 10.199.2.2 5432 "agent killed: allowed flows still pass"
+
+# Restart: adopts the pinned state, swaps in its own generation, and follows changes again.
+start_agent
+wait_for "restarted agent ready" gen_above "$G"; G="$(status_field generation)"
+nt_check "restarted agent adopted the pinned state" grep -q '"adopted": true' "$NT_STATE/status.json"
+use_bundle b2
+wait_for "swap after restart" gen_above "$G"; G="$(status_field generation)"
+nt_expect allow a tcp 10.199.2.2 80 "restarted agent applied v2"
+
+# SIGTERM: the agent exits, enforcement stays.
+kill -TERM "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null
+nt_expect allow a tcp 10.199.2.2 80 "agent stopped: v2 still enforced"
+nt_expect deny a tcp 10.199.3.2 8080 "agent stopped: denies still enforced"
+
+touch "$NT_TMP/stop"
+for l in "${LOOPS[@]}"; do
+  name="${l%%:*}"; pid="${l##*:}"
+  wait "$pid"; rc=$?
+  NT_CHECKS=$((NT_CHECKS + 1))
+  result="$(tail -1 "$NT_TMP/loop-$name.out")"
+  if [ $rc = 0 ]; then nt_log "ok   steady flow $name: $result"
+  else nt_log "FAIL steady flow $name: $result"; cat "$NT_TMP/loop-$name.out" >&2; NT_FAILS=$((NT_FAILS + 1)); fi
+done
+grep -E "generation|adopt|in place|learned|error" "$NT_TMP/agent.log" | tail -20 >&2
+nt_finish

@@ -1,0 +1,285 @@
+// netprobe: the traffic tool of the network-namespace tests. Echo servers, one-shot TCP/UDP
+// probes with a deadline, steady probe loops that count verdicts against an expectation,
+// and a DNS lookup followed at once by a connection (the FQDN race). Every wait is bounded.
+//
+//   netprobe serve [--tcp PORT]... [--udp PORT]...
+//   netprobe probe tcp|udp ADDR PORT [--timeout-ms N]                  exit 0 = answered
+//   netprobe loop tcp|udp ADDR PORT --expect allow|deny --duration-ms N [--interval-ms N]
+//                 [--timeout-ms N] [--stop-file PATH]                  exit 0 = no wrong verdict
+//   netprobe dns-connect SERVER NAME A|AAAA TCPPORT [--timeout-ms N]   exit 0 = lookup + connect
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+long now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
+}
+
+bool parse_addr(const std::string& host, int port, sockaddr_storage& ss, socklen_t& len) {
+  std::memset(&ss, 0, sizeof ss);
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    len = sizeof *v4;
+    return true;
+  }
+  if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    len = sizeof *v6;
+    return true;
+  }
+  return false;
+}
+
+/// Waits for `events` on fd until the deadline; true when ready.
+bool wait_fd(int fd, short events, long deadline) {
+  for (;;) {
+    long left = deadline - now_ms();
+    if (left <= 0) return false;
+    pollfd p{fd, events, 0};
+    int r = poll(&p, 1, static_cast<int>(left));
+    if (r > 0) return true;
+    if (r == 0) return false;
+    if (errno != EINTR) return false;
+  }
+}
+
+/// One request/echo exchange over TCP or UDP; true when the echo came back in time.
+bool probe(bool tcp, const std::string& host, int port, int timeout_ms) {
+  sockaddr_storage ss;
+  socklen_t len;
+  if (!parse_addr(host, port, ss, len)) return false;
+  int fd = socket(ss.ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  long deadline = now_ms() + timeout_ms;
+  bool ok = false;
+  const char msg[] = "moat-probe";
+  char buf[64];
+  int r = connect(fd, reinterpret_cast<sockaddr*>(&ss), len);
+  if (r == 0 || errno == EINPROGRESS) {
+    if (tcp && r != 0 && wait_fd(fd, POLLOUT, deadline)) {
+      int err = 0;
+      socklen_t el = sizeof err;
+      getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+      r = err == 0 ? 0 : -1;
+    }
+    if (r == 0 && send(fd, msg, sizeof msg, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof msg) &&
+        wait_fd(fd, POLLIN, deadline)) {
+      ssize_t n = recv(fd, buf, sizeof buf, 0);
+      ok = n == static_cast<ssize_t>(sizeof msg) && std::memcmp(buf, msg, sizeof msg) == 0;
+    }
+  }
+  if (tcp) {  // reset rather than linger in TIME_WAIT: loops open thousands of connections
+    linger lg{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  }
+  close(fd);
+  return ok;
+}
+
+int listen_on(bool tcp, int port) {
+  int fd = socket(AF_INET6, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+  int zero = 0, one = 1;
+  setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);  // v4-mapped too
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_port = htons(port);
+  a.sin6_addr = in6addr_any;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || (tcp && listen(fd, 512) != 0)) {
+    std::perror("netprobe: bind/listen");
+    std::exit(2);
+  }
+  return fd;
+}
+
+int serve(const std::vector<int>& tcp_ports, const std::vector<int>& udp_ports) {
+  std::vector<pollfd> fds;
+  std::vector<bool> is_tcp;
+  for (int p : tcp_ports) { fds.push_back({listen_on(true, p), POLLIN, 0}); is_tcp.push_back(true); }
+  for (int p : udp_ports) { fds.push_back({listen_on(false, p), POLLIN, 0}); is_tcp.push_back(false); }
+  std::printf("serving\n");
+  std::fflush(stdout);
+  char buf[2048];
+  for (;;) {
+    if (poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) return 2;
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (!(fds[i].revents & POLLIN)) continue;
+      if (is_tcp[i]) {
+        int c = accept4(fds[i].fd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0) continue;
+        // Echo on a short-lived thread so a silent client cannot stall the server.
+        std::thread([c] {
+          timeval tv{2, 0};
+          setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+          char b[2048];
+          ssize_t n = recv(c, b, sizeof b, 0);
+          if (n > 0) send(c, b, n, MSG_NOSIGNAL);
+          close(c);
+        }).detach();
+      } else {
+        sockaddr_storage from;
+        socklen_t fl = sizeof from;
+        ssize_t n = recvfrom(fds[i].fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+        if (n > 0) sendto(fds[i].fd, buf, n, 0, reinterpret_cast<sockaddr*>(&from), fl);
+      }
+    }
+  }
+}
+
+/// Encodes a DNS query for `name` (type A=1 / AAAA=28), id 0x6d6f.
+std::vector<uint8_t> dns_query(const std::string& name, uint16_t type) {
+  std::vector<uint8_t> q = {0x6d, 0x6f, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t dot = name.find('.', start);
+    if (dot == std::string::npos) dot = name.size();
+    if (dot > start) {
+      q.push_back(static_cast<uint8_t>(dot - start));
+      q.insert(q.end(), name.begin() + start, name.begin() + dot);
+    }
+    start = dot + 1;
+  }
+  q.push_back(0);
+  q.push_back(type >> 8);
+  q.push_back(type & 0xff);
+  q.push_back(0);
+  q.push_back(1);
+  return q;
+}
+
+/// Returns the first A/AAAA address in a DNS response, or "".
+std::string first_address(const uint8_t* p, size_t n, uint16_t type) {
+  if (n < 12) return "";
+  size_t qd = p[4] << 8 | p[5], an = p[6] << 8 | p[7], off = 12;
+  auto skip_name = [&](size_t& o) {
+    while (o < n) {
+      uint8_t l = p[o];
+      if ((l & 0xc0) == 0xc0) { o += 2; return; }
+      o += 1 + l;
+      if (l == 0) return;
+    }
+  };
+  for (size_t i = 0; i < qd; ++i) { skip_name(off); off += 4; }
+  for (size_t i = 0; i < an && off < n; ++i) {
+    skip_name(off);
+    if (off + 10 > n) return "";
+    uint16_t t = p[off] << 8 | p[off + 1];
+    uint16_t rdlen = p[off + 8] << 8 | p[off + 9];
+    off += 10;
+    if (off + rdlen > n) return "";
+    if (t == type && (rdlen == 4 || rdlen == 16)) {
+      char text[INET6_ADDRSTRLEN];
+      inet_ntop(rdlen == 4 ? AF_INET : AF_INET6, p + off, text, sizeof text);
+      return text;
+    }
+    off += rdlen;
+  }
+  return "";
+}
+
+int dns_connect(const std::string& server, const std::string& name, const std::string& type, int tcp_port,
+                int timeout_ms) {
+  uint16_t t = type == "AAAA" ? 28 : 1;
+  sockaddr_storage ss;
+  socklen_t len;
+  if (!parse_addr(server, 53, ss, len)) return 2;
+  int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  auto q = dns_query(name, t);
+  long deadline = now_ms() + timeout_ms;
+  sendto(fd, q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&ss), len);
+  uint8_t buf[1500];
+  std::string addr;
+  if (wait_fd(fd, POLLIN, deadline)) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n > 0) addr = first_address(buf, n, t);
+  }
+  close(fd);
+  if (addr.empty()) {
+    std::printf("lookup %s failed\n", name.c_str());
+    return 1;
+  }
+  // Connect at once: the answer must already be usable (no sleep, no retry).
+  bool ok = probe(true, addr, tcp_port, timeout_ms);
+  std::printf("%s %s tcp/%d %s\n", name.c_str(), addr.c_str(), tcp_port, ok ? "ok" : "fail");
+  return ok ? 0 : 1;
+}
+
+int usage() {
+  std::fprintf(stderr, "usage: netprobe serve|probe|loop|dns-connect ... (see the source header)\n");
+  return 2;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> a(argv + 1, argv + argc);
+  if (a.empty()) return usage();
+  auto opt = [&](const char* name, int def) {
+    for (size_t i = 0; i + 1 < a.size(); ++i)
+      if (a[i] == name) return std::atoi(a[i + 1].c_str());
+    return def;
+  };
+  auto opt_s = [&](const char* name) {
+    for (size_t i = 0; i + 1 < a.size(); ++i)
+      if (a[i] == name) return a[i + 1];
+    return std::string();
+  };
+  if (a[0] == "serve") {
+    std::vector<int> tcp, udp;
+    for (size_t i = 1; i + 1 < a.size(); i += 2) {
+      if (a[i] == "--tcp") tcp.push_back(std::atoi(a[i + 1].c_str()));
+      else if (a[i] == "--udp") udp.push_back(std::atoi(a[i + 1].c_str()));
+      else return usage();
+    }
+    return serve(tcp, udp);
+  }
+  if (a[0] == "probe" && a.size() >= 4) {
+    bool ok = probe(a[1] == "tcp", a[2], std::atoi(a[3].c_str()), opt("--timeout-ms", 1000));
+    std::printf("%s\n", ok ? "ok" : "fail");
+    return ok ? 0 : 1;
+  }
+  if (a[0] == "loop" && a.size() >= 4) {
+    std::string expect = opt_s("--expect");
+    if (expect != "allow" && expect != "deny") return usage();
+    bool tcp = a[1] == "tcp";
+    int port = std::atoi(a[3].c_str()), timeout = opt("--timeout-ms", 300);
+    long end = now_ms() + opt("--duration-ms", 5000);
+    int interval = opt("--interval-ms", 20);
+    std::string stop = opt_s("--stop-file");
+    long attempts = 0, ok = 0, wrong = 0;
+    while (now_ms() < end && (stop.empty() || access(stop.c_str(), F_OK) != 0)) {
+      bool r = probe(tcp, a[2], port, timeout);
+      ++attempts;
+      ok += r;
+      if (r != (expect == "allow")) {
+        ++wrong;
+        std::fprintf(stderr, "wrong verdict at %ld ms: %s\n", now_ms(), r ? "allowed" : "dropped");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(interval));
+    }
+    std::printf("attempts=%ld ok=%ld fail=%ld wrong=%ld\n", attempts, ok, attempts - ok, wrong);
+    return wrong == 0 && attempts > 0 ? 0 : 1;
+  }
+  if (a[0] == "dns-connect" && a.size() >= 5)
+    return dns_connect(a[1], a[2], a[3], std::atoi(a[4].c_str()), opt("--timeout-ms", 2000));
+  return usage();
+}

@@ -1,0 +1,148 @@
+// The agent's pure parts: persisted state and status survive a JSON round trip (a restarted
+// agent and `moat status` read what was written), and derive() turns the inputs into the
+// endpoints and local attachments the node needs (host and remote-node addresses, the DNS
+// proxy's addresses as the upstream, misfits enforced or dropped).
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include "runtime/agent/desired.h"
+#include "runtime/agent/state.h"
+
+using namespace moat;
+using namespace moat::runtime;
+using namespace moat::runtime::agent;
+
+TEST_CASE("persisted state and status round-trip through JSON") {
+  PersistedState p;
+  p.generation = 7;
+  p.bundle_sha = "abc";
+  p.object = "gpu";
+  p.node = "n1";
+  p.attach.push_back({"x/a", "veth1", 12, "", 0, true, ""});
+  p.attach.push_back({"x/b", "", 0, "/sys/fs/cgroup/x", 4242, false, "cgroup missing"});
+  auto q = persisted_from_json(to_json(p));
+  REQUIRE(q);
+  CHECK(q->generation == 7);
+  CHECK(q->object == "gpu");
+  REQUIRE(q->attach.size() == 2);
+  CHECK(q->attach[0].ifindex == 12);
+  CHECK(q->attach[1].cgroup_id == 4242);
+  CHECK(q->attach[1].problem == "cgroup missing");
+  CHECK_FALSE(persisted_from_json("not json"));
+  CHECK_FALSE(persisted_from_json("{\"generation\": \"seven\"}"));
+
+  Status s;
+  s.ready = true;
+  s.node = "n1";
+  s.pool = "gpu";
+  s.startup_taint = "moat.dev/agent-not-ready:NoExecute";
+  s.generation = 3;
+  s.policy = 99;
+  s.misfits.push_back({"x/c", {"does not tolerate pool taint a:NoSchedule"}, false});
+  s.errors = {"bundle: gone"};
+  s.dns_hold_ms_avg = 0.25;
+  auto t = status_from_json(to_json(s));
+  REQUIRE(t);
+  CHECK(t->ready);
+  CHECK(t->startup_taint == s.startup_taint);
+  CHECK(t->policy == 99);
+  REQUIRE(t->misfits.size() == 1);
+  CHECK_FALSE(t->misfits[0].enforced);
+  CHECK(t->errors == s.errors);
+  CHECK(t->dns_hold_ms_avg == Approx(0.25));
+}
+
+TEST_CASE("status files are replaced atomically") {
+  std::string dir = "/tmp/moat-test-state-" + std::to_string(getpid());
+  REQUIRE(system(("mkdir -p " + dir).c_str()) == 0);
+  std::string err;
+  REQUIRE(write_file_atomic(dir + "/s.json", "one", err));
+  REQUIRE(write_file_atomic(dir + "/s.json", "two", err));
+  CHECK(*read_file(dir + "/s.json") == "two");
+  CHECK_FALSE(write_file_atomic("/nonexistent-dir/s.json", "x", err));
+  CHECK_FALSE(err.empty());
+  CHECK(system(("rm -rf " + dir).c_str()) == 0);
+}
+
+namespace {
+
+KubePod pod(std::string ns, std::string name, std::string node, const char* ip, std::string iface = "") {
+  KubePod p;
+  p.ep.name = ns + "/" + name;
+  p.ep.ns = ns;
+  p.ep.ns_labels = {{kNamespaceNameLabel, ns}};
+  p.ep.node = std::move(node);
+  p.ep.ips = {*IpAddr::parse(ip)};
+  p.ep.iface = std::move(iface);
+  return p;
+}
+
+} // namespace
+
+TEST_CASE("derive: endpoints, local attachments, host, remote nodes, DNS proxy, misfits") {
+  bundle::Manifest m;
+  bundle::PoolEntry pool;
+  pool.name = "gpu";
+  pool.object = "default";
+  pool.taints.push_back({"nvidia.com/gpu", "true", "NoSchedule", {}});
+  pool.startup_taints.push_back({"moat.dev/agent-not-ready", "", "NoExecute", {}});
+  m.pools.push_back(pool);
+
+  KubeNode node;
+  node.name = "n1";
+  node.labels[kNodePoolLabel] = "gpu";
+  node.addresses = {*IpAddr::parse("10.0.0.1")};
+  node.taints.push_back({"moat.dev/agent-not-ready", "", "NoExecute", {}});
+  KubeNode other;
+  other.name = "n2";
+  other.addresses = {*IpAddr::parse("10.0.0.2")};
+
+  Inventory inv;
+  inv.nodes = {node, other};
+  KubePod gpu = pod("ml", "trainer", "n1", "10.1.0.1", "lo");  // "lo" exists in every netns
+  gpu.sched.tolerations.push_back({"nvidia.com/gpu", "", "", true});
+  KubePod stray = pod("ml", "stray", "n1", "10.1.0.2", "lo");  // tolerates nothing
+  KubePod ghost = pod("ml", "ghost", "n1", "10.1.0.3", "moat-no-such-if0");
+  ghost.sched.tolerations.push_back({"", "", "", true});
+  KubePod dns = pod("kube-system", "coredns", "n2", "10.2.0.10");
+  inv.pods = {gpu, stray, ghost, dns};
+
+  ProxyAddresses proxy;
+  proxy.listen = {*IpAddr::parse("169.254.20.10")};
+  proxy.upstream = *IpAddr::parse("10.2.0.10");
+  Endpoint learned;
+  learned.kind = EndpointKind::External;
+  learned.name = "fqdn:10.9.9.9";
+  learned.ips = {*IpAddr::parse("10.9.9.9")};
+  learned.dns_names = {"api.example.test"};
+
+  Diagnostics diags;
+  Desired d = derive(m, node, inv, {learned}, proxy, MisfitPolicy::Enforce, diags);
+  REQUIRE(d.plan.pool);
+  CHECK(d.startup_taint == "moat.dev/agent-not-ready:NoExecute");
+  CHECK(d.node_has_startup_taint);
+  // 4 workloads + host + remote node + learned address.
+  REQUIRE(d.endpoints.size() == 7);
+  CHECK(d.endpoints[3].ips.size() == 2);  // coredns answers on the proxy address too
+  CHECK(d.endpoints[3].ips[1].str() == "169.254.20.10");
+  CHECK(d.endpoints[4].kind == EndpointKind::Host);
+  CHECK(d.endpoints[4].ips[0].str() == "10.0.0.1");
+  CHECK(d.endpoints[5].kind == EndpointKind::RemoteNode);
+  CHECK(d.endpoints[6].dns_names[0] == "api.example.test");
+  // trainer and stray attach on lo; ghost's interface does not exist yet.
+  REQUIRE(d.attach.size() == 3);
+  CHECK(d.attach[0].ifindex == 1);
+  CHECK(d.attach[2].ifindex == 0);
+  CHECK_FALSE(d.attach[2].problem.empty());
+  CHECK(d.locals.size() == 2);
+  REQUIRE(d.misfits.size() == 1);
+  CHECK(d.misfits[0].pod == "ml/stray");
+  CHECK(d.misfits[0].enforced);
+
+  Diagnostics d2;
+  Desired dropped = derive(m, node, inv, {}, proxy, MisfitPolicy::Drop, d2);
+  CHECK(dropped.locals.size() == 1);  // the misfit is left out of the endpoint map
+  CHECK(dropped.attach.size() == 3);  // but its traffic still meets the dispatcher
+  CHECK_FALSE(dropped.misfits[0].enforced);
+}

@@ -1,0 +1,154 @@
+// Inventory and Node parsing: Kubernetes objects in YAML or JSON become endpoints with
+// their scheduling facts; malformed objects become E8xx diagnostics, never crashes.
+#include <catch2/catch.hpp>
+
+#include "runtime/inventory.h"
+
+using namespace moat;
+using namespace moat::runtime;
+
+namespace {
+const std::string kData = std::string(MOAT_SOURCE_DIR) + "/tests/runtime/data/";
+
+bool has_code(const Diagnostics& d, Code c) {
+  for (const auto& x : d.all())
+    if (x.code == c) return true;
+  return false;
+}
+
+std::optional<Inventory> parse_text(const std::string& text, Diagnostics& diags) {
+  SourceManager sm;
+  Inventory inv;
+  if (!parse_inventory(sm.add("inline.yaml", text), sm, inv, diags)) return std::nullopt;
+  resolve_namespaces(inv, diags);
+  return inv;
+}
+} // namespace
+
+TEST_CASE("a Node object gives labels, pool, taints and addresses") {
+  SourceManager sm;
+  Diagnostics diags;
+  auto node = load_node(kData + "node-gpu.yaml", sm, diags);
+  REQUIRE(node);
+  CHECK(diags.all().empty());
+  CHECK(node->name == "ip-10-1-2-3.ec2.internal");
+  CHECK(node->pool() == "gpu");
+  REQUIRE(node->taints.size() == 2);
+  CHECK(node->taints[0].key == "nvidia.com/gpu");
+  CHECK(node->taints[0].value == "true");
+  CHECK(node->taints[1].effect == "NoExecute");
+  CHECK(node->taints[1].range.line == 16);
+  REQUIRE(node->addresses.size() == 1);  // Hostname is not an address
+  CHECK(node->addresses[0].str() == "10.1.2.3");
+}
+
+TEST_CASE("a Node in JSON reads the same way") {
+  SourceManager sm;
+  Diagnostics diags;
+  auto node = load_node(kData + "node-gpu.json", sm, diags);
+  REQUIRE(node);
+  CHECK(node->pool() == "gpu");
+  CHECK(node->addresses.at(0).v6);
+}
+
+TEST_CASE("an inventory List gives namespaces, pods, IPs, named ports and attach points") {
+  SourceManager sm;
+  Diagnostics diags;
+  auto inv = load_inventory({kData + "inventory.yaml"}, sm, diags);
+  REQUIRE(inv);
+  CHECK_FALSE(diags.has_errors());
+  REQUIRE(inv->namespaces.size() == 2);
+  CHECK(inv->namespaces.at("kubeflow").at("team") == "ml");
+  CHECK(inv->namespaces.at("web").at(kNamespaceNameLabel) == "web");
+  REQUIRE(inv->pods.size() == 4);
+
+  const KubePod* t = inv->find_pod("kubeflow/trainer-0");
+  REQUIRE(t);
+  CHECK(t->ep.ns_labels.at("team") == "ml");
+  CHECK(t->ep.labels.at("workload-type") == "training");
+  CHECK(t->ep.iface == "veth-trainer0");
+  CHECK(t->ep.cgroup.empty());
+  REQUIRE(t->ep.ips.size() == 2);  // podIP repeated in podIPs is kept once
+  CHECK(t->ep.ips[0].str() == "10.199.1.10");
+  CHECK(t->ep.ips[1].v6);
+  REQUIRE(t->ep.ports.size() == 2);  // unnamed containerPort 5000 is not a named port
+  CHECK(t->ep.ports[0].name == "allreduce");
+  CHECK(t->ep.ports[0].port == 29400);
+  CHECK(t->ep.ports[0].proto == Protocol::TCP);
+  CHECK(t->sched.node_selector.at("workload-type") == "gpu");
+  REQUIRE(t->sched.tolerations.size() == 1);
+  CHECK(t->sched.tolerations[0].exists);
+  CHECK(t->is_workload());
+
+  const KubePod* f = inv->find_pod("web/frontend-7d9");
+  REQUIRE(f);
+  CHECK(f->ep.cgroup == "/sys/fs/cgroup/unified/kubepods/pod-frontend");
+  CHECK(f->ep.ports.at(1).proto == Protocol::UDP);
+
+  const KubePod* b = inv->find_pod("kubeflow/batch-1");
+  REQUIRE(b);
+  REQUIRE(b->sched.required_terms.size() == 2);
+  CHECK(b->sched.required_terms[0][0].values == std::vector<std::string>{"c5", "m5"});
+  CHECK(b->sched.tolerations[0].key.empty());
+
+  CHECK_FALSE(inv->find_pod("web/done")->is_workload());
+}
+
+TEST_CASE("typed lists may omit each item's kind, and default namespace applies") {
+  Diagnostics diags;
+  auto inv = parse_text(R"(
+kind: PodList
+items:
+  - metadata: {name: a}
+    status: {podIPs: [{ip: "10.199.0.1"}]}
+)", diags);
+  REQUIRE(inv);
+  REQUIRE(inv->pods.size() == 1);
+  CHECK(inv->pods[0].ep.name == "default/a");
+  CHECK(has_code(diags, Code::W804));  // no Namespace object for `default`
+  CHECK(inv->pods[0].ep.ns_labels.at(kNamespaceNameLabel) == "default");
+}
+
+TEST_CASE("malformed objects are diagnostics with a location, never crashes") {
+  struct Bad {
+    const char* text;
+    Code code;
+    uint32_t line;
+  };
+  const Bad cases[] = {
+      {"kind: Pod\nmetadata: {name: a}\nstatus: {podIP: 10.1.1.300}\n", Code::E801, 3},
+      {"kind: Pod\nmetadata: {name: a, labels: [x]}\n", Code::E801, 2},
+      {"kind: Pod\nmetadata: {name: a, labels: {'bad key!': x}}\n", Code::E801, 2},
+      {"kind: Pod\nmetadata: {name: a}\nspec:\n  containers: [{ports: [{containerPort: 70000}]}]\n", Code::E801, 4},
+      {"kind: Pod\nmetadata: {name: a}\nspec: {tolerations: [{operator: Maybe}]}\n", Code::E801, 3},
+      {"kind: Pod\nspec: {}\n", Code::E801, 1},
+      {"kind: List\nitems: 5\n", Code::E801, 2},
+      {"kind: [Pod\n", Code::E201, 2},
+      {"- just\n- a list\n", Code::E801, 1},
+      {"kind: Pod\nmetadata: {name: a}\nspec:\n  affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: k, operator: Near}]}]}}}\n", Code::E801, 4},
+  };
+  for (const Bad& b : cases) {
+    INFO(b.text);
+    Diagnostics diags;
+    CHECK_FALSE(parse_text(b.text, diags));
+    REQUIRE(diags.has_errors());
+    CHECK(diags.all().front().code == b.code);
+    CHECK(diags.all().front().range.line == b.line);
+  }
+}
+
+TEST_CASE("unknown kinds are skipped with a note; a node file needs exactly one Node") {
+  Diagnostics diags;
+  auto inv = parse_text("kind: ConfigMap\nmetadata: {name: x}\n---\nkind: Namespace\nmetadata: {name: n}\n", diags);
+  REQUIRE(inv);
+  CHECK(has_code(diags, Code::N005));
+  CHECK(inv->namespaces.count("n"));
+
+  SourceManager sm;
+  Diagnostics d2;
+  CHECK_FALSE(parse_node(sm.add("n.yaml", "kind: Namespace\nmetadata: {name: n}\n"), sm, d2));
+  CHECK(has_code(d2, Code::E802));
+  Diagnostics d3;
+  CHECK_FALSE(load_node("/nonexistent/node.yaml", sm, d3));
+  CHECK(has_code(d3, Code::E001));
+}

@@ -1,0 +1,36 @@
+// Seeded random policies, endpoints and flows for the differential tests: small label and
+// value alphabets so that selectors, CIDRs, FQDN patterns and port ranges collide often.
+#pragma once
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ir/ir.h"
+
+namespace moat::testing {
+
+class RandomModules {
+public:
+  explicit RandomModules(uint64_t seed) : rng_(seed) {}
+
+  Module module(size_t rules, size_t isolations);
+  std::vector<Endpoint> endpoints(const Module& m, size_t n);
+  /// A protocol and port worth testing against `m` (range edges, named ports, random).
+  std::pair<Protocol, uint16_t> proto_port(const Module& m, const Endpoint& dst);
+  Peer peer(bool for_subject_group = false);
+  std::vector<PortMatch> ports();
+  EndpointSelector selector();
+  std::vector<std::string> dns_names();  // names that hit and miss the FQDN pool
+
+  std::mt19937_64& rng() { return rng_; }
+  size_t pick(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng_); }
+  bool chance(double p) { return std::bernoulli_distribution(p)(rng_); }
+
+private:
+  LabelSelector label_selector(bool ns);
+  IpPrefix prefix();
+  FqdnMatch fqdn();
+  std::mt19937_64 rng_;
+};
+
+} // namespace moat::testing

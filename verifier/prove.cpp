@@ -1,0 +1,226 @@
+// `prove` statements (DESIGN §3, §4): each is checked by asserting its negation and asking
+// for a model. unsat: proved. sat: the model is a counterexample, decoded into concrete
+// endpoints and replayed through the interpreter (which also names the deciding rules).
+// unknown (timeout): reported as unknown, never as proved or failed.
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "ir/printer.h"
+#include "verifier/session.h"
+
+namespace moat {
+
+const char* to_string(ProofStatus s) {
+  switch (s) {
+  case ProofStatus::Proved: return "proved";
+  case ProofStatus::Failed: return "failed";
+  case ProofStatus::Unknown: return "unknown";
+  }
+  return "?";
+}
+
+bool ProofReport::failed() const {
+  for (const ProofResult& r : results)
+    if (r.status != ProofStatus::Proved) return true;
+  return false;
+}
+
+namespace verify {
+namespace {
+
+std::string peer_text(const Peer& p) { return describe_peer(p); }
+
+std::string flow_text(const Witness& w) {
+  return fmt::format("{} -> {} on {} {}", describe(w.src), w.self ? "itself" : describe(w.dst), to_string(w.proto),
+                     w.port);
+}
+
+class Prover {
+public:
+  Prover(Session& s, const Module& m) : s_(s), m_(m), f_(s.enc().flow("f")) { s_.assume(s_.scope().flow(f_)); }
+
+  ProofResult prove(const Prove& p) {
+    switch (p.kind) {
+    case Prove::Kind::Isolated: return isolated(p);
+    case Prove::Kind::Reachable: return reachable(p);
+    case Prove::Kind::EgressWithin: return within(p, Direction::Egress);
+    case Prove::Kind::IngressWithin: return within(p, Direction::Ingress);
+    case Prove::Kind::PoolAdmits: return pool_admits(p);
+    }
+    return {};
+  }
+  std::string error;
+
+private:
+  Encoder& enc() { return s_.enc(); }
+
+  /// Fills `r` from a negated query: unsat proves, sat fails with a replayed witness.
+  bool settle(ProofResult& r, const CheckOutcome& o, const z3::expr& allowed, const std::string& what) {
+    if (o.result == z3::unsat) return false;
+    if (o.result == z3::unknown) {
+      r.status = ProofStatus::Unknown;
+      r.message = unknown_reason(o);
+      return true;
+    }
+    auto w = replay(m_, s_.scope(), *o.model, f_, allowed, &error);
+    if (!w) return true;
+    r.status = ProofStatus::Failed;
+    r.message = what.empty() ? flow_text(*w) : what;
+    r.witness = std::move(*w);
+    return true;
+  }
+
+  ProofResult isolated(const Prove& p) {
+    ProofResult r;
+    r.status = ProofStatus::Proved;
+    bool unknown = false;
+    for (size_t i = 0; i < p.subjects.size(); ++i)
+      for (size_t j = 0; j < p.subjects.size(); ++j) {
+        if (i == j) continue;
+        const Peer& a = p.subjects[i];
+        const Peer& b = p.subjects[j];
+        z3::expr allowed = enc().allowed(m_, f_, overlap_filter(workload_selector(a), workload_selector(b)));
+        CheckOutcome o = s_.check_readable(enc().peer(f_.src, a) && enc().peer(f_.dst, b) && allowed, f_);
+        ProofResult one;
+        if (!settle(one, o, allowed, fmt::format("{} can reach {}", peer_text(a), peer_text(b)))) continue;
+        if (!error.empty()) return r;
+        if (one.status == ProofStatus::Unknown) {
+          unknown = true;
+          r.message = one.message;
+          continue;
+        }
+        return one;
+      }
+    if (unknown) r.status = ProofStatus::Unknown;
+    return r;
+  }
+
+  ProofResult reachable(const Prove& p) {
+    ProofResult r;
+    r.status = ProofStatus::Proved;
+    if (p.subjects.empty()) return r;
+    const Peer& dst = p.subjects[0];
+    bool unknown = false;
+    std::vector<std::string> vacuous;
+    for (const PeerPorts& pp : p.peers) {
+      z3::expr in = enc().peer(f_.dst, dst) && enc().peer(f_.src, pp.peer) && enc().ports(pp.ports, f_);
+      z3::expr allowed = enc().allowed(m_, f_, overlap_filter(workload_selector(pp.peer), workload_selector(dst)));
+      CheckOutcome o = s_.check_readable(in && !allowed, f_);
+      ProofResult one;
+      if (settle(one, o, allowed, fmt::format("{} cannot reach {}", peer_text(pp.peer), peer_text(dst)))) {
+        if (!error.empty()) return r;
+        if (one.status == ProofStatus::Failed) return one;
+        unknown = true;
+        r.message = one.message;
+        continue;
+      }
+      // A reachability claim about endpoints that cannot exist proves nothing: say so.
+      if (s_.check(in).result == z3::unsat) vacuous.push_back(peer_text(pp.peer));
+    }
+    if (unknown) r.status = ProofStatus::Unknown;
+    else if (!vacuous.empty())
+      r.message = "vacuous: no flow from " + vacuous[0] + " to " + peer_text(dst) + " exists in this scope";
+    return r;
+  }
+
+  ProofResult within(const Prove& p, Direction dir) {
+    ProofResult r;
+    r.status = ProofStatus::Proved;
+    if (p.subjects.empty()) return r;
+    const Peer& subject = p.subjects[0];
+    const SymEndpoint& local = dir == Direction::Egress ? f_.src : f_.dst;
+    const SymEndpoint& remote = dir == Direction::Egress ? f_.dst : f_.src;
+    z3::expr_vector inside(s_.ctx());
+    for (const PeerPorts& pp : p.peers) inside.push_back(enc().peer(remote, pp.peer) && enc().ports(pp.ports, f_));
+    const EndpointSelector* sel = workload_selector(subject);
+    z3::expr allowed = enc().allowed(m_, f_, dir == Direction::Egress ? overlap_filter(sel, nullptr)
+                                                                      : overlap_filter(nullptr, sel));
+    // Traffic no policy can stop (a pod to itself, its node's kubelet) is not a finding.
+    z3::expr q = enc().peer(local, subject) && allowed && !enc().implicit(f_) &&
+                 !(inside.empty() ? s_.ctx().bool_val(false) : z3::mk_or(inside));
+    CheckOutcome o = s_.check_readable(q, f_);
+    settle(r, o, allowed,
+           dir == Direction::Egress ? fmt::format("{} can send outside the allowed set", peer_text(subject))
+                                    : fmt::format("{} can be reached from outside the allowed set", peer_text(subject)));
+    return r;
+  }
+
+  ProofResult pool_admits(const Prove& p) {
+    ProofResult r;
+    const NodePool* pool = nullptr;
+    for (const NodePool& np : m_.pools)
+      if (np.name == p.pool) pool = &np;
+    if (!pool) {
+      r.status = ProofStatus::Failed;
+      r.message = fmt::format("no node pool named '{}'", p.pool);
+      return r;
+    }
+    r.status = ProofStatus::Proved;
+    SymEndpoint e = enc().endpoint("w");
+    z3::expr_vector admitted(s_.ctx());
+    for (const EndpointSelector& a : pool->admits) admitted.push_back(enc().endpoint_selector(e, a));
+    z3::expr rejected = !(admitted.empty() ? s_.ctx().bool_val(false) : z3::mk_or(admitted));
+    for (const Peer& subject : p.subjects) {
+      CheckOutcome o = s_.check(s_.scope().endpoint(e) && enc().peer(e, subject) && rejected);
+      if (o.result == z3::unknown) {
+        r.status = ProofStatus::Unknown;
+        r.message = unknown_reason(o);
+        continue;
+      }
+      if (o.result != z3::sat) continue;
+      Endpoint w = s_.scope().decode(*o.model, e, "w");
+      // Replay: the interpreter must agree that this workload is selected and not admitted.
+      bool selected = peer_matches(subject, w);
+      bool admits = false;
+      for (const EndpointSelector& a : pool->admits) admits = admits || endpoint_selector_matches(a, w);
+      if (!selected || admits) {
+        error = fmt::format("the Z3 encoding and the interpreter disagree on whether pool '{}' admits {}", p.pool,
+                            describe(w));
+        return r;
+      }
+      r.status = ProofStatus::Failed;
+      r.message = fmt::format("pool '{}' does not admit every workload of {}", p.pool, peer_text(subject));
+      r.workload = std::move(w);
+      return r;
+    }
+    return r;
+  }
+
+  Session& s_;
+  const Module& m_;
+  SymFlow f_;
+};
+
+} // namespace
+} // namespace verify
+
+ProofReport run_proofs(const Module& m, const VerifyOptions& opts) {
+  ProofReport report;
+  if (m.proofs.empty()) return report;
+  try {
+    std::string error;
+    auto s = verify::Session::make({&m}, {}, opts.inventory, opts.timeout_ms, &error);
+    if (!s) {
+      report.internal_error = error;
+      return report;
+    }
+    verify::Prover prover(*s, m);
+    for (size_t i = 0; i < m.proofs.size(); ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      ProofResult r = prover.prove(m.proofs[i]);
+      if (!prover.error.empty()) {
+        report.internal_error = prover.error;
+        return report;
+      }
+      r.index = i;
+      r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      report.results.push_back(std::move(r));
+    }
+  } catch (const z3::exception& e) {
+    report.internal_error = std::string("Z3: ") + e.msg();
+  }
+  return report;
+}
+
+} // namespace moat

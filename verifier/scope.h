@@ -1,0 +1,58 @@
+// The two scopes of DESIGN §4 over one Encoder: every possible endpoint (the symbolic
+// variables, well formed) or a given inventory (each end is one of the concrete
+// endpoints). Also turns solver models back into concrete endpoints and flows, and
+// replays them through the interpreter: a disagreement is reported, never hidden.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "verifier/encoder.h"
+#include "verifier/verifier.h"
+
+namespace moat::verify {
+
+class Scope {
+public:
+  Scope(Encoder& enc, const std::vector<Endpoint>* inventory);
+  bool inventory() const { return inventory_ != nullptr; }
+
+  /// `e` ranges over the scope's endpoints.
+  z3::expr endpoint(const SymEndpoint& e);
+  /// Both ends in scope, a real protocol and port, and the consistency of the two ends.
+  z3::expr flow(const SymFlow& f);
+  /// Inventory scope: `e` is inventory endpoint `i` (through any of its addresses).
+  z3::expr is(const SymEndpoint& e, size_t i);
+
+  /// The concrete endpoint in `model`; `name` names a symbolic one. Inventory endpoints
+  /// with several addresses keep only the one the flow uses.
+  Endpoint decode(const z3::model& model, const SymEndpoint& e, const std::string& name);
+  /// The flow in `model` (not replayed).
+  Witness decode(const z3::model& model, const SymFlow& f);
+
+private:
+  struct Pin {
+    size_t index;
+    int ip;  // index into ips, or -1
+    z3::expr formula;
+  };
+  std::vector<Pin>& pins(const SymEndpoint& e);
+  Encoder& enc_;
+  const std::vector<Endpoint>* inventory_;
+  std::vector<std::pair<std::string, std::vector<Pin>>> pins_;  // by the endpoint's kind var
+};
+
+/// Decodes the flow in `model`, replays it through the interpreter on `m`, and checks
+/// that the interpreter's verdict equals the solver's (`allowed` evaluated in `model`).
+/// nullopt with `error` set on disagreement.
+std::optional<Witness> replay(const Module& m, Scope& scope, const z3::model& model, const SymFlow& f,
+                              const z3::expr& allowed, std::string* error);
+
+/// Re-evaluates a decoded witness on another module (diffs: the old version's verdict)
+/// and checks it against the solver's `allowed` for that module.
+std::optional<Verdict> replay_on(const Module& m, const Witness& w, const z3::model& model, const z3::expr& allowed,
+                                 std::string* error);
+
+inline std::string describe(const Endpoint& e) { return describe_endpoint(e); }
+
+} // namespace moat::verify

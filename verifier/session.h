@@ -1,0 +1,65 @@
+// One verification session: a Z3 context, the domain of the modules under study, the
+// encoder, the scope and an incremental solver. Queries are checked under push/pop so the
+// scope constraints are asserted once and reused.
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "verifier/domain.h"
+#include "verifier/encoder.h"
+#include "verifier/scope.h"
+#include "verifier/verifier.h"
+
+namespace moat::verify {
+
+struct CheckOutcome {
+  z3::check_result result = z3::unknown;
+  std::optional<z3::model> model;
+  std::string reason;  // why the solver answered unknown
+};
+
+class Session {
+public:
+  /// nullopt with `error` set when the domain cannot be built.
+  static std::unique_ptr<Session> make(const std::vector<const Module*>& modules,
+                                       const std::vector<const Endpoint*>& extra_endpoints,
+                                       const std::vector<Endpoint>* inventory, unsigned timeout_ms,
+                                       std::string* error);
+  z3::context& ctx() { return ctx_; }
+  Encoder& enc() { return *enc_; }
+  Scope& scope() { return *scope_; }
+  const Domain& domain() const { return domain_; }
+  z3::solver& solver() { return *solver_; }
+
+  /// Asserts `c` for every later query.
+  void assume(const z3::expr& c) { solver_->add(c); }
+  /// Is `q` satisfiable together with what was assumed? (push / add / check / pop)
+  CheckOutcome check(const z3::expr& q);
+  /// As check, but when `q` is satisfiable, prefers a model whose external addresses read
+  /// like hosts (not x.x.x.0 or .255, not 0.0.0.0): one more query, for reports.
+  CheckOutcome check_readable(const z3::expr& q, const SymFlow& f);
+  size_t queries() const { return queries_; }
+
+private:
+  Session() = default;
+  z3::context ctx_;
+  Domain domain_;
+  std::unique_ptr<Encoder> enc_;
+  std::unique_ptr<Scope> scope_;
+  std::unique_ptr<z3::solver> solver_;
+  size_t queries_ = 0;
+};
+
+/// Syntactic filter: rules and isolations whose subject may select an endpoint matching
+/// `src` (egress side) or `dst` (ingress side); a null selector keeps everything.
+RuleFilter overlap_filter(const EndpointSelector* src, const EndpointSelector* dst);
+
+/// The endpoint selector a peer stands for, when it selects workloads only.
+const EndpointSelector* workload_selector(const Peer& p);
+
+/// "reason unknown" text for reports: "timeout" when the limit was hit.
+std::string unknown_reason(const CheckOutcome& o);
+
+} // namespace moat::verify

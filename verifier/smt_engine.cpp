@@ -1,0 +1,139 @@
+// Concrete verdicts through the Z3 encoding (verifier.h SmtEngine): the flow's ends are
+// pinned to known endpoints, so the solver's model decides the verdict formula. Used by
+// `moat test --engine smt` (an engine independent of the interpreter) and `moat query`.
+#include <fmt/format.h>
+
+#include "verifier/session.h"
+
+namespace moat {
+
+// Members are destroyed in reverse order: every z3 object must go before the session
+// that owns their context.
+struct SmtEngine::Impl {
+  const Module* module = nullptr;
+  std::vector<Endpoint> endpoints;
+  std::string error;
+  std::unique_ptr<verify::Session> session;
+  std::optional<verify::SymFlow> flow;
+  std::optional<z3::expr> allowed;
+  std::vector<z3::expr> rule_matches;  // built on first explanation
+};
+
+SmtEngine::SmtEngine(const Module& m, std::vector<Endpoint> endpoints, const VerifyOptions& opts)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->module = &m;
+  impl_->endpoints = std::move(endpoints);
+  try {
+    impl_->session = verify::Session::make({&m}, {}, &impl_->endpoints, opts.timeout_ms, &impl_->error);
+    if (!impl_->session) return;
+    verify::Session& s = *impl_->session;
+    impl_->flow.emplace(s.enc().flow("q"));
+    impl_->allowed.emplace(s.enc().allowed(m, *impl_->flow));
+    s.assume(s.scope().flow(*impl_->flow));
+  } catch (const z3::exception& e) {
+    impl_->session.reset();
+    impl_->error = std::string("Z3: ") + e.msg();
+  }
+}
+
+SmtEngine::~SmtEngine() = default;
+
+std::optional<bool> SmtEngine::verdict(size_t src, size_t dst, Protocol proto, uint16_t port, std::string* error,
+                                      Explanation* why) {
+  if (!impl_->session) {
+    if (error) *error = impl_->error;
+    return std::nullopt;
+  }
+  try {
+    verify::Session& s = *impl_->session;
+    const verify::SymFlow& f = *impl_->flow;
+    verify::CheckOutcome o = s.check(s.scope().is(f.src, src) && s.scope().is(f.dst, dst) &&
+                                     s.enc().pin_proto_port(f, proto, port));
+    if (o.result == z3::sat) {
+      const z3::model& model = *o.model;
+      if (why) {
+        const Module& m = *impl_->module;
+        *why = Explanation{};
+        why->implicit = verify::eval_bool(model, s.enc().implicit(f));
+        why->egress_isolated = verify::eval_bool(model, s.enc().isolated(m, Direction::Egress, f.src));
+        why->ingress_isolated = verify::eval_bool(model, s.enc().isolated(m, Direction::Ingress, f.dst));
+        if (m.rules.size() > 5000) {
+          why->listed = false;
+        } else {
+          if (impl_->rule_matches.empty())
+            for (const Rule& r : m.rules) impl_->rule_matches.push_back(s.enc().rule_match(r, f));
+          for (const Rule& r : m.rules)
+            if (verify::eval_bool(model, impl_->rule_matches[r.id]))
+              (r.dir == Direction::Egress ? why->egress_rules : why->ingress_rules).push_back(r.id);
+        }
+      }
+      return verify::eval_bool(model, *impl_->allowed);
+    }
+    if (error)
+      *error = o.result == z3::unknown ? verify::unknown_reason(o)
+                                       : fmt::format("{}/{} is not a flow the encoding models", to_string(proto), port);
+  } catch (const z3::exception& e) {
+    if (error) *error = std::string("Z3: ") + e.msg();
+  }
+  return std::nullopt;
+}
+
+std::optional<std::vector<SmtEngine::PortRange>> SmtEngine::allowed_ports(size_t src, size_t dst, std::string* error) {
+  if (!impl_->session) {
+    if (error) *error = impl_->error;
+    return std::nullopt;
+  }
+  try {
+    verify::Session& s = *impl_->session;
+    verify::Encoder& enc = s.enc();
+    const verify::SymFlow& f = *impl_->flow;
+    z3::expr ends = s.scope().is(f.src, src) && s.scope().is(f.dst, dst);
+    std::vector<PortRange> out;
+    // Is some port in [lo, hi] of `proto` allowed (want = true) or denied (want = false)?
+    auto exists = [&](Protocol proto, unsigned lo, unsigned hi, bool want) -> std::optional<bool> {
+      z3::expr q = ends && enc.protocol_is(f, proto) && z3::uge(f.port, enc.bv(lo, 16)) &&
+                   z3::ule(f.port, enc.bv(hi, 16)) && (want ? *impl_->allowed : !*impl_->allowed);
+      verify::CheckOutcome o = s.check(q);
+      if (o.result == z3::unknown) {
+        if (error) *error = verify::unknown_reason(o);
+        return std::nullopt;
+      }
+      return o.result == z3::sat;
+    };
+    // The least port in [lo, max] with verdict `want`, by bisection (16 queries at most).
+    auto first = [&](Protocol proto, unsigned lo, unsigned max, bool want) -> std::optional<long> {
+      auto any = exists(proto, lo, max, want);
+      if (!any) return std::nullopt;
+      if (!*any) return -1;
+      unsigned a = lo, b = max;
+      while (a < b) {
+        unsigned mid = a + (b - a) / 2;
+        auto left = exists(proto, a, mid, want);
+        if (!left) return std::nullopt;
+        if (*left) b = mid;
+        else a = mid + 1;
+      }
+      return static_cast<long>(a);
+    };
+    for (Protocol p : {Protocol::TCP, Protocol::UDP, Protocol::SCTP, Protocol::ICMP, Protocol::ICMPv6}) {
+      bool icmp = p == Protocol::ICMP || p == Protocol::ICMPv6;
+      unsigned lo = icmp ? 0 : 1, max = icmp ? 255 : 65535;
+      while (lo <= max && out.size() < 256) {
+        auto start = first(p, lo, max, true);
+        if (!start) return std::nullopt;
+        if (*start < 0) break;
+        auto end = first(p, static_cast<unsigned>(*start), max, false);
+        if (!end) return std::nullopt;
+        unsigned hi = *end < 0 ? max : static_cast<unsigned>(*end - 1);
+        out.push_back(PortRange{p, static_cast<uint16_t>(*start), static_cast<uint16_t>(hi)});
+        lo = hi + 2;  // hi + 1 is denied
+      }
+    }
+    return out;
+  } catch (const z3::exception& e) {
+    if (error) *error = std::string("Z3: ") + e.msg();
+  }
+  return std::nullopt;
+}
+
+} // namespace moat
