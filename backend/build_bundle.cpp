@@ -90,10 +90,11 @@ bool same_plan(const DatapathPlan& a, const DatapathPlan& b) {
   for (int i = 0; i < 2; ++i) {
     const bundle::DirectionPlan &x = a.dir[i], &y = b.dir[i];
     if (x.enabled != y.enabled || x.specific_lookup != y.specific_lookup || x.any_lookup != y.any_lookup ||
-        x.ipcache != y.ipcache || x.ct_write != y.ct_write)
+        x.ipcache != y.ipcache || x.ct_write != y.ct_write || x.exact_ports != y.exact_ports ||
+        x.port_prefixes != y.port_prefixes)
       return false;
   }
-  return a.rule_count == b.rule_count;
+  return a.rule_count == b.rule_count && a.ipcache_prefixes == b.ipcache_prefixes;
 }
 
 } // namespace

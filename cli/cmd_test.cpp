@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/engines.h"
 #include "cli/explain.h"
+#include "cli/format_sarif.h"
 #include "cli/render.h"
 #include "frontend/cases.h"
 #include "frontend/frontend.h"
@@ -84,6 +85,14 @@ CasesFile build_suite(const Module& module, std::optional<CasesFile> file) {
     Case c;
     c.from = add_endpoint(suite, e.from);
     c.to = add_endpoint(suite, e.to);
+    if (c.to == c.from && e.to.kind == EndpointKind::Workload) {
+      // `expect g -> g` is about two members of the group; as one endpoint it would be self
+      // traffic, allowed whatever the policy says, and the expectation would prove nothing.
+      Endpoint other = e.to;
+      other.name += "#2";
+      other.ips.clear();
+      c.to = add_endpoint(suite, std::move(other));
+    }
     c.proto = e.proto;
     c.port = e.port;
     c.allow = e.allow;
@@ -131,6 +140,21 @@ void print_json(const std::vector<CaseResult>& results, const std::vector<std::s
   nlohmann::json out = {{"cases", cases},
                         {"summary", {{"passed", passed}, {"failed", failed}, {"engines", engines}}}};
   std::puts(out.dump(2).c_str());
+}
+
+/// SARIF (for code scanning): one E603 result per failed case, at the case's location.
+void print_sarif(const std::vector<CaseResult>& results, const std::vector<std::string>& engines,
+                 const SourceManager& sm, const std::vector<std::string>& inputs) {
+  std::vector<SarifResult> out;
+  for (const CaseResult& r : results) {
+    if (r.pass) continue;
+    SarifResult s;
+    s.code = Code::E603;
+    s.range = r.c->range;
+    s.message = fmt::format("{}: {}\n{}", case_title(*r.c), mismatch_text(r, engines), details_text(r, engines));
+    out.push_back(std::move(s));
+  }
+  std::puts(sarif_log(out, sm, inputs).dump(2).c_str());
 }
 
 void print_junit(const std::vector<CaseResult>& results, const std::vector<std::string>& engines,
@@ -205,8 +229,9 @@ int run_test(const TestOptions& o) {
     results.push_back(std::move(r));
   }
 
-  if (o.format == "json" || o.format == "junit") {
+  if (o.format == "json" || o.format == "junit" || o.format == "sarif") {
     if (o.format == "json") print_json(results, engines, sm, passed, failed);
+    else if (o.format == "sarif") print_sarif(results, engines, sm, o.cases.empty() ? o.paths : std::vector<std::string>{o.cases});
     else print_junit(results, engines, sm, failed);
     // stdout must stay one JSON / XML document; the closing line goes to the terminal.
     std::fprintf(stderr, "%zu passed, %zu failed\n", passed, failed);
@@ -226,7 +251,7 @@ void add_test_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--cases", opts->cases, "Cases file (namespaces, endpoints, expected verdicts)");
   cmd->add_option("--engine", opts->engine, "Engine: interp, smt, kernel, or all (all three must agree)")
       ->check(CLI::IsMember({"interp", "smt", "kernel", "all"}));
-  cmd->add_option("--format", opts->format, "Output format")->check(CLI::IsMember({"text", "json", "junit"}));
+  cmd->add_option("--format", opts->format, "Output format")->check(CLI::IsMember({"text", "json", "junit", "sarif"}));
   cmd->add_flag("-v,--verbose", opts->verbose, "Show the deciding rules of passing cases too");
   cmd->callback([opts, &exit_code] { exit_code = run_test(*opts); });
 }

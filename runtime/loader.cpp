@@ -127,7 +127,9 @@ bool Datapath::apply(const bundle::MapContents& c, std::string& error) {
     const char* map;
     std::vector<RawEntry> entries;
   };
-  Step steps[] = {{abi::kMapIpcache, raw_entries(c.ipcache)},
+  Step steps[] = {{abi::kMapHosts, raw_entries(c.hosts)},
+                  {abi::kMapIpcache, raw_entries(c.ipcache)},
+                  {abi::kMapPolicyExact, raw_entries(c.policy_exact)},
                   {abi::kMapPolicy, raw_entries(c.policy)},
                   {abi::kMapEndpoints, raw_entries(c.endpoints)}};
   for (const Step& s : steps) {

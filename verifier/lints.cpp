@@ -11,6 +11,7 @@
 //   W505/W506 node pools: GPU pools without a taint, GPU workloads no pool admits.
 #include <chrono>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -36,9 +37,20 @@ public:
   }
 
   void run() {
+    size_t first = diags_.all().size();
     vacuous_selectors();
     if (m_.rules.size() <= o_.max_lint_rules) rules();
     unisolated();
+    // Both halves of one connection rule share a source range: say it once.
+    auto& all = diags_.all();
+    std::set<std::tuple<int, uint32_t, uint32_t, uint32_t, std::string>> seen;
+    std::vector<Diagnostic> kept(all.begin(), all.begin() + static_cast<long>(first));
+    for (size_t i = first; i < all.size(); ++i) {
+      const Diagnostic& d = all[i];
+      if (seen.emplace(static_cast<int>(d.code), d.range.file, d.range.line, d.range.col, d.message).second)
+        kept.push_back(d);
+    }
+    all = std::move(kept);
   }
   std::string error;
 
@@ -130,8 +142,11 @@ private:
       if (!unsat(in_scope && enc().endpoint_selector(e, sel))) return;
       std::string why = s_.scope().inventory() ? "no inventory endpoint matches it"
                                               : "its requirements contradict each other or the declared namespace labels";
+      Peer as_peer;
+      as_peer.kind = Peer::Kind::Endpoints;
+      as_peer.endpoints = sel;
       diags_.report(Code::W503, sel.range.known() ? sel.range : range,
-                    fmt::format("{} {} can match no workload: {}", what, print_endpoint_selector(sel), why));
+                    fmt::format("{} {} can match no workload: {}", what, describe_peer(as_peer), why));
     };
     for (const Rule& r : m_.rules) {
       check(r.subject, r.range, "subject");

@@ -9,9 +9,11 @@
 namespace moat::abi {
 
 // ---- Map names (the BTF-defined maps in the object's `.maps` section) ----
+inline constexpr const char* kMapHosts = "moat_hosts";          // hash: full address -> identity
 inline constexpr const char* kMapIpcache = "moat_ipcache";      // LPM trie: IP prefix -> identity
 inline constexpr const char* kMapEndpoints = "moat_endpoints";  // hash: ifindex / cgroup id -> local endpoint
-inline constexpr const char* kMapPolicy = "moat_policy";        // LPM trie: (local, remote, dir, proto, port) -> verdict
+inline constexpr const char* kMapPolicyExact = "moat_policy_exact";  // hash: (local, remote, dir, proto, port) -> verdict
+inline constexpr const char* kMapPolicy = "moat_policy";        // LPM trie: same key, port prefixes
 inline constexpr const char* kMapConntrack = "moat_ct";         // LRU hash: flow tuple -> allowed flow
 inline constexpr const char* kMapFragments = "moat_frags";      // LRU hash: fragment id -> L4 ports
 inline constexpr const char* kMapCounters = "moat_counters";    // per-CPU array: counter index -> packets/bytes
@@ -73,19 +75,22 @@ struct EndpointValue {
 // ---- ipcache ----
 inline constexpr uint8_t kFamilyV4 = 4;
 inline constexpr uint8_t kFamilyV6 = 6;
-/// LPM key: the family byte is part of the prefix, so v4 and v6 never cover each other.
-/// prefixlen = 8 + address prefix length. IPv4 addresses use addr[0..3].
+/// LPM key: the family (and three zero bytes, to align the address) is part of the
+/// prefix, so v4 and v6 never cover each other. prefixlen = 32 + address prefix length.
+/// IPv4 addresses use addr[0..3]. moat_hosts uses the same key with the full length.
 struct IpcacheKey {
   uint32_t prefixlen;
   uint8_t family;
-  uint8_t addr[16];
   uint8_t pad[3];
+  uint8_t addr[16];
 };
-inline constexpr uint32_t kIpcacheFamilyBits = 8;
+inline constexpr uint32_t kIpcacheFamilyBits = 32;
 
 // ---- Policy ----
 /// LPM key, bits in order: local(32) remote(32) dir(8) proto(8) port(16, network order).
 /// prefixlen 72: every protocol and port; 80: one protocol, every port; 96: one port.
+/// Entries of one port (96) live in the moat_policy_exact hash (same key, prefixlen 96),
+/// the others in the moat_policy LPM trie: the exact hit is the longest match anyway.
 struct PolicyKey {
   uint32_t prefixlen;
   uint32_t local;

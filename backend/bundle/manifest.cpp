@@ -109,9 +109,11 @@ json plan_json(const DatapathPlan& p) {
   for (Direction d : {Direction::Ingress, Direction::Egress}) {
     const DirectionPlan& dp = p[d];
     dirs[to_string(d)] = {{"enabled", dp.enabled}, {"specific_lookup", dp.specific_lookup},
-                          {"any_lookup", dp.any_lookup}, {"ipcache", dp.ipcache}, {"ct_write", dp.ct_write}};
+                          {"any_lookup", dp.any_lookup}, {"ipcache", dp.ipcache}, {"ct_write", dp.ct_write},
+                          {"exact_ports", dp.exact_ports}, {"port_prefixes", dp.port_prefixes}};
   }
-  return {{"directions", dirs}, {"rule_count", p.rule_count}, {"max_ipcache", p.max_ipcache},
+  return {{"directions", dirs}, {"rule_count", p.rule_count}, {"ipcache_prefixes", p.ipcache_prefixes},
+          {"max_ipcache", p.max_ipcache},
           {"max_policy", p.max_policy}, {"max_endpoints", p.max_endpoints},
           {"max_conntrack", p.max_conntrack}, {"max_fragments", p.max_fragments}};
 }
@@ -231,7 +233,10 @@ DatapathPlan parse_plan(const json& j) {
     dp.any_lookup = dj.at("any_lookup").get<bool>();
     dp.ipcache = dj.at("ipcache").get<bool>();
     dp.ct_write = dj.at("ct_write").get<bool>();
+    dp.exact_ports = dj.at("exact_ports").get<bool>();
+    dp.port_prefixes = dj.at("port_prefixes").get<bool>();
   }
+  p.ipcache_prefixes = j.at("ipcache_prefixes").get<bool>();
   p.rule_count = j.at("rule_count").get<uint32_t>();
   p.max_ipcache = j.at("max_ipcache").get<uint32_t>();
   p.max_policy = j.at("max_policy").get<uint32_t>();

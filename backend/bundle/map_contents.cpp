@@ -152,7 +152,7 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
     out.endpoint_identity.push_back(id);
     for (const IpAddr& ip : e.ips) {
       if (!taken.insert({ip.v6, ip.bytes}).second) continue;  // first endpoint with an address wins
-      out.ipcache.emplace_back(ipcache_key(IpPrefix{ip, static_cast<uint8_t>(ip.bits())}), id);
+      out.hosts.emplace_back(ipcache_key(IpPrefix{ip, static_cast<uint8_t>(ip.bits())}), id);
     }
   }
 
@@ -172,6 +172,8 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
     const IpPrefix& p = prefixes[i];
     std::vector<IpPrefix> inner;
     for (size_t j = i + 1; j < prefixes.size() && p.contains(prefixes[j]); ++j) inner.push_back(prefixes[j]);
+    // A known endpoint's own address outranks a class with the same (full-length) prefix.
+    if (p.len == p.addr.bits() && taken.count({p.addr.v6, p.addr.bytes})) continue;
     std::optional<IpAddr> rep = uncovered_address(p, inner);
     if (!rep) continue;  // every address under p has a longer prefix
     std::string key = "cidr|" + p.str();
@@ -180,7 +182,7 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
     cidr_classes.push_back(table.ids.size());
     class_prefix.push_back(p);
     table.add(id, key, external_rep({*rep}));
-    out.ipcache.emplace_back(ipcache_key(p), id);
+    (p.len == p.addr.bits() ? out.hosts : out.ipcache).emplace_back(ipcache_key(p), id);
   }
 
   // Local endpoints: identity and isolation flags per attachment.
@@ -258,7 +260,8 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
       abi::PolicyValue v{};
       v.rule = pe.rule;
       v.action = pe.allow ? abi::kActionAllow : abi::kActionDeny;
-      out.policy.emplace_back(policy_key(local, remote, dir, pe.proto, pe.port, bits), v);
+      (bits == abi::kPolicyFullBits ? out.policy_exact : out.policy)
+          .emplace_back(policy_key(local, remote, dir, pe.proto, pe.port, bits), v);
     }
   };
   for (uint32_t local : local_ids) {

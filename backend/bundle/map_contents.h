@@ -60,9 +60,11 @@ struct IdentityInfo {
 };
 
 struct MapContents {
-  std::vector<std::pair<abi::IpcacheKey, uint32_t>> ipcache;
+  std::vector<std::pair<abi::IpcacheKey, uint32_t>> hosts;    // full-length addresses (hash)
+  std::vector<std::pair<abi::IpcacheKey, uint32_t>> ipcache;  // shorter prefixes (LPM)
   std::vector<std::pair<abi::EndpointKey, abi::EndpointValue>> endpoints;
-  std::vector<std::pair<abi::PolicyKey, abi::PolicyValue>> policy;
+  std::vector<std::pair<abi::PolicyKey, abi::PolicyValue>> policy_exact;  // one port (hash)
+  std::vector<std::pair<abi::PolicyKey, abi::PolicyValue>> policy;        // port prefixes (LPM)
   std::vector<IdentityInfo> identities;   // sorted by id
   std::vector<uint32_t> endpoint_identity;  // parallel to the endpoints given
 };

@@ -25,6 +25,16 @@ DatapathPlan plan_datapath(const Module& m) {
     // matches everything needs per-remote entries.
     bool per_remote = !peer_is_universal(r.peer) || (r.dir == Direction::Egress && has_named_port(r));
     (per_remote ? d.specific_lookup : d.any_lookup) = true;
+    if (r.ports.empty()) d.port_prefixes = true;
+    for (const PortMatch& pm : r.ports) {
+      if (pm.name.empty() && pm.lo < pm.hi) d.port_prefixes = true;
+      d.exact_ports = true;  // single ports, named ports, and the /16 edges of ranges
+    }
+    if (r.peer.kind == Peer::Kind::Cidr) {
+      if (r.peer.cidr.len < r.peer.cidr.addr.bits()) plan.ipcache_prefixes = true;
+      for (const IpPrefix& e : r.peer.except)
+        if (e.len < e.addr.bits()) plan.ipcache_prefixes = true;
+    }
   }
   for (const Isolation& iso : m.isolations) plan.dir[static_cast<int>(iso.dir)].enabled = true;
   for (int i = 0; i < 2; ++i) {

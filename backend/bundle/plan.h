@@ -20,6 +20,10 @@ struct DirectionPlan {
   bool any_lookup = false;
   /// The remote identity is needed (specific lookup, or the host check on ingress).
   bool ipcache = false;
+  /// Policy entries of single ports exist (some rule names a port): the exact hash lookup.
+  bool exact_ports = false;
+  /// Policy entries wider than one port exist (port ranges, port-less rules): the LPM lookup.
+  bool port_prefixes = false;
   /// Allowed flows are recorded in conntrack (this or the other direction enabled).
   bool ct_write = false;
 };
@@ -27,6 +31,9 @@ struct DirectionPlan {
 struct DatapathPlan {
   DirectionPlan dir[2];  // indexed by moat::Direction (Ingress = 0, Egress = 1)
   uint32_t rule_count = 0;  // counters: rule ids [0, rule_count) + abi::kSpecialCount slots
+  /// Some CIDR (or except) prefix is shorter than a full address: the ipcache LPM lookup
+  /// after the moat_hosts hash (no CIDR rules -> no CIDR lookup).
+  bool ipcache_prefixes = false;
   // Map capacities (entries). LPM tries are not preallocated; the LRU maps are.
   uint32_t max_ipcache = 1u << 19;
   uint32_t max_policy = 1u << 21;

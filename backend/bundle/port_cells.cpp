@@ -141,12 +141,13 @@ std::vector<PortEntry> port_entries(const std::vector<const Rule*>& primary,
           v = {true, true, v.any ? std::min(v.rule, a) : a};
         }
       }
-      if (!(v == run)) {
-        if (at > 65535) break;
-        flush(at);
-        run = v;
-        run_lo = at;
-      }
+      // Every elementary interval is written on its own (no merging of equal neighbours):
+      // a single-port interval must stay a single-port entry, because a policy whose rules
+      // name only single ports has no LPM lookup at all (DatapathPlan::port_prefixes).
+      if (at > 65535) break;
+      flush(at);
+      run = v;
+      run_lo = at;
     }
     flush(65536);
   }

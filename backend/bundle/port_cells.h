@@ -1,6 +1,6 @@
 // Port cells: the (protocol, port) space cut into intervals over which the set of matching
 // rules is constant, each resolved to one verdict (a deny wins, lowest rule id recorded),
-// then written as LPM port prefixes. Used by map_contents.cpp for one (local, remote, dir).
+// then written as LPM port prefixes (single ports: exact entries). Used by map_contents.cpp for one (local, remote, dir).
 #pragma once
 #include <cstdint>
 #include <vector>

@@ -78,6 +78,7 @@ private:
   llvm::IRBuilder<>& ir() { return b_.ir(); }
 
   // maps
+  llvm::GlobalVariable *hosts_ = nullptr, *policy_exact_ = nullptr;
   llvm::GlobalVariable *ipcache_ = nullptr, *endpoints_ = nullptr, *policy_map_ = nullptr,
                        *conntrack_ = nullptr, *frags_ = nullptr, *counters_ = nullptr,
                        *events_ = nullptr;

@@ -88,10 +88,14 @@ Value* DatapathEmitter::dir_flag(bool bundle::DirectionPlan::*field) {
 
 void DatapathEmitter::emit_maps() {
   uint32_t counters = plan_.rule_count + abi::kSpecialCount;
+  hosts_ = b_.add_map({abi::kMapHosts, BPF_MAP_TYPE_HASH, sizeof(abi::IpcacheKey), sizeof(uint32_t),
+                       plan_.max_ipcache, BPF_F_NO_PREALLOC});
   ipcache_ = b_.add_map({abi::kMapIpcache, BPF_MAP_TYPE_LPM_TRIE, sizeof(abi::IpcacheKey), sizeof(uint32_t),
                          plan_.max_ipcache, BPF_F_NO_PREALLOC});
   endpoints_ = b_.add_map({abi::kMapEndpoints, BPF_MAP_TYPE_HASH, sizeof(abi::EndpointKey),
                            sizeof(abi::EndpointValue), plan_.max_endpoints, 0});
+  policy_exact_ = b_.add_map({abi::kMapPolicyExact, BPF_MAP_TYPE_HASH, sizeof(abi::PolicyKey),
+                              sizeof(abi::PolicyValue), plan_.max_policy, BPF_F_NO_PREALLOC});
   policy_map_ = b_.add_map({abi::kMapPolicy, BPF_MAP_TYPE_LPM_TRIE, sizeof(abi::PolicyKey),
                             sizeof(abi::PolicyValue), plan_.max_policy, BPF_F_NO_PREALLOC});
   conntrack_ = b_.add_map({abi::kMapConntrack, BPF_MAP_TYPE_LRU_HASH, sizeof(abi::FlowTuple),
@@ -248,18 +252,28 @@ void DatapathEmitter::emit_policy() {
   Value* remote_addr = at(tuple_, b.CreateSelect(egress, b.getInt64(kDaddr), b.getInt64(kSaddr)));
   store(b.CreateSelect(v4, b.getInt32(abi::kIpcacheFamilyBits + 32), b.getInt32(abi::kIpcacheFamilyBits + 128)),
         ip_key, offsetof(abi::IpcacheKey, prefixlen), 4);
-  // family + addr[16] + pad[3] = 20 bytes starting at offset 4: copy the family byte and the
-  // address with byte stores of aligned word loads.
-  store(load(b_.i8(), tuple_, kFamily, 1), ip_key, offsetof(abi::IpcacheKey, family), 1);
-  for (unsigned i = 0; i < 16; i += 4)
-    store(load(b_.i32(), remote_addr, i, 4), ip_key, offsetof(abi::IpcacheKey, addr) + i, 1);
-  for (unsigned i = 0; i < 3; ++i) store(b.getInt8(0), ip_key, offsetof(abi::IpcacheKey, pad) + i, 1);
-  Value* remote_id = map_lookup(ipcache_, ip_key);
+  // family, three zero bytes, the address (aligned words).
+  store(b.CreateZExt(load(b_.i8(), tuple_, kFamily, 1), b_.i32()), ip_key, offsetof(abi::IpcacheKey, family), 4);
+  copy(ip_key, offsetof(abi::IpcacheKey, addr), remote_addr, 0, 4);
+  // Full addresses (pods, nodes, known external endpoints, /32 and /128 CIDRs) in a hash;
+  // the LPM trie only when the policy has shorter CIDR prefixes.
   BasicBlock* ip_hit = block("ipcache_hit");
   BasicBlock* host_check = block("host_check");
-  b.CreateCondBr(b.CreateIsNull(remote_id), host_check, ip_hit);
+  BasicBlock* host_miss = block("hosts_miss");
+  BasicBlock* prefixes = block("ipcache_prefixes");
+  Value* host_entry = map_lookup(hosts_, ip_key);
+  BasicBlock* hosts_done = b.GetInsertBlock();
+  b.CreateCondBr(b.CreateIsNull(host_entry), host_miss, ip_hit);
+  b.SetInsertPoint(host_miss);
+  b.CreateCondBr(b.getInt1(plan_.ipcache_prefixes), prefixes, host_check);
+  b.SetInsertPoint(prefixes);
+  Value* prefix_entry = map_lookup(ipcache_, ip_key);
+  b.CreateCondBr(b.CreateIsNull(prefix_entry), host_check, ip_hit);
   b.SetInsertPoint(ip_hit);
-  b.CreateStore(load(b_.i32(), remote_id, 0, 4), remote_);
+  PHINode* remote_entry = b.CreatePHI(b_.ptr(), 2, "remote_entry");
+  remote_entry->addIncoming(host_entry, hosts_done);
+  remote_entry->addIncoming(prefix_entry, prefixes);
+  b.CreateStore(load(b_.i32(), remote_entry, 0, 4), remote_);
   b.CreateBr(host_check);
   // The host may always reach its own workloads (kubelet probes).
   b.SetInsertPoint(host_check);
@@ -281,27 +295,37 @@ void DatapathEmitter::emit_policy() {
   store(load(b_.i8(), tuple_, kProto, 1), pkey, offsetof(abi::PolicyKey, proto), 1);
   store(load(b_.i16(), tuple_, kDport, 2), pkey, offsetof(abi::PolicyKey, port), 2);
 
+  // Per level (remote, then ANY): the exact-port hash, then the port-prefix LPM trie;
+  // a level's lookups exist only when the plan says such entries can exist.
   BasicBlock* verdict = block("verdict");
-  BasicBlock* specific = block("policy_specific");
-  BasicBlock* any = block("policy_any");
-  BasicBlock* any_lookup = block("policy_any_lookup");
   BasicBlock* fallback = block("policy_default");
-  b.CreateCondBr(dir_flag(&bundle::DirectionPlan::specific_lookup), specific, any);
   b.SetInsertPoint(verdict);
-  PHINode* entry = b.CreatePHI(b_.ptr(), 2, "entry");
-
-  b.SetInsertPoint(specific);
-  Value* hit = map_lookup(policy_map_, pkey);
-  entry->addIncoming(hit, specific);
-  b.CreateCondBr(b.CreateIsNull(hit), any, verdict);
-
+  PHINode* entry = b.CreatePHI(b_.ptr(), 4, "entry");
+  b.SetInsertPoint(lookup_policy);
+  auto level = [&](bool bundle::DirectionPlan::*enabled, uint32_t remote_id, BasicBlock* next) {
+    BasicBlock* start = block("policy_level");
+    BasicBlock* lpm = block("policy_prefixes");
+    BasicBlock* lpm_lookup = block("policy_prefixes_lookup");
+    BasicBlock* exact_lookup = block("policy_exact_lookup");
+    b.CreateCondBr(dir_flag(enabled), start, next);
+    b.SetInsertPoint(start);
+    if (remote_id != UINT32_MAX) store(b.getInt32(remote_id), pkey, offsetof(abi::PolicyKey, remote), 4);
+    b.CreateCondBr(dir_flag(&bundle::DirectionPlan::exact_ports), exact_lookup, lpm);
+    b.SetInsertPoint(exact_lookup);
+    Value* hit = map_lookup(policy_exact_, pkey);
+    entry->addIncoming(hit, b.GetInsertBlock());
+    b.CreateCondBr(b.CreateIsNull(hit), lpm, verdict);
+    b.SetInsertPoint(lpm);
+    b.CreateCondBr(dir_flag(&bundle::DirectionPlan::port_prefixes), lpm_lookup, next);
+    b.SetInsertPoint(lpm_lookup);
+    Value* hit_lpm = map_lookup(policy_map_, pkey);
+    entry->addIncoming(hit_lpm, b.GetInsertBlock());
+    b.CreateCondBr(b.CreateIsNull(hit_lpm), next, verdict);
+  };
+  BasicBlock* any = block("policy_any");
+  level(&bundle::DirectionPlan::specific_lookup, UINT32_MAX, any);
   b.SetInsertPoint(any);
-  b.CreateCondBr(dir_flag(&bundle::DirectionPlan::any_lookup), any_lookup, fallback);
-  b.SetInsertPoint(any_lookup);
-  store(b.getInt32(abi::kIdentityAny), pkey, offsetof(abi::PolicyKey, remote), 4);
-  Value* hit_any = map_lookup(policy_map_, pkey);
-  entry->addIncoming(hit_any, any_lookup);
-  b.CreateCondBr(b.CreateIsNull(hit_any), fallback, verdict);
+  level(&bundle::DirectionPlan::any_lookup, abi::kIdentityAny, fallback);
 
   b.SetInsertPoint(verdict);
   b.CreateStore(load(b_.i32(), entry, offsetof(abi::PolicyValue, rule), 4), rule_);

@@ -170,7 +170,7 @@ int main(int argc, char** argv) {
   double floor = measure(floor_fd, p10.allowed, o);
   std::printf("repeat=%u runs=%d (median), ns/packet from BPF_PROG_TEST_RUN\n", o.repeat, o.runs);
   std::printf("empty program (floor): %.1f ns\n\n", floor);
-  std::printf("| rules | entries (ipcache/policy) | moat allowed | moat denied | moat established | C allowed | C denied | C established | moat/C (allowed) |\n");
+  std::printf("| rules | entries (addresses/policy) | moat allowed | moat denied | moat established | C allowed | C denied | C established | moat/C (allowed) |\n");
   std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   double first_allowed = 0;
   for (size_t n : o.rules) {
@@ -197,8 +197,8 @@ int main(int argc, char** argv) {
     }
     if (first_allowed == 0) first_allowed = moat_row.allowed;
     auto c = [&](double v) { return have_c ? std::to_string(static_cast<int>(v + 0.5)) : std::string("-"); };
-    std::printf("| %zu | %zu / %zu | %.0f | %.0f | %.0f | %s | %s | %s | %s |\n", n, contents.ipcache.size(),
-                contents.policy.size(), moat_row.allowed, moat_row.denied, moat_row.established,
+    std::printf("| %zu | %zu / %zu | %.0f | %.0f | %.0f | %s | %s | %s | %s |\n", n,
+                contents.hosts.size() + contents.ipcache.size(), contents.policy.size() + contents.policy_exact.size(), moat_row.allowed, moat_row.denied, moat_row.established,
                 c(c_row.allowed).c_str(), c(c_row.denied).c_str(), c(c_row.established).c_str(),
                 have_c ? std::to_string(moat_row.allowed / c_row.allowed).substr(0, 4).c_str() : "-");
     std::fflush(stdout);

@@ -18,7 +18,7 @@
 
 struct endpoint_key { __u32 kind, pad; __u64 id; };
 struct endpoint_value { __u32 identity, flags, isolation[2]; };
-struct ipcache_key { __u32 prefixlen; __u8 family; __u8 addr[16]; __u8 pad[3]; };
+struct ipcache_key { __u32 prefixlen; __u32 family; __u8 addr[16]; };
 struct policy_key { __u32 prefixlen, local, remote; __u8 dir, proto; __u16 port; };
 struct policy_value { __u32 rule; __u8 action, pad[3]; };
 struct flow_tuple { __u32 saddr[4], daddr[4]; __u16 sport, dport; __u8 proto, family, dir, pad; };
@@ -31,10 +31,15 @@ struct drop_event {
   __u32 saddr[4], daddr[4];
 };
 
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(key_size, sizeof(struct ipcache_key)); __uint(value_size, 4);
+         __uint(max_entries, 1 << 19); __uint(map_flags, BPF_F_NO_PREALLOC); } moat_hosts SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_LPM_TRIE); __uint(key_size, sizeof(struct ipcache_key)); __uint(value_size, 4);
          __uint(max_entries, 1 << 19); __uint(map_flags, BPF_F_NO_PREALLOC); } moat_ipcache SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(key_size, sizeof(struct endpoint_key));
          __uint(value_size, sizeof(struct endpoint_value)); __uint(max_entries, 1 << 14); } moat_endpoints SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(key_size, sizeof(struct policy_key));
+         __uint(value_size, sizeof(struct policy_value)); __uint(max_entries, 1 << 21);
+         __uint(map_flags, BPF_F_NO_PREALLOC); } moat_policy_exact SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_LPM_TRIE); __uint(key_size, sizeof(struct policy_key));
          __uint(value_size, sizeof(struct policy_value)); __uint(max_entries, 1 << 21);
          __uint(map_flags, BPF_F_NO_PREALLOC); } moat_policy SEC(".maps");
@@ -53,6 +58,20 @@ enum { DEFAULT_DENY, DEFAULT_ALLOW, IMPLICIT, ESTABLISHED, UNKNOWN_LOCAL, MALFOR
 #ifndef RULE_COUNT
 #define RULE_COUNT 0
 #endif
+// The lookups the benchmark's policy needs (what moat's plan emits for it); a hand-written
+// program for that policy would leave the others out too.
+#ifndef IPCACHE_PREFIXES
+#define IPCACHE_PREFIXES 1
+#endif
+#ifndef ANY_LOOKUP
+#define ANY_LOOKUP 1
+#endif
+
+static __always_inline struct policy_value *policy_level(struct policy_key *pk) {
+  struct policy_value *v = bpf_map_lookup_elem(&moat_policy_exact, pk);
+  if (!v) v = bpf_map_lookup_elem(&moat_policy, pk);
+  return v;
+}
 
 static __always_inline int finish(struct __sk_buff *skb, struct flow_tuple *t, __u32 rule, int pass, __u32 local,
                                   __u32 remote, __u32 iso) {
@@ -174,9 +193,12 @@ decide: {
     r.sport = reply ? t.sport : t.dport;
     r.dport = reply ? (__u16)((t.family == 4 ? 8 : 128) << 8) : t.sport;
     if (bpf_map_lookup_elem(&moat_ct, &r)) return finish(skb, &t, SPECIAL + ESTABLISHED, 1, local, 0, 0);
-    struct ipcache_key ik = {.prefixlen = 8 + (t.family == 4 ? 32 : 128), .family = t.family};
+    struct ipcache_key ik = {.prefixlen = 32 + (t.family == 4 ? 32 : 128), .family = t.family};
     __builtin_memcpy(ik.addr, egress ? t.daddr : t.saddr, 16);
-    __u32 *id = bpf_map_lookup_elem(&moat_ipcache, &ik);
+    __u32 *id = bpf_map_lookup_elem(&moat_hosts, &ik);
+#if IPCACHE_PREFIXES
+    if (!id) id = bpf_map_lookup_elem(&moat_ipcache, &ik);
+#endif
     __u32 remote = id ? *id : 2;
     __u32 rule;
     int allow;
@@ -186,11 +208,13 @@ decide: {
     } else {
       struct policy_key pk = {.prefixlen = 96, .local = local, .remote = remote, .dir = egress, .proto = t.proto,
                               .port = t.dport};
-      struct policy_value *v = bpf_map_lookup_elem(&moat_policy, &pk);
+      struct policy_value *v = policy_level(&pk);
+#if ANY_LOOKUP
       if (!v) {
         pk.remote = 0;
-        v = bpf_map_lookup_elem(&moat_policy, &pk);
+        v = policy_level(&pk);
       }
+#endif
       if (v) {
         rule = v->rule;
         allow = v->action == 1;

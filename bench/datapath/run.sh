@@ -14,6 +14,7 @@ refdir=$(mktemp -d)
 trap 'rm -rf "$refdir"' EXIT
 for n in $(echo "$rules" | tr ',' ' '); do
   clang-19 -O2 -g -target bpf -I/usr/include/$(gcc -print-multiarch) -DRULE_COUNT="$n" -DRULE_SLOTS="$((n + 8))" \
+    -DIPCACHE_PREFIXES=0 -DANY_LOOKUP=0 \
     -c "$here/reference.bpf.c" -o "$refdir/reference-$n.bpf.o"
 done
 "$build/bench/datapath/bench_datapath" --rules "$rules" --reference-dir "$refdir" "$@"

@@ -72,21 +72,31 @@ Module generate_policy(size_t rules, uint64_t seed) {
     size_t kind = pick(100);
     size_t a = pick(apps), b = pick(apps);
     r.subject = in_ns(ns, {app(a)});
-    if (kind < 30) {  // ingress from an app of the same namespace
-      r.dir = Direction::Ingress;
-      r.peer = endpoints(in_ns(ns, {app(b)}));
-      r.ports = {tcp(kPorts[pick(8)])};
-    } else if (kind < 42) {  // ingress from another team's namespace
+    if (kind < 42) {
+      // A connection, as the moat language lowers `allow a -> b on tcp p`: the egress half
+      // at the client and the ingress half at the server (same namespace, or a client in
+      // another namespace of the server's team).
+      size_t client_ns = kind < 30 ? ns : pick(namespaces);
+      uint16_t port = kind < 30 ? kPorts[pick(8)] : 8080;
+      Rule egress = r, ingress = r;
+      egress.dir = Direction::Egress;
+      egress.subject = in_ns(client_ns, {app(b)});
+      egress.peer = endpoints(in_ns(ns, {app(a)}));
+      egress.ports = {tcp(port)};
+      ingress.dir = Direction::Ingress;
+      ingress.peer = endpoints(in_ns(client_ns, {app(b)}));
+      ingress.ports = {tcp(port)};
+      uint32_t e = m.add_rule(std::move(egress));
+      ingress.twin = static_cast<int32_t>(e);
+      m.rules[e].twin = static_cast<int32_t>(m.add_rule(std::move(ingress)));
+      continue;
+    } else if (kind < 54) {  // ingress from every namespace of a team (half of a wider rule)
       r.dir = Direction::Ingress;
       EndpointSelector s;
       s.namespaces.reqs.push_back(in("team", {fmt::format("team-{}", pick(namespaces / 4 + 1))}));
       s.pods.reqs.push_back(app(b));
       r.peer = endpoints(s);
       r.ports = {tcp(8080)};
-    } else if (kind < 54) {  // egress to an app of the same namespace
-      r.dir = Direction::Egress;
-      r.peer = endpoints(in_ns(ns, {app(b)}));
-      r.ports = {tcp(kPorts[pick(8)])};
     } else if (kind < 62) {  // DNS
       r.dir = Direction::Egress;
       r.peer = dns_peer();
@@ -142,10 +152,12 @@ Module generate_policy(size_t rules, uint64_t seed) {
 Module change_one_rule(const Module& m, uint64_t seed) {
   Module out = m;
   std::mt19937_64 rng(seed * 7919);
-  // A rule with a single numeric port, moved by one: a typical one-line review change.
-  for (size_t tries = 0; tries < out.rules.size(); ++tries) {
+  // An egress allow to a CIDR block with its port moved by one: a one-line review change
+  // that does change verdicts (nothing else on the far side has to agree).
+  for (size_t tries = 0; tries < 4 * out.rules.size(); ++tries) {
     Rule& r = out.rules[rng() % out.rules.size()];
-    if (r.action != Action::Allow || r.ports.size() != 1 || r.ports[0].lo != r.ports[0].hi || !r.ports[0].name.empty())
+    if (r.action != Action::Allow || r.dir != Direction::Egress || r.peer.kind != Peer::Kind::Cidr ||
+        r.ports.size() != 1 || r.ports[0].lo != r.ports[0].hi)
       continue;
     r.ports[0].lo = r.ports[0].hi = static_cast<uint16_t>(r.ports[0].lo + 1);
     return out;

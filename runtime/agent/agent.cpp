@@ -3,8 +3,10 @@
 // waits for, and then sees, a consistent generation).
 #include "runtime/agent/agent.h"
 
+#include <fcntl.h>
 #include <net/if.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -94,6 +96,7 @@ private:
   std::vector<std::string> errors_;
   uint64_t reloads_ = 0, updates_ = 0;
   std::vector<int64_t> bundle_fp_, cluster_fp_;
+  int lock_fd_ = -1;  // held for the agent's life (closed by the kernel at exit)
 };
 
 std::vector<std::string> Agent::bundle_paths() const {
@@ -323,6 +326,13 @@ int Agent::start() {
     log(err);
     return 3;
   }
+  // One agent per pin directory: two would fight over the slots. The kernel drops the lock
+  // when the holder dies, so a killed agent never blocks its successor.
+  lock_fd_ = ::open((opts_.state_dir + "/agent.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd_ < 0 || flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    log("another agent holds " + opts_.state_dir + "/agent.lock; not starting");
+    return 3;
+  }
   dispatch_ = Dispatch::open(opts_.pin_dir, adopted_, err);
   if (!dispatch_) {
     log(err);
@@ -513,6 +523,12 @@ int detach_all(const AgentOptions& opts, const AgentHooks& hooks) {
   auto log = [&](const std::string& s) {
     if (hooks.log) hooks.log(s);
   };
+  int lock = ::open((opts.state_dir + "/agent.lock").c_str(), O_RDWR | O_CLOEXEC);
+  if (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) != 0) {
+    log("an agent is running with state directory " + opts.state_dir + "; stop it before --detach");
+    ::close(lock);
+    return 1;
+  }
   struct stat st;
   if (stat(opts.pin_dir.c_str(), &st) != 0) {
     log("nothing pinned under " + opts.pin_dir);
@@ -522,6 +538,7 @@ int detach_all(const AgentOptions& opts, const AgentHooks& hooks) {
     auto d = Dispatch::open(opts.pin_dir, adopted, err);
     if (!d) {
       log(err);
+      if (lock >= 0) ::close(lock);
       return 3;
     }
     int failures = 0;
@@ -537,10 +554,15 @@ int detach_all(const AgentOptions& opts, const AgentHooks& hooks) {
     d.reset();
     remove_tree(opts.pin_dir);
     log("unpinned " + opts.pin_dir);
-    if (failures) return 1;
+    if (failures) {
+      if (lock >= 0) ::close(lock);
+      return 1;
+    }
   }
-  for (const char* f : {"/state.json", "/fqdn.json", "/manifest.json"}) unlink((opts.state_dir + f).c_str());
+  for (const char* f : {"/state.json", "/fqdn.json", "/manifest.json", "/agent.lock"})
+    unlink((opts.state_dir + f).c_str());
   unlink(status_path(opts).c_str());
+  if (lock >= 0) ::close(lock);
   return 0;
 }
 

@@ -33,6 +33,13 @@ const V* lpm(const std::vector<std::pair<K, V>>& entries, const K& key) {
   return best;
 }
 
+template <class K, class V>
+const V* exact(const std::vector<std::pair<K, V>>& entries, const K& key) {
+  for (const auto& [k, v] : entries)
+    if (std::memcmp(&k, &key, sizeof(K)) == 0) return &v;
+  return nullptr;
+}
+
 uint8_t proto_number(Protocol p) { return static_cast<uint8_t>(p); }
 
 std::optional<IpAddr> address(const Endpoint& e, bool v6) {
@@ -51,15 +58,23 @@ bool model_direction(const bundle::MapContents& c, const bundle::DatapathPlan& p
   uint32_t remote = abi::kIdentityWorld;
   if (dp.ipcache) {
     abi::IpcacheKey k = bundle::ipcache_key(IpPrefix{remote_ip, static_cast<uint8_t>(remote_ip.bits())});
-    if (const uint32_t* id = lpm(c.ipcache, k)) remote = *id;
+    if (const uint32_t* id = exact(c.hosts, k)) remote = *id;
+    else if (plan.ipcache_prefixes) {
+      if (const uint32_t* id2 = lpm(c.ipcache, k)) remote = *id2;
+    }
     if (dir == Direction::Ingress && remote == abi::kIdentityHost) return true;
   }
   abi::PolicyKey key = bundle::policy_key(local.identity, remote, dir, proto_number(proto), port, abi::kPolicyFullBits);
+  auto level = [&]() -> const abi::PolicyValue* {
+    const abi::PolicyValue* hit = dp.exact_ports ? exact(c.policy_exact, key) : nullptr;
+    if (!hit && dp.port_prefixes) hit = lpm(c.policy, key);
+    return hit;
+  };
   const abi::PolicyValue* v = nullptr;
-  if (dp.specific_lookup) v = lpm(c.policy, key);
+  if (dp.specific_lookup) v = level();
   if (!v && dp.any_lookup) {
     key.remote = abi::kIdentityAny;
-    v = lpm(c.policy, key);
+    v = level();
   }
   if (v) return v->action == abi::kActionAllow;
   uint32_t bit = dir == Direction::Egress ? abi::kFlagIsolatedEgress : abi::kFlagIsolatedIngress;

@@ -3,6 +3,8 @@
 // denies) x random flows. A mismatch prints the seed; MOAT_SEED=N reproduces it.
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "backend/bundle/map_contents.h"
 #include "backend/bundle/plan.h"
 #include "datapath_model.h"
@@ -21,6 +23,14 @@ bundle::MapContents contents_for(const Module& m, const std::vector<Endpoint>& e
   return bundle::compute_map_contents(m, eps, locals, ids);
 }
 
+template <class K, class V>
+bool unique_keys(const std::vector<std::pair<K, V>>& entries) {
+  std::set<std::string> keys;
+  for (const auto& [k, v] : entries)
+    if (!keys.insert(std::string(reinterpret_cast<const char*>(&k), sizeof(K))).second) return false;
+  return true;
+}
+
 } // namespace
 
 TEST_CASE("map contents: model of the datapath == interpreter on random policies", "[backend][differential]") {
@@ -33,6 +43,16 @@ TEST_CASE("map contents: model of the datapath == interpreter on random policies
     std::vector<Endpoint> eps = test::datapath_endpoints(gen, m, 12);
     bundle::DatapathPlan plan = bundle::plan_datapath(m);
     bundle::MapContents c = contents_for(m, eps);
+    // Each key once: the kernel keeps the last write of a key, the model the first.
+    REQUIRE(unique_keys(c.ipcache));
+    REQUIRE(unique_keys(c.hosts));
+    REQUIRE(unique_keys(c.policy));
+    REQUIRE(unique_keys(c.policy_exact));
+    // The plan's lookups find every entry: no LPM entries where the plan has no LPM lookup.
+    for (const auto& [k, v] : c.policy) REQUIRE(plan[static_cast<Direction>(k.dir)].port_prefixes);
+    for (const auto& [k, v] : c.policy_exact) REQUIRE(plan[static_cast<Direction>(k.dir)].exact_ports);
+    if (!plan.ipcache_prefixes) REQUIRE(c.ipcache.empty());
+    REQUIRE(unique_keys(c.endpoints));
     for (int i = 0; i < 60; ++i) {
       size_t s = gen.pick(eps.size()), d = gen.pick(eps.size());
       auto [proto, port] = gen.proto_port(m, eps[d]);
@@ -76,8 +96,9 @@ TEST_CASE("map contents: identities are shared by equal label sets, CIDR classes
   CHECK(c.endpoint_identity[0] == c.endpoint_identity[1]);
   CHECK(c.endpoint_identity[0] >= abi::kFirstWorkloadIdentity);
   CHECK(c.endpoint_identity[2] >= abi::kFirstExternalIdentity);
-  // 3 addresses + 2 CIDR classes (10/8 and 10.1/16).
-  CHECK(c.ipcache.size() == 5);
+  // 3 addresses (hash) + 2 CIDR classes (10/8 and 10.1/16, LPM).
+  CHECK(c.hosts.size() == 3);
+  CHECK(c.ipcache.size() == 2);
   // Recomputing with the same allocator keeps every number.
   bundle::MapContents again = bundle::compute_map_contents(m, eps, {{0, 7, 0}}, ids);
   CHECK(again.endpoint_identity == c.endpoint_identity);

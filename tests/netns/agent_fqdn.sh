@@ -76,7 +76,7 @@ wait_ready() {
   done
 }
 start_agent() {  # start_agent [EXTRA ARGS]
-  nt_node_exec "$NT_MOAT" agent --bundle "$NT_TMP/bundle" --node "$NT_TMP/node.yaml" \
+  nsenter --net="/run/netns/$NT_NODE" "$NT_MOAT" agent --bundle "$NT_TMP/bundle" --node "$NT_TMP/node.yaml" \
     --inventory "$NT_TMP/inventory.yaml" --pin-dir "$NT_PIN" --state-dir "$NT_STATE" --poll-ms 100 \
     --dns-listen 169.254.20.10:53 --dns-listen "[fd00:199:ff::53]:53" --dns-upstream 10.199.9.2:53 \
     --fqdn-min-ttl 2 "$@" 2>>"$NT_TMP/agent.log" &

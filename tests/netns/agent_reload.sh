@@ -91,7 +91,8 @@ is_ready() { [ "$(status_field ready)" = "true" ]; }
 updates_above() { local u; u="$(status_field updates)"; [ -n "$u" ] && [ "$u" -gt "$1" ]; }
 
 start_agent() {
-  nt_node_exec "$NT_MOAT" "${AGENT[@]}" 2>>"$NT_TMP/agent.log" &
+  # nsenter execs the agent itself, so $! is the agent's pid (kill -9 must hit the agent).
+  nsenter --net="/run/netns/$NT_NODE" "$NT_MOAT" "${AGENT[@]}" 2>>"$NT_TMP/agent.log" &
   AGENT_PID=$!
   NT_PIDS+=("$AGENT_PID")
 }
@@ -101,8 +102,13 @@ wait_for "agent ready" is_ready
 # Steady flows: same verdict in v1 and v2, whatever the inventory changes below do.
 DUR=24000
 loop() {  # loop NAME FROM PROTO ADDR PORT EXPECT
-  nt_exec "$2" "$NT_PROBE" loop "$3" "$4" "$5" --expect "$6" --duration-ms $DUR --interval-ms 15 \
-    --timeout-ms 900 --stop-file "$NT_TMP/stop" > "$NT_TMP/loop-$1.out" 2>&1 &
+  # Allowed flows wait up to 900 ms (below TCP's 1 s initial retransmission, so one dropped
+  # SYN or SYN-ACK is a wrong verdict); a wrongly allowed flow answers within milliseconds,
+  # so denied flows need only a short wait and get many more attempts.
+  local timeout=900
+  [ "$6" = deny ] && timeout=250
+  nsenter --net="/run/netns/${NT_PREFIX}-$2" "$NT_PROBE" loop "$3" "$4" "$5" --expect "$6" --duration-ms $DUR \
+    --interval-ms 15 --timeout-ms $timeout --stop-file "$NT_TMP/stop" > "$NT_TMP/loop-$1.out" 2>&1 &
   LOOPS+=("$1:$!")
 }
 LOOPS=()
@@ -140,6 +146,7 @@ nt_check "relabel and new pod were in-place updates (same generation)" test "$(s
 # kill -9 during traffic: enforcement stays.
 kill -9 "$AGENT_PID"
 wait "$AGENT_PID" 2>/dev/null
+nt_check "the agent is gone" sh -c "! kill -0 $AGENT_PID 2>/dev/null"
 sleep 1.5
 nt_expect deny a tcp 10.199.2.2 80 "agent killed: v1 still enforced"
 nt_expect allow a tcp 10.199.2.2 5432 "agent killed: allowed flows still pass"
