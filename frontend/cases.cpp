@@ -70,6 +70,10 @@ private:
     uint32_t len = n.IsScalar() ? static_cast<uint32_t>(std::max<size_t>(1, n.Scalar().size())) : 1;
     return SourceRange::at(file_, static_cast<uint32_t>(m.line) + 1, static_cast<uint32_t>(m.column) + 1, len);
   }
+  SourceRange at_mark(const YAML::Mark& m) const {
+    if (m.is_null() || m.line < 0 || m.column < 0) return SourceRange::at(file_, 1, 1);
+    return SourceRange::at(file_, static_cast<uint32_t>(m.line) + 1, static_cast<uint32_t>(m.column) + 1);
+  }
   void error(const YAML::Node& at, std::string msg) {
     ok_ = false;
     diags_.report(Code::E205, range(at), std::move(msg));
@@ -413,8 +417,7 @@ std::optional<CasesFile> CasesLoader::load(const std::string& text) {
   try {
     parsed.emplace(YAML::Load(text));
   } catch (const YAML::Exception& e) {
-    diags_.report(Code::E205, SourceRange::at(file_, e.mark.line + 1, e.mark.column + 1),
-                  "invalid YAML: " + e.msg);
+    diags_.report(Code::E205, at_mark(e.mark), "invalid YAML: " + e.msg);
     return std::nullopt;
   }
   const YAML::Node& root = *parsed;
@@ -446,8 +449,7 @@ std::optional<CasesFile> CasesLoader::load(const std::string& text) {
       }
     }
   } catch (const YAML::Exception& e) {
-    diags_.report(Code::E205, SourceRange::at(file_, e.mark.line + 1, e.mark.column + 1),
-                  "invalid cases file: " + e.msg);
+    diags_.report(Code::E205, at_mark(e.mark), "invalid cases file: " + e.msg);
     return std::nullopt;
   }
   if (!ok_) return std::nullopt;

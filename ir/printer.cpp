@@ -116,7 +116,7 @@ std::string print_module(const Module& m, const SourceManager& sm) {
     for (const auto& [k, v] : p.disruption) out += fmt::format("  disruption {}={}\n", k, v);
     for (const EndpointSelector& a : p.admits) out += "  admits " + print_endpoint_selector(a) + "\n";
   }
-  for (const Prove& p : m.proofs) out += fmt::format("prove {}  @{}\n", p.text, loc(sm, p.range));
+  for (const Prove& p : m.proofs) out += fmt::format("{}  @{}\n", p.text, loc(sm, p.range));
   for (const Expect& e : m.expects)
     out += fmt::format("expect {} -> {} {}/{}: {}  @{}\n", e.from.name, e.to.name, to_string(e.proto), e.port,
                        e.allow ? "allow" : "deny", loc(sm, e.range));

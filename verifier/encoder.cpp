@@ -348,6 +348,7 @@ z3::expr Encoder::any_rule(const Module& m, Direction dir, Action a, const SymFl
     if (!filter.accepts(dir, *g.subject)) continue;
     z3::expr_vector peers(ctx_);
     for (const PeerGroup& pg : g.peers) {
+      if (!filter.accepts_peer(dir, *pg.peer)) continue;
       z3::expr_vector ports_alts(ctx_);
       for (const Rule* rule : pg.rules) {
         if (static_cast<int64_t>(rule->id) == filter.skip_rule) continue;

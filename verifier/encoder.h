@@ -36,8 +36,12 @@ struct SymFlow {
 /// optional rule left out (lints ask "what if this rule were gone").
 struct RuleFilter {
   std::function<bool(Direction, const EndpointSelector&)> subject;
+  /// Rules whose peer cannot match the remote end (e.g. a peer selector disjoint from the
+  /// group the remote end is constrained to) contribute nothing either.
+  std::function<bool(Direction, const Peer&)> peer;
   int64_t skip_rule = -1;
   bool accepts(Direction d, const EndpointSelector& s) const { return !subject || subject(d, s); }
+  bool accepts_peer(Direction d, const Peer& p) const { return !peer || peer(d, p); }
 };
 
 class Encoder {

@@ -17,8 +17,9 @@ struct Regexes {
   z3::context& ctx;
   z3::expr lit(const std::string& s) { return z3::to_re(ctx.string_val(s)); }
   z3::expr star_char() {
-    return z3::range(ctx.string_val("a"), ctx.string_val("z")) | z3::range(ctx.string_val("0"), ctx.string_val("9")) |
-           lit("-") | lit("_");
+    // operator+ on regular expressions is union in z3++.
+    return z3::range(ctx.string_val("a"), ctx.string_val("z")) + z3::range(ctx.string_val("0"), ctx.string_val("9")) +
+           lit("-") + lit("_");
   }
   z3::expr label() { return z3::plus(star_char()); }
   z3::expr name() { return z3::concat(label(), z3::star(z3::concat(lit("."), label()))); }

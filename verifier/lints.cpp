@@ -65,6 +65,9 @@ private:
     f.subject = [subject, dir](Direction d, const EndpointSelector& s) {
       return d == dir && selectors_may_overlap(*subject, s);
     };
+    // The remote end matches r's peer in every query below: other peers must overlap it.
+    const Peer* peer = &r.peer;
+    f.peer = [peer, dir](Direction d, const Peer& p) { return d != dir || peers_may_overlap(*peer, p); };
     if (skip_self) f.skip_rule = r.id;
     return f;
   }

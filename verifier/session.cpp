@@ -50,12 +50,63 @@ CheckOutcome Session::check_readable(const z3::expr& q, const SymFlow& f) {
   return better.result == z3::sat ? better : o;
 }
 
+namespace {
+/// Can `p` match some workload that `sel` selects? (Syntactic, conservative.)
+bool peer_may_match(const Peer& p, const EndpointSelector& sel) {
+  switch (p.kind) {
+  case Peer::Kind::Any: return true;
+  case Peer::Kind::Endpoints: return selectors_may_overlap(p.endpoints, sel);
+  case Peer::Kind::Entity: return p.entity == Entity::All || p.entity == Entity::Cluster;
+  case Peer::Kind::Cidr:
+  case Peer::Kind::Fqdn: return false;  // external endpoints only
+  }
+  return true;
+}
+/// The endpoint kinds an entity matches, as a bit set over EndpointKind.
+unsigned entity_kinds(Entity e) {
+  auto bit = [](EndpointKind k) { return 1u << static_cast<unsigned>(k); };
+  switch (e) {
+  case Entity::World: return bit(EndpointKind::External);
+  case Entity::Cluster: return 0x1fu & ~bit(EndpointKind::External);
+  case Entity::Host: return bit(EndpointKind::Host);
+  case Entity::RemoteNode: return bit(EndpointKind::RemoteNode);
+  case Entity::KubeApiserver: return bit(EndpointKind::KubeApiserver);
+  case Entity::All: return 0x1fu;
+  default: return 0;
+  }
+}
+
+unsigned peer_kinds(const Peer& p) {
+  switch (p.kind) {
+  case Peer::Kind::Any: return 0x1fu;
+  case Peer::Kind::Endpoints: return 1u << static_cast<unsigned>(EndpointKind::Workload);
+  case Peer::Kind::Cidr:
+  case Peer::Kind::Fqdn: return 1u << static_cast<unsigned>(EndpointKind::External);
+  case Peer::Kind::Entity: return entity_kinds(p.entity);
+  }
+  return 0x1fu;
+}
+} // namespace
+
+bool peers_may_overlap(const Peer& a, const Peer& b) {
+  if (!(peer_kinds(a) & peer_kinds(b))) return false;
+  if (a.kind == Peer::Kind::Endpoints && b.kind == Peer::Kind::Endpoints)
+    return selectors_may_overlap(a.endpoints, b.endpoints);
+  if (a.kind == Peer::Kind::Cidr && b.kind == Peer::Kind::Cidr)
+    return a.cidr.contains(b.cidr) || b.cidr.contains(a.cidr);
+  return true;
+}
+
 RuleFilter overlap_filter(const EndpointSelector* src, const EndpointSelector* dst) {
   RuleFilter f;
   if (!src && !dst) return f;
   f.subject = [src, dst](Direction d, const EndpointSelector& subject) {
     const EndpointSelector* local = d == Direction::Egress ? src : dst;
     return !local || selectors_may_overlap(*local, subject);
+  };
+  f.peer = [src, dst](Direction d, const Peer& peer) {
+    const EndpointSelector* remote = d == Direction::Egress ? dst : src;
+    return !remote || peer_may_match(peer, *remote);
   };
   return f;
 }

@@ -56,6 +56,10 @@ private:
 /// `src` (egress side) or `dst` (ingress side); a null selector keeps everything.
 RuleFilter overlap_filter(const EndpointSelector* src, const EndpointSelector* dst);
 
+/// False only when no endpoint can match both peers (different endpoint kinds, disjoint
+/// selectors, disjoint CIDR blocks). Syntactic and conservative.
+bool peers_may_overlap(const Peer& a, const Peer& b);
+
 /// The endpoint selector a peer stands for, when it selects workloads only.
 const EndpointSelector* workload_selector(const Peer& p);
 

@@ -5,7 +5,9 @@
 // `--fqdn` compares the two FQDN encodings: the exact partition (fqdn_partition.h) and the
 // Z3 string/regex enumeration (fqdn_strings.h), on the FQDN matches of generated policies.
 //
-//   build-d/bench/verify/bench_verify [--sizes 100,1000,10000,100000] [--fqdn]
+// `--lints` times the solver lints `moat check` runs on the same policies.
+//
+//   build-d/bench/verify/bench_verify [--sizes 100,1000,10000,100000] [--fqdn | --lints]
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -79,6 +81,26 @@ std::string diff_task(size_t rules) {
   return fmt::format("{:.3f} s, {}, +{} -{} cubes{}", s, to_string(r.status), plus, minus, first);
 }
 
+std::string lint_task(size_t rules) {
+  Module m = bench::generate_policy(rules);
+  Diagnostics d;
+  auto t0 = Clock::now();
+  std::string err = run_solver_lints(m, VerifyOptions{}, d);
+  double s = since(t0);
+  if (!err.empty()) return "internal error: " + err;
+  return fmt::format("{:.3f} s, {} finding(s){}", s, d.all().size(),
+                     rules > VerifyOptions{}.max_lint_rules ? " (per-rule lints skipped above max_lint_rules)" : "");
+}
+
+void run_lints(const std::vector<size_t>& sizes) {
+  std::printf("| rules | solver lints (moat check) | peak MiB |\n|---:|---|---:|\n");
+  for (size_t n : sizes) {
+    auto l = in_child([&] { return lint_task(n); });
+    std::printf("| %zu | %s | %.0f |\n", n, l.first.c_str(), l.second);
+    std::fflush(stdout);
+  }
+}
+
 void run_sizes(const std::vector<size_t>& sizes) {
   std::printf("| rules | isolation proof | peak MiB | confinement proof | peak MiB | diff (one rule changed) | peak MiB |\n");
   std::printf("|---:|---|---:|---|---:|---|---:|\n");
@@ -128,18 +150,20 @@ void run_fqdn(const std::vector<size_t>& sizes) {
 
 int main(int argc, char** argv) {
   std::vector<size_t> sizes = {100, 1000, 10000, 100000};
-  bool fqdn = false;
+  bool fqdn = false, lints = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--fqdn")) fqdn = true;
+    else if (!std::strcmp(argv[i], "--lints")) lints = true;
     else if (!std::strcmp(argv[i], "--sizes") && i + 1 < argc) {
       sizes.clear();
       for (char* tok = std::strtok(argv[++i], ","); tok; tok = std::strtok(nullptr, ",")) sizes.push_back(std::strtoull(tok, nullptr, 10));
     } else {
-      std::fprintf(stderr, "usage: %s [--sizes 100,1000,...] [--fqdn]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--sizes 100,1000,...] [--fqdn | --lints]\n", argv[0]);
       return 2;
     }
   }
   if (fqdn) run_fqdn(sizes);
+  else if (lints) run_lints(sizes);
   else run_sizes(sizes);
   return 0;
 }

@@ -198,7 +198,7 @@ bool Agent::reconcile(bool force_new_generation) {
     std::string copy_err;
     write_file_atomic(opts_.state_dir + "/manifest.json", manifest_text_, copy_err);
     log("generation " + std::to_string(n) + " active (object " + obj->name + ", " +
-        std::to_string(g->contents.policy.size()) + " policy entries, " +
+        std::to_string(g->contents.policy.size() + g->contents.policy_exact.size()) + " policy entries, " +
         std::to_string(g->contents.identities.size()) + " identities" + (g->carried ? ", conntrack carried over" : "") + ")");
     active_ = std::move(g);
     for (uint64_t old : pinned_generations(opts_.pin_dir))
@@ -277,10 +277,11 @@ void Agent::write_status() {
   s.pin_dir = opts_.pin_dir;
   s.attach = desired_.attach;
   if (active_) {
-    s.identities = active_->contents.identities.size();
-    s.ipcache = active_->contents.ipcache.size();
-    s.policy = active_->contents.policy.size();
-    s.endpoints = active_->contents.endpoints.size();
+    const auto& c = active_->contents;
+    s.identities = c.identities.size();
+    s.ipcache = c.hosts.size() + c.ipcache.size();
+    s.policy = c.policy_exact.size() + c.policy.size();
+    s.endpoints = c.endpoints.size();
   }
   s.local_pods = desired_.plan.local.size();
   s.cluster_pods = inv_ ? inv_->pods.size() : 0;
@@ -471,18 +472,17 @@ std::string Agent::metrics_text() {
   m.reloads = reloads_;
   m.updates = updates_;
   if (active_) {
-    m.maps = {{"identities", active_->contents.identities.size()},
-              {"ipcache", active_->contents.ipcache.size()},
-              {"policy", active_->contents.policy.size()},
-              {"endpoints", active_->contents.endpoints.size()}};
+    const auto& c = active_->contents;
+    m.maps = {{"identities", c.identities.size()}, {"hosts", c.hosts.size()},   {"ipcache", c.ipcache.size()},
+              {"policy_exact", c.policy_exact.size()}, {"policy", c.policy.size()}, {"endpoints", c.endpoints.size()}};
     std::string err;
-    Counters c = active_->dp->read_counters(err);
+    Counters counters = active_->dp->read_counters(err);
     const auto& origins = bundle_->manifest.origins;
-    for (size_t i = 0; i < c.slots.size(); ++i) {
-      if (!c.slots[i].packets) continue;
+    for (size_t i = 0; i < counters.slots.size(); ++i) {
+      if (!counters.slots[i].packets) continue;
       MetricsSnapshot::Counter mc;
-      mc.packets = c.slots[i].packets;
-      mc.bytes = c.slots[i].bytes;
+      mc.packets = counters.slots[i].packets;
+      mc.bytes = counters.slots[i].bytes;
       if (i < origins.size()) {
         mc.rule = std::to_string(origins[i].id);
         mc.origin = origins[i].origin;

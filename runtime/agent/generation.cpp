@@ -47,7 +47,8 @@ bool same_entries(std::vector<std::pair<K, V>> a, std::vector<std::pair<K, V>> b
 }
 
 bool same_contents(const bundle::MapContents& a, const bundle::MapContents& b) {
-  return same_entries(a.policy, b.policy) && same_entries(a.ipcache, b.ipcache) &&
+  return same_entries(a.policy, b.policy) && same_entries(a.policy_exact, b.policy_exact) &&
+         same_entries(a.ipcache, b.ipcache) && same_entries(a.hosts, b.hosts) &&
          same_entries(a.endpoints, b.endpoints);
 }
 
@@ -106,8 +107,10 @@ bool update_in_place(Generation& g, const Module& policy, const Desired& d, bool
   // Pass 1: new policy entries appear; nothing refers to their new identities yet.
   bundle::MapContents step = g.contents;
   step.policy = policy_union(g.contents.policy, next.policy);
+  step.policy_exact = policy_union(g.contents.policy_exact, next.policy_exact);
   if (!g.dp->apply(step, error)) return false;
   // Pass 2: addresses and local endpoints move to their (possibly new) identities.
+  step.hosts = next.hosts;
   step.ipcache = next.ipcache;
   step.endpoints = next.endpoints;
   if (!g.dp->apply(step, error)) return false;

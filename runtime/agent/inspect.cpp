@@ -119,7 +119,9 @@ std::optional<LiveView> inspect_live(const std::string& pin_dir, const std::stri
     const char* name;
     uint32_t key_size;
   };
-  const MapInfo maps[] = {{abi::kMapIpcache, sizeof(abi::IpcacheKey)},
+  const MapInfo maps[] = {{abi::kMapHosts, sizeof(abi::IpcacheKey)},
+                          {abi::kMapIpcache, sizeof(abi::IpcacheKey)},
+                          {abi::kMapPolicyExact, sizeof(abi::PolicyKey)},
                           {abi::kMapPolicy, sizeof(abi::PolicyKey)},
                           {abi::kMapEndpoints, sizeof(abi::EndpointKey)},
                           {abi::kMapConntrack, sizeof(abi::FlowTuple)},

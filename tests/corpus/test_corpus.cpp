@@ -85,7 +85,7 @@ std::vector<fs::path> corpus_files() {
 
 } // namespace
 
-TEST_CASE("every corpus YAML file loads, or fails exactly as listed", "[corpus]") {
+TEST_CASE("every corpus YAML file loads or fails exactly as listed", "[corpus]") {
   std::vector<fs::path> files = corpus_files();
   INFO("corpus directory: " MOAT_CORPUS_DIR);
   REQUIRE(files.size() > 300);

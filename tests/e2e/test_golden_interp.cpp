@@ -68,6 +68,10 @@ TEST_CASE("golden: moat test on the E2E-03 truth table", "[golden][interp]") {
   check_golden("E2E-03.txt", "test --engine interp --cases tests/e2e/E2E-03/cases.yaml tests/e2e/E2E-03/policy.yaml", 0);
 }
 
+TEST_CASE("golden: moat test runs the sources' expect statements", "[golden][interp]") {
+  check_golden("expects.txt", "test -v tests/golden/interp/expects.moat", 1);
+}
+
 TEST_CASE("moat test usage errors exit 2", "[interp][cli]") {
   // An engine that is not linked in must be refused, never silently passed.
   Run r = run_moat("test --engine all --cases tests/e2e/E2E-03/cases.yaml tests/e2e/E2E-03/policy.yaml", true);

@@ -121,7 +121,7 @@ loop s6 b tcp 10.199.1.2 80 deny          # a's ingress isolated, no allow
 sleep 1
 
 G="$(status_field generation)"
-for round in 1 2; do
+for round in 1 2 3 4; do
   use_bundle b2
   wait_for "swap to v2 (round $round)" gen_above "$G"; G="$(status_field generation)"
   nt_expect allow a tcp 10.199.2.2 80 "v2 allows db:80 (generation $G)"

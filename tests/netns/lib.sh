@@ -103,15 +103,12 @@ nt_pod() {
   ip -n "$NT_NODE" -6 neigh replace "fd00:199:$i::2" lladdr "$pod_mac" dev "h-$name" nud permanent
 }
 
-# nt_node_addr ADDR/LEN: an extra address on the node (e.g. the DNS proxy's).
+# nt_node_addr ADDR/LEN: an extra local address of the node (e.g. the DNS proxy's), on its
+# loopback interface (no dummy-interface module needed).
 nt_node_addr() {
-  ip -n "$NT_NODE" link show moat-lo >/dev/null 2>&1 || {
-    ip -n "$NT_NODE" link add moat-lo type dummy
-    ip -n "$NT_NODE" link set moat-lo up
-  }
   case "$1" in
-    *:*) ip -n "$NT_NODE" -6 addr add "$1" dev moat-lo nodad ;;
-    *) ip -n "$NT_NODE" addr add "$1" dev moat-lo ;;
+    *:*) ip -n "$NT_NODE" -6 addr add "$1" dev lo nodad ;;
+    *) ip -n "$NT_NODE" addr add "$1" dev lo ;;
   esac
 }
 

@@ -144,7 +144,7 @@ TEST_CASE("a namespaced policy's subject is always its own namespace", "[cilium]
   CHECK(p->has(Code::W208, 5, 36));
 }
 
-TEST_CASE("deny-only rules isolate; deny wins over allow", "[cilium]") {
+TEST_CASE("deny-only rules isolate and deny wins over allow", "[cilium]") {
   auto p = cnp(R"(spec:
   endpointSelector: {matchLabels: {app: svc}}
   egressDeny:
@@ -195,7 +195,7 @@ TEST_CASE("specs: a list of rules", "[cilium]") {
   CHECK(cnp("metadata2: {}\n")->find(Code::E204) != nullptr);
 }
 
-TEST_CASE("toFQDNs mixed with other peers is E307; two other peer kinds are E207", "[cilium][errors]") {
+TEST_CASE("toFQDNs mixed with other peers is E307 and two other peer kinds are E207", "[cilium][errors]") {
   auto fq = cnp(R"(spec:
   endpointSelector: {}
   egress:

@@ -77,7 +77,7 @@ spec:
   CHECK(or_->m.rules[0].peer.endpoints.namespaces.reqs[0].key == "team");
 }
 
-TEST_CASE("ingress: [{}] allows every source and port; ingress: [] allows none", "[k8s][trap]") {
+TEST_CASE("ingress: [{}] allows every source and port but ingress: [] allows none", "[k8s][trap]") {
   auto all = parse(kHeader + R"(metadata: {name: open}
 spec:
   podSelector: {}
