@@ -97,6 +97,7 @@ private:
   uint64_t reloads_ = 0, updates_ = 0;
   std::vector<int64_t> bundle_fp_, cluster_fp_;
   int lock_fd_ = -1;  // held for the agent's life (closed by the kernel at exit)
+  bool status_dirty_ = false;  // something changed outside the loop (a learned name)
 };
 
 std::vector<std::string> Agent::bundle_paths() const {
@@ -158,6 +159,14 @@ bool Agent::load_cluster() {
 bool Agent::reconcile(bool force_new_generation) {
   std::string err;
   if (!bundle_ || !node_ || !inv_) return false;  // still waiting for valid inputs
+  if (!dispatch_) {
+    bool existed = false;
+    dispatch_ = Dispatch::open(opts_.pin_dir, existed, err);
+    if (!dispatch_) {
+      errors_.push_back(err);
+      return false;
+    }
+  }
   Diagnostics diags;
   desired_ = derive(bundle_->manifest, *node_, *inv_, fqdn_.endpoints(), proxy_addrs_, opts_.misfits, diags);
   // The node plan's warnings (misfits, pods without attach point) once per input change.
@@ -191,7 +200,6 @@ bool Agent::reconcile(bool force_new_generation) {
     // One map update per program kind: every attach point moves to the new generation.
     if (!activate(*dispatch_, *g, err)) {
       errors_.push_back("cannot activate generation " + std::to_string(n) + ": " + err);
-      if (active_) activate(*dispatch_, *active_, err);  // put the previous one back
       remove_tree(g->dir);
       return false;
     }
@@ -317,8 +325,12 @@ void Agent::on_dns_answer(const dns::Response& r) {
   if (!selectors_ || !active_) return;
   if (!fqdn_.learn(r, *selectors_, opts_.fqdn_min_ttl, unix_ms())) return;
   // The answer is held until this returns: the addresses are in the ipcache before the
-  // client can connect to them.
-  if (reconcile(false)) log("learned " + r.qname + " (" + std::to_string(r.addresses.size()) + " addresses)");
+  // client can connect to them. (The status file is rewritten by the loop, not here, so
+  // no fsync delays the answer.)
+  if (reconcile(false)) {
+    status_dirty_ = true;
+    log("learned " + r.qname + " (" + std::to_string(r.addresses.size()) + " addresses)");
+  }
 }
 
 int Agent::start() {
@@ -334,11 +346,10 @@ int Agent::start() {
     log("another agent holds " + opts_.state_dir + "/agent.lock; not starting");
     return 3;
   }
-  dispatch_ = Dispatch::open(opts_.pin_dir, adopted_, err);
-  if (!dispatch_) {
-    log(err);
-    return 3;
-  }
+  // An existing dispatch layer is adopted now; a missing one is created only once there is
+  // something valid to enforce (bad inputs leave nothing pinned behind).
+  dispatch_ = Dispatch::open(opts_.pin_dir, adopted_, err, /*create=*/false);
+  adopted_ = dispatch_.has_value() && adopted_;
   if (auto text = read_file(opts_.state_dir + "/state.json")) {
     if (auto st = persisted_from_json(*text)) persisted_ = *st;
   }
@@ -443,15 +454,22 @@ void Agent::loop() {
     }
     auto next = fqdn_.next_expiry();
     if (next && *next <= unix_ms() && fqdn_.expire(unix_ms())) changed |= reconcile(false);
-    // Pods whose interface or cgroup did not exist yet (or failed to attach): look again,
-    // at most once a second.
+    // An attached pod whose interface or cgroup was recreated under the same name has a new
+    // ifindex / cgroup id that runs without a dispatcher: re-attach at once. Pods whose
+    // attach point did not exist yet (or failed): look again at most once a second.
+    bool drift = std::any_of(desired_.attach.begin(), desired_.attach.end(), [](const AttachRecord& r) {
+      if (!r.attached) return false;
+      if (!r.iface.empty() && static_cast<int>(if_nametoindex(r.iface.c_str())) != r.ifindex) return true;
+      return !r.cgroup.empty() && cgroup_id_of(r.cgroup) != r.cgroup_id;
+    });
     bool pending = std::any_of(desired_.attach.begin(), desired_.attach.end(),
                                [](const AttachRecord& r) { return !r.attached; });
-    if (pending && !changed && mono_ms() - last_retry > 1000) {
+    if (!changed && (drift || (pending && mono_ms() - last_retry > 1000))) {
       last_retry = mono_ms();
       changed |= reconcile(false);
     }
-    if (changed || mono_ms() - last_status > 5000) {
+    if (changed || status_dirty_ || mono_ms() - last_status > 5000) {
+      status_dirty_ = false;
       write_status();
       last_status = mono_ms();
     }
@@ -535,22 +553,18 @@ int detach_all(const AgentOptions& opts, const AgentHooks& hooks) {
   } else {
     std::string err;
     bool adopted = false;
-    auto d = Dispatch::open(opts.pin_dir, adopted, err);
-    if (!d) {
-      log(err);
-      if (lock >= 0) ::close(lock);
-      return 3;
-    }
+    auto d = Dispatch::open(opts.pin_dir, adopted, err, /*create=*/false);
     int failures = 0;
-    for (int ifindex : d->attached_interfaces()) {
+    if (!d) log(err + "; removing what is pinned");
+    for (int ifindex : d ? d->attached_interfaces() : std::vector<int>{}) {
       if (d->detach_tc(ifindex, err)) log("detached interface index " + std::to_string(ifindex));
       else log(err), ++failures;
     }
-    for (uint64_t cg : d->attached_cgroups()) {
+    for (uint64_t cg : d ? d->attached_cgroups() : std::vector<uint64_t>{}) {
       if (d->detach_cgroup(cg, err)) log("detached cgroup id " + std::to_string(cg));
       else log(err), ++failures;
     }
-    d->clear();
+    if (d) d->clear();
     d.reset();
     remove_tree(opts.pin_dir);
     log("unpinned " + opts.pin_dir);

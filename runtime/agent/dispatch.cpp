@@ -140,9 +140,10 @@ bool ensure_bpffs(const std::string& pin_dir, std::string& error) {
   return false;
 }
 
-std::optional<Dispatch> Dispatch::open(const std::string& pin_dir, bool& adopted, std::string& error) {
-  if (!ensure_bpffs(pin_dir, error) || !make_dirs(pin_dir + "/dispatch", error) ||
-      !make_dirs(pin_dir + "/links", error))
+std::optional<Dispatch> Dispatch::open(const std::string& pin_dir, bool& adopted, std::string& error,
+                                       bool create) {
+  if (create && (!ensure_bpffs(pin_dir, error) || !make_dirs(pin_dir + "/dispatch", error) ||
+                 !make_dirs(pin_dir + "/links", error)))
     return std::nullopt;
   Dispatch d;
   d.pin_dir_ = pin_dir;
@@ -154,6 +155,10 @@ std::optional<Dispatch> Dispatch::open(const std::string& pin_dir, bool& adopted
     d.slot_fd_[i] = bpf_obj_get(slot.c_str());
     d.prog_fd_[i] = d.slot_fd_[i] >= 0 ? bpf_obj_get(prog.c_str()) : -1;
     if (d.slot_fd_[i] >= 0 && d.prog_fd_[i] >= 0) continue;
+    if (!create) {
+      error = "no dispatch layer pinned under " + pin_dir;
+      return std::nullopt;
+    }
     // Missing or half-pinned: build this pair afresh. (A half-pinned pair comes from a crash
     // between the two pins; its attach points are re-attached by the agent's next pass.)
     adopted = false;

@@ -28,9 +28,11 @@ const char* slot_name(Program p);  // "tc_ingress", ...
 
 class Dispatch {
 public:
-  /// Opens the pinned dispatch layer under `pin_dir`, or creates and pins it. `adopted`
-  /// tells which happened. The directory must be on bpffs.
-  static std::optional<Dispatch> open(const std::string& pin_dir, bool& adopted, std::string& error);
+  /// Opens the pinned dispatch layer under `pin_dir`, or (when `create`) creates and pins
+  /// what is missing. `adopted` tells whether everything was already there. The directory
+  /// must be on bpffs. Readers (status, detach) pass create = false.
+  static std::optional<Dispatch> open(const std::string& pin_dir, bool& adopted, std::string& error,
+                                      bool create = true);
   Dispatch(Dispatch&&) noexcept;
   Dispatch& operator=(Dispatch&&) noexcept;
   ~Dispatch();

@@ -7,29 +7,15 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include <bpf/bpf.h>
+
+#include "runtime/maps.h"
 
 namespace moat::runtime::agent {
 
 namespace {
-
-struct KeyLess {
-  bool operator()(const abi::PolicyKey& a, const abi::PolicyKey& b) const {
-    return std::memcmp(&a, &b, sizeof a) < 0;
-  }
-};
-
-/// Old entries plus the new ones that are not there yet (old values win on a clash, so an
-/// existing identity pair keeps its verdict until the last pass).
-std::vector<std::pair<abi::PolicyKey, abi::PolicyValue>> policy_union(
-    const std::vector<std::pair<abi::PolicyKey, abi::PolicyValue>>& old_entries,
-    const std::vector<std::pair<abi::PolicyKey, abi::PolicyValue>>& new_entries) {
-  std::map<abi::PolicyKey, abi::PolicyValue, KeyLess> all;
-  for (const auto& [k, v] : new_entries) all[k] = v;
-  for (const auto& [k, v] : old_entries) all[k] = v;
-  return {all.begin(), all.end()};
-}
 
 template <class K, class V>
 bool same_entries(std::vector<std::pair<K, V>> a, std::vector<std::pair<K, V>> b) {
@@ -97,6 +83,52 @@ bool fill(Generation& g, const Module& policy, const Desired& d, std::string& er
   return g.dp->apply(g.contents, error);
 }
 
+namespace {
+
+/// What changes in one map between two contents: keys to write (new or changed value) and
+/// keys to delete. Only these entries are touched, so a DNS answer is held for the few
+/// syscalls its addresses need, not for a rewrite of every map.
+struct MapDiff {
+  std::vector<RawEntry> added, changed;
+  std::vector<std::string> removed;
+};
+
+MapDiff diff(const std::vector<RawEntry>& old_entries, const std::vector<RawEntry>& new_entries) {
+  std::map<std::string, const std::string*> old_by_key;
+  for (const RawEntry& e : old_entries) old_by_key[e.key] = &e.value;
+  MapDiff d;
+  std::set<std::string> kept;
+  for (const RawEntry& e : new_entries) {
+    kept.insert(e.key);
+    auto it = old_by_key.find(e.key);
+    if (it == old_by_key.end()) d.added.push_back(e);
+    else if (*it->second != e.value) d.changed.push_back(e);
+  }
+  for (const RawEntry& e : old_entries)
+    if (!kept.count(e.key)) d.removed.push_back(e.key);
+  return d;
+}
+
+bool write_entries(int fd, const std::vector<RawEntry>& entries, const char* map, std::string& error) {
+  for (const RawEntry& e : entries)
+    if (bpf_map_update_elem(fd, e.key.data(), e.value.data(), BPF_ANY) != 0) {
+      error = std::string(map) + ": update failed: " + std::strerror(errno);
+      return false;
+    }
+  return true;
+}
+
+bool delete_keys(int fd, const std::vector<std::string>& keys, const char* map, std::string& error) {
+  for (const std::string& k : keys)
+    if (bpf_map_delete_elem(fd, k.data()) != 0 && errno != ENOENT) {
+      error = std::string(map) + ": delete failed: " + std::strerror(errno);
+      return false;
+    }
+  return true;
+}
+
+} // namespace
+
 bool update_in_place(Generation& g, const Module& policy, const Desired& d, bool& changed, std::string& error) {
   bundle::MapContents next = bundle::compute_map_contents(policy, d.endpoints, d.locals, g.ids);
   changed = !same_contents(next, g.contents);
@@ -104,30 +136,66 @@ bool update_in_place(Generation& g, const Module& policy, const Desired& d, bool
     g.contents = std::move(next);  // identities' representatives may differ; entries do not
     return true;
   }
+  struct Map {
+    const char* name;
+    MapDiff diff;
+    int fd;
+  };
+  auto map = [&](const char* name, std::vector<RawEntry> old_e, std::vector<RawEntry> new_e) {
+    return Map{name, diff(old_e, new_e), g.dp->map_fd(name)};
+  };
+  const bundle::MapContents& old = g.contents;
+  Map policy_maps[] = {map(abi::kMapPolicyExact, raw_entries(old.policy_exact), raw_entries(next.policy_exact)),
+                       map(abi::kMapPolicy, raw_entries(old.policy), raw_entries(next.policy))};
+  Map address_maps[] = {map(abi::kMapHosts, raw_entries(old.hosts), raw_entries(next.hosts)),
+                        map(abi::kMapIpcache, raw_entries(old.ipcache), raw_entries(next.ipcache)),
+                        map(abi::kMapEndpoints, raw_entries(old.endpoints), raw_entries(next.endpoints))};
+  for (Map* m : {&policy_maps[0], &policy_maps[1], &address_maps[0], &address_maps[1], &address_maps[2]})
+    if (m->fd < 0) {
+      error = std::string("object has no map ") + m->name;
+      return false;
+    }
   // Pass 1: new policy entries appear; nothing refers to their new identities yet.
-  bundle::MapContents step = g.contents;
-  step.policy = policy_union(g.contents.policy, next.policy);
-  step.policy_exact = policy_union(g.contents.policy_exact, next.policy_exact);
-  if (!g.dp->apply(step, error)) return false;
-  // Pass 2: addresses and local endpoints move to their (possibly new) identities.
-  step.hosts = next.hosts;
-  step.ipcache = next.ipcache;
-  step.endpoints = next.endpoints;
-  if (!g.dp->apply(step, error)) return false;
-  // Pass 3: entries of identities nothing refers to any more go.
-  if (!g.dp->apply(next, error)) return false;
+  for (Map& m : policy_maps)
+    if (!write_entries(m.fd, m.diff.added, m.name, error)) return false;
+  // Pass 2: addresses and local endpoints move to their (possibly new) identities; each
+  // update is atomic per key.
+  for (Map& m : address_maps)
+    if (!write_entries(m.fd, m.diff.added, m.name, error) || !write_entries(m.fd, m.diff.changed, m.name, error) ||
+        !delete_keys(m.fd, m.diff.removed, m.name, error))
+      return false;
+  // Pass 3: entries of identities nothing refers to any more go. (Changed values of an
+  // existing pair cannot happen with the same bundle; if they ever do, they switch here.)
+  for (Map& m : policy_maps)
+    if (!write_entries(m.fd, m.diff.changed, m.name, error) || !delete_keys(m.fd, m.diff.removed, m.name, error))
+      return false;
   g.contents = std::move(next);
   return true;
 }
 
 bool activate(Dispatch& dispatch, const Generation& g, std::string& error) {
-  for (Program p : kPrograms) {
+  // All four slots or none: on a failure the programs that were active are put back (by id,
+  // so this also works for a generation adopted from an earlier agent).
+  std::vector<std::pair<Program, uint32_t>> before;
+  for (Program p : kPrograms) before.emplace_back(p, dispatch.active_id(p));
+  auto restore = [&](size_t upto) {
+    std::string ignored;
+    for (size_t i = 0; i < upto; ++i) {
+      int fd = before[i].second ? bpf_prog_get_fd_by_id(before[i].second) : -1;
+      if (fd >= 0) {
+        dispatch.activate(before[i].first, fd, ignored);
+        close(fd);
+      }
+    }
+  };
+  for (size_t i = 0; i < before.size(); ++i) {
+    Program p = before[i].first;
     int fd = g.dp->program_fd(p);
-    if (fd < 0) {
-      error = std::string("the object has no ") + program_symbol(p) + " program";
+    if (fd < 0) error = std::string("the object has no ") + program_symbol(p) + " program";
+    if (fd < 0 || !dispatch.activate(p, fd, error)) {
+      restore(i);
       return false;
     }
-    if (!dispatch.activate(p, fd, error)) return false;
   }
   return true;
 }

@@ -9,9 +9,9 @@
 // - update in place: with the same bundle and identity allocator, entries of existing
 //   identity pairs never change (they depend only on the policy and the identities'
 //   descriptions), so an inventory or DNS change only adds entries for new identities and
-//   removes those of vanished ones. It is done in three loader passes: add the new policy
-//   entries (unreferenced yet), then switch ipcache and endpoint entries, then delete stale
-//   policy entries — make-before-break, whatever order the loader writes maps in.
+//   removes those of vanished ones. It is done in three passes over the changed entries
+//   only: add the new policy entries (unreferenced yet), then switch address and endpoint
+//   entries, then delete stale policy entries — make-before-break.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -54,7 +54,7 @@ bool fill(Generation& g, const Module& policy, const Desired& d, std::string& er
 /// `changed` says whether any map entry had to change.
 bool update_in_place(Generation& g, const Module& policy, const Desired& d, bool& changed, std::string& error);
 
-/// Makes `g` the generation every attach point runs.
+/// Makes `g` the generation every attach point runs: all four slots, or (on failure) none.
 bool activate(Dispatch& dispatch, const Generation& g, std::string& error);
 
 /// Generation numbers pinned under PIN_DIR/gen (ascending).

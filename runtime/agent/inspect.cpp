@@ -138,7 +138,7 @@ std::optional<LiveView> inspect_live(const std::string& pin_dir, const std::stri
   }
   bool adopted;
   std::string err;
-  if (auto d = Dispatch::open(pin_dir, adopted, err)) {
+  if (auto d = Dispatch::open(pin_dir, adopted, err, /*create=*/false)) {
     v.interfaces = d->attached_interfaces();
     v.cgroups = d->attached_cgroups();
   }

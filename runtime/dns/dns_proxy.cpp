@@ -270,9 +270,9 @@ void DnsProxy::serve_udp() {
         ssize_t n = recv(pd.fd, buf, sizeof buf, 0);
         if (n > 0) {
           if (im.opts.hold) handle_answer(buf, static_cast<size_t>(n));
+          ++stats_.answers;  // counted before the client can see it (tests read it right after)
           sendto(pd.client_sock, buf, n, 0, reinterpret_cast<sockaddr*>(&pd.client), pd.client_len);
           if (!im.opts.hold) handle_answer(buf, static_cast<size_t>(n));
-          ++stats_.answers;
         }
         close(pd.fd);
       } else if (now_ms() >= pd.deadline) {
@@ -310,9 +310,9 @@ void DnsProxy::serve_tcp(int conn) {
       break;
     }
     if (im.opts.hold) handle_answer(answer.data(), answer.size());
+    ++stats_.answers;
     if (!write_tcp_message(conn, answer, now_ms() + im.opts.timeout_ms)) break;
     if (!im.opts.hold) handle_answer(answer.data(), answer.size());
-    ++stats_.answers;
   }
   close(conn);
   std::lock_guard lk(im.mu);

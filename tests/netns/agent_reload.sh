@@ -74,7 +74,7 @@ inventory other ""
 
 for p in a b c; do nt_serve "$p"; done
 AGENT=(agent --bundle "$NT_TMP/bundle" --node "$NT_TMP/node.yaml" --inventory "$NT_TMP/inventory.yaml"
-       --pin-dir "$NT_PIN" --state-dir "$NT_STATE" --poll-ms 100)
+       --pin-dir "$NT_PIN" --state-dir "$NT_STATE" --poll-ms 100 --metrics-port 9964)
 
 status_field() { grep -o "\"$1\": [0-9a-z]*" "$NT_STATE/status.json" 2>/dev/null | head -1 | awk '{print $2}'; }
 wait_for() {  # wait_for DESCRIPTION CMD...: bounded (15 s) wait until CMD succeeds
@@ -119,6 +119,15 @@ loop s4 c tcp 10.199.2.2 5432 deny        # c is never in namespace front
 loop s5 b tcp fd00:199:3::2 8080 allow    # nobody isolated on this path
 loop s6 b tcp 10.199.1.2 80 deny          # a's ingress isolated, no allow
 sleep 1
+
+# Prometheus metrics on the node's loopback (inside the node namespace).
+metrics() {
+  nt_node_exec timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/9964; printf "GET /metrics HTTP/1.0\r\n\r\n" >&3; cat <&3'
+}
+metrics > "$NT_TMP/metrics.txt"
+nt_check "metrics: agent ready" grep -q '^moat_agent_ready 1' "$NT_TMP/metrics.txt"
+nt_check "metrics: per-rule packet counters with origins" \
+  grep -q 'moat_rule_packets_total{rule="0",origin="NetworkPolicy front/client"}' "$NT_TMP/metrics.txt"
 
 G="$(status_field generation)"
 for round in 1 2 3 4; do
@@ -174,5 +183,16 @@ for l in "${LOOPS[@]}"; do
   if [ $rc = 0 ]; then nt_log "ok   steady flow $name: $result"
   else nt_log "FAIL steady flow $name: $result"; cat "$NT_TMP/loop-$name.out" >&2; NT_FAILS=$((NT_FAILS + 1)); fi
 done
-grep -E "generation|adopt|in place|learned|error" "$NT_TMP/agent.log" | tail -20 >&2
+# A pod's interface recreated under the same name (new ifindex) while the agent runs: the
+# agent notices and attaches the new one (otherwise a's traffic would flow unenforced).
+start_agent
+wait_for "agent ready again" is_ready
+nt_repod a 1
+sleep 1.5
+nt_expect deny a tcp 10.199.3.2 8080 "recreated interface is enforced again"
+nt_expect allow a tcp 10.199.2.2 5432 "recreated interface: allowed flows pass"
+kill -TERM "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null
+
+grep -E "generation|adopt|in place|learned|error|attached" "$NT_TMP/agent.log" | tail -20 >&2
 nt_finish

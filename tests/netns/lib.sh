@@ -59,11 +59,11 @@ nt_cleanup() {
 nt_init() {
   NT_MOAT="$1"
   NT_PROBE="$2"
+  trap nt_cleanup EXIT
+  trap 'exit 1' INT TERM
   [ "$(id -u)" = 0 ] || nt_skip_or_fail "not root"
   [ -x "$NT_MOAT" ] || nt_skip_or_fail "moat binary missing: $NT_MOAT"
   [ -x "$NT_PROBE" ] || nt_skip_or_fail "netprobe missing: $NT_PROBE"
-  trap nt_cleanup EXIT
-  trap 'exit 1' INT TERM
   if ! mountpoint -q /sys/fs/bpf; then
     mount -t bpf bpf /sys/fs/bpf || nt_skip_or_fail "cannot mount bpffs"
   fi
@@ -83,6 +83,18 @@ nt_pod() {
   # No duplicate address detection: a tentative link-local address delays the first IPv6
   # packets by a second or more, which a bounded probe would read as a drop.
   ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+  nt_veth "$name" "$i"
+}
+
+# nt_repod NAME INDEX: deletes the pod's veth pair and creates it again (same names and
+# addresses, new ifindex), as a CNI does when a pod's sandbox is recreated.
+nt_repod() {
+  ip -n "$NT_NODE" link del "h-$1"
+  nt_veth "$1" "$2"
+}
+
+nt_veth() {
+  local name="$1" i="$2" ns="${NT_PREFIX}-$1"
   ip -n "$NT_NODE" link add "h-$name" type veth peer name eth0 netns "$ns"
   ip -n "$ns" link set lo up
   ip -n "$ns" link set eth0 up
