@@ -21,7 +21,12 @@ struct BuildOptions {
   std::string out;
   std::string emit_llvm;  // write the datapath's LLVM IR here (debugging)
   bool quiet = false;
+  bool timings = false;  // print the time of each phase
 };
+
+double since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
 
 int run_build(const BuildOptions& o) {
   auto start = std::chrono::steady_clock::now();
@@ -29,6 +34,7 @@ int run_build(const BuildOptions& o) {
   Module module;
   Diagnostics diags;
   load_paths(o.paths, sm, module, diags);
+  if (o.timings) std::fprintf(stderr, "moat build: load %.0f ms\n", since(start));
   if (diags.has_errors()) {
     print_diagnostics(diags, sm, stderr);
     std::fprintf(stderr, "moat build: %zu error(s); nothing written\n", diags.error_count());
@@ -37,7 +43,10 @@ int run_build(const BuildOptions& o) {
 
   backend::BuildOutput out;
   std::string error;
-  if (!backend::build_bundle(module, sm, out, diags, error)) {
+  auto phase = std::chrono::steady_clock::now();
+  bool built = backend::build_bundle(module, sm, out, diags, error);
+  if (o.timings) std::fprintf(stderr, "moat build: compile %.0f ms\n", since(phase));
+  if (!built) {
     print_diagnostics(diags, sm, stderr);
     if (diags.has_errors()) {
       std::fprintf(stderr, "moat build: refused (%zu error(s)); nothing written\n", diags.error_count());
@@ -59,10 +68,12 @@ int run_build(const BuildOptions& o) {
     std::ofstream(o.emit_llvm) << co.llvm_ir;
   }
 
+  phase = std::chrono::steady_clock::now();
   if (!bundle::write_bundle(o.out, out.manifest, out.objects, error)) {
     std::fprintf(stderr, "moat build: %s\n", error.c_str());
     return 3;
   }
+  if (o.timings) std::fprintf(stderr, "moat build: write %.0f ms\n", since(phase));
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (!o.quiet)
     std::fprintf(stderr, "%s\n",
@@ -82,6 +93,7 @@ void add_build_command(CLI::App& app, int& exit_code) {
   cmd->add_option("-o,--output", opts->out, "Bundle directory to write (replaced atomically)")->required();
   cmd->add_option("--emit-llvm", opts->emit_llvm, "Also write the default object's optimized LLVM IR to FILE");
   cmd->add_flag("-q,--quiet", opts->quiet, "No summary line");
+  cmd->add_flag("--timings", opts->timings, "Print the time of each phase");
   cmd->callback([opts, &exit_code] { exit_code = run_build(*opts); });
 }
 

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <unordered_map>
 #include <sstream>
 
 #include <unistd.h>
@@ -63,11 +64,23 @@ json selector_json(const EndpointSelector& s) {
 /// The selector table: equal selectors (by their JSON text) share one index.
 struct SelectorTable {
   json list = json::array();
-  std::map<std::string, size_t> index;
+  std::unordered_map<std::string, size_t> index;
+  static void key_of(const std::vector<LabelRequirement>& reqs, std::string& k) {
+    for (const LabelRequirement& r : reqs) {
+      k += r.key;
+      k += '\x01';
+      k += static_cast<char>('0' + static_cast<int>(r.op));
+      for (const std::string& v : r.values) k += '\x02' + v;
+      k += '\x03';
+    }
+  }
   size_t add(const EndpointSelector& s) {
-    json j = selector_json(s);
-    auto [it, fresh] = index.emplace(j.dump(), list.size());
-    if (fresh) list.push_back(std::move(j));
+    std::string k;
+    key_of(s.namespaces.reqs, k);
+    k += '\x04';
+    key_of(s.pods.reqs, k);
+    auto [it, fresh] = index.emplace(std::move(k), list.size());
+    if (fresh) list.push_back(selector_json(s));
     return it->second;
   }
 };
@@ -254,6 +267,47 @@ std::vector<Taint> parse_taints(const json& a) {
   return out;
 }
 
+// ---- compact streaming writer for big rule lists (same text nlohmann's dump(-1) gives) ----
+
+void put_string(std::string& out, const std::string& v) {
+  out += json(v).dump();
+}
+
+void put_rule(std::string& out, const Rule& r, const RuleOrigin* origin, SelectorTable& sel) {
+  out += "{\"action\":";
+  put_string(out, to_string(r.action));
+  out += ",\"dir\":";
+  put_string(out, to_string(r.dir));
+  out += ",\"dns\":[";
+  for (size_t i = 0; i < r.dns.size(); ++i) {
+    if (i) out += ',';
+    out += fqdn_json(r.dns[i]).dump();
+  }
+  out += "],\"id\":" + std::to_string(r.id) + ",\"location\":";
+  put_string(out, origin ? origin->location : "");
+  out += ",\"origin\":";
+  put_string(out, origin ? origin->origin : r.origin);
+  out += ",\"peer\":";
+  if (r.peer.kind == Peer::Kind::Cidr) {
+    out += "{\"cidr\":\"" + r.peer.cidr.str() + "\",\"except\":[";
+    for (size_t i = 0; i < r.peer.except.size(); ++i) out += (i ? ",\"" : "\"") + r.peer.except[i].str() + "\"";
+    out += "],\"kind\":\"cidr\"}";
+  } else {
+    out += peer_json(r.peer, sel).dump();
+  }
+  out += ",\"ports\":[";
+  for (size_t i = 0; i < r.ports.size(); ++i) {
+    const PortMatch& pm = r.ports[i];
+    if (i) out += ',';
+    if (pm.name.empty())
+      out += "{\"hi\":" + std::to_string(pm.hi) + ",\"lo\":" + std::to_string(pm.lo) + ",\"proto\":\"" +
+             to_string(pm.proto) + "\"}";
+    else
+      out += "{\"name\":" + json(pm.name).dump() + ",\"proto\":\"" + to_string(pm.proto) + "\"}";
+  }
+  out += "],\"subject\":" + std::to_string(sel.add(r.subject)) + "}";
+}
+
 bool read_file(const fs::path& p, std::string& out) {
   std::ifstream in(p, std::ios::binary);
   if (!in) return false;
@@ -295,9 +349,18 @@ std::string manifest_to_json(const Manifest& m) {
                               {"kube-apiserver", abi::kIdentityKubeApiserver},
                               {"first_workload", abi::kFirstWorkloadIdentity},
                               {"first_external", abi::kFirstExternalIdentity}};
+  // Rules: a json tree for small manifests (pretty-printed), streamed text for big ones.
+  bool big = m.policy.rules.size() > 2000;
   json rules = json::array();
+  std::string rules_text;
   for (size_t i = 0; i < m.policy.rules.size(); ++i) {
     const Rule& r = m.policy.rules[i];
+    const RuleOrigin* origin = i < m.origins.size() ? &m.origins[i] : nullptr;
+    if (big) {
+      rules_text += i ? "," : "[";
+      put_rule(rules_text, r, origin, sel);
+      continue;
+    }
     json dns = json::array();
     for (const FqdnMatch& f : r.dns) dns.push_back(fqdn_json(f));
     json rj = {{"id", r.id},
@@ -307,10 +370,11 @@ std::string manifest_to_json(const Manifest& m) {
                {"peer", peer_json(r.peer, sel)},
                {"ports", ports_json(r.ports)},
                {"dns", dns},
-               {"origin", i < m.origins.size() ? m.origins[i].origin : r.origin},
-               {"location", i < m.origins.size() ? m.origins[i].location : ""}};
+               {"origin", origin ? origin->origin : r.origin},
+               {"location", origin ? origin->location : ""}};
     rules.push_back(std::move(rj));
   }
+  if (big) rules_text += m.policy.rules.empty() ? "[]" : "]";
   json isolations = json::array();
   for (const Isolation& iso : m.policy.isolations)
     isolations.push_back({{"subject", sel.add(iso.subject)}, {"dir", to_string(iso.dir)}, {"origin", iso.origin}});
@@ -326,11 +390,19 @@ std::string manifest_to_json(const Manifest& m) {
                      {"startup_taints", taints_json(p.startup_taints)},
                      {"admits", admits}});
   }
-  j["pools"] = pools;
-  j["selectors"] = sel.list;
-  j["rules"] = rules;
-  j["isolations"] = isolations;
-  return j.dump(2) + "\n";
+  j["pools"] = std::move(pools);
+  j["selectors"] = std::move(sel.list);
+  j["isolations"] = std::move(isolations);
+  if (!big) {
+    j["rules"] = std::move(rules);
+    return j.dump(2) + "\n";
+  }
+  // One line when big (a 100k-rule manifest would otherwise be mostly spaces); the rules
+  // are spliced in where a placeholder sorts ("rules" comes after "reserved_identities").
+  j["rules"] = nullptr;
+  std::string text = j.dump();
+  size_t at = text.find("\"rules\":null");
+  return text.substr(0, at) + "\"rules\":" + rules_text + text.substr(at + 12) + "\n";
 }
 
 std::optional<Manifest> manifest_from_json(const std::string& text, std::string& error) {

@@ -77,11 +77,12 @@ int main(int argc, char** argv) {
   }
   fs::path dir = fs::temp_directory_path() / ("moat-bench-compile-" + std::to_string(getpid()));
   fs::create_directories(dir);
-  std::printf("| rules | YAML size | moat build (median of %d) | peak RSS | map contents on a node |\n", runs);
-  std::printf("|---:|---:|---:|---:|---:|\n");
-  for (size_t n : rules) {
-    fs::path src = dir / ("policy-" + std::to_string(n) + ".yaml");
-    std::ofstream(src) << moat::bench::synthetic_yaml(n);
+  std::printf("| rules | source | size | moat build (median of %d) | peak RSS | map contents on a node |\n", runs);
+  std::printf("|---:|---|---:|---:|---:|---:|\n");
+  for (size_t n : rules)
+    for (const char* format : {"moat", "yaml"}) {
+    fs::path src = dir / ("policy-" + std::to_string(n) + "." + format);
+    std::ofstream(src) << (std::string(format) == "yaml" ? moat::bench::synthetic_yaml(n) : moat::bench::synthetic_moat(n));
     std::vector<Sample> samples;
     for (int r = 0; r < runs; ++r) {
       Sample s = run_child({moat, "build", "-q", "-o", (dir / "bundle").string(), src.string()});
@@ -100,11 +101,12 @@ int main(int argc, char** argv) {
     bundle::IdentityAllocator ids;
     bundle::MapContents c = bundle::compute_map_contents(m, {moat::bench::synthetic_web()}, {{0, 1, 0}}, ids);
     double contents_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("| %zu | %.1f MiB | %.2f s | %.0f MiB | %.2f s (%zu entries) |\n", n,
+    std::printf("| %zu | %s | %.1f MiB | %.2f s | %.0f MiB | %.2f s (%zu entries) |\n", n,
+                std::string(format) == "yaml" ? "NetworkPolicy YAML" : "moat language",
                 static_cast<double>(fs::file_size(src)) / (1 << 20), samples[samples.size() / 2].seconds,
                 static_cast<double>(rss) / 1024, contents_s, c.policy.size() + c.policy_exact.size());
     std::fflush(stdout);
-  }
+    }
   fs::remove_all(dir);
   return 0;
 }

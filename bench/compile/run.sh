@@ -8,4 +8,4 @@ build=${1:-$root/build}
 [ $# -gt 0 ] && shift
 cmake -S "$root" -B "$build" -G Ninja >/dev/null
 ninja -C "$build" moat bench_compile >/dev/null
-"$build/bench/compile/bench_compile" --moat "$build/cli/moat" "$@"
+"$build/bench/compile/bench_compile" --moat "$build/moat" "$@"

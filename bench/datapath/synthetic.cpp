@@ -62,4 +62,15 @@ std::string synthetic_yaml(size_t rules) {
   return y;
 }
 
+std::string synthetic_moat(size_t rules) {
+  std::string m = "namespace bench {\n  default deny ingress;\n  workload web = { app: web };\n";
+  for (size_t i = 0; i < rules; ++i) {
+    uint16_t port = synthetic_port(i);
+    std::string ports = i % 10 == 5 ? fmt::format("{}..{}", port, port + 99) : std::to_string(port);
+    m += fmt::format("  {} cidr {}/32 -> web on {} {};\n", synthetic_deny(i) ? "deny" : "allow",
+                     synthetic_source(i).str(), synthetic_proto(i) == Protocol::UDP ? "udp" : "tcp", ports);
+  }
+  return m + "}\n";
+}
+
 } // namespace moat::bench

@@ -22,5 +22,7 @@ uint16_t synthetic_port(size_t i);
 bool synthetic_deny(size_t i);
 /// The same policy as NetworkPolicy YAML (allows only: NetworkPolicy has no deny).
 std::string synthetic_yaml(size_t rules);
+/// The same policy in the moat language (with its denies).
+std::string synthetic_moat(size_t rules);
 
 } // namespace moat::bench

@@ -1,6 +1,7 @@
 // The bundle on disk: manifest JSON round trip, atomic writes, hash checks on read.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -58,6 +59,31 @@ TEST_CASE("manifest: JSON round trip keeps the policy's meaning", "[backend]") {
       CHECK(evaluate(m.policy, Flow{&s, &d, proto, port}).allowed ==
             evaluate(back->policy, Flow{&s, &d, proto, port}).allowed);
     }
+  }
+}
+
+TEST_CASE("manifest: big manifests (streamed, one line) round trip too", "[backend]") {
+  testing::RandomModules gen(99);
+  bundle::Manifest m;
+  m.policy = gen.module(3000, 3);
+  m.policy.namespaces.clear();
+  for (const Rule& r : m.policy.rules) m.origins.push_back({r.id, "o\"rigin", "f.moat:2:3"});
+  m.objects.push_back({"default", "default.bpf.o", "", bundle::plan_datapath(m.policy)});
+  std::string text = bundle::manifest_to_json(m);
+  CHECK(std::count(text.begin(), text.end(), '\n') == 1);
+  std::string error;
+  auto back = bundle::manifest_from_json(text, error);
+  INFO(error);
+  REQUIRE(back);
+  CHECK(bundle::manifest_to_json(*back) == text);
+  REQUIRE(back->policy.rules.size() == 3000);
+  CHECK(back->origins[7].origin == "o\"rigin");
+  std::vector<Endpoint> eps = gen.endpoints(m.policy, 10);
+  for (int i = 0; i < 200; ++i) {
+    const Endpoint& s = eps[gen.pick(eps.size())];
+    const Endpoint& d = eps[gen.pick(eps.size())];
+    auto [proto, port] = gen.proto_port(m.policy, d);
+    CHECK(evaluate(m.policy, Flow{&s, &d, proto, port}).allowed == evaluate(back->policy, Flow{&s, &d, proto, port}).allowed);
   }
 }
 

@@ -228,7 +228,7 @@ TEST_CASE("kernel packets: replies pass through conntrack, unsolicited ones do n
   CHECK_FALSE(n.runner->run(Program::TcIngress, n.eps[0], runtime::reply_of(ack), error)->passed);
 }
 
-TEST_CASE("kernel packets: unknown local endpoints drop; counters and drop events", "[kernel]") {
+TEST_CASE("kernel packets: unknown local endpoints drop, counters and drop events", "[kernel]") {
   MOAT_REQUIRE_KERNEL();
   Net n;
   std::string error;
