@@ -145,8 +145,12 @@ int run_query(const QueryOptions& o) {
     std::fprintf(stderr, "moat query: %s\n%s\n", error.c_str(), kEndpointHelp);
     return 2;
   }
+  // Endpoints written on the command line are "src" and "dst" in explanations (inventory
+  // endpoints keep their names); the same text twice is one endpoint: self traffic.
   bool same = o.from == o.to;
-  if (same) dst->name = src->name;  // the same endpoint: self traffic
+  if (src->name == o.from) src->name = "src";
+  if (dst->name == o.to) dst->name = "dst";
+  if (same) dst->name = src->name;
   VerifyOptions vo;
   vo.timeout_ms = o.verify.timeout_ms;
   SmtEngine smt(module, {*src, *dst}, vo);

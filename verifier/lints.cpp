@@ -10,13 +10,17 @@
 //   W504 workloads no isolation captures, in a namespace where some are isolated;
 //   W505/W506 node pools: GPU pools without a taint, GPU workloads no pool admits.
 #include <chrono>
+#include <map>
 #include <set>
 #include <tuple>
 
 #include <fmt/format.h>
 
+#include "ir/interp.h"
 #include "ir/lint.h"
 #include "ir/printer.h"
+#include "verifier/sample.h"
+#include "verifier/selector_sat.h"
 #include "verifier/session.h"
 
 namespace moat {
@@ -47,7 +51,8 @@ public:
     std::vector<Diagnostic> kept(all.begin(), all.begin() + static_cast<long>(first));
     for (size_t i = first; i < all.size(); ++i) {
       const Diagnostic& d = all[i];
-      if (seen.emplace(static_cast<int>(d.code), d.range.file, d.range.line, d.range.col, d.message).second)
+      if (!d.range.known() ||
+          seen.emplace(static_cast<int>(d.code), d.range.file, d.range.line, d.range.col, d.message).second)
         kept.push_back(d);
     }
     all = std::move(kept);
@@ -79,57 +84,156 @@ private:
   }
   bool unsat(const z3::expr& q) { return s_.check(q).result == z3::unsat; }
 
-  /// Up to three rules of `action` in r's direction that share flows with r.
-  void add_overlapping(Diagnostic& d, const Rule& r, Action action, const char* what) {
+  /// Up to three rules of `action` among r's candidates that share flows with r.
+  void add_overlapping(Diagnostic& d, const Rule& r, const std::vector<uint32_t>& cand, Action action, const char* what) {
     z3::expr mr = enc().rule_match(r, f_);
     size_t n = 0;
-    for (const Rule& o : m_.rules) {
+    for (uint32_t id : cand) {
+      const Rule& o = m_.rules[id];
       if (n == 3) break;
-      if (o.id == r.id || o.dir != r.dir || o.action != action || !selectors_may_overlap(o.subject, r.subject)) continue;
+      if (o.action != action) continue;
       if (!sat(mr && enc().rule_match(o, f_))) continue;
       d.notes.push_back(DiagNote{o.range, fmt::format("{} by {}", what, rule_name(o))});
       ++n;
     }
   }
 
-  void rules() {
+  /// Namespaces a subject pins (kubernetes.io/metadata.name In [...]); empty: any.
+  static std::vector<std::string> pinned_namespaces(const EndpointSelector& s) {
+    for (const LabelRequirement& r : s.namespaces.reqs)
+      if (r.key == kNamespaceNameLabel && r.op == LabelRequirement::Op::In) return r.values;
+    return {};
+  }
+
+  /// Could two rules of one direction match a common flow? Syntactic and conservative:
+  /// subjects, peers and port lists must each possibly overlap.
+  static bool ports_may_overlap(const std::vector<PortMatch>& a, const std::vector<PortMatch>& b) {
+    if (a.empty() || b.empty()) return true;
+    auto covers = [](Protocol x, Protocol y) {
+      auto transport = [](Protocol p) { return p == Protocol::TCP || p == Protocol::UDP || p == Protocol::SCTP; };
+      return x == y || (x == Protocol::Any && transport(y)) || (y == Protocol::Any && transport(x));
+    };
+    for (const PortMatch& x : a)
+      for (const PortMatch& y : b) {
+        if (!covers(x.proto, y.proto)) continue;
+        if (!x.name.empty() || !y.name.empty() || (x.lo <= y.hi && y.lo <= x.hi)) return true;
+      }
+    return false;
+  }
+  static bool rules_may_overlap(const Rule& a, const Rule& b) {
+    return a.dir == b.dir && selectors_may_overlap(a.subject, b.subject) && peers_may_overlap(a.peer, b.peer) &&
+           ports_may_overlap(a.ports, b.ports);
+  }
+
+  /// Other rules that may share flows with each rule, found through per-namespace buckets
+  /// (rules pinned to namespaces only meet rules of those namespaces or unpinned ones).
+  std::vector<std::vector<uint32_t>> candidates() {
+    std::map<std::string, std::vector<uint32_t>> by_ns;
+    std::vector<uint32_t> anywhere;
     for (const Rule& r : m_.rules) {
-      z3::expr mr = enc().rule_match(r, f_);
-      if (unsat(mr)) continue;  // matches nothing: W503 says why
+      auto ns = pinned_namespaces(r.subject);
+      if (ns.empty()) anywhere.push_back(r.id);
+      for (const std::string& n : ns) by_ns[n].push_back(r.id);
+    }
+    std::vector<std::vector<uint32_t>> out(m_.rules.size());
+    for (const Rule& r : m_.rules) {
+      std::set<uint32_t> seen;
+      auto consider = [&](uint32_t id) {
+        if (id != r.id && seen.insert(id).second && rules_may_overlap(r, m_.rules[id])) out[r.id].push_back(id);
+      };
+      auto ns = pinned_namespaces(r.subject);
+      if (ns.empty()) {
+        for (const Rule& o : m_.rules) consider(o.id);
+        continue;
+      }
+      for (uint32_t id : anywhere) consider(id);
+      for (const std::string& n : ns)
+        for (uint32_t id : by_ns[n]) consider(id);
+    }
+    return out;
+  }
+
+  /// Does r alone decide a sample flow built from its own terms? Then it plainly matters
+  /// (not shadowed, not redundant) and needs no query. Only `cand` (the rules that may
+  /// overlap r) can match a flow r matches, so only they are replayed.
+  bool decides_a_sample(const Rule& r, const std::vector<uint32_t>& cand, bool* sampled) {
+    if (s_.scope().inventory()) return false;
+    auto sample = sample_flow(r, s_.domain());
+    if (!sample) return false;
+    *sampled = true;
+    const Endpoint* owner = r.dir == Direction::Egress ? &sample->remote : &sample->local;
+    for (uint32_t id : cand) {
+      const Rule& o = m_.rules[id];
+      if (o.action == Action::Allow && r.action == Action::Deny) continue;  // a deny wins anyway
+      if (endpoint_selector_matches(o.subject, sample->local) && peer_matches(o.peer, sample->remote) &&
+          ports_match(o.ports, sample->proto, sample->port, owner))
+        return false;  // another rule of the deciding kind matches too
+    }
+    if (r.action == Action::Deny) return true;
+    return std::any_of(m_.isolations.begin(), m_.isolations.end(), [&](const Isolation& i) {
+      return i.dir == r.dir && endpoint_selector_matches(i.subject, sample->local);
+    });
+  }
+
+  void rules() {
+    std::vector<std::vector<uint32_t>> near_rules = candidates();
+    std::map<std::string, bool> ever_isolated;  // by direction + subject
+    for (const Rule& r : m_.rules) {
+      const auto& cand = near_rules[r.id];
+      bool sampled = false;
+      if (decides_a_sample(r, cand, &sampled)) continue;
+      bool denies = std::any_of(cand.begin(), cand.end(), [&](uint32_t id) { return m_.rules[id].action == Action::Deny; });
+      bool allows = std::any_of(cand.begin(), cand.end(), [&](uint32_t id) { return m_.rules[id].action == Action::Allow; });
       RuleFilter others = near(r, true);
+      z3::expr mr = enc().rule_match(r, f_);
+      // A rule that matches nothing makes every question below vacuously true: W503's job.
+      auto real = [&] { return sampled || !unsat(mr); };  // a sample flow matches r
+      if (r.action == Action::Deny) {
+        if (denies && unsat(mr && !enc().any_rule(m_, r.dir, Action::Deny, f_, others)) && real()) {
+          Diagnostic& d =
+              diags_.report(Code::W502, r.range, "redundant deny: other deny rules already deny every flow it denies");
+          add_overlapping(d, r, cand, Action::Deny, "covered");
+        }
+        continue;
+      }
       z3::expr deny_others = enc().any_rule(m_, r.dir, Action::Deny, f_, others);
-      z3::expr allow_others = enc().any_rule(m_, r.dir, Action::Allow, f_, others);
+      if (denies && unsat(mr && !deny_others) && real()) {
+        Diagnostic& d = diags_.report(Code::W501, r.range,
+                                      fmt::format("this allow never takes effect: deny rules match every {} flow it "
+                                                  "matches, and deny always wins",
+                                                  to_string(r.dir)));
+        add_overlapping(d, r, cand, Action::Deny, "shadowed");
+        continue;
+      }
+      // Never isolated at all: W401 says so when it is plain from the syntax; the solver
+      // also sees declared namespace labels and contradictions across selectors.
+      std::string key = std::string(to_string(r.dir)) + print_endpoint_selector(r.subject);
+      auto it = ever_isolated.find(key);
+      if (it == ever_isolated.end()) {
+        const SymEndpoint& local = Encoder::local(f_, r.dir);
+        bool iso = !s_.scope().inventory() &&
+                   std::any_of(m_.isolations.begin(), m_.isolations.end(), [&](const Isolation& i) {
+                     return i.dir == r.dir && selector_satisfiable(conjoin(r.subject, i.subject), s_.domain());
+                   });
+        if (!iso) iso = !unsat(enc().endpoint_selector(local, r.subject) && enc().isolated(m_, r.dir, local, others));
+        it = ever_isolated.emplace(key, iso).first;
+        bool w401 = std::none_of(m_.isolations.begin(), m_.isolations.end(), [&](const Isolation& i) {
+          return i.dir == r.dir && selectors_may_overlap(i.subject, r.subject);
+        });
+        if (!iso && !w401 && real())
+          diags_.report(Code::W502, r.range,
+                        fmt::format("this allow changes nothing: no isolation ever selects the workloads it applies "
+                                    "to for {}",
+                                    to_string(r.dir)));
+      }
+      if (!it->second) continue;
+      if (!allows) continue;
       z3::expr iso = enc().isolated(m_, r.dir, Encoder::local(f_, r.dir), others);
-      if (r.action == Action::Allow) {
-        if (unsat(mr && !deny_others)) {
-          Diagnostic& d = diags_.report(Code::W501, r.range,
-                                        fmt::format("this allow never takes effect: deny rules match every {} flow it "
-                                                    "matches, and deny always wins",
-                                                    to_string(r.dir)));
-          add_overlapping(d, r, Action::Deny, "shadowed");
-          continue;
-        }
-        // Never isolated at all is W401's finding (when it is plain from the syntax).
-        if (unsat(mr && !deny_others && iso)) {
-          bool syntactic = std::none_of(m_.isolations.begin(), m_.isolations.end(), [&](const Isolation& i) {
-            return i.dir == r.dir && selectors_may_overlap(i.subject, r.subject);
-          });
-          if (!syntactic)
-            diags_.report(Code::W502, r.range,
-                          fmt::format("this allow changes nothing: no isolation ever selects the workloads it applies "
-                                      "to for {}",
-                                      to_string(r.dir)));
-          continue;
-        }
-        if (unsat(mr && !deny_others && iso && !allow_others)) {
-          Diagnostic& d = diags_.report(Code::W502, r.range,
-                                        "redundant allow: other allow rules already allow every flow it allows");
-          add_overlapping(d, r, Action::Allow, "covered");
-        }
-      } else if (unsat(mr && !deny_others)) {
-        Diagnostic& d =
-            diags_.report(Code::W502, r.range, "redundant deny: other deny rules already deny every flow it denies");
-        add_overlapping(d, r, Action::Deny, "covered");
+      z3::expr allow_others = enc().any_rule(m_, r.dir, Action::Allow, f_, others);
+      if (unsat(mr && !deny_others && iso && !allow_others) && real()) {
+        Diagnostic& d = diags_.report(Code::W502, r.range,
+                                      "redundant allow: other allow rules already allow every flow it allows");
+        add_overlapping(d, r, cand, Action::Allow, "covered");
       }
     }
   }
@@ -138,10 +242,17 @@ private:
   void vacuous_selectors() {
     std::set<std::string> seen;
     SymEndpoint e = enc().endpoint("v");
-    z3::expr in_scope = s_.scope().endpoint(e);
+    s_.assume(s_.scope().endpoint(e));  // once: re-adding it per query would re-encode it each time
+    z3::expr in_scope = s_.ctx().bool_val(true);
     auto check = [&](const EndpointSelector& sel, SourceRange range, const std::string& what) {
       if (sel.namespaces.empty() && sel.pods.empty()) return;
       if (!seen.insert(print_endpoint_selector(sel)).second) return;
+      // Plain cases need no query: an exact syntactic check (every endpoint), or the
+      // inventory itself; the solver confirms every finding.
+      if (!s_.scope().inventory() && selector_satisfiable(sel, s_.domain())) return;
+      if (o_.inventory && std::any_of(o_.inventory->begin(), o_.inventory->end(),
+                                      [&](const Endpoint& x) { return endpoint_selector_matches(sel, x); }))
+        return;
       if (!unsat(in_scope && enc().endpoint_selector(e, sel))) return;
       std::string why = s_.scope().inventory() ? "no inventory endpoint matches it"
                                               : "its requirements contradict each other or the declared namespace labels";
@@ -163,6 +274,8 @@ private:
 
   /// Namespaces where some workloads are isolated in a direction but not all of them.
   void unisolated() {
+    SymEndpoint e = enc().endpoint("u");
+    s_.assume(s_.scope().endpoint(e));
     for (Direction dir : {Direction::Ingress, Direction::Egress}) {
       std::map<std::string, const Isolation*> by_ns;
       for (const Isolation& i : m_.isolations) {
@@ -171,11 +284,24 @@ private:
           if (r.key == kNamespaceNameLabel && r.op == LabelRequirement::Op::In)
             for (const std::string& ns : r.values) by_ns.emplace(ns, &i);
       }
-      SymEndpoint e = enc().endpoint("u");
-      z3::expr in_scope = s_.scope().endpoint(e);
+      z3::expr in_scope = s_.ctx().bool_val(true);
       z3::expr iso = enc().isolated(m_, dir, e);
       const KeyDomain& names = s_.domain().ns_keys[0];
+      // A namespace some isolation selects whole (no pod requirements, a namespace side every
+      // workload of it satisfies) needs no query.
+      auto whole = [&](const std::string& ns) {
+        auto declared = s_.domain().namespaces.find(ns);
+        return std::any_of(m_.isolations.begin(), m_.isolations.end(), [&](const Isolation& i) {
+          if (i.dir != dir || !i.subject.pods.empty()) return false;
+          if (declared != s_.domain().namespaces.end()) return label_selector_matches(i.subject.namespaces, declared->second);
+          return std::all_of(i.subject.namespaces.reqs.begin(), i.subject.namespaces.reqs.end(), [&](const LabelRequirement& r) {
+            return r.key == kNamespaceNameLabel && r.op == LabelRequirement::Op::In &&
+                   std::find(r.values.begin(), r.values.end(), ns) != r.values.end();
+          });
+        });
+      };
       for (const auto& [ns, first] : by_ns) {
+        if (!s_.scope().inventory() && whole(ns)) continue;
         z3::expr in_ns = enc().is_kind(e, EndpointKind::Workload) && e.ns_has[0] &&
                          e.ns_val[0] == enc().bv(names.index_of(ns), names.bits());
         CheckOutcome o = s_.check(in_scope && in_ns && !iso);

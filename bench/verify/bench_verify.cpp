@@ -137,7 +137,7 @@ void run_fqdn(const std::vector<size_t>& sizes) {
     auto part = verify::partition_fqdns(fq);
     double bfs = since(t0);
     t0 = Clock::now();
-    auto str = verify::string_name_classes(fq, 60000);
+    auto str = verify::string_name_classes(fq, 10000);
     double z3s = since(t0);
     std::printf("| %zu | %zu | %.3f s (%zu states) | %zu | %.3f s | %zu | %s |\n", n, fq.size(), bfs,
                 part ? part->states_explored : 0, part ? part->classes.size() : 0, z3s, str.partition.classes.size(),

@@ -127,3 +127,36 @@ TEST_CASE("differential: counterexamples of random proofs replay through the int
   CHECK(failed > 10);
   CHECK(proved > 10);
 }
+
+TEST_CASE("timeouts give unknown, never a wrong verdict") {
+  testing::RandomModules gen(77);
+  Module m = gen.module(3000, 40);
+  for (int i = 0; i < 8; ++i) {
+    Prove p;
+    p.kind = Prove::Kind::Isolated;
+    for (int k = 0; k < 2; ++k) {
+      Peer peer;
+      peer.kind = Peer::Kind::Endpoints;
+      peer.endpoints = gen.selector();
+      p.subjects.push_back(peer);
+    }
+    m.proofs.push_back(p);
+  }
+  ProofReport full = run_proofs(m, VerifyOptions{});
+  VerifyOptions o;
+  o.timeout_ms = 1;
+  ProofReport r = run_proofs(m, o);
+  REQUIRE(r.internal_error == "");
+  REQUIRE(r.results.size() == full.results.size());
+  size_t unknown = 0;
+  for (size_t i = 0; i < r.results.size(); ++i) {
+    if (r.results[i].status == ProofStatus::Unknown) {
+      ++unknown;
+      CHECK(r.results[i].message.find("timeout") != std::string::npos);
+    } else {
+      CHECK(r.results[i].status == full.results[i].status);  // finished in time: the same answer
+    }
+  }
+  CHECK(unknown > 0);
+  if (unknown) CHECK(r.failed());  // unknown is not a pass
+}

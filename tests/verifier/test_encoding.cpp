@@ -2,7 +2,10 @@
 // the solver's verdict (SmtEngine) and the interpreter's agree with the expected one.
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <random>
+
+#include "frontend/frontend.h"
 
 #include "ir/fqdn.h"
 #include "ir/interp.h"
@@ -238,4 +241,45 @@ TEST_CASE("Deny wins over allow, whatever the specificity; self and host traffic
   remote.name = "remote";
   remote.kind = EndpointKind::RemoteNode;
   expect_flow(m, remote, b, Protocol::TCP, 81, false);
+}
+
+TEST_CASE("Cilium namespace scoping: a namespaced policy's peer selectors stay in its namespace") {
+  // Parsed by the YAML front end, decided by both engines. The clusterwide policy's peer
+  // selector matches every namespace; the namespaced one only its own (Cilium semantics).
+  std::string path = std::string(MOAT_BINARY_DIR) + "/test_verifier_cilium_scoping.yaml";
+  {
+    std::ofstream out(path);
+    out << R"(apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: web, namespace: x}
+spec:
+  endpointSelector: {matchLabels: {app: web}}
+  ingress:
+  - fromEndpoints: [{matchLabels: {app: client}}]
+    toPorts: [{ports: [{port: "80", protocol: TCP}]}]
+---
+apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: api}
+spec:
+  endpointSelector: {matchLabels: {app: api}}
+  ingress:
+  - fromEndpoints: [{matchLabels: {app: client}}]
+    toPorts: [{ports: [{port: "80", protocol: TCP}]}]
+)";
+  }
+  SourceManager sm;
+  Module m;
+  Diagnostics diags;
+  load_paths({path}, sm, m, diags);
+  REQUIRE_FALSE(diags.has_errors());
+  Endpoint web_x = workload("x", {{"app", "web"}});
+  Endpoint api_x = workload("x", {{"app", "api"}});
+  Endpoint client_x = workload("x", {{"app", "client"}});
+  Endpoint client_y = workload("y", {{"app", "client"}});
+  client_y.name = "y/client";
+  expect_flow(m, client_x, web_x, Protocol::TCP, 80, true);
+  expect_flow(m, client_y, web_x, Protocol::TCP, 80, false);  // other namespace: not selected
+  expect_flow(m, client_y, api_x, Protocol::TCP, 80, true);   // clusterwide: any namespace
+  expect_flow(m, client_x, web_x, Protocol::TCP, 81, false);
 }
