@@ -1,6 +1,7 @@
 // DNS proxy: one poll loop for UDP (client sockets, one connected upstream socket per query
 // in flight) and one short-lived thread per TCP connection. The answer callback runs before
 // the answer is sent back, on the thread that received it.
+#include "runtime/net_util.h"
 #include "runtime/dns/dns_proxy.h"
 
 #include <arpa/inet.h>
@@ -22,40 +23,11 @@ namespace moat::runtime::dns {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
-}
+using runtime::now_ms;
+using runtime::wait_fd;
 
 bool make_addr(const std::string& host, uint16_t port, sockaddr_storage& ss, socklen_t& len) {
-  std::memset(&ss, 0, sizeof ss);
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
-    len = sizeof *v4;
-    return true;
-  }
-  if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
-    len = sizeof *v6;
-    return true;
-  }
-  return false;
-}
-
-/// Waits until fd is ready for `events` or the deadline passes.
-bool wait_fd(int fd, short events, int64_t deadline) {
-  for (;;) {
-    int64_t left = deadline - now_ms();
-    if (left <= 0) return false;
-    pollfd p{fd, events, 0};
-    int r = poll(&p, 1, static_cast<int>(left));
-    if (r > 0) return (p.revents & (events | POLLHUP | POLLERR)) != 0;
-    if (r == 0 || errno != EINTR) return false;
-  }
+  return runtime::make_sockaddr(host, port, ss, len);
 }
 
 bool read_full(int fd, uint8_t* buf, size_t n, int64_t deadline) {

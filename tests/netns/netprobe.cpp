@@ -7,6 +7,7 @@
 //   netprobe loop tcp|udp ADDR PORT --expect allow|deny --duration-ms N [--interval-ms N]
 //                 [--timeout-ms N] [--stop-file PATH]                  exit 0 = no wrong verdict
 //   netprobe dns-connect SERVER NAME A|AAAA TCPPORT [--timeout-ms N]   exit 0 = lookup + connect
+#include "runtime/net_util.h"
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -25,41 +26,11 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-long now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
-}
+using moat::runtime::now_ms;
+using moat::runtime::wait_fd;
 
 bool parse_addr(const std::string& host, int port, sockaddr_storage& ss, socklen_t& len) {
-  std::memset(&ss, 0, sizeof ss);
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
-    len = sizeof *v4;
-    return true;
-  }
-  if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
-    len = sizeof *v6;
-    return true;
-  }
-  return false;
-}
-
-/// Waits for `events` on fd until the deadline; true when ready.
-bool wait_fd(int fd, short events, long deadline) {
-  for (;;) {
-    long left = deadline - now_ms();
-    if (left <= 0) return false;
-    pollfd p{fd, events, 0};
-    int r = poll(&p, 1, static_cast<int>(left));
-    if (r > 0) return true;
-    if (r == 0) return false;
-    if (errno != EINTR) return false;
-  }
+  return moat::runtime::make_sockaddr(host, static_cast<uint16_t>(port), ss, len);
 }
 
 /// One request/echo exchange over TCP or UDP; true when the echo came back in time.
