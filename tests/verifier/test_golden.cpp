@@ -131,6 +131,13 @@ TEST_CASE("golden: the ml-platform example, YAML") {
   golden("ml-platform-yaml.txt", check_report({kSrc + "/examples/ml-platform-yaml"}));
 }
 
-TEST_CASE("golden: semantic diff of the moat and YAML versions of the example") {
-  golden("ml-platform-diff.txt", diff_report(kSrc + "/examples/ml-platform.moat", kSrc + "/examples/ml-platform-yaml"));
+TEST_CASE("the moat and YAML versions of the example are equivalent") {
+  // examples/ml-platform.moat and examples/ml-platform-yaml/ say the same thing in two
+  // languages; a change to one that is not made to the other shows up here.
+  CHECK(diff_report(kSrc + "/examples/ml-platform.moat", kSrc + "/examples/ml-platform-yaml") == "diff: proved\n");  // proved equivalent
+}
+
+TEST_CASE("golden: semantic diff of the example and an edited version") {
+  golden("ml-platform-diff.txt",
+         diff_report(kSrc + "/examples/ml-platform.moat", kSrc + "/tests/golden/verifier/ml-platform-v2.moat"));
 }
