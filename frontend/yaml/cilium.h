@@ -32,6 +32,11 @@ std::optional<CiliumSelector> parse_cilium_selector(Ctx& ctx, const YAML::Node& 
 /// it depends on the subject); E311 for unknown names. nullopt: nothing to add.
 std::optional<Peer> entity_peer(Ctx& ctx, const YAML::Node& node, SourceRange fallback, const CiliumScope& scope);
 
+/// A matchName / matchPattern map (a toFQDNs entry, or a dns rule of toPorts): exactly one
+/// of the two, checked per DESIGN §2 (E204/E207 shape, E308 bad name or pattern).
+std::optional<FqdnMatch> parse_fqdn_match(Ctx& ctx, const YAML::Node& node, std::string_view what,
+                                          SourceRange fallback);
+
 /// Ports that share one set of L7 rules: each becomes one IR rule per peer.
 struct PortGroup {
   std::vector<PortMatch> ports;  // empty: every port

@@ -97,26 +97,12 @@ std::optional<Peer> cidr_peer(Ctx& ctx, const YAML::Node& node, SourceRange fall
 }
 
 std::optional<Peer> fqdn_peer(Ctx& ctx, const YAML::Node& node, SourceRange fallback) {
-  Map m(ctx, node, "a toFQDNs entry", fallback);
-  if (!m.valid()) return std::nullopt;
-  m.check({"matchName", "matchPattern"});
-  bool name = m.has("matchName"), pattern = m.has("matchPattern");
-  if (name == pattern) {
-    ctx.diags.report(name ? Code::E207 : Code::E204, m.range(),
-                     std::string("a toFQDNs entry needs exactly one of matchName or matchPattern") + (name ? ", not both" : ""));
-    return std::nullopt;
-  }
-  const char* key = name ? "matchName" : "matchPattern";
-  auto text = strict_string(ctx, m.get(key), key, m.key_range(key));
-  if (!text) return std::nullopt;
-  if (auto why = check_fqdn(*text, pattern)) {
-    ctx.diags.report(Code::E308, m.value_range(key), *why);
-    return std::nullopt;
-  }
+  auto match = parse_fqdn_match(ctx, node, "a toFQDNs entry", fallback);
+  if (!match) return std::nullopt;
   Peer p;
   p.kind = Peer::Kind::Fqdn;
-  p.fqdn = FqdnMatch{pattern, normalize_fqdn(*text), m.range()};
-  p.range = m.range();
+  p.range = match->range;
+  p.fqdn = std::move(*match);
   return p;
 }
 

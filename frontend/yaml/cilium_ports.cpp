@@ -138,27 +138,6 @@ std::optional<PortMatch> parse_port_protocol(Ctx& ctx, const YAML::Node& node, S
   return pm;
 }
 
-std::optional<FqdnMatch> parse_dns_rule(Ctx& ctx, const YAML::Node& node, SourceRange fallback) {
-  Map m(ctx, node, "a dns rule", fallback);
-  if (!m.valid()) return std::nullopt;
-  m.check({"matchName", "matchPattern"});
-  bool name = m.has("matchName"), pattern = m.has("matchPattern");
-  if (name == pattern) {
-    ctx.diags.report(name ? Code::E207 : Code::E204, m.range(),
-                     std::string("a dns rule needs exactly one of matchName or matchPattern") +
-                         (name ? ", not both" : ""));
-    return std::nullopt;
-  }
-  const char* key = name ? "matchName" : "matchPattern";
-  auto text = strict_string(ctx, m.get(key), key, m.key_range(key));
-  if (!text) return std::nullopt;
-  if (auto why = check_fqdn(*text, pattern)) {
-    ctx.diags.report(Code::E308, m.value_range(key), *why);
-    return std::nullopt;
-  }
-  return FqdnMatch{pattern, normalize_fqdn(*text), m.range()};
-}
-
 std::optional<HttpRule> parse_http_rule(Ctx& ctx, const YAML::Node& node, SourceRange fallback) {
   Map m(ctx, node, "an http rule", fallback);
   if (!m.valid()) return std::nullopt;
@@ -218,7 +197,7 @@ bool parse_l7(Ctx& ctx, const YAML::Node& node, SourceRange fallback, Direction 
     return false;
   }
   for (const YAML::Node& r : dns) {
-    if (auto f = parse_dns_rule(ctx, r, m.key_range("dns"))) group.dns.push_back(std::move(*f));
+    if (auto f = parse_fqdn_match(ctx, r, "a dns rule", m.key_range("dns"))) group.dns.push_back(std::move(*f));
     else ok = false;
   }
   m.unmodeled("kafka", "Kafka rules are not enforced or verified; these ports are treated as open to all Kafka requests");
@@ -334,6 +313,27 @@ std::optional<std::vector<PortGroup>> parse_cilium_ports(Ctx& ctx, const Map& it
   // carried L7 rules. Without any L4, the one group means every port.
   if (groups[0].ports.empty() && (!to_ports.empty() || !icmps.empty())) groups.erase(groups.begin());
   return groups;
+}
+
+std::optional<FqdnMatch> parse_fqdn_match(Ctx& ctx, const YAML::Node& node, std::string_view what,
+                                          SourceRange fallback) {
+  Map m(ctx, node, std::string(what), fallback);
+  if (!m.valid()) return std::nullopt;
+  m.check({"matchName", "matchPattern"});
+  bool name = m.has("matchName"), pattern = m.has("matchPattern");
+  if (name == pattern) {
+    ctx.diags.report(name ? Code::E207 : Code::E204, m.range(),
+                     std::string(what) + " needs exactly one of matchName or matchPattern" + (name ? ", not both" : ""));
+    return std::nullopt;
+  }
+  const char* key = name ? "matchName" : "matchPattern";
+  auto text = strict_string(ctx, m.get(key), key, m.key_range(key));
+  if (!text) return std::nullopt;
+  if (auto why = check_fqdn(*text, pattern)) {
+    ctx.diags.report(Code::E308, m.value_range(key), *why);
+    return std::nullopt;
+  }
+  return FqdnMatch{pattern, normalize_fqdn(*text), m.range()};
 }
 
 } // namespace moat::yamlfe
