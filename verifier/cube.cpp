@@ -96,6 +96,29 @@ std::vector<bool> point_set(const KeyDomain& k, bool has, uint64_t val) {
   return a;
 }
 
+/// Binary search for the least v in [lo, hi] where `holds(v)`; `holds` is monotone
+/// (false ... false true ... true) and true at hi.
+template <typename Holds>
+uint64_t least_holding(uint64_t lo, uint64_t hi, Holds holds) {
+  while (lo < hi) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    if (holds(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return hi;
+}
+
+/// The greatest v in [lo, hi] where `holds(v)`; monotone the other way, true at lo.
+template <typename Holds>
+uint64_t greatest_holding(uint64_t lo, uint64_t hi, Holds holds) {
+  while (lo < hi) {
+    uint64_t mid = lo + (hi - lo + 1) / 2;
+    if (holds(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
 } // namespace
 
 Cube Cube::point(Session& s, const SymFlow& f, const z3::model& m) {
@@ -296,24 +319,13 @@ void Cube::generalize(Session& s, const SymFlow& f, const z3::expr& target, cons
     Literal::Kind kind = lits_[i].kind;
     if (kind == Literal::Kind::Ip) {
       widen_ip(s, f, not_target, i, prefixes);
-    } else if (kind == Literal::Kind::PortLo) {
-      uint64_t lo = 0, hi = lits_[i].value;  // least implied lower bound
-      while (lo < hi) {
-        uint64_t mid = (lo + hi) / 2;
-        lits_[i].value = mid;
-        if (implied(s, f, not_target)) hi = mid;
-        else lo = mid + 1;
-      }
-      lits_[i].value = hi;
-    } else if (kind == Literal::Kind::PortHi) {
-      uint64_t lo = lits_[i].value, hi = 65535;  // greatest implied upper bound
-      while (lo < hi) {
-        uint64_t mid = (lo + hi + 1) / 2;
-        lits_[i].value = mid;
-        if (implied(s, f, not_target)) lo = mid;
-        else hi = mid - 1;
-      }
-      lits_[i].value = lo;
+    } else if (kind == Literal::Kind::PortLo || kind == Literal::Kind::PortHi) {
+      auto holds = [&](uint64_t v) {
+        lits_[i].value = v;
+        return implied(s, f, not_target);
+      };
+      lits_[i].value = kind == Literal::Kind::PortLo ? least_holding(0, lits_[i].value, holds)
+                                                     : greatest_holding(lits_[i].value, 65535, holds);
     }
   }
   // Bounds that reach the ends of the range say nothing.
@@ -339,15 +351,13 @@ void Cube::generalize(Session& s, const SymFlow& f, const z3::expr& target, cons
 
 void Cube::widen_ip(Session& s, const SymFlow& f, const z3::expr& not_target, size_t i,
                     const std::vector<IpPrefix>& prefixes) {
-  unsigned lo = 0, hi = lits_[i].prefix;  // implied at hi: find the least implied length
-  while (lo < hi) {
-    unsigned mid = (lo + hi) / 2;
-    lits_[i].prefix = mid;
-    if (implied(s, f, not_target)) hi = mid;
-    else lo = mid + 1;
-  }
-  lits_[i].prefix = hi;
-  if (hi == 0) return;
+  // Implied at the current length: find the least implied length.
+  unsigned len = static_cast<unsigned>(least_holding(0, lits_[i].prefix, [&](uint64_t v) {
+    lits_[i].prefix = static_cast<unsigned>(v);
+    return implied(s, f, not_target);
+  }));
+  lits_[i].prefix = len;
+  if (len == 0) return;
   // A policy prefix around this block, minus the policy prefixes inside it that are not
   // entirely in the target (at most four holes): the largest such block wins.
   IpPrefix block = prefix_of(lits_[i]);
