@@ -19,6 +19,7 @@
 #include "ir/interp.h"
 #include "ir/lint.h"
 #include "ir/printer.h"
+#include "verifier/rule_overlap.h"
 #include "verifier/sample.h"
 #include "verifier/selector_sat.h"
 #include "verifier/session.h"
@@ -98,61 +99,6 @@ private:
     }
   }
 
-  /// Namespaces a subject pins (kubernetes.io/metadata.name In [...]); empty: any.
-  static std::vector<std::string> pinned_namespaces(const EndpointSelector& s) {
-    for (const LabelRequirement& r : s.namespaces.reqs)
-      if (r.key == kNamespaceNameLabel && r.op == LabelRequirement::Op::In) return r.values;
-    return {};
-  }
-
-  /// Could two rules of one direction match a common flow? Syntactic and conservative:
-  /// subjects, peers and port lists must each possibly overlap.
-  static bool ports_may_overlap(const std::vector<PortMatch>& a, const std::vector<PortMatch>& b) {
-    if (a.empty() || b.empty()) return true;
-    auto covers = [](Protocol x, Protocol y) {
-      auto transport = [](Protocol p) { return p == Protocol::TCP || p == Protocol::UDP || p == Protocol::SCTP; };
-      return x == y || (x == Protocol::Any && transport(y)) || (y == Protocol::Any && transport(x));
-    };
-    for (const PortMatch& x : a)
-      for (const PortMatch& y : b) {
-        if (!covers(x.proto, y.proto)) continue;
-        if (!x.name.empty() || !y.name.empty() || (x.lo <= y.hi && y.lo <= x.hi)) return true;
-      }
-    return false;
-  }
-  static bool rules_may_overlap(const Rule& a, const Rule& b) {
-    return a.dir == b.dir && selectors_may_overlap(a.subject, b.subject) && peers_may_overlap(a.peer, b.peer) &&
-           ports_may_overlap(a.ports, b.ports);
-  }
-
-  /// Other rules that may share flows with each rule, found through per-namespace buckets
-  /// (rules pinned to namespaces only meet rules of those namespaces or unpinned ones).
-  std::vector<std::vector<uint32_t>> candidates() {
-    std::map<std::string, std::vector<uint32_t>> by_ns;
-    std::vector<uint32_t> anywhere;
-    for (const Rule& r : m_.rules) {
-      auto ns = pinned_namespaces(r.subject);
-      if (ns.empty()) anywhere.push_back(r.id);
-      for (const std::string& n : ns) by_ns[n].push_back(r.id);
-    }
-    std::vector<std::vector<uint32_t>> out(m_.rules.size());
-    for (const Rule& r : m_.rules) {
-      std::set<uint32_t> seen;
-      auto consider = [&](uint32_t id) {
-        if (id != r.id && seen.insert(id).second && rules_may_overlap(r, m_.rules[id])) out[r.id].push_back(id);
-      };
-      auto ns = pinned_namespaces(r.subject);
-      if (ns.empty()) {
-        for (const Rule& o : m_.rules) consider(o.id);
-        continue;
-      }
-      for (uint32_t id : anywhere) consider(id);
-      for (const std::string& n : ns)
-        for (uint32_t id : by_ns[n]) consider(id);
-    }
-    return out;
-  }
-
   /// Does r alone decide a sample flow built from its own terms? Then it plainly matters
   /// (not shadowed, not redundant) and needs no query. Only `cand` (the rules that may
   /// overlap r) can match a flow r matches, so only they are replayed.
@@ -176,7 +122,7 @@ private:
   }
 
   void rules() {
-    std::vector<std::vector<uint32_t>> near_rules = candidates();
+    std::vector<std::vector<uint32_t>> near_rules = overlapping_rules(m_);
     std::map<std::string, bool> ever_isolated;  // by direction + subject
     for (const Rule& r : m_.rules) {
       const auto& cand = near_rules[r.id];
