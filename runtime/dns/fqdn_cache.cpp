@@ -3,6 +3,7 @@
 #include "runtime/dns/fqdn_cache.h"
 
 #include <algorithm>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 
@@ -46,34 +47,18 @@ bool FqdnCache::learn(const Response& r, const FqdnSelectors& sel, uint32_t min_
 }
 
 bool FqdnCache::expire(int64_t now_ms) {
-  bool changed = false;
-  for (auto it = entries_.begin(); it != entries_.end();) {
-    auto& names = it->second;
-    for (auto n = names.begin(); n != names.end();) {
-      if (n->second <= now_ms) {
-        n = names.erase(n);
-        changed = true;
-      } else {
-        ++n;
-      }
-    }
-    it = names.empty() ? entries_.erase(it) : std::next(it);
-  }
-  return changed;
+  return forget([&](const std::string&, int64_t expiry) { return expiry <= now_ms; });
 }
 
 bool FqdnCache::retain(const FqdnSelectors& sel) {
+  return forget([&](const std::string& name, int64_t) { return !sel.selects(name); });
+}
+
+bool FqdnCache::forget(const std::function<bool(const std::string&, int64_t)>& drop) {
   bool changed = false;
   for (auto it = entries_.begin(); it != entries_.end();) {
     auto& names = it->second;
-    for (auto n = names.begin(); n != names.end();) {
-      if (!sel.selects(n->first)) {
-        n = names.erase(n);
-        changed = true;
-      } else {
-        ++n;
-      }
-    }
+    changed = std::erase_if(names, [&](const auto& n) { return drop(n.first, n.second); }) > 0 || changed;
     it = names.empty() ? entries_.erase(it) : std::next(it);
   }
   return changed;

@@ -5,6 +5,7 @@
 // ipcache (established connections keep flowing through conntrack).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -52,6 +53,9 @@ public:
   static std::optional<FqdnCache> from_json(const std::string& text);
 
 private:
+  /// Forgets every (name, expiry) that `drop` picks, and addresses left without names.
+  bool forget(const std::function<bool(const std::string&, int64_t)>& drop);
+
   std::map<IpAddr, std::map<std::string, int64_t>> entries_;  // ip -> name -> expiry ms
 };
 
