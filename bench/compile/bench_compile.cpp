@@ -4,6 +4,7 @@
 // --runs. Also times the node-side work for the same policy: computing the map contents
 // (identities, ipcache, resolved policy entries) in process.
 //   bench_compile --moat PATH/moat [--rules 10000,100000] [--runs 3]
+//   bench_compile --emit yaml --rules 10000 > policy.yaml    (the source alone)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -57,19 +58,27 @@ int main(int argc, char** argv) {
   std::string moat;
   std::vector<size_t> rules = {10000, 100000};
   int runs = 3;
+  std::string emit;  // --emit moat|yaml: print the source for the first --rules size, nothing else
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
     if (a == "--moat") moat = next();
     else if (a == "--runs") runs = std::stoi(next());
+    else if (a == "--emit") emit = next();
     else if (a == "--rules") {
       rules.clear();
       std::stringstream ss(next());
       for (std::string t; std::getline(ss, t, ',');) rules.push_back(std::stoul(t));
     } else {
-      std::fprintf(stderr, "usage: bench_compile --moat PATH [--rules 10000,100000] [--runs N]\n");
+      std::fprintf(stderr, "usage: bench_compile --moat PATH [--rules 10000,100000] [--runs N]\n"
+                           "       bench_compile --emit moat|yaml --rules N > FILE\n");
       return 2;
     }
+  }
+  if (!emit.empty() && !rules.empty()) {
+    std::fputs((emit == "yaml" ? moat::bench::synthetic_yaml(rules[0]) : moat::bench::synthetic_moat(rules[0])).c_str(),
+               stdout);
+    return 0;
   }
   if (moat.empty()) {
     std::fprintf(stderr, "bench_compile: --moat PATH is required\n");
