@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/explain.h"
+#include "cli/inventory_input.h"
 #include "cli/render.h"
 #include "cli/verify_report.h"
 #include "frontend/frontend.h"
@@ -62,7 +63,7 @@ int run_diff(const DiffOptions& o) {
   load_paths({o.old_path}, sm, old_m, diags);
   load_paths({o.new_path}, sm, new_m, diags);
   std::optional<CasesFile> inv;
-  if (!o.verify.inventory.empty()) inv = load_cases(o.verify.inventory, sm, diags);
+  if (!o.verify.inventory.empty()) inv = load_inventory_file(o.verify.inventory, sm, diags);
   if (diags.has_errors()) {
     print_diagnostics(diags, sm, stderr);
     return 2;
@@ -152,7 +153,8 @@ void add_diff_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--timeout", opts->verify.timeout_ms, "Solver time limit per query in ms (0: none)")
       ->capture_default_str();
   cmd->add_option("--inventory", opts->verify.inventory,
-                  "Cases file whose endpoints are the scope (default: every possible endpoint)");
+                  "Cases file, or Kubernetes Pods and Namespaces (List YAML/JSON), whose endpoints are the "
+                  "scope (default: every possible endpoint)");
   cmd->callback([opts, &exit_code] { exit_code = run_diff(*opts); });
 }
 

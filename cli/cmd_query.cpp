@@ -1,11 +1,16 @@
 // moat query: one flow's verdict and the rules that decide it. The interpreter decides and
 // explains; the Z3 encoding must agree (a disagreement is an internal error, exit 3).
 // Without --port, the solver lists every protocol and port range the flow is allowed on.
-// Exit 0 allowed (on some port, without --port), 1 denied, 2 bad input, 3 internal error.
+// An external end with several addresses is several hosts: one answer per address.
+// Exit 0 allowed (on some port, without --port; at every address), 1 denied, 2 bad input,
+// 3 internal error.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/explain.h"
+#include "cli/inventory_input.h"
 #include "cli/render.h"
 #include "cli/verify_report.h"
 #include "frontend/cases.h"
@@ -73,7 +78,12 @@ std::optional<Endpoint> parse_endpoint(const std::string& spec, const Module& m,
   if (auto ip = IpAddr::parse(spec)) {
     if (inv)
       for (const Endpoint& c : inv->endpoints)
-        if (std::find(c.ips.begin(), c.ips.end(), *ip) != c.ips.end()) return c;
+        if (std::find(c.ips.begin(), c.ips.end(), *ip) != c.ips.end()) {
+          Endpoint found = c;
+          // One of several hosts (ir.h Flow): the query is about this address.
+          if (found.kind == EndpointKind::External) found.ips = {*ip};
+          return found;
+        }
     e.kind = EndpointKind::External;
     e.ips.push_back(*ip);
     return e;
@@ -127,13 +137,115 @@ std::optional<std::pair<Protocol, uint16_t>> parse_port(const std::string& text,
   return std::make_pair(proto, static_cast<uint16_t>(n));
 }
 
+/// How many hosts an end stands for (ir.h Flow): an external endpoint's addresses.
+size_t host_count(const Endpoint& e) {
+  return e.kind == EndpointKind::External && e.ips.size() > 1 ? e.ips.size() : 1;
+}
+
+/// One query at one address pair: the interpreter explains, the solver must agree. `s` and
+/// `d` are the ends as this pair sees them (a host of several keeps only its address).
+struct QueryRun {
+  const Module& module;
+  const SourceManager& sm;
+  SmtEngine& smt;
+  Endpoint s, d;
+  bool same;
+  size_t a, b;
+  int exit_code = 1;
+
+  QueryRun(const Module& m, const SourceManager& sm_, SmtEngine& z, const Endpoint& src, const Endpoint& dst,
+           bool self, size_t sa, size_t db)
+      : module(m), sm(sm_), smt(z), s(at_address(src, sa)), d(at_address(dst, db)), same(self), a(sa), b(db),
+        src_full(src), dst_full(dst) {}
+
+  static Endpoint at_address(const Endpoint& e, size_t i) {
+    Endpoint out = e;
+    if (host_count(e) > 1) out.ips = {e.ips[i]};
+    return out;
+  }
+
+  Flow flow(Protocol proto, uint16_t port) const {
+    return Flow{&src_full, same ? &src_full : &dst_full, proto, port, a, same ? a : b};
+  }
+
+  /// --port: the verdict, printed (text) or returned (json); nullopt on a solver failure
+  /// or a disagreement (exit_code says which).
+  std::optional<nlohmann::json> verdict(std::pair<Protocol, uint16_t> port, const std::string& format) {
+    std::string error;
+    Verdict v = evaluate(module, flow(port.first, port.second));
+    auto z = smt.verdict({0, a}, {same ? 0u : 1u, same ? a : b}, port.first, port.second, &error);
+    if (!z) {
+      std::fprintf(stderr, "moat query: solver: %s\n", error.c_str());
+      exit_code = error.find("timeout") != std::string::npos ? 1 : 3;
+      return std::nullopt;
+    }
+    if (*z != v.allowed) {
+      std::fprintf(stderr, "moat query: internal error: the interpreter says %s, the Z3 encoding says %s\n",
+                   v.allowed ? "allow" : "deny", *z ? "allow" : "deny");
+      exit_code = 3;
+      return std::nullopt;
+    }
+    exit_code = v.allowed ? 0 : 1;
+    if (format == "json") return nlohmann::json{{"flow", witness_json(module, sm, Witness{s, d, same, port.first, port.second, v})}};
+    std::printf("%s -> %s on %s: %s\n", describe_endpoint(s).c_str(), same ? "itself" : describe_endpoint(d).c_str(),
+                flow_text(port.first, port.second).c_str(), v.allowed ? "allow" : "deny");
+    std::fputs(explain_verdict(module, sm, v, s, d, "  ").c_str(), stdout);
+    return nlohmann::json::object();
+  }
+
+  /// No --port: every allowed protocol and port range, each explained at its first port.
+  std::optional<nlohmann::json> ports(const std::string& format) {
+    std::string error;
+    auto ranges = smt.allowed_ports({0, a}, {same ? 0u : 1u, same ? a : b}, &error);
+    if (!ranges) {
+      std::fprintf(stderr, "moat query: solver: %s\n", error.c_str());
+      exit_code = error.find("timeout") != std::string::npos ? 1 : 3;
+      return std::nullopt;
+    }
+    nlohmann::json allowed = nlohmann::json::array();
+    if (format != "json")
+      std::printf("%s -> %s:\n", describe_endpoint(s).c_str(), same ? "itself" : describe_endpoint(d).c_str());
+    for (const SmtEngine::PortRange& r : *ranges) {
+      // Each range is explained by the interpreter at its first port, and must agree.
+      Verdict v = evaluate(module, flow(r.proto, r.lo));
+      if (!v.allowed) {
+        std::fprintf(stderr, "moat query: internal error: Z3 allows %s, the interpreter denies it\n",
+                     flow_text(r.proto, r.lo).c_str());
+        exit_code = 3;
+        return std::nullopt;
+      }
+      exit_code = 0;
+      std::string range = r.lo == r.hi ? std::to_string(r.lo) : fmt::format("{}..{}", r.lo, r.hi);
+      if (format == "json") {
+        allowed.push_back({{"protocol", to_string(r.proto)}, {"from", r.lo}, {"to", r.hi},
+                           {"example", witness_json(module, sm, Witness{s, d, same, r.proto, r.lo, v})}});
+      } else {
+        std::printf("  allow %s %s\n", to_string(r.proto), range.c_str());
+        std::fputs(explain_verdict(module, sm, v, s, d, "    ").c_str(), stdout);
+      }
+    }
+    if (format == "json") return nlohmann::json{{"allowed", allowed}};
+    std::printf("  %s\n", ranges->empty() ? "deny on every protocol and port" : "deny on everything else");
+    if (ranges->empty()) {
+      Verdict v = evaluate(module, flow(Protocol::TCP, 80));
+      std::printf("  e.g. tcp/80:\n");
+      std::fputs(explain_verdict(module, sm, v, s, d, "    ").c_str(), stdout);
+    }
+    return nlohmann::json::object();
+  }
+
+private:
+  const Endpoint& src_full;
+  const Endpoint& dst_full;
+};
+
 int run_query(const QueryOptions& o) {
   SourceManager sm;
   Module module;
   Diagnostics diags;
   load_paths(o.paths, sm, module, diags);
   std::optional<CasesFile> inv;
-  if (!o.verify.inventory.empty()) inv = load_cases(o.verify.inventory, sm, diags);
+  if (!o.verify.inventory.empty()) inv = load_inventory_file(o.verify.inventory, sm, diags);
   print_diagnostics(diags, sm, stderr);
   if (diags.has_errors()) return 2;
   std::string error;
@@ -154,71 +266,38 @@ int run_query(const QueryOptions& o) {
   VerifyOptions vo;
   vo.timeout_ms = o.verify.timeout_ms;
   SmtEngine smt(module, {*src, *dst}, vo);
-  const Endpoint& s = *src;
-  const Endpoint& d = same ? *src : *dst;
-  nlohmann::json out = {{"from", endpoint_json(s)}, {"to", endpoint_json(d)}};
-  int code = 1;
-  if (port) {
-    Verdict v = evaluate(module, Flow{&s, &d, port->first, port->second});
-    auto z = smt.verdict(0, same ? 0 : 1, port->first, port->second, &error);
-    if (!z) {
-      std::fprintf(stderr, "moat query: solver: %s\n", error.c_str());
-      return error.find("timeout") != std::string::npos ? 1 : 3;
-    }
-    if (*z != v.allowed) {
-      std::fprintf(stderr, "moat query: internal error: the interpreter says %s, the Z3 encoding says %s\n",
-                   v.allowed ? "allow" : "deny", *z ? "allow" : "deny");
-      return 3;
-    }
-    code = v.allowed ? 0 : 1;
+  // An external endpoint with several addresses is several hosts (ir.h Flow): one answer
+  // per address, and the flow counts as allowed only when it is at every one.
+  std::vector<std::pair<size_t, size_t>> pairs;
+  for (size_t a = 0; a < host_count(*src); ++a)
+    for (size_t b = 0; b < (same ? 1 : host_count(*dst)); ++b) pairs.push_back({a, same ? a : b});
+  if (pairs.size() == 1) {
+    QueryRun q{module, sm, smt, *src, same ? *src : *dst, same, 0, 0};
+    auto r = port ? q.verdict(*port, o.format) : q.ports(o.format);
+    if (!r) return q.exit_code;
     if (o.format == "json") {
-      Witness w{s, d, same, port->first, port->second, v};
-      out["flow"] = witness_json(module, sm, w);
+      nlohmann::json out = {{"from", endpoint_json(q.s)}, {"to", endpoint_json(q.d)}};
+      out.update(*r);
       std::puts(out.dump(2).c_str());
-    } else {
-      std::printf("%s -> %s on %s: %s\n", describe_endpoint(s).c_str(), same ? "itself" : describe_endpoint(d).c_str(),
-                  flow_text(port->first, port->second).c_str(), v.allowed ? "allow" : "deny");
-      std::fputs(explain_verdict(module, sm, v, s, d, "  ").c_str(), stdout);
     }
-    return code;
+    return q.exit_code;
   }
-  auto ranges = smt.allowed_ports(0, same ? 0 : 1, &error);
-  if (!ranges) {
-    std::fprintf(stderr, "moat query: solver: %s\n", error.c_str());
-    return error.find("timeout") != std::string::npos ? 1 : 3;
+  nlohmann::json per_address = nlohmann::json::array();
+  int code = 0;
+  for (auto [a, b] : pairs) {
+    QueryRun q{module, sm, smt, *src, same ? *src : *dst, same, a, b};
+    auto r = port ? q.verdict(*port, o.format) : q.ports(o.format);
+    if (!r) return q.exit_code;
+    code = std::max(code, q.exit_code);
+    nlohmann::json one = {{"from", endpoint_json(q.s)}, {"to", endpoint_json(q.d)}};
+    one.update(*r);
+    per_address.push_back(std::move(one));
   }
-  nlohmann::json allowed = nlohmann::json::array();
-  if (o.format != "json")
-    std::printf("%s -> %s:\n", describe_endpoint(s).c_str(), same ? "itself" : describe_endpoint(d).c_str());
-  for (const SmtEngine::PortRange& r : *ranges) {
-    // Each range is explained by the interpreter at its first port, and must agree.
-    Verdict v = evaluate(module, Flow{&s, &d, r.proto, r.lo});
-    if (!v.allowed) {
-      std::fprintf(stderr, "moat query: internal error: Z3 allows %s, the interpreter denies it\n",
-                   flow_text(r.proto, r.lo).c_str());
-      return 3;
-    }
-    code = 0;
-    std::string range = r.lo == r.hi ? std::to_string(r.lo) : fmt::format("{}..{}", r.lo, r.hi);
-    if (o.format == "json") {
-      allowed.push_back({{"protocol", to_string(r.proto)}, {"from", r.lo}, {"to", r.hi},
-                         {"example", witness_json(module, sm, Witness{s, d, same, r.proto, r.lo, v})}});
-    } else {
-      std::printf("  allow %s %s\n", to_string(r.proto), range.c_str());
-      std::fputs(explain_verdict(module, sm, v, s, d, "    ").c_str(), stdout);
-    }
-  }
-  if (o.format == "json") {
-    out["allowed"] = allowed;
-    std::puts(out.dump(2).c_str());
-  } else {
-    std::printf("  %s\n", ranges->empty() ? "deny on every protocol and port" : "deny on everything else");
-    if (ranges->empty()) {
-      Verdict v = evaluate(module, Flow{&s, &d, Protocol::TCP, 80});
-      std::printf("  e.g. tcp/80:\n");
-      std::fputs(explain_verdict(module, sm, v, s, d, "    ").c_str(), stdout);
-    }
-  }
+  if (o.format == "json")
+    std::puts(nlohmann::json({{"from", endpoint_json(*src)}, {"to", endpoint_json(same ? *src : *dst)},
+                              {"addresses", per_address}})
+                  .dump(2)
+                  .c_str());
   return code;
 }
 
@@ -233,7 +312,7 @@ void add_query_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--to", opts->to, "Destination endpoint (see below)")->required();
   cmd->add_option("--port", opts->port, "N/PROTO, e.g. 443/tcp, 53/udp, 8/icmp (default: list every allowed port)");
   cmd->add_option("--format", opts->format, "Output format")->check(CLI::IsMember({"text", "json"}));
-  cmd->add_option("--inventory", opts->verify.inventory, "Cases file: endpoints usable by name");
+  cmd->add_option("--inventory", opts->verify.inventory, "Cases file or Kubernetes Pods and Namespaces: endpoints usable by name");
   cmd->add_option("--timeout", opts->verify.timeout_ms, "Solver time limit per query in ms (0: none)")
       ->capture_default_str();
   cmd->callback([opts, &exit_code] { exit_code = run_query(*opts); });

@@ -26,7 +26,7 @@ public:
     const Endpoint* dst = cases_.find(c.to);
     if (!src || !dst) return std::nullopt;
     std::string error;
-    auto k = runner_->check(*src, *dst, c.proto, c.port, error);
+    auto k = runner_->check(*src, *dst, c.proto, c.port, error, c.from_addr, c.to_addr);
     if (!k) {
       std::fprintf(stderr, "moat test: kernel engine: %s\n", error.c_str());
       return std::nullopt;

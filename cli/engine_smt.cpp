@@ -23,7 +23,7 @@ public:
     size_t di = static_cast<size_t>(dst - in_.cases.endpoints.data());
     std::string error;
     SmtEngine::Explanation why;
-    auto v = smt_.verdict(si, di, c.proto, c.port, &error, &why);
+    auto v = smt_.verdict({si, c.from_addr}, {di, c.to_addr}, c.proto, c.port, &error, &why);
     if (!v) return std::nullopt;
     return EngineVerdict{*v, detail(why)};
   }
@@ -31,7 +31,7 @@ public:
 private:
   std::string detail(const SmtEngine::Explanation& why) {
     const std::string indent = "    ";
-    if (why.implicit) return indent + "z3: implicit (self traffic, or the host to a local workload)\n";
+    if (why.implicit) return indent + "z3: implicit (self traffic, the host to a local workload, or IPv6 neighbour discovery)\n";
     std::string out;
     auto half = [&](const char* dir, bool isolated, const std::vector<uint32_t>& rules) {
       out += fmt::format("{}z3 {}: {}, {} matching rule(s)\n", indent, dir, isolated ? "isolated" : "not isolated",

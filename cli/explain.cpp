@@ -11,7 +11,7 @@ namespace {
 std::string why_text(const Decision& d) {
   switch (d.why) {
   case Decision::Why::NotWorkload: return "not a workload, no policy applies";
-  case Decision::Why::Implicit: return "allowed implicitly (self traffic, or the host to a local workload)";
+  case Decision::Why::Implicit: return "allowed implicitly (self traffic, the host to a local workload, or IPv6 neighbour discovery)";
   case Decision::Why::NotIsolated: return "allowed: not isolated in this direction";
   case Decision::Why::Allowed: return "allowed by";
   case Decision::Why::NoAllow: return "denied: isolated and no allow rule matched; isolated by";

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "cli/explain.h"
+#include "cli/inventory_input.h"
 #include "cli/render.h"
 
 namespace moat::cli {
@@ -62,7 +63,8 @@ void add_verify_options(CLI::App* cmd, VerifyCliOptions& o) {
   cmd->add_option("--timeout", o.timeout_ms, "Solver time limit per query in ms (0: none); a query that hits it is 'unknown'")
       ->capture_default_str();
   cmd->add_option("--inventory", o.inventory,
-                  "Cases file whose endpoints are the scope (default: every possible endpoint)");
+                  "Cases file, or Kubernetes Pods and Namespaces (List YAML/JSON), whose endpoints are the "
+                  "scope (default: every possible endpoint)");
   cmd->add_flag("--no-prove", o.no_prove, "Skip the prove statements");
   cmd->add_flag("--no-solver-lints", o.no_solver_lints, "Skip the lints that need the solver (W5xx)");
 }
@@ -70,7 +72,7 @@ void add_verify_options(CLI::App* cmd, VerifyCliOptions& o) {
 CheckVerification verify_for_check(const Module& m, SourceManager& sm, Diagnostics& diags, const VerifyCliOptions& o) {
   CheckVerification v;
   if (!o.inventory.empty()) {
-    v.inventory = load_cases(o.inventory, sm, diags);
+    v.inventory = load_inventory_file(o.inventory, sm, diags);
     if (!v.inventory) return v;
   }
   VerifyOptions vo;

@@ -20,7 +20,7 @@ namespace moat::cli {
 
 struct VerifyCliOptions {
   unsigned timeout_ms = 10000;
-  std::string inventory;  // a cases file whose endpoints are the inventory scope
+  std::string inventory;  // a cases file or Kubernetes objects: the inventory scope
   bool no_prove = false;
   bool no_solver_lints = false;
 };

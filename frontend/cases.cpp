@@ -4,12 +4,15 @@
 #include "frontend/cases.h"
 
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include <yaml-cpp/yaml.h>
 
+#include "frontend/cases_scheduling.h"
+#include "frontend/utf8.h"
 #include "ir/fqdn.h"
 #include "ir/validate.h"
 
@@ -88,6 +91,8 @@ private:
   std::optional<NamedPort> named_port(const YAML::Node& key, const YAML::Node& value);
   void namespaces(const YAML::Node& n);
   void endpoint(const YAML::Node& n);
+  bool scheduling(Endpoint& ep, const std::optional<YAML::Node>& resources,
+                  const std::optional<YAML::Node>& tolerations, const std::optional<YAML::Node>& selector);
   void expectation(const YAML::Node& n);
   void assign_ips();
 };
@@ -181,7 +186,9 @@ void CasesLoader::endpoint(const YAML::Node& n) {
     return;
   }
   Endpoint ep;
+  ep.range = range(n);
   std::optional<YAML::Node> name_node, entity_node, ns_node, labels_node, ports_node, dns_node;
+  std::optional<YAML::Node> resources_node, tolerations_node, selector_node;  // workloads only
   bool good = true;
   for (auto it = n.begin(); it != n.end(); ++it) {
     auto key = scalar(it->first, "a field name");
@@ -202,6 +209,12 @@ void CasesLoader::endpoint(const YAML::Node& n) {
       ports_node.emplace(v);
     } else if (*key == "dns") {
       dns_node.emplace(v);
+    } else if (*key == "resources") {
+      resources_node.emplace(v);
+    } else if (*key == "tolerations") {
+      tolerations_node.emplace(v);
+    } else if (*key == "nodeSelector") {
+      selector_node.emplace(v);
     } else if (*key == "ip") {
       if (auto a = ip(v)) ep.ips.push_back(*a); else good = false;
     } else if (*key == "ips") {
@@ -218,7 +231,8 @@ void CasesLoader::endpoint(const YAML::Node& n) {
       else (*key == "node" ? ep.node : *key == "iface" ? ep.iface : ep.cgroup) = *s;
     } else {
       error(it->first, "unknown endpoint field '" + *key +
-                           "' (name, namespace, labels, ip, ips, ports, dns, entity, node, iface, cgroup)");
+                           "' (name, namespace, labels, ip, ips, ports, dns, entity, node, iface, cgroup, "
+                           "resources, tolerations, nodeSelector)");
       good = false;
     }
   }
@@ -287,6 +301,7 @@ void CasesLoader::endpoint(const YAML::Node& n) {
         if (auto np = named_port(it->first, it->second)) ep.ports.push_back(*np); else good = false;
     }
   }
+  good = scheduling(ep, resources_node, tolerations_node, selector_node) && good;
   if (dns_node) {
     if (ep.kind != EndpointKind::External) {
       error(*dns_node, "only external endpoints carry DNS names");
@@ -319,6 +334,28 @@ void CasesLoader::endpoint(const YAML::Node& n) {
   }
   if (good) out_.endpoints.push_back(std::move(ep));
   else ok_ = false;
+}
+
+/// `resources`, `tolerations` and `nodeSelector` of a workload (cases_scheduling.h).
+bool CasesLoader::scheduling(Endpoint& ep, const std::optional<YAML::Node>& resources,
+                             const std::optional<YAML::Node>& tolerations, const std::optional<YAML::Node>& selector) {
+  cases::ErrorAt report = [this](const YAML::Node& at, std::string msg) { error(at, std::move(msg)); };
+  bool good = true;
+  for (const auto* field : {&resources, &tolerations, &selector}) {
+    if (!*field || ep.kind == EndpointKind::Workload) continue;
+    error(**field, "only workloads (endpoints with a 'namespace') are scheduled: resources, tolerations "
+                   "and nodeSelector need a 'namespace'");
+    good = false;
+  }
+  if (!good) return false;
+  if (resources && !resources->IsNull()) good = cases::read_resources(*resources, ep.resources, report) && good;
+  if (tolerations && !tolerations->IsNull())
+    good = cases::read_tolerations(*tolerations, ep.sched.tolerations, report) && good;
+  if (selector) {
+    if (auto l = labels(*selector, "'nodeSelector'")) ep.sched.node_selector = std::move(*l);
+    else good = false;
+  }
+  return good;
 }
 
 void CasesLoader::expectation(const YAML::Node& n) {
@@ -458,6 +495,20 @@ std::optional<CasesFile> CasesLoader::load(const std::string& text) {
 
 } // namespace
 
+bool is_kubernetes_objects(const std::string& text) {
+  try {
+    for (const YAML::Node& doc : YAML::LoadAll(text)) {
+      if (doc.IsNull()) continue;
+      return doc.IsMap() && (doc["kind"] || doc["apiVersion"] || doc["items"]);
+    }
+  } catch (const YAML::Exception&) {
+  }
+  return false;
+}
+
+/// Same limit as policy files (frontend/load.cpp).
+constexpr uintmax_t kMaxCasesBytes = 16u << 20;
+
 std::optional<CasesFile> load_cases(const std::string& path, SourceManager& sm, Diagnostics& diags) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -465,9 +516,19 @@ std::optional<CasesFile> load_cases(const std::string& path, SourceManager& sm, 
     diags.report(Code::E001, SourceRange::at(f, 1, 1), "cannot read cases file '" + path + "'");
     return std::nullopt;
   }
+  // The gates policy files pass in load_paths: bounded size, strict UTF-8.
+  std::error_code ec;
+  if (uintmax_t size = std::filesystem::file_size(path, ec); !ec && size > kMaxCasesBytes) {
+    FileId f = sm.add(path, "");
+    diags.report(Code::E003, SourceRange::at(f, 1, 1),
+                 "'" + path + "' is " + std::to_string(size) + " bytes; cases files are limited to " +
+                     std::to_string(kMaxCasesBytes) + " bytes");
+    return std::nullopt;
+  }
   std::stringstream buf;
   buf << in.rdbuf();
   FileId f = sm.add(path, buf.str());
+  if (!check_utf8(f, sm, diags)) return std::nullopt;
   return CasesLoader(f, diags).load(sm.text(f));
 }
 

@@ -16,6 +16,10 @@ struct Case {
   uint16_t port = 0;
   bool allow = false;
   SourceRange range;
+  /// The address each end uses (ir.h Flow::src_addr / dst_addr). A cases file names
+  /// endpoints, not addresses: `moat test` runs a case once per address of an external
+  /// end with several, and the expectation must hold at every one.
+  size_t from_addr = 0, to_addr = 0;
 };
 
 struct CasesFile {
@@ -24,6 +28,11 @@ struct CasesFile {
   std::vector<Case> cases;
   const Endpoint* find(const std::string& name) const;
 };
+
+/// Is `text` Kubernetes objects (a top-level `kind`, `apiVersion` or `items`: a List,
+/// PodList, NamespaceList, or single objects) rather than a cases file? Text that is not
+/// valid YAML is not (load_cases then reports why).
+bool is_kubernetes_objects(const std::string& text);
 
 /// Parses a cases file; nullopt (with diagnostics) when it is invalid.
 std::optional<CasesFile> load_cases(const std::string& path, SourceManager& sm,

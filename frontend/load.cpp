@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "frontend/frontend.h"
+#include "frontend/utf8.h"
 
 namespace moat {
 
@@ -19,21 +20,6 @@ constexpr uintmax_t kMaxFileBytes = 16u << 20;
 bool has_policy_extension(const fs::path& p) {
   std::string ext = p.extension().string();
   return ext == ".moat" || ext == ".yaml" || ext == ".yml";
-}
-
-/// Returns the byte offset of the first invalid UTF-8 sequence, or npos.
-size_t first_invalid_utf8(const std::string& s) {
-  size_t i = 0, n = s.size();
-  while (i < n) {
-    unsigned char c = s[i];
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (len == 0 || i + len > n) return i;
-    for (size_t k = 1; k < len; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return i;
-    if (c == 0) return i;  // NUL is never policy text
-    i += len;
-  }
-  return std::string::npos;
 }
 
 void load_file(const fs::path& path, SourceManager& sm, Module& out, Diagnostics& diags) {
@@ -60,16 +46,8 @@ void load_file(const fs::path& path, SourceManager& sm, Module& out, Diagnostics
     return;
   }
   std::string text = buf.str();
-  size_t bad = first_invalid_utf8(text);
-  FileId f = sm.add(path.string(), text);
-  if (bad != std::string::npos) {
-    uint32_t line = 1 + std::count(text.begin(), text.begin() + bad, '\n');
-    size_t nl = text.rfind('\n', bad ? bad - 1 : 0);
-    uint32_t col = static_cast<uint32_t>(bad - (nl == std::string::npos || bad == 0 ? 0 : nl + 1)) + 1;
-    diags.report(Code::E002, SourceRange::at(f, line, col),
-                 "'" + path.string() + "' is not UTF-8 text (invalid byte at offset " + std::to_string(bad) + ")");
-    return;
-  }
+  FileId f = sm.add(path.string(), std::move(text));
+  if (!check_utf8(f, sm, diags)) return;
   if (path.extension() == ".moat")
     parse_moat(f, sm, out, diags);
   else

@@ -54,16 +54,14 @@ bool fqdn_matches(const FqdnMatch& m, std::string_view name) {
 
 namespace {
 
-bool cidr_matches(const Peer& peer, const Endpoint& remote) {
+bool cidr_matches(const Peer& peer, const Endpoint& remote, size_t addr) {
   // Cilium's default: CIDR identities are never assigned to cluster endpoints.
   if (remote.kind != EndpointKind::External) return false;
-  for (const IpAddr& ip : remote.ips) {
-    if (!peer.cidr.contains(ip)) continue;
-    bool excepted = std::any_of(peer.except.begin(), peer.except.end(),
-                                [&](const IpPrefix& e) { return e.contains(ip); });
-    if (!excepted) return true;
-  }
-  return false;
+  // One packet, one address: the flow's, not "any of the endpoint's" (ir.h Flow).
+  if (addr >= remote.ips.size()) return false;
+  const IpAddr& ip = remote.ips[addr];
+  if (!peer.cidr.contains(ip)) return false;
+  return std::none_of(peer.except.begin(), peer.except.end(), [&](const IpPrefix& e) { return e.contains(ip); });
 }
 
 bool entity_matches(Entity e, EndpointKind k) {
@@ -94,11 +92,11 @@ bool proto_covers(Protocol rule, Protocol flow) {
 
 } // namespace
 
-bool peer_matches(const Peer& peer, const Endpoint& remote) {
+bool peer_matches(const Peer& peer, const Endpoint& remote, size_t addr) {
   switch (peer.kind) {
   case Peer::Kind::Any: return true;
   case Peer::Kind::Endpoints: return endpoint_selector_matches(peer.endpoints, remote);
-  case Peer::Kind::Cidr: return cidr_matches(peer, remote);
+  case Peer::Kind::Cidr: return cidr_matches(peer, remote, addr);
   case Peer::Kind::Entity: return entity_matches(peer.entity, remote.kind);
   case Peer::Kind::Fqdn:
     if (remote.kind != EndpointKind::External) return false;
@@ -126,8 +124,12 @@ bool ports_match(const std::vector<PortMatch>& ports, Protocol proto, uint16_t p
   return false;
 }
 
+bool is_neighbour_discovery(Protocol proto, uint16_t port) {
+  return proto == Protocol::ICMPv6 && port >= kNdpFirstType && port <= kNdpLastType;
+}
+
 Decision decide(const Module& m, Direction dir, const Endpoint& local, const Endpoint& remote,
-                Protocol proto, uint16_t port) {
+                Protocol proto, uint16_t port, size_t remote_addr) {
   Decision d;
   if (local.kind != EndpointKind::Workload) return d;  // NotWorkload: no policy applies here
   // Named ports belong to the destination: the remote end of an egress, the local end of an ingress.
@@ -136,7 +138,7 @@ Decision decide(const Module& m, Direction dir, const Endpoint& local, const End
   for (const Rule& r : m.rules) {
     if (r.dir != dir) continue;
     if (!endpoint_selector_matches(r.subject, local)) continue;
-    if (!peer_matches(r.peer, remote)) continue;
+    if (!peer_matches(r.peer, remote, remote_addr)) continue;
     if (!ports_match(r.ports, proto, port, port_owner)) continue;
     // L7 constraints (http, dns) narrow what the proxy lets through *inside* an allowed
     // connection; at the connection level such a rule still allows (Cilium's semantics).
@@ -175,9 +177,14 @@ bool same_node(const Endpoint& a, const Endpoint& b) {
   return a.node.empty() || b.node.empty() || a.node == b.node;
 }
 
-/// Traffic Kubernetes always allows: a workload to itself, and a node to its own pods
-/// (kubelet probes), whatever the policies say.
-bool implicitly_allowed(const Endpoint& src, const Endpoint& dst) {
+/// Traffic always allowed, whatever the policies say (deny rules included): what
+/// Kubernetes allows — a workload to itself, a node to its own pods (kubelet probes) — and
+/// IPv6 neighbour discovery. NDP is IPv6's ARP: without it an isolated pod cannot resolve
+/// its gateway, and ARP, not being IP, is never policed either. It is link-local by
+/// construction: a receiver discards NDP whose hop limit is not 255 (RFC 4861 §6.1, §7.1),
+/// so it never crosses a router (the datapath passes only hop limit 255, DATAPATH.md).
+bool implicitly_allowed(const Endpoint& src, const Endpoint& dst, Protocol proto, uint16_t port) {
+  if (is_neighbour_discovery(proto, port)) return true;
   if (&src == &dst) return true;
   if (!src.name.empty() && src.name == dst.name && src.kind == dst.kind) return true;
   return src.kind == EndpointKind::Host && dst.kind == EndpointKind::Workload && same_node(src, dst);
@@ -200,14 +207,14 @@ Verdict evaluate(const Module& m, const Flow& flow) {
   }
   const Endpoint& src = *flow.src;
   const Endpoint& dst = *flow.dst;
-  if (implicitly_allowed(src, dst)) {
+  if (implicitly_allowed(src, dst, flow.proto, flow.port)) {
     v.egress = implicit_half(src);
     v.ingress = implicit_half(dst);
     v.allowed = true;
     return v;
   }
-  v.egress = decide(m, Direction::Egress, src, dst, flow.proto, flow.port);
-  v.ingress = decide(m, Direction::Ingress, dst, src, flow.proto, flow.port);
+  v.egress = decide(m, Direction::Egress, src, dst, flow.proto, flow.port, flow.dst_addr);
+  v.ingress = decide(m, Direction::Ingress, dst, src, flow.proto, flow.port, flow.src_addr);
   v.allowed = v.egress.allowed && v.ingress.allowed;
   return v;
 }

@@ -12,7 +12,7 @@ namespace moat {
 struct Decision {
   enum class Why : uint8_t {
     NotWorkload,   // the endpoint is not a workload: no policy applies here
-    Implicit,      // self traffic, or host to a local workload: always allowed
+    Implicit,      // self traffic, host to a local workload, IPv6 neighbour discovery: always allowed
     NotIsolated,   // no isolation selects the endpoint in this direction
     Allowed,       // isolated, and an allow rule matched (rules = the matching allows)
     NoAllow,       // isolated, and no allow rule matched (isolations = what isolated it)
@@ -36,17 +36,27 @@ bool endpoint_selector_matches(const EndpointSelector& sel, const Endpoint& ep);
 /// DESIGN §2 FQDN rules: case-insensitive, trailing dot ignored, '*' within one label,
 /// lone '*' matches all, leading '**.' matches one or more labels.
 bool fqdn_matches(const FqdnMatch& m, std::string_view name);
-/// Does `peer` select the remote endpoint `remote`?
-bool peer_matches(const Peer& peer, const Endpoint& remote);
+/// Does `peer` select the remote endpoint `remote`, seen at its address `remote.ips[addr]`?
+/// (Only CIDR peers read the address; an external endpoint with several addresses is
+/// several hosts, asked about one at a time.)
+bool peer_matches(const Peer& peer, const Endpoint& remote, size_t addr = 0);
 /// Does the flow's protocol/port fall in `ports`? Named ports resolve against `owner`
 /// (the destination workload). Empty `ports` matches everything.
 bool ports_match(const std::vector<PortMatch>& ports, Protocol proto, uint16_t port,
                  const Endpoint* owner);
 
-/// The verdict of one direction at `local` for the remote end `remote`.
+/// ICMPv6 neighbour discovery (RFC 4861: router solicitation 133, router advertisement 134,
+/// neighbour solicitation 135, neighbour advertisement 136, redirect 137): link-layer
+/// plumbing, always allowed like ARP, whatever the rules say (see evaluate()).
+inline constexpr uint16_t kNdpFirstType = 133, kNdpLastType = 137;
+bool is_neighbour_discovery(Protocol proto, uint16_t port);
+
+/// The verdict of one direction at `local` for the remote end `remote` at its address
+/// `remote.ips[remote_addr]`.
 Decision decide(const Module& m, Direction dir, const Endpoint& local, const Endpoint& remote,
-                Protocol proto, uint16_t port);
-/// Connection verdict: egress at src (if a workload) AND ingress at dst (if a workload).
+                Protocol proto, uint16_t port, size_t remote_addr = 0);
+/// Connection verdict: egress at src (if a workload) AND ingress at dst (if a workload),
+/// with each end at the address the flow names (Flow::src_addr, Flow::dst_addr).
 Verdict evaluate(const Module& m, const Flow& flow);
 
 const char* to_string(Decision::Why w);

@@ -2,6 +2,7 @@
 // Karpenter). Front ends lower into it; the interpreter, the verifier and the backend
 // read it. Every node carries the SourceRange it came from.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -115,6 +116,29 @@ struct Taint {
   SourceRange range;
 };
 
+/// One node-selector requirement of a pod (nodeAffinity matchExpressions; matchFields on
+/// metadata.name keep that key); Gt/Lt compare integers.
+struct NodeRequirement {
+  enum class Op : uint8_t { In, NotIn, Exists, DoesNotExist, Gt, Lt };
+  std::string key;
+  Op op = Op::In;
+  std::vector<std::string> values;
+};
+
+/// A pod toleration; an empty key with operator Exists tolerates every taint.
+struct Toleration {
+  std::string key, value, effect;  // effect "" = every effect
+  bool exists = false;             // operator: Exists (true) or Equal (false)
+};
+
+/// What the scheduler looks at to place a workload (ir/scheduling.h decides with it).
+struct Scheduling {
+  std::map<std::string, std::string> node_selector;
+  /// requiredDuringSchedulingIgnoredDuringExecution: OR of terms, each an AND.
+  std::vector<std::vector<NodeRequirement>> required_terms;
+  std::vector<Toleration> tolerations;
+};
+
 /// Karpenter NodePool (or a moat `nodepool` block).
 struct NodePool {
   std::string name;
@@ -159,16 +183,23 @@ struct Endpoint {
   std::vector<std::string> dns_names;  // external endpoints: names learned from DNS
   std::string node;                  // empty: the one node of the test
   std::string iface, cgroup;         // runtime attach points (inventory annotations)
-  std::map<std::string, std::string> resources;  // extended resources requested (inventory),
-                                                 // e.g. nvidia.com/gpu -> "1"; W506 reads it
+  /// Workloads: resources requested (the scheduler's effective pod request), e.g.
+  /// nvidia.com/gpu -> "1"; W506 reads the extended ones.
+  std::map<std::string, std::string> resources;
+  Scheduling sched;                  // workloads: tolerations, nodeSelector, node affinity
+  SourceRange range;                 // where it was defined (cases file entry, inventory pod)
 };
 
-/// A flow: proto + destination port (ICMP: the type).
+/// A flow: proto + destination port (ICMP: the type). A packet has one source and one
+/// destination address: `src_addr` / `dst_addr` index the ends' `ips` (default: the first,
+/// for most endpoints the only one). An external endpoint with several addresses stands for
+/// several hosts, so its flows are evaluated once per address; only CIDR peers read it.
 struct Flow {
   const Endpoint* src = nullptr;
   const Endpoint* dst = nullptr;
   Protocol proto = Protocol::TCP;
   uint16_t port = 0;
+  size_t src_addr = 0, dst_addr = 0;
 };
 
 /// A peer plus the ports it is allowed on, as used by `prove ... within {...}`.

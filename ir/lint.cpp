@@ -1,5 +1,5 @@
 // The solver-free lints. Each is conservative: it warns only when the problem is certain
-// from the syntax (W401, W402) or is a plain pattern (W403, W404).
+// from the syntax (W401, W402, W406) or is a plain pattern (W403, W404).
 #include "ir/lint.h"
 
 #include <algorithm>
@@ -79,6 +79,14 @@ bool dns_allowed(const Module& m, const EndpointSelector& subject) {
   });
 }
 
+/// Are all of a rule's ports ICMPv6 neighbour discovery types? Such a rule decides nothing:
+/// neighbour discovery is always allowed (ir/interp.cpp), so neither allow nor deny acts.
+bool only_neighbour_discovery(const std::vector<PortMatch>& ports) {
+  return !ports.empty() && std::all_of(ports.begin(), ports.end(), [](const PortMatch& pm) {
+    return pm.proto == Protocol::ICMPv6 && pm.name.empty() && pm.lo >= kNdpFirstType && pm.hi <= kNdpLastType;
+  });
+}
+
 } // namespace
 
 bool selectors_may_overlap(const LabelSelector& a, const LabelSelector& b) {
@@ -110,6 +118,11 @@ void run_lints(const Module& m, Diagnostics& diags) {
       diags.report(Code::W402, r.range,
                    "FQDN egress needs DNS: no rule lets this subject reach kube-dns on udp 53, so the "
                    "name is never resolved and learned");
+    if (only_neighbour_discovery(r.ports))
+      diags.report(Code::W406, r.range,
+                   std::string("this ") + to_string(r.action) +
+                       " has no effect: IPv6 neighbour discovery (icmpv6 133-137) is always allowed, "
+                       "like ARP");
     if (r.action == Action::Allow && r.dir == Direction::Egress && r.ports.empty() && peer_is_world_wide(r.peer))
       diags.report(Code::W404, r.range, "allows egress to the whole internet on every port and protocol");
   }

@@ -32,7 +32,7 @@ const char* special_name(uint32_t s) {
   switch (s) {
   case abi::kSpecialDefaultDeny: return "isolated, no allow rule matched";
   case abi::kSpecialDefaultAllow: return "not isolated, no rule matched";
-  case abi::kSpecialImplicit: return "implicitly allowed (self / host)";
+  case abi::kSpecialImplicit: return "implicitly allowed (self / host / IPv6 neighbour discovery)";
   case abi::kSpecialEstablished: return "conntrack: established flow or reply";
   case abi::kSpecialUnknownLocal: return "unknown local endpoint";
   case abi::kSpecialMalformed: return "malformed packet";
@@ -44,7 +44,16 @@ const char* special_name(uint32_t s) {
 
 bool is_tc(Program p) { return p == Program::TcIngress || p == Program::TcEgress; }
 
-std::optional<IpAddr> address(const Endpoint& e, bool v6) {
+/// An external endpoint with several addresses stands for several hosts (ir.h Flow).
+bool several_hosts(const Endpoint& e) { return e.kind == EndpointKind::External && e.ips.size() > 1; }
+
+/// The address of `e` in family `v6` the packet uses: for several hosts ips[addr] (if of
+/// that family), else the endpoint's first of the family.
+std::optional<IpAddr> address(const Endpoint& e, bool v6, size_t addr) {
+  if (several_hosts(e)) {
+    if (addr < e.ips.size() && e.ips[addr].v6 == v6) return e.ips[addr];
+    return std::nullopt;
+  }
   for (const IpAddr& ip : e.ips)
     if (ip.v6 == v6) return ip;
   return std::nullopt;
@@ -175,7 +184,7 @@ std::optional<RunResult> KernelFlowRunner::run(Program p, const Endpoint& local,
 }
 
 std::optional<FlowCheck> KernelFlowRunner::check(const Endpoint& src_in, const Endpoint& dst_in, Protocol proto,
-                                                 uint16_t port, std::string& error) {
+                                                 uint16_t port, std::string& error, size_t src_addr, size_t dst_addr) {
   const Endpoint* src = find(src_in);
   const Endpoint* dst = find(dst_in);
   if (!src || !dst) {
@@ -187,12 +196,18 @@ std::optional<FlowCheck> KernelFlowRunner::check(const Endpoint& src_in, const E
     error = "protocol any is not a packet";
     return std::nullopt;
   }
-  // The family: IPv4 when both ends have one (ICMPv6 needs IPv6, ICMP IPv4).
-  std::optional<IpAddr> s4 = address(*src, false), d4 = address(*dst, false);
-  std::optional<IpAddr> s6 = address(*src, true), d6 = address(*dst, true);
+  // An external end with several addresses is several hosts: the flow names the one it
+  // uses (ir.h Flow), and that address fixes the family. Otherwise the family is IPv4 when
+  // both ends have one (ICMPv6 needs IPv6, ICMP IPv4).
+  std::optional<IpAddr> pinned;
+  for (auto [e, i] : {std::pair{src, src_addr}, std::pair{dst, dst_addr}})
+    if (!pinned && several_hosts(*e) && i < e->ips.size()) pinned = e->ips[i];
+  std::optional<IpAddr> s4 = address(*src, false, src_addr), d4 = address(*dst, false, dst_addr);
+  std::optional<IpAddr> s6 = address(*src, true, src_addr), d6 = address(*dst, true, dst_addr);
   bool v6;
   if (proto == Protocol::ICMP) v6 = false;
   else if (proto == Protocol::ICMPv6) v6 = true;
+  else if (pinned) v6 = pinned->v6;
   else v6 = !(s4 && d4);
   std::optional<IpAddr> sa = v6 ? s6 : s4, da = v6 ? d6 : d4;
   if (!sa || !da) {

@@ -36,10 +36,12 @@ public:
                                                   std::vector<std::string> rule_names, std::string& error);
 
   /// Checks one flow; `src` / `dst` must be among the endpoints given to create() (matched
-  /// by name and kind). nullopt + error when no packet can be built (no address of a
-  /// common family, protocol Any) or the kernel fails.
+  /// by name and kind). An external end with several addresses sends from / receives at
+  /// ips[src_addr] / ips[dst_addr] (ir.h Flow); other ends use their address of the
+  /// packet's family. nullopt + error when no packet can be built (no address of a common
+  /// family, protocol Any) or the kernel fails.
   std::optional<FlowCheck> check(const Endpoint& src, const Endpoint& dst, Protocol proto, uint16_t port,
-                                 std::string& error);
+                                 std::string& error, size_t src_addr = 0, size_t dst_addr = 0);
 
   /// Runs one hand-made packet through program `p` with `local` as the local endpoint.
   std::optional<RunResult> run(Program p, const Endpoint& local, const PacketSpec& spec, std::string& error);

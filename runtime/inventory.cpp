@@ -2,7 +2,10 @@
 // file: each becomes a diagnostic at the mark where the parser stopped.
 #include "runtime/inventory.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <yaml-cpp/yaml.h>
@@ -23,6 +26,16 @@ const KubePod* Inventory::find_pod(const std::string& qualified) const {
 }
 
 namespace {
+
+/// Kubernetes' IsExtendedResourceName: a domain-prefixed name outside *kubernetes.io/
+/// (cpu, memory, hugepages-*, ephemeral-storage are native and not counted here).
+bool extended_resource(const std::string& name) {
+  size_t slash = name.find('/');
+  if (slash == std::string::npos || name.rfind("requests.", 0) == 0) return false;
+  std::string domain = name.substr(0, slash);
+  return domain != "kubernetes.io" &&
+         !(domain.size() > 14 && domain.compare(domain.size() - 14, 14, ".kubernetes.io") == 0);
+}
 
 /// Walks one file's documents, reporting against that file.
 YAML::Node child(const YAML::Node& n, const char* key) {
@@ -189,6 +202,66 @@ public:
     return true;
   }
 
+  /// One container's extended-resource request: `requests`, or `limits` where the request
+  /// is absent (the API server defaults a missing request to the limit).
+  bool container_request(const YAML::Node& c, std::map<std::string, long long>& out) {
+    if (!c.IsMap()) return error(c, "containers entries must be maps");
+    YAML::Node res = child(c, "resources");
+    if (!res || res.IsNull()) return true;
+    if (!res.IsMap()) return error(res, "resources must be a map");
+    for (const char* kind : {"limits", "requests"}) {  // requests last: they win
+      Labels q;
+      if (!map_of_strings(res, kind, q)) return false;
+      for (const auto& [name, value] : q) {
+        if (!extended_resource(name)) continue;
+        char* end = nullptr;
+        long long v = std::strtoll(value.c_str(), &end, 10);
+        if (value.empty() || *end || v < 0)
+          return error(res[kind], "extended resource " + name + " must be a whole number, not '" + value + "'");
+        out[name] = v;
+      }
+    }
+    return true;
+  }
+
+  /// The pod's effective extended-resource request, as the Kubernetes scheduler computes it
+  /// (k8s.io/component-helpers resource.PodRequests): the sum over containers; sidecars
+  /// (init containers with restartPolicy Always) add to that sum; each other init container
+  /// runs alone next to the sidecars started before it, so the pod needs the larger of the
+  /// running total and the largest such init-time request. Pod overhead carries no
+  /// extended resources and is left out.
+  bool resources(const YAML::Node& spec, std::map<std::string, std::string>& out) {
+    std::map<std::string, long long> total, sidecars, init_peak;
+    auto add = [](std::map<std::string, long long>& to, const std::map<std::string, long long>& x) {
+      for (const auto& [k, v] : x) to[k] += v;
+    };
+    YAML::Node containers, inits;
+    if (!sequence(spec, "containers", containers) || !sequence(spec, "initContainers", inits)) return false;
+    for (const auto& c : containers) {
+      std::map<std::string, long long> r;
+      if (!container_request(c, r)) return false;
+      add(total, r);
+    }
+    for (const auto& c : inits) {
+      std::map<std::string, long long> r;
+      if (!container_request(c, r)) return false;
+      std::string restart;
+      if (!scalar(c, "restartPolicy", restart)) return false;
+      if (restart == "Always") {
+        add(total, r);
+        add(sidecars, r);
+        r = sidecars;
+      } else {
+        add(r, sidecars);
+      }
+      for (const auto& [k, v] : r) init_peak[k] = std::max(init_peak[k], v);
+    }
+    for (const auto& [k, v] : init_peak) total[k] = std::max(total[k], v);
+    for (const auto& [k, v] : total)
+      if (v > 0) out[k] = std::to_string(v);
+    return true;
+  }
+
   bool ip(const YAML::Node& n, std::vector<IpAddr>& out) {
     if (!n.IsScalar()) return error(n, "an IP address must be a string");
     auto a = IpAddr::parse(n.Scalar());
@@ -205,7 +278,7 @@ public:
     std::string name, ns;
     if (!metadata(obj, meta, name) || !scalar(meta, "namespace", ns)) return false;
     if (ns.empty()) ns = "default";
-    p.range = at(obj);
+    p.ep.range = at(obj);
     p.ep.kind = EndpointKind::Workload;
     p.ep.name = ns + "/" + name;
     p.ep.ns = ns;
@@ -219,7 +292,7 @@ public:
       if (!spec.IsMap()) return error(spec, "spec must be a map");
       std::string host_net;
       if (!scalar(spec, "nodeName", p.ep.node) || !scalar(spec, "hostNetwork", host_net) ||
-          !scheduling(spec, p.sched) || !ports(spec, p.ep.ports))
+          !scheduling(spec, p.ep.sched) || !ports(spec, p.ep.ports) || !resources(spec, p.ep.resources))
         return false;
       p.host_network = host_net == "true";
     }
@@ -373,13 +446,20 @@ void resolve_namespaces(Inventory& inv, Diagnostics& diags) {
   for (KubePod& p : inv.pods) {
     auto it = inv.namespaces.find(p.ep.ns);
     if (it == inv.namespaces.end()) {
-      diags.report(Code::W804, p.range,
+      diags.report(Code::W804, p.ep.range,
                    "namespace '" + p.ep.ns + "' of pod " + p.ep.name +
                        " is not in the inventory; assuming only its name label");
       it = inv.namespaces.emplace(p.ep.ns, Labels{{kNamespaceNameLabel, p.ep.ns}}).first;
     }
     p.ep.ns_labels = it->second;
   }
+}
+
+std::vector<Endpoint> workload_endpoints(const Inventory& inv) {
+  std::vector<Endpoint> out;
+  for (const KubePod& p : inv.pods)
+    if (p.is_workload()) out.push_back(p.ep);
+  return out;
 }
 
 std::optional<KubeNode> load_node(const std::string& path, SourceManager& sm, Diagnostics& diags) {

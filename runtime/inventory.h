@@ -10,36 +10,13 @@
 
 #include "ir/diagnostic.h"
 #include "ir/ir.h"
+#include "ir/scheduling.h"
 
 namespace moat::runtime {
 
-/// The node label Karpenter sets to the name of the NodePool that launched the node.
-inline constexpr const char* kNodePoolLabel = "karpenter.sh/nodepool";
 /// Pod annotations naming the pod's attach point on this node.
 inline constexpr const char* kInterfaceAnnotation = "moat.dev/interface";
 inline constexpr const char* kCgroupAnnotation = "moat.dev/cgroup";
-
-/// One node-selector requirement (nodeAffinity matchExpressions); Gt/Lt compare integers.
-struct NodeRequirement {
-  enum class Op : uint8_t { In, NotIn, Exists, DoesNotExist, Gt, Lt };
-  std::string key;
-  Op op = Op::In;
-  std::vector<std::string> values;
-};
-
-/// A pod toleration; an empty key with operator Exists tolerates every taint.
-struct Toleration {
-  std::string key, value, effect;  // effect "" = every effect
-  bool exists = false;             // operator: Exists (true) or Equal (false)
-};
-
-/// What the scheduler would look at to place the pod.
-struct Scheduling {
-  Labels node_selector;
-  /// requiredDuringSchedulingIgnoredDuringExecution: OR of terms, each an AND.
-  std::vector<std::vector<NodeRequirement>> required_terms;
-  std::vector<Toleration> tolerations;
-};
 
 /// A Kubernetes Node: the agent's view of the machine it runs on.
 struct KubeNode {
@@ -51,13 +28,12 @@ struct KubeNode {
   SourceRange range;
 };
 
-/// A pod: the endpoint the policy sees plus what decides where it may run.
+/// A pod: the endpoint the policy sees (with what decides where it may run) plus its state.
 struct KubePod {
-  Endpoint ep;  // name "ns/pod", ns, ns_labels, labels, ips, ports, node, iface, cgroup
-  Scheduling sched;
+  Endpoint ep;  // name "ns/pod", ns, ns_labels, labels, ips, ports, node, iface, cgroup,
+                // resources, sched, range (the pod object)
   std::string phase;          // status.phase ("" when absent)
   bool host_network = false;  // spec.hostNetwork: the pod is the host, not a workload
-  SourceRange range;
   /// Pods that hold no network identity: finished, or sharing the host's network.
   bool is_workload() const { return !host_network && phase != "Succeeded" && phase != "Failed"; }
 };
@@ -84,5 +60,9 @@ std::optional<KubeNode> parse_node(FileId file, const SourceManager& sm, Diagnos
 bool parse_inventory(FileId file, const SourceManager& sm, Inventory& out, Diagnostics& diags);
 /// Fills ns_labels of every pod from out.namespaces (W804 for missing namespaces).
 void resolve_namespaces(Inventory& inv, Diagnostics& diags);
+
+/// The workload endpoints of an inventory (pods that hold a network identity, in file
+/// order), as the verifier's inventory scope takes them (`moat check --inventory`).
+std::vector<Endpoint> workload_endpoints(const Inventory& inv);
 
 } // namespace moat::runtime

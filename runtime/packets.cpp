@@ -31,6 +31,11 @@ uint32_t pseudo(const PacketSpec& s, size_t l4_len) {
 
 bool is_icmp(uint8_t proto) { return proto == 1 || proto == 58; }
 
+uint8_t hop_limit(const PacketSpec& s) {
+  if (s.hop_limit) return s.hop_limit;
+  return s.proto == 58 && s.dport >= 133 && s.dport <= 137 ? 255 : 64;
+}
+
 } // namespace
 
 std::vector<uint8_t> build_packet(const PacketSpec& s) {
@@ -96,7 +101,7 @@ std::vector<uint8_t> build_packet(const PacketSpec& s) {
     if (s.fragment == PacketSpec::Fragment::First) frag = 0x2000;
     if (later) frag = s.frag_offset & 0x1FFF;
     put16(ip, 6, frag);
-    ip[8] = 64;
+    ip[8] = hop_limit(s);
     ip[9] = s.proto;
     for (int i = 0; i < 4; ++i) ip[12 + i] = s.src.bytes[i], ip[16 + i] = s.dst.bytes[i];
     put16(ip, 10, fold(sum16(ip.data(), ip.size())));
@@ -130,7 +135,7 @@ std::vector<uint8_t> build_packet(const PacketSpec& s) {
     ip[0] = 0x60;
     put16(ip, 4, static_cast<uint16_t>(ext.size() + l4.size()));
     ip[6] = first_nh;
-    ip[7] = 64;
+    ip[7] = hop_limit(s);
     for (int i = 0; i < 16; ++i) ip[8 + i] = s.src.bytes[i], ip[24 + i] = s.dst.bytes[i];
     pkt.insert(pkt.end(), ip.begin(), ip.end());
     pkt.insert(pkt.end(), ext.begin(), ext.end());

@@ -26,6 +26,9 @@ struct PacketSpec {
   int ipv4_option_words = 0;   // IPv4 options (NOPs), in 4-byte words (IHL = 5 + this)
   int ipv6_dest_options = 0;   // IPv6 destination-options headers before the upper layer
   size_t payload = 0;          // bytes of zero payload after the L4 header
+  /// IPv4 TTL / IPv6 hop limit; 0: 255 for ICMPv6 neighbour discovery (133..137, which a
+  /// receiver accepts only with hop limit 255, RFC 4861), 64 for everything else.
+  uint8_t hop_limit = 0;
 };
 
 /// The Ethernet frame for `spec`.

@@ -5,6 +5,7 @@
 
 #include <unordered_map>
 
+#include "ir/interp.h"
 #include "ir/printer.h"
 
 namespace moat::verify {
@@ -309,9 +310,16 @@ z3::expr Encoder::ports(const std::vector<PortMatch>& ports, const SymFlow& f) {
 
 z3::expr Encoder::self(const SymFlow& f) { return f.src.ident == f.dst.ident; }
 
+z3::expr Encoder::neighbour_discovery(const SymFlow& f) {
+  // ir/interp.cpp is_neighbour_discovery: ICMPv6 types 133..137 (RFC 4861).
+  return protocol_is(f, Protocol::ICMPv6) && z3::uge(f.port, bv(kNdpFirstType, 16)) &&
+         z3::ule(f.port, bv(kNdpLastType, 16));
+}
+
 z3::expr Encoder::implicit(const SymFlow& f) {
   z3::expr same_node = f.src.node == bv(0, kNodeBits) || f.dst.node == bv(0, kNodeBits) || f.src.node == f.dst.node;
-  return self(f) || (is_kind(f.src, EndpointKind::Host) && is_kind(f.dst, EndpointKind::Workload) && same_node);
+  return self(f) || neighbour_discovery(f) ||
+         (is_kind(f.src, EndpointKind::Host) && is_kind(f.dst, EndpointKind::Workload) && same_node);
 }
 
 z3::expr Encoder::rule_match(const Rule& r, const SymFlow& f) {

@@ -75,7 +75,10 @@ public:
   z3::expr protocol_is(const SymFlow& f, Protocol p);
 
   z3::expr self(const SymFlow& f);
-  /// Traffic that is always allowed: self, and the host to a workload on its node.
+  /// IPv6 neighbour discovery (ICMPv6 133..137): link-layer plumbing, always allowed.
+  z3::expr neighbour_discovery(const SymFlow& f);
+  /// Traffic that is always allowed (ir/interp.cpp implicitly_allowed): self, the host to a
+  /// workload on its node, and neighbour discovery.
   z3::expr implicit(const SymFlow& f);
 
   /// Local end of rule half `dir`: the source for egress, the destination for ingress.

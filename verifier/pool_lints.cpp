@@ -3,13 +3,16 @@
 // instance family or category of GPU instances such as g5, p4d, p5). Without a
 // NoSchedule/NoExecute taint, any pod may land on such expensive nodes (and, for moat,
 // share nodes with the GPU workloads it isolates); the startup taint does not count, it
-// is lifted once the node is ready.
+// is lifted once the node is ready. W506: an inventory workload requesting GPUs (any
+// extended resource whose name contains "gpu") that no GPU pool admits, by the scheduler's
+// rules of ir/scheduling.h (taints tolerated, nodeSelector / affinity satisfiable, `admits`).
 #include <algorithm>
 #include <cctype>
 
 #include <fmt/format.h>
 
 #include "ir/interp.h"
+#include "ir/scheduling.h"
 #include "verifier/verifier.h"
 
 namespace moat {
@@ -60,6 +63,13 @@ long gpus_requested(const Endpoint& e) {
   return n;
 }
 
+std::string gpu_request_text(const Endpoint& e) {
+  std::string out;
+  for (const auto& [k, v] : e.resources)
+    if (gpu_key(k)) out += (out.empty() ? "" : ", ") + k + ": " + v;
+  return out;
+}
+
 } // namespace
 
 void run_pool_lints(const Module& m, const VerifyOptions& opts, Diagnostics& diags) {
@@ -76,18 +86,28 @@ void run_pool_lints(const Module& m, const VerifyOptions& opts, Diagnostics& dia
                                              p.name));
     d.notes.push_back(DiagNote{ev->first, "GPUs: " + ev->second});
   }
-  if (!opts.inventory) return;
+  // W506 needs an inventory (what pods request, tolerate and select) and sources that
+  // describe provisioning at all: without any node pool there is nothing to check against.
+  if (!opts.inventory || m.pools.empty()) return;
   for (const Endpoint& e : *opts.inventory) {
     if (e.kind != EndpointKind::Workload || gpus_requested(e) <= 0) continue;
-    bool admitted = std::any_of(m.pools.begin(), m.pools.end(), [&](const NodePool& p) {
-      return std::any_of(p.admits.begin(), p.admits.end(),
-                         [&](const EndpointSelector& a) { return endpoint_selector_matches(a, e); });
-    });
+    // Admission is the scheduler's (ir/scheduling.h), the same the agent uses on a node.
+    std::vector<Admission> why;
+    bool admitted = false;
+    for (const NodePool* p : gpu_pools) {
+      why.push_back(pool_admits(*p, e));
+      admitted = admitted || why.back().admitted;
+    }
     if (admitted) continue;
-    Diagnostic& d = diags.report(Code::W506, SourceRange{},
-                                 fmt::format("{} requests {} GPU(s) but no node pool admits it: it will stay pending",
-                                             describe_endpoint(e), gpus_requested(e)));
-    for (const NodePool* p : gpu_pools) d.notes.push_back(DiagNote{p->range, "GPU pool '" + p->name + "' does not admit it"});
+    std::string msg = gpu_pools.empty()
+                          ? fmt::format("{} requests {} but no node pool provides GPUs: it will stay pending",
+                                        describe_endpoint(e), gpu_request_text(e))
+                          : fmt::format("{} requests {} but no GPU node pool admits it: it will stay pending",
+                                        describe_endpoint(e), gpu_request_text(e));
+    Diagnostic& d = diags.report(Code::W506, e.range, msg);
+    for (size_t i = 0; i < gpu_pools.size(); ++i)
+      d.notes.push_back(DiagNote{gpu_pools[i]->range, fmt::format("GPU pool '{}' does not admit it: {}",
+                                                                  gpu_pools[i]->name, why[i].reasons.front())});
   }
 }
 

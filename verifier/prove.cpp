@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "ir/printer.h"
+#include "ir/scheduling.h"
 #include "verifier/session.h"
 
 namespace moat {
@@ -81,7 +82,10 @@ private:
         const Peer& a = p.subjects[i];
         const Peer& b = p.subjects[j];
         z3::expr allowed = enc().allowed(m_, f_, overlap_filter(workload_selector(a), workload_selector(b)));
-        CheckOutcome o = s_.check_readable(enc().peer(f_.src, a) && enc().peer(f_.dst, b) && allowed, f_);
+        // Neighbour discovery is link-layer plumbing no policy can stop (like ARP): it carries
+        // no connection, so two groups that exchange only NDP are isolated.
+        CheckOutcome o = s_.check_readable(
+            enc().peer(f_.src, a) && enc().peer(f_.dst, b) && allowed && !enc().neighbour_discovery(f_), f_);
         ProofResult one;
         if (!settle(one, o, allowed, fmt::format("{} can reach {}", peer_text(a), peer_text(b)))) continue;
         if (!error.empty()) return r;
@@ -157,6 +161,7 @@ private:
       return r;
     }
     r.status = ProofStatus::Proved;
+    if (const std::vector<Endpoint>* inventory = s_.scope().endpoints()) return pool_admits_inventory(p, *pool, *inventory);
     SymEndpoint e = enc().endpoint("w");
     z3::expr_vector admitted(s_.ctx());
     for (const EndpointSelector& a : pool->admits) admitted.push_back(enc().endpoint_selector(e, a));
@@ -184,6 +189,27 @@ private:
       r.workload = std::move(w);
       return r;
     }
+    return r;
+  }
+
+  /// Over concrete endpoints the scheduler's own rules decide (ir/scheduling.h, as W506 and
+  /// the agent): taints tolerated, nodeSelector / node affinity satisfiable, and `admits`.
+  /// Symbolic workloads have no tolerations or node selectors to read, so the every-endpoint
+  /// scope above can only hold them to the pool's `admits` list.
+  ProofResult pool_admits_inventory(const Prove& p, const NodePool& pool, const std::vector<Endpoint>& inventory) {
+    ProofResult r;
+    r.status = ProofStatus::Proved;
+    for (const Peer& subject : p.subjects)
+      for (const Endpoint& w : inventory) {
+        if (w.kind != EndpointKind::Workload || !peer_matches(subject, w)) continue;
+        Admission a = moat::pool_admits(pool, w);
+        if (a.admitted) continue;
+        r.status = ProofStatus::Failed;
+        r.message = fmt::format("pool '{}' does not admit every workload of {}: {} {}", p.pool, peer_text(subject),
+                                w.name.empty() ? describe(w) : w.name, a.reasons.front());
+        r.workload = w;
+        return r;
+      }
     return r;
   }
 

@@ -170,6 +170,17 @@ z3::expr Scope::is(const SymEndpoint& e, size_t i) {
   return alts.empty() ? enc_.ctx().bool_val(false) : z3::mk_or(alts);
 }
 
+z3::expr Scope::is(const SymEndpoint& e, size_t i, size_t addr) {
+  z3::expr_vector alts(enc_.ctx());
+  if (inventory_)
+    for (const Pin& p : pins(e)) {
+      const Endpoint& c = (*inventory_)[p.index];
+      bool several = c.kind == EndpointKind::External && c.ips.size() > 1;
+      if (p.index == i && (!several || p.ip == static_cast<int>(addr))) alts.push_back(p.formula);
+    }
+  return alts.empty() ? enc_.ctx().bool_val(false) : z3::mk_or(alts);
+}
+
 Endpoint Scope::decode(const z3::model& model, const SymEndpoint& e, const std::string& name) {
   if (inventory_) {
     for (const Pin& p : pins(e))

@@ -16,6 +16,8 @@ class Scope {
 public:
   Scope(Encoder& enc, const std::vector<Endpoint>* inventory);
   bool inventory() const { return inventory_ != nullptr; }
+  /// The inventory's endpoints, or nullptr in the every-endpoint scope.
+  const std::vector<Endpoint>* endpoints() const { return inventory_; }
 
   /// `e` ranges over the scope's endpoints.
   z3::expr endpoint(const SymEndpoint& e);
@@ -23,6 +25,9 @@ public:
   z3::expr flow(const SymFlow& f);
   /// Inventory scope: `e` is inventory endpoint `i` (through any of its addresses).
   z3::expr is(const SymEndpoint& e, size_t i);
+  /// Inventory scope: `e` is inventory endpoint `i` at address `ips[addr]` (an external
+  /// endpoint with several addresses is several hosts; other endpoints ignore `addr`).
+  z3::expr is(const SymEndpoint& e, size_t i, size_t addr);
 
   /// The concrete endpoint in `model`; `name` names a symbolic one. Inventory endpoints
   /// with several addresses keep only the one the flow uses.

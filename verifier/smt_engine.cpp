@@ -38,7 +38,7 @@ SmtEngine::SmtEngine(const Module& m, std::vector<Endpoint> endpoints, const Ver
 
 SmtEngine::~SmtEngine() = default;
 
-std::optional<bool> SmtEngine::verdict(size_t src, size_t dst, Protocol proto, uint16_t port, std::string* error,
+std::optional<bool> SmtEngine::verdict(End src, End dst, Protocol proto, uint16_t port, std::string* error,
                                       Explanation* why) {
   if (!impl_->session) {
     if (error) *error = impl_->error;
@@ -47,7 +47,7 @@ std::optional<bool> SmtEngine::verdict(size_t src, size_t dst, Protocol proto, u
   try {
     verify::Session& s = *impl_->session;
     const verify::SymFlow& f = *impl_->flow;
-    verify::CheckOutcome o = s.check(s.scope().is(f.src, src) && s.scope().is(f.dst, dst) &&
+    verify::CheckOutcome o = s.check(s.scope().is(f.src, src.index, src.addr) && s.scope().is(f.dst, dst.index, dst.addr) &&
                                      s.enc().pin_proto_port(f, proto, port));
     if (o.result == z3::sat) {
       const z3::model& model = *o.model;
@@ -78,7 +78,7 @@ std::optional<bool> SmtEngine::verdict(size_t src, size_t dst, Protocol proto, u
   return std::nullopt;
 }
 
-std::optional<std::vector<SmtEngine::PortRange>> SmtEngine::allowed_ports(size_t src, size_t dst, std::string* error) {
+std::optional<std::vector<SmtEngine::PortRange>> SmtEngine::allowed_ports(End src, End dst, std::string* error) {
   if (!impl_->session) {
     if (error) *error = impl_->error;
     return std::nullopt;
@@ -87,7 +87,7 @@ std::optional<std::vector<SmtEngine::PortRange>> SmtEngine::allowed_ports(size_t
     verify::Session& s = *impl_->session;
     verify::Encoder& enc = s.enc();
     const verify::SymFlow& f = *impl_->flow;
-    z3::expr ends = s.scope().is(f.src, src) && s.scope().is(f.dst, dst);
+    z3::expr ends = s.scope().is(f.src, src.index, src.addr) && s.scope().is(f.dst, dst.index, dst.addr);
     std::vector<PortRange> out;
     // Is some port in [lo, hi] of `proto` allowed (want = true) or denied (want = false)?
     auto exists = [&](Protocol proto, unsigned lo, unsigned hi, bool want) -> std::optional<bool> {

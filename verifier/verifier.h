@@ -103,16 +103,23 @@ public:
     std::vector<uint32_t> egress_rules, ingress_rules;
     bool listed = true;  // false: too many rules to list
   };
-  /// The solver's verdict for endpoints[src] -> endpoints[dst]; nullopt with `error` set
-  /// on a solver failure or timeout.
-  std::optional<bool> verdict(size_t src, size_t dst, Protocol proto, uint16_t port, std::string* error,
+  /// One end of a flow: endpoints[index] at its address ips[addr] (ir.h Flow: an external
+  /// endpoint with several addresses is several hosts; other endpoints ignore addr).
+  struct End {
+    size_t index = 0;
+    size_t addr = 0;
+    End(size_t i, size_t a = 0) : index(i), addr(a) {}  // implicit: an index is its first address
+  };
+  /// The solver's verdict for src -> dst; nullopt with `error` set on a solver failure or
+  /// timeout.
+  std::optional<bool> verdict(End src, End dst, Protocol proto, uint16_t port, std::string* error,
                               Explanation* why = nullptr);
   /// Every (protocol, port range) on which src -> dst is allowed, as maximal ranges.
   struct PortRange {
     Protocol proto;
     uint16_t lo, hi;
   };
-  std::optional<std::vector<PortRange>> allowed_ports(size_t src, size_t dst, std::string* error);
+  std::optional<std::vector<PortRange>> allowed_ports(End src, End dst, std::string* error);
 
 private:
   struct Impl;

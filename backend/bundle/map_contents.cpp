@@ -141,18 +141,30 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
   // only peers that match every external endpoint (world, all, any) select it.
   table.add(abi::kIdentityWorld, "world", external_rep({}));
 
-  // Known endpoints: one identity per description, one ipcache entry per address.
+  // Known endpoints: one identity per description, one ipcache entry per address. An
+  // external endpoint with several addresses is several hosts (ir.h Flow: CIDR peers see
+  // one address at a time), so each of its addresses is described, and identified, alone.
   std::set<std::pair<bool, std::array<uint8_t, 16>>> taken;
   for (const Endpoint& e : endpoints) {
-    uint32_t id = reserved_identity(e.kind);
-    std::string key = identity_key(e);
-    if (id == 0) id = alloc.get(key, e.kind != EndpointKind::Workload);
-    else key = to_string(e.kind);
-    table.add(id, key, e);
-    out.endpoint_identity.push_back(id);
-    for (const IpAddr& ip : e.ips) {
-      if (!taken.insert({ip.v6, ip.bytes}).second) continue;  // first endpoint with an address wins
-      out.hosts.emplace_back(ipcache_key(IpPrefix{ip, static_cast<uint8_t>(ip.bits())}), id);
+    std::vector<Endpoint> hosts{e};
+    if (e.kind == EndpointKind::External && e.ips.size() > 1) {
+      hosts.clear();
+      for (const IpAddr& ip : e.ips) {
+        hosts.push_back(e);
+        hosts.back().ips = {ip};
+      }
+    }
+    for (const Endpoint& h : hosts) {
+      uint32_t id = reserved_identity(h.kind);
+      std::string key = identity_key(h);
+      if (id == 0) id = alloc.get(key, h.kind != EndpointKind::Workload);
+      else key = to_string(h.kind);
+      table.add(id, key, h);
+      if (&h == &hosts.front()) out.endpoint_identity.push_back(id);
+      for (const IpAddr& ip : h.ips) {
+        if (!taken.insert({ip.v6, ip.bytes}).second) continue;  // first endpoint with an address wins
+        out.hosts.emplace_back(ipcache_key(IpPrefix{ip, static_cast<uint8_t>(ip.bits())}), id);
+      }
     }
   }
 

@@ -66,7 +66,8 @@ struct MapContents {
   std::vector<std::pair<abi::PolicyKey, abi::PolicyValue>> policy_exact;  // one port (hash)
   std::vector<std::pair<abi::PolicyKey, abi::PolicyValue>> policy;        // port prefixes (LPM)
   std::vector<IdentityInfo> identities;   // sorted by id
-  std::vector<uint32_t> endpoint_identity;  // parallel to the endpoints given
+  std::vector<uint32_t> endpoint_identity;  // parallel to the endpoints given (an external
+                                            // with several addresses: its first address's)
 };
 
 /// Computes the maps for a node whose local endpoints are `locals` (indexes into

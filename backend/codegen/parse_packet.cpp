@@ -7,6 +7,7 @@
 
 #include "backend/bundle/datapath_abi.h"
 #include "backend/codegen/datapath_emitter.h"
+#include "ir/interp.h"  // kNdpFirstType, kNdpLastType: one definition of neighbour discovery
 
 namespace moat::codegen {
 
@@ -119,6 +120,7 @@ void DatapathEmitter::emit_ipv6(Value* ip, BasicBlock* l4_dispatch, PHINode* l4_
   copy(tuple_, kSaddr, ip, 8, 4);
   copy(tuple_, kDaddr, ip, 24, 4);
   store(b.getInt8(abi::kFamilyV6), tuple_, kFamily, 1);
+  store(load(b_.i8(), ip, 7, 1), hop_limit_, 0, 1);
   Value* cur = at(ip, 40);
   Value* nh = load(b_.i8(), ip, 6, 1);
 
@@ -231,10 +233,12 @@ void DatapathEmitter::emit_l4(BasicBlock* l4_dispatch, PHINode* l4_ptr, PHINode*
   store(load(b_.i16(), l4, 4, 2), tuple_, kPorts, 2);
   b.CreateBr(l4_done);
 
-  emit_fragments(l4_done);
+  BasicBlock* parsed = block("parsed");
+  emit_fragments(l4_done, parsed);
+  emit_neighbour_discovery(parsed);
 }
 
-void DatapathEmitter::emit_fragments(BasicBlock* l4_done) {
+void DatapathEmitter::emit_fragments(BasicBlock* l4_done, BasicBlock* parsed) {
   IRBuilder<>& b = ir();
   // The fragment key: both addresses, the fragment id, protocol and family.
   auto fill_key = [&](Value* key) {
@@ -247,12 +251,12 @@ void DatapathEmitter::emit_fragments(BasicBlock* l4_done) {
   // A first fragment: remember its ports for the fragments that follow.
   b.SetInsertPoint(l4_done);
   BasicBlock* remember = block("first_fragment");
-  b.CreateCondBr(b.CreateICmpNE(load(b_.i8(), first_frag_, 0, 1), b.getInt8(0)), remember, policy_);
+  b.CreateCondBr(b.CreateICmpNE(load(b_.i8(), first_frag_, 0, 1), b.getInt8(0)), remember, parsed);
   b.SetInsertPoint(remember);
   fill_key(frag_key_);
   store(load(b_.i32(), tuple_, kPorts, 4), frag_value_, offsetof(abi::FragmentValue, sport), 4);
   map_update(frags_, frag_key_, frag_value_);
-  b.CreateBr(policy_);
+  b.CreateBr(parsed);
 
   // A later fragment: take the ports of its first fragment, or drop.
   b.SetInsertPoint(later_fragment_);
@@ -263,9 +267,30 @@ void DatapathEmitter::emit_fragments(BasicBlock* l4_done) {
   b.CreateCondBr(b.CreateIsNull(seen), unknown, known);
   b.SetInsertPoint(known);
   store(load(b_.i32(), seen, offsetof(abi::FragmentValue, sport), 4), tuple_, kPorts, 4);
-  b.CreateBr(policy_);
+  b.CreateBr(parsed);
   b.SetInsertPoint(unknown);
   decide_special(abi::kSpecialFragment, drop_);
+}
+
+void DatapathEmitter::emit_neighbour_discovery(BasicBlock* parsed) {
+  IRBuilder<>& b = ir();
+  // IPv6 neighbour discovery (ICMPv6 133..137) is link-layer plumbing, always allowed like
+  // ARP (ir/interp.cpp implicitly_allowed): it passes before the endpoint, conntrack and
+  // policy lookups, and is never recorded in conntrack. Only with hop limit 255: every
+  // receiver discards NDP with any other hop limit (RFC 4861 §6.1, §7.1), so a packet that
+  // crossed a router is not neighbour discovery and is judged by policy like any ICMPv6
+  // (hop_limit_ stays 0 for IPv4). A later fragment carries its first fragment's type, so
+  // it gets its first fragment's verdict here too.
+  b.SetInsertPoint(parsed);
+  Value* icmpv6 = b.CreateICmpEQ(load(b_.i8(), tuple_, kProto, 1), b.getInt8(kProtoIcmpv6));
+  Value* type = load(b_.i8(), tuple_, kDport + 1, 1);  // dport = type in network order
+  Value* ndp_type = b.CreateICmpULE(b.CreateSub(type, b.getInt8(kNdpFirstType)),
+                                    b.getInt8(kNdpLastType - kNdpFirstType));
+  Value* on_link = b.CreateICmpEQ(load(b_.i8(), hop_limit_, 0, 1), b.getInt8(255));
+  BasicBlock* ndp = block("neighbour_discovery");
+  b.CreateCondBr(b.CreateAnd(b.CreateAnd(icmpv6, ndp_type), on_link), ndp, policy_);
+  b.SetInsertPoint(ndp);
+  decide_special(abi::kSpecialImplicit, pass_);
 }
 
 } // namespace moat::codegen

@@ -11,30 +11,6 @@
 
 namespace moat::moatlang {
 
-size_t first_invalid_utf8(std::string_view s) {
-  size_t i = 0, n = s.size();
-  while (i < n) {
-    unsigned char c = s[i];
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (c == 0 || len == 0 || i + len > n) return i;
-    // Overlong 2-byte forms (C0, C1) and code points past U+10FFFF are invalid too; the
-    // converter ANTLR uses throws on them.
-    if (c == 0xC0 || c == 0xC1 || c > 0xF4) return i;
-    for (size_t k = 1; k < len; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return i;
-    if (len == 3) {
-      unsigned char c1 = s[i + 1];
-      if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 >= 0xA0)) return i;  // overlong, surrogates
-    }
-    if (len == 4) {
-      unsigned char c1 = s[i + 1];
-      if ((c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 >= 0x90)) return i;
-    }
-    i += len;
-  }
-  return std::string_view::npos;
-}
-
 void MoatSyntax::index_text() {
   const std::string& t = *text;
   line_starts_.assign(1, 0);
@@ -46,7 +22,9 @@ void MoatSyntax::index_text() {
   cp_to_byte_.clear();
   if (ascii) return;
   cp_to_byte_.reserve(t.size() + 1);
-  for (size_t i = 0; i < t.size(); ++i)
+  // ANTLRInputStream drops a leading UTF-8 byte order mark, so its code point 0 is byte 3.
+  size_t start = t.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
+  for (size_t i = start; i < t.size(); ++i)
     if ((static_cast<unsigned char>(t[i]) & 0xC0) != 0x80) cp_to_byte_.push_back(static_cast<uint32_t>(i));
   cp_to_byte_.push_back(static_cast<uint32_t>(t.size()));
 }

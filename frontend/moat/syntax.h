@@ -10,6 +10,7 @@
 #include "MoatLexer.h"
 #include "MoatParser.h"
 #include "antlr4-runtime.h"
+#include "frontend/utf8.h"
 #include "ir/diagnostic.h"
 #include "ir/source.h"
 
@@ -62,8 +63,5 @@ private:
 /// Lexes and parses one file. Returns null when the file cannot be parsed (invalid UTF-8,
 /// too large, nesting too deep, syntax errors); every reason is reported in `diags`.
 std::unique_ptr<MoatSyntax> parse_syntax(FileId file, const SourceManager& sm, Diagnostics& diags);
-
-/// Byte offset of the first invalid UTF-8 sequence (or NUL) in `s`, or npos.
-size_t first_invalid_utf8(std::string_view s);
 
 } // namespace moat::moatlang

@@ -12,10 +12,6 @@ namespace moat::runtime::agent {
 
 namespace {
 
-std::string taint_text(const Taint& t) {
-  return t.key + (t.value.empty() ? "" : "=" + t.value) + ":" + t.effect;
-}
-
 /// The startup taint the agent is responsible for: a moat.dev/ startup taint of the pool,
 /// else the first startup taint (the pool's author said nodes start tainted until ready).
 const Taint* agent_taint(const NodePool* pool) {

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "backend/bundle/datapath_abi.h"
+#include "ir/interp.h"
 
 namespace moat::test {
 
@@ -52,6 +53,8 @@ std::optional<IpAddr> address(const Endpoint& e, bool v6) {
 
 bool model_direction(const bundle::MapContents& c, const bundle::DatapathPlan& plan, const abi::EndpointValue& local,
                      Direction dir, const IpAddr& local_ip, const IpAddr& remote_ip, Protocol proto, uint16_t port) {
+  // IPv6 neighbour discovery passes before any lookup (as the real packets do: hop limit 255).
+  if (is_neighbour_discovery(proto, port)) return true;
   if (local_ip == remote_ip) return true;  // self
   const bundle::DirectionPlan& dp = plan[dir];
   if (!dp.enabled) return true;

@@ -72,6 +72,11 @@ TEST_CASE("golden: moat test runs the sources' expect statements", "[golden][int
   check_golden("expects.txt", "test -v tests/golden/interp/expects.moat", 1);
 }
 
+TEST_CASE("golden: moat test checks every address of a multi-address endpoint", "[golden][interp]") {
+  check_golden("multi-address.txt",
+               "test --cases tests/golden/interp/multi-address.cases.yaml tests/golden/interp/multi-address.yaml", 1);
+}
+
 TEST_CASE("moat test usage errors exit 2", "[interp][cli]") {
   // An engine that is not linked in must be refused, never silently passed.
   Run r = run_moat("test --engine all --cases tests/e2e/E2E-03/cases.yaml tests/e2e/E2E-03/policy.yaml", true);

@@ -111,7 +111,7 @@ expect: []
   CHECK(cf.namespaces.count("n") == 0);
 }
 
-TEST_CASE("ICMP cases take the type as port; protocols and verdicts are checked", "[cases]") {
+TEST_CASE("ICMP cases take the type as port, protocols and verdicts are checked", "[cases]") {
   auto l = load_text(R"(endpoints:
   - {name: a, namespace: n}
   - {name: b, namespace: n, ports: {dns: 53/UDP, metrics: 9090}}
@@ -173,6 +173,16 @@ TEST_CASE("invalid cases files are E205 at the offending line", "[cases][errors]
       {"endpoints:\n  - {name: a, namespace: n}\nexpect:\n  - {from: a, to: a, verdict: allow}\n", 4, "no 'port'"},
       {"endpoints:\n  - {name: a, namespace: n}\nexpect:\n  - {from: a, to: a, port: 80, verdict: allow, why: x}\n", 4, "unknown expectation field"},
       {"endpoints:\n  - {name: a, dns: 'bad name!'}\n", 2, "matchName"},
+      {"endpoints:\n  - {name: a, namespace: n, resources: [1]}\n", 2, "map of resource name"},
+      {"endpoints:\n  - {name: a, namespace: n,\n     resources: {nvidia.com/gpu: 0.5}}\n", 3, "whole units"},
+      {"endpoints:\n  - {name: a, ip: 1.2.3.4, resources: {nvidia.com/gpu: 1}}\n", 2, "only workloads"},
+      {"endpoints:\n  - {name: a, namespace: n, tolerations: {key: x}}\n", 2, "must be a list"},
+      {"endpoints:\n  - {name: a, namespace: n,\n     tolerations: [{key: x, operator: Maybe}]}\n", 3, "Equal or Exists"},
+      {"endpoints:\n  - {name: a, namespace: n, tolerations: [{key: x, effect: NoRun}]}\n", 2, "effect"},
+      {"endpoints:\n  - {name: a, namespace: n, tolerations: [{key: x, operator: Exists, value: y}]}\n", 2, "no value"},
+      {"endpoints:\n  - {name: a, namespace: n, tolerations: [{value: y}]}\n", 2, "without a key"},
+      {"endpoints:\n  - {name: a, namespace: n, tolerations: [{key: x, seconds: 5}]}\n", 2, "unknown toleration field"},
+      {"endpoints:\n  - {name: a, namespace: n, nodeSelector: [a]}\n", 2, "nodeSelector"},
   };
   for (const Bad& b : bad) {
     INFO(b.text);
@@ -184,6 +194,50 @@ TEST_CASE("invalid cases files are E205 at the offending line", "[cases][errors]
     CHECK(d.range.line == b.line);
     CHECK(d.message.find(b.needle) != std::string::npos);
   }
+}
+
+TEST_CASE("workloads carry resources, tolerations and a nodeSelector, and their line", "[cases]") {
+  auto l = load_text(R"(endpoints:
+  - {name: x/a, namespace: x}
+  - name: ml/trainer
+    namespace: ml
+    resources: {nvidia.com/gpu: 2, cpu: 500m}
+    tolerations:
+      - {key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}
+      - {key: dedicated, value: ml}
+      - {operator: Exists}
+    nodeSelector: {workload-type: gpu}
+)");
+  INFO((l->diags.all().empty() ? "" : l->diags.all()[0].message));
+  REQUIRE(l->cases);
+  const Endpoint* a = l->cases->find("x/a");
+  REQUIRE(a);
+  CHECK(a->range.line == 2);
+  CHECK(a->resources.empty());
+  CHECK(a->sched.tolerations.empty());
+  const Endpoint* t = l->cases->find("ml/trainer");
+  REQUIRE(t);
+  CHECK(t->range.line == 3);
+  CHECK(t->resources.at("nvidia.com/gpu") == "2");
+  CHECK(t->resources.at("cpu") == "500m");
+  REQUIRE(t->sched.tolerations.size() == 3);
+  CHECK(t->sched.tolerations[0].key == "nvidia.com/gpu");
+  CHECK(t->sched.tolerations[0].exists);
+  CHECK(t->sched.tolerations[0].effect == "NoSchedule");
+  CHECK_FALSE(t->sched.tolerations[1].exists);  // operator defaults to Equal
+  CHECK(t->sched.tolerations[1].value == "ml");
+  CHECK(t->sched.tolerations[2].key.empty());
+  CHECK(t->sched.tolerations[2].exists);
+  CHECK(t->sched.node_selector.at("workload-type") == "gpu");
+}
+
+TEST_CASE("Kubernetes objects are told apart from cases files", "[cases]") {
+  CHECK(is_kubernetes_objects("apiVersion: v1\nkind: List\nitems: []\n"));
+  CHECK(is_kubernetes_objects("{\"kind\": \"PodList\", \"items\": []}"));
+  CHECK(is_kubernetes_objects("---\nkind: Pod\nmetadata: {name: a}\n---\nkind: Pod\nmetadata: {name: b}\n"));
+  CHECK_FALSE(is_kubernetes_objects("namespaces: {x: {}}\nendpoints: []\n"));
+  CHECK_FALSE(is_kubernetes_objects("kind: [unclosed\n"));
+  CHECK_FALSE(is_kubernetes_objects(""));
 }
 
 TEST_CASE("a missing cases file is E001", "[cases][errors]") {
@@ -209,4 +263,20 @@ TEST_CASE("add_endpoint reuses equal endpoints and renames different ones", "[ca
   other.labels = {{"pod", "b"}};
   CHECK(add_endpoint(cf, other) == "x/a#2");
   CHECK(cf.endpoints.back().ips.at(0).str() == "10.244.0.2");
+}
+
+TEST_CASE("a cases file that is not UTF-8 text is E002 (fuzz/regressions)", "[cases][errors]") {
+  // Found by fuzz_cases: the loader took any bytes, and they reached E205 messages.
+  SourceManager sm;
+  Diagnostics diags;
+  auto cases = load_cases(std::string(MOAT_SOURCE_DIR) + "/fuzz/regressions/fuzz_cases/not-utf8.yaml", sm, diags);
+  CHECK_FALSE(cases);
+  REQUIRE(diags.all().size() == 1);
+  CHECK(diags.all()[0].code == Code::E002);
+  CHECK(diags.all()[0].range.line == 1);
+  CHECK(diags.all()[0].range.col == 1);
+  auto l = load_text("endpoints:\n- {name: a, namespace: x}\nexpect:\n- {from: a, to: a, port: 80, verdict: allow, \xED\xA0\x80: 1}\n");
+  CHECK_FALSE(l->cases);
+  CHECK(first_error(*l).code == Code::E002);
+  CHECK(first_error(*l).range.line == 4);
 }

@@ -181,11 +181,18 @@ TEST_CASE("peers: any, entities, CIDR with except, FQDN", "[interp][peer]") {
   CHECK_FALSE(peer_matches(cidr_peer("198.51.100.0/24"), web));
   CHECK_FALSE(peer_matches(cidr_peer("10.0.0.0/8"), xa));  // a pod IP inside the CIDR still isn't matched
   CHECK_FALSE(peer_matches(cidr_peer("0.0.0.0/0"), host));
+  // An endpoint with several addresses is several hosts: a CIDR sees one address at a time
+  // (the flow's; the first by default), never "any of them".
   Endpoint dual = external("dual", "203.0.113.5");
   dual.ips.push_back(*IpAddr::parse("2001:db8::5"));
-  CHECK(peer_matches(cidr_peer("2001:db8::/32"), dual));
+  CHECK_FALSE(peer_matches(cidr_peer("2001:db8::/32"), dual));
+  CHECK(peer_matches(cidr_peer("2001:db8::/32"), dual, 1));
+  CHECK(peer_matches(cidr_peer("203.0.113.0/24"), dual, 0));
   CHECK(peer_matches(cidr_peer("203.0.113.0/24", {"203.0.113.5/32"}), dual) == false);
-  CHECK(peer_matches(cidr_peer("::/0"), dual));
+  CHECK_FALSE(peer_matches(cidr_peer("203.0.113.0/24"), dual, 1));
+  CHECK(peer_matches(cidr_peer("::/0"), dual, 1));
+  CHECK_FALSE(peer_matches(cidr_peer("::/0"), dual, 0));
+  CHECK_FALSE(peer_matches(cidr_peer("0.0.0.0/0"), dual, 2));  // no such address
   CHECK_FALSE(peer_matches(cidr_peer("::/0"), web));  // an IPv4-only endpoint is not in ::/0
 
   // FQDN: external endpoints with a matching DNS name.
@@ -234,7 +241,7 @@ TEST_CASE("ports: empty, ranges, Any, ICMP, named", "[interp][ports]") {
   CHECK_FALSE(ports_match({named("http")}, Protocol::TCP, 8080, nullptr));
 }
 
-TEST_CASE("a direction is allowed unless isolated; isolated needs an allow", "[interp][decide]") {
+TEST_CASE("a direction is allowed unless isolated, isolated needs an allow", "[interp][decide]") {
   Module m;
   Endpoint xa = workload("x", "a", "10.244.0.1"), xb = workload("x", "b", "10.244.0.2");
   Endpoint ya = workload("y", "a", "10.244.0.3");
@@ -323,6 +330,30 @@ TEST_CASE("a connection needs both halves", "[interp][evaluate]") {
   CHECK_FALSE(flow(m, xa, w, Protocol::TCP, 80).allowed);
 }
 
+TEST_CASE("a flow's verdict is per address: each end uses the address the flow names", "[interp][evaluate]") {
+  // One CIDR rule covering one of two addresses of an external endpoint: allowed to that
+  // address, denied to the other (as the packet to each would be), both ways.
+  Module m;
+  EndpointSelector x = in_ns("x");
+  isolate(m, x, Direction::Egress);
+  isolate(m, x, Direction::Ingress);
+  add(m, x, Direction::Egress, Action::Allow, cidr_peer("52.0.0.0/24"));
+  add(m, x, Direction::Ingress, Action::Allow, cidr_peer("52.0.0.0/24"));
+  Endpoint a = workload("x", "a", "10.244.0.1");
+  Endpoint cdn = external("cdn", "52.1.0.10");
+  cdn.ips.insert(cdn.ips.begin(), *IpAddr::parse("52.0.0.10"));
+  CHECK(evaluate(m, Flow{&a, &cdn, Protocol::TCP, 443, 0, 0}).allowed);
+  CHECK_FALSE(evaluate(m, Flow{&a, &cdn, Protocol::TCP, 443, 0, 1}).allowed);
+  CHECK(evaluate(m, Flow{&cdn, &a, Protocol::TCP, 443, 0, 0}).allowed);
+  CHECK_FALSE(evaluate(m, Flow{&cdn, &a, Protocol::TCP, 443, 1, 0}).allowed);
+  CHECK(flow(m, a, cdn, Protocol::TCP, 443).allowed);  // default: the first address
+  // A deny CIDR likewise denies only the address it covers.
+  add(m, x, Direction::Egress, Action::Deny, cidr_peer("52.0.0.10/32"));
+  CHECK_FALSE(evaluate(m, Flow{&a, &cdn, Protocol::TCP, 443, 0, 0}).allowed);
+  add(m, x, Direction::Egress, Action::Allow, cidr_peer("52.1.0.0/24"));
+  CHECK(evaluate(m, Flow{&a, &cdn, Protocol::TCP, 443, 0, 1}).allowed);
+}
+
 TEST_CASE("egress named ports resolve against the destination, ingress against the local pod", "[interp][ports]") {
   Module m;
   Endpoint xa = workload("x", "a", "10.244.0.1", {{"serve-80-tcp", Protocol::TCP, 80}});
@@ -374,6 +405,42 @@ TEST_CASE("self traffic and host to local workloads are always allowed", "[inter
   Endpoint xb = workload("x", "b", "10.244.0.2");
   CHECK_FALSE(flow(m, xa, xb).allowed);
   CHECK_FALSE(evaluate(m, Flow{nullptr, &xa, Protocol::TCP, 80}).allowed);
+}
+
+TEST_CASE("IPv6 neighbour discovery is always allowed, both ways, deny rules included", "[interp][evaluate]") {
+  Module m;
+  Endpoint xa = workload("x", "a", "fd00::1"), xb = workload("x", "b", "fd00::2");
+  Endpoint world = external("internet", "2001:db8::9");
+  Endpoint host = entity("host", EndpointKind::Host);
+  isolate(m, EndpointSelector{}, Direction::Ingress);
+  isolate(m, EndpointSelector{}, Direction::Egress);
+  // A deny on every ICMPv6 type, both directions: deny wins everywhere except NDP.
+  add(m, EndpointSelector{}, Direction::Egress, Action::Deny, any_peer(), {PortMatch{Protocol::ICMPv6, 0, 255, {}, {}}});
+  add(m, EndpointSelector{}, Direction::Ingress, Action::Deny, any_peer(), {PortMatch{Protocol::ICMPv6, 0, 255, {}, {}}});
+  for (uint16_t type = 133; type <= 137; ++type) {
+    INFO("icmpv6 type " << type);
+    CHECK(is_neighbour_discovery(Protocol::ICMPv6, type));
+    Verdict v = flow(m, xa, xb, Protocol::ICMPv6, type);
+    CHECK(v.allowed);
+    CHECK(v.egress.why == Decision::Why::Implicit);
+    CHECK(v.ingress.why == Decision::Why::Implicit);
+    CHECK(v.egress.rules.empty());
+    CHECK(flow(m, xb, xa, Protocol::ICMPv6, type).allowed);
+    CHECK(flow(m, xa, host, Protocol::ICMPv6, type).allowed);
+    CHECK(flow(m, world, xa, Protocol::ICMPv6, type).allowed);
+  }
+  // Other ICMPv6 types, and ICMPv4 with the same numbers, are policed as before.
+  for (uint16_t type : {128, 129, 132, 138}) {
+    Verdict v = flow(m, xa, xb, Protocol::ICMPv6, type);
+    CHECK_FALSE(v.allowed);
+    CHECK(v.egress.why == Decision::Why::Denied);
+  }
+  CHECK_FALSE(is_neighbour_discovery(Protocol::ICMP, 135));
+  Module isolated_only;
+  isolate(isolated_only, EndpointSelector{}, Direction::Egress);
+  CHECK_FALSE(flow(isolated_only, xa, xb, Protocol::ICMP, 135).allowed);
+  CHECK_FALSE(flow(isolated_only, xa, xb, Protocol::ICMPv6, 128).allowed);
+  CHECK(flow(isolated_only, xa, xb, Protocol::ICMPv6, 135).allowed);
 }
 
 TEST_CASE("Kubernetes peer shapes: AND in one item, OR in two", "[interp][evaluate]") {

@@ -128,3 +128,31 @@ TEST_CASE("kernel: isolation, allow, deny wins", "[kernel]") {
   f.expect("y/c", "x/a", Protocol::TCP, 443, false);  // CIDR peers never match workloads
   f.expect("x/a", "x/a", Protocol::TCP, 1, true);     // self
 }
+
+TEST_CASE("kernel: IPv6 neighbour discovery passes for isolated endpoints, whatever the rules", "[kernel]") {
+  MOAT_REQUIRE_KERNEL();
+  Fixture f;
+  f.eps = {workload("x", "a", {{"pod", "a"}}, "fd00:1::a"), workload("x", "b", {{"pod", "b"}}, "fd00:1::b"),
+           external("internet", "2001:db8::9")};
+  for (const char* pod : {"a", "b"})
+    for (Direction d : {Direction::Ingress, Direction::Egress}) f.m.isolations.push_back({pods("pod", pod), d, "test", {}});
+  // a denies every ICMPv6 type both ways; b allows ICMPv6 echo only from a.
+  for (Direction d : {Direction::Ingress, Direction::Egress})
+    f.m.add_rule(rule(d, Action::Deny, pods("pod", "a"), Peer{}, {ports(Protocol::ICMPv6, 0, 255)}));
+  f.m.add_rule(rule(Direction::Ingress, Action::Allow, pods("pod", "b"), peer_pods("pod", "a"),
+                    {ports(Protocol::ICMPv6, 128, 128)}));
+  f.load();
+  // RS, RA, NS, NA, redirect: from and to the isolated endpoints, deny rules notwithstanding.
+  for (uint16_t type = 133; type <= 137; ++type) {
+    f.expect("x/a", "x/b", Protocol::ICMPv6, type, true);
+    f.expect("x/b", "x/a", Protocol::ICMPv6, type, true);
+    f.expect("x/a", "internet", Protocol::ICMPv6, type, true);
+    f.expect("internet", "x/b", Protocol::ICMPv6, type, true);
+  }
+  // Echo to and from the same isolated endpoints is still policed.
+  f.expect("internet", "x/b", Protocol::ICMPv6, 128, false);  // isolated, no allow
+  f.expect("x/a", "x/b", Protocol::ICMPv6, 128, false);       // a's deny wins over b's allow
+  f.expect("x/b", "x/a", Protocol::ICMPv6, 128, false);
+  f.expect("x/a", "x/b", Protocol::ICMPv6, 132, false);       // the types around NDP too
+  f.expect("x/a", "x/b", Protocol::ICMPv6, 138, false);
+}

@@ -1,8 +1,11 @@
 // Packet-level behaviour of the compiled datapath in the kernel: IPv4 options, IPv6
 // extension headers, fragments, every truncation of a packet, malformed headers, non-IP
 // frames, unknown local endpoints, conntrack replies (TCP, UDP, SCTP, ICMP and ICMPv6
-// echo), counters and drop events. Each verdict is checked on tc and cgroup_skb.
+// echo), IPv6 neighbour discovery, counters and drop events. Each verdict is checked on tc
+// and cgroup_skb.
 #include <catch2/catch.hpp>
+
+#include <bpf/bpf.h>
 
 #include "backend/backend.h"
 #include "backend/bundle/datapath_abi.h"
@@ -270,4 +273,93 @@ TEST_CASE("kernel packets: unknown local endpoints drop, counters and drop event
   CHECK(e.isolation == 1);  // the egress isolation fact
   CHECK(e.remote != 0);
   CHECK(e.dport == 81);
+}
+
+namespace {
+/// Entries in the conntrack map (every CPU's view is the same hash).
+size_t conntrack_entries(runtime::Datapath& dp) {
+  int fd = dp.map_fd(abi::kMapConntrack);
+  REQUIRE(fd >= 0);
+  std::vector<uint8_t> key(sizeof(abi::FlowTuple)), next(sizeof(abi::FlowTuple));
+  size_t n = 0;
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, next.data()) == 0) {
+    ++n;
+    key = next;
+    prev = key.data();
+  }
+  return n;
+}
+} // namespace
+
+TEST_CASE("kernel packets: IPv6 neighbour discovery passes before policy, never in conntrack", "[kernel]") {
+  MOAT_REQUIRE_KERNEL();
+  Net n;  // a: isolated both ways; egress allows only ICMPv6 echo, ingress only TCP 22
+  std::string error;
+  const uint32_t implicit_slot = static_cast<uint32_t>(n.m.rules.size()) + abi::kSpecialImplicit;
+  const uint32_t deny_slot = static_cast<uint32_t>(n.m.rules.size()) + abi::kSpecialDefaultDeny;
+  // NDP's own addresses (link-local, solicited-node multicast) and a global one.
+  for (const char* peer : {"fe80::1", "ff02::1:ff00:1", "2001:db8::1"})
+    for (uint8_t type = 133; type <= 137; ++type) {
+      INFO("peer " << peer << " type " << int(type));
+      PacketSpec s = n.out(true, 58, type);
+      s.dst = ip(peer);
+      REQUIRE(n.runner->datapath().flush_conntrack(error));
+      runtime::Counters before = n.runner->datapath().read_counters(error);
+      CHECK(n.egress(s, false));
+      CHECK(n.ingress(runtime::reply_of(s), false));  // from the peer to a
+      CHECK(conntrack_entries(n.runner->datapath()) == 0);
+      runtime::Counters after = n.runner->datapath().read_counters(error);
+      CHECK(after.slots[implicit_slot].packets == before.slots[implicit_slot].packets + 4);
+      CHECK(after.slots[deny_slot].packets == before.slots[deny_slot].packets);
+    }
+  // Echo to the same isolated endpoint is still dropped; other ICMPv6 types are too.
+  PacketSpec echo = n.out(true, 58, 128);
+  std::swap(echo.src, echo.dst);
+  CHECK_FALSE(n.ingress(echo));  // an echo request from outside to a
+  for (uint8_t type : {1, 129, 130, 132, 138}) CHECK_FALSE(n.egress(n.out(true, 58, type)));
+  // ICMPv4 type 135, and ICMPv6 133-137 in an IPv4 packet, are not neighbour discovery.
+  CHECK_FALSE(n.egress(n.out(false, 1, 135)));
+  CHECK_FALSE(n.egress(n.out(false, 58, 135)));
+
+  // Hop limit other than 255: not NDP (a receiver discards it, RFC 4861), so judged by policy.
+  for (uint8_t hops : {64, 254, 1}) {
+    PacketSpec s = n.out(true, 58, 135);
+    s.hop_limit = hops;
+    INFO("hop limit " << int(hops));
+    CHECK_FALSE(n.egress(s));
+    CHECK_FALSE(n.ingress(runtime::reply_of(s)));
+  }
+
+  // A truncated ICMPv6 header keeps its documented verdict: malformed, dropped.
+  PacketSpec ns = n.out(true, 58, 135);
+  std::vector<uint8_t> full = runtime::build_packet(ns);
+  REQUIRE(full.size() == 14 + 40 + 8);
+  for (size_t len = 14 + 40; len < full.size(); ++len) {
+    std::vector<uint8_t> cut(full.begin(), full.begin() + static_cast<long>(len));
+    REQUIRE(n.runner->run(Program::TcEgress, n.eps[0], ns, error));  // sets the endpoint
+    runtime::Counters before = n.runner->datapath().read_counters(error);
+    auto t = n.runner->datapath().test_run(Program::TcEgress, cut, 1, error);
+    INFO("length " << len << " " << error);
+    REQUIRE(t);
+    CHECK_FALSE(t->passed);
+    runtime::Counters after = n.runner->datapath().read_counters(error);
+    uint32_t malformed = static_cast<uint32_t>(n.m.rules.size()) + abi::kSpecialMalformed;
+    CHECK(after.slots[malformed].packets == before.slots[malformed].packets + 1);
+  }
+
+  // Fragments (which RFC 6980 forbids for NDP): a later fragment gets its first fragment's
+  // verdict, as for every protocol; without its first fragment it is dropped.
+  PacketSpec first = n.out(true, 58, 136);
+  first.fragment = PacketSpec::Fragment::First;
+  first.frag_id = 0x5151;
+  PacketSpec later = first;
+  later.fragment = PacketSpec::Fragment::Later;
+  later.payload = 40;
+  REQUIRE(n.runner->datapath().flush_conntrack(error));
+  CHECK(n.egress(first, false));
+  CHECK(n.egress(later, false));
+  PacketSpec orphan = later;
+  orphan.frag_id = 0x5252;
+  CHECK_FALSE(n.egress(orphan, false));
 }

@@ -90,3 +90,29 @@ TEST_CASE("FQDN egress without DNS, lone star and world on every port") {
   run_lints(m, d2);
   CHECK(count(d2, Code::W402) == 0);
 }
+
+TEST_CASE("a rule only about IPv6 neighbour discovery is reported: NDP is always allowed") {
+  auto lint = [](std::vector<PortMatch> ports, Action action) {
+    Module m;
+    m.isolations.push_back({EndpointSelector{}, Direction::Egress, "", {}});
+    Rule r;
+    r.dir = Direction::Egress;
+    r.action = action;
+    r.ports = std::move(ports);
+    m.add_rule(r);
+    Diagnostics d;
+    run_lints(m, d);
+    return count(d, Code::W406);
+  };
+  PortMatch ns{Protocol::ICMPv6, 135, 135, {}, {}};
+  PortMatch all_ndp{Protocol::ICMPv6, 133, 137, {}, {}};
+  PortMatch echo{Protocol::ICMPv6, 128, 128, {}, {}};
+  PortMatch wider{Protocol::ICMPv6, 130, 137, {}, {}};
+  PortMatch v4{Protocol::ICMP, 135, 135, {}, {}};
+  CHECK(lint({ns}, Action::Deny) == 1);
+  CHECK(lint({ns, all_ndp}, Action::Allow) == 1);
+  CHECK(lint({ns, echo}, Action::Deny) == 0);  // echo is policed: the rule acts
+  CHECK(lint({wider}, Action::Allow) == 0);
+  CHECK(lint({v4}, Action::Allow) == 0);       // ICMPv4 type 135 is not NDP
+  CHECK(lint({}, Action::Deny) == 0);          // every port: acts on everything else
+}

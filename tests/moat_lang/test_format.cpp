@@ -133,7 +133,7 @@ TEST_CASE("fmt refuses input that does not parse") {
   CHECK(diags.all()[0].code == Code::E002);
 }
 
-TEST_CASE("fmt on mutated sources: no crash; whatever parses formats idempotently, same meaning") {
+TEST_CASE("fmt on mutated sources: no crash, whatever parses formats idempotently, same meaning") {
   const std::string base = test::read_text(std::string(MOAT_SOURCE_DIR) + "/examples/ml-platform.moat");
   const std::string alphabet = "{}[];:,/*-> .\n\"!=09az";
   std::mt19937 rng(1234);

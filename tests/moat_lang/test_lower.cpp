@@ -39,7 +39,7 @@ TEST_CASE("a rule between two workloads yields both halves, twinned") {
         "ns{kubernetes.io/metadata.name: kubeflow} pod{workload-type: training} ports tcp 29400..29600");
 }
 
-TEST_CASE("non-workload sources get only the ingress half; non-workload destinations only the egress half") {
+TEST_CASE("non-workload sources get only the ingress half, non-workload destinations only the egress half") {
   auto p = parse(R"(namespace k {
   workload inference = { app: inference };
   peer alb = cidr 10.0.0.0/16 except 10.0.128.0/17;
@@ -100,7 +100,7 @@ TEST_CASE("dns expands to kube-dns on udp/tcp 53 and narrows explicit ports") {
   CHECK(print_ports(rules[2].ports) == "udp 53, tcp 53");
 }
 
-TEST_CASE("names resolve in the current namespace first, then at cluster scope; ns/name elsewhere") {
+TEST_CASE("names resolve in the current namespace first, then at cluster scope, ns/name elsewhere") {
   auto p = parse(R"(peer corp = cidr 192.0.2.0/24;
 namespace a {
   workload web = { app: web };
@@ -146,7 +146,7 @@ allow * -> dns;
   CHECK(print_endpoint_selector(p->module.rules[0].subject) == "ns{} pod{}");
 }
 
-TEST_CASE("declarations of an earlier file are visible by name; duplicates across files are errors") {
+TEST_CASE("declarations of an earlier file are visible by name, duplicates across files are errors") {
   auto p = parse("namespace db { workload pg = { app: postgres }; peer resolver = dns; }", "a.moat");
   test::parse_more(*p, "namespace web { workload w = { app: w }; allow w -> db/pg on tcp 5432; allow w -> db/resolver; }",
                    "b.moat");

@@ -117,7 +117,7 @@ TEST_CASE("ports: single, range, several protocols, icmp type, sctp, named, any,
                                           "icmpv6 0..255"});
 }
 
-TEST_CASE("default deny in both directions or one; namespace labels are recorded") {
+TEST_CASE("default deny in both directions or one, namespace labels are recorded") {
   auto p = parse(R"(namespace a { default deny; label team = ml; }
 namespace b { default deny ingress; }
 namespace c { default deny egress; })");
@@ -249,7 +249,7 @@ TEST_CASE("the same DNS name always gets the same synthetic address") {
   CHECK(a->module.expects[0].to.ips == b->module.expects[0].to.ips);
 }
 
-TEST_CASE("keywords are ordinary words in label keys, values and namespace names; comments anywhere") {
+TEST_CASE("keywords are ordinary words in label keys, values and namespace names, comments anywhere") {
   auto p = parse(R"(/* leading
    block comment */
 namespace default { // the default namespace

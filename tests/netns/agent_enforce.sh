@@ -134,7 +134,11 @@ nt_expect deny  a tcp fd00:199:2::2 80 "IPv6 denied by db ingress"
 nt_expect allow a udp fd00:199:2::2 5353 "IPv6 udp allowed"
 nt_expect deny  a tcp fd00:199:3::2 8080 "IPv6 denied by a egress"
 nt_expect deny  c tcp fd00:199:1::2 80 "IPv6 a ingress isolated"
-nt_ndp_note a 1
+# NDP under enforcement: a is isolated both ways, b's ingress is isolated; neither allows
+# ICMPv6, yet both resolve the node (and the node them) by neighbour discovery. b's gateway
+# is the node's link-local address, whose advertisements are not host traffic.
+nt_ndp_check a 1 fd00:199:2::2 5432
+nt_ndp_check b 2 fd00:199:3::2 8080 link-local
 # The host (node namespace) always reaches its own pods, even isolated ones.
 NT_CHECKS=$((NT_CHECKS + 1))
 if nt_node_exec "$NT_PROBE" probe tcp 10.199.1.2 80 --timeout-ms 600 >/dev/null; then

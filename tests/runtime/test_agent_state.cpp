@@ -101,10 +101,10 @@ TEST_CASE("derive: endpoints, local attachments, host, remote nodes, DNS proxy, 
   Inventory inv;
   inv.nodes = {node, other};
   KubePod gpu = pod("ml", "trainer", "n1", "10.1.0.1", "lo");  // "lo" exists in every netns
-  gpu.sched.tolerations.push_back({"nvidia.com/gpu", "", "", true});
+  gpu.ep.sched.tolerations.push_back({"nvidia.com/gpu", "", "", true});
   KubePod stray = pod("ml", "stray", "n1", "10.1.0.2", "lo");  // tolerates nothing
   KubePod ghost = pod("ml", "ghost", "n1", "10.1.0.3", "moat-no-such-if0");
-  ghost.sched.tolerations.push_back({"", "", "", true});
+  ghost.ep.sched.tolerations.push_back({"", "", "", true});
   KubePod dns = pod("kube-system", "coredns", "n2", "10.2.0.10");
   inv.pods = {gpu, stray, ghost, dns};
 

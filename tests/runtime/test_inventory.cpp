@@ -75,9 +75,9 @@ TEST_CASE("an inventory List gives namespaces, pods, IPs, named ports and attach
   CHECK(t->ep.ports[0].name == "allreduce");
   CHECK(t->ep.ports[0].port == 29400);
   CHECK(t->ep.ports[0].proto == Protocol::TCP);
-  CHECK(t->sched.node_selector.at("workload-type") == "gpu");
-  REQUIRE(t->sched.tolerations.size() == 1);
-  CHECK(t->sched.tolerations[0].exists);
+  CHECK(t->ep.sched.node_selector.at("workload-type") == "gpu");
+  REQUIRE(t->ep.sched.tolerations.size() == 1);
+  CHECK(t->ep.sched.tolerations[0].exists);
   CHECK(t->is_workload());
 
   const KubePod* f = inv->find_pod("web/frontend-7d9");
@@ -87,9 +87,9 @@ TEST_CASE("an inventory List gives namespaces, pods, IPs, named ports and attach
 
   const KubePod* b = inv->find_pod("kubeflow/batch-1");
   REQUIRE(b);
-  REQUIRE(b->sched.required_terms.size() == 2);
-  CHECK(b->sched.required_terms[0][0].values == std::vector<std::string>{"c5", "m5"});
-  CHECK(b->sched.tolerations[0].key.empty());
+  REQUIRE(b->ep.sched.required_terms.size() == 2);
+  CHECK(b->ep.sched.required_terms[0][0].values == std::vector<std::string>{"c5", "m5"});
+  CHECK(b->ep.sched.tolerations[0].key.empty());
 
   CHECK_FALSE(inv->find_pod("web/done")->is_workload());
 }
@@ -109,6 +109,46 @@ items:
   CHECK(inv->pods[0].ep.ns_labels.at(kNamespaceNameLabel) == "default");
 }
 
+TEST_CASE("extended resources: the scheduler's effective request, limits standing in for requests") {
+  Diagnostics diags;
+  auto inv = parse_text(R"(
+kind: PodList
+items:
+  - metadata: {name: train, namespace: ml}
+    spec:
+      containers:
+        - {name: a, resources: {limits: {nvidia.com/gpu: "2", cpu: "4"}}}
+        - {name: b, resources: {requests: {nvidia.com/gpu: "1", example.com/fpga: "1"}, limits: {nvidia.com/gpu: "1"}}}
+      initContainers:
+        - {name: warmup, resources: {requests: {nvidia.com/gpu: "4"}}}
+  - metadata: {name: side, namespace: ml}
+    spec:
+      initContainers:
+        - {name: proxy, restartPolicy: Always, resources: {requests: {nvidia.com/gpu: "1"}}}
+        - {name: setup, resources: {requests: {nvidia.com/gpu: "2"}}}
+      containers:
+        - {name: main, resources: {requests: {nvidia.com/gpu: "1"}}}
+  - metadata: {name: plain, namespace: ml}
+    spec: {containers: [{name: c, resources: {requests: {cpu: 100m, memory: 1Gi, hugepages-2Mi: 1Gi}}}]}
+    status: {phase: Pending}
+  - metadata: {name: done, namespace: ml}
+    spec: {containers: [{name: c}]}
+    status: {phase: Succeeded}
+)", diags);
+  REQUIRE(inv);
+  REQUIRE(inv->pods.size() == 4);
+  // Containers sum (2 + 1); the init container alone needs 4, more than the sum.
+  CHECK(inv->pods[0].ep.resources == std::map<std::string, std::string>{{"example.com/fpga", "1"}, {"nvidia.com/gpu", "4"}});
+  // The sidecar runs beside everything: setup needs 1 + 2 = 3 at init, main 1 + 1 = 2 after.
+  CHECK(inv->pods[1].ep.resources.at("nvidia.com/gpu") == "3");
+  CHECK(inv->pods[2].ep.resources.empty());  // native resources are not extended ones
+  CHECK(inv->pods[0].ep.range.line == 4);
+  std::vector<Endpoint> eps = workload_endpoints(*inv);
+  REQUIRE(eps.size() == 3);  // the finished pod holds no identity
+  CHECK(eps[2].name == "ml/plain");
+  CHECK(eps[0].range.line == 4);
+}
+
 TEST_CASE("malformed objects are diagnostics with a location, never crashes") {
   struct Bad {
     const char* text;
@@ -125,6 +165,7 @@ TEST_CASE("malformed objects are diagnostics with a location, never crashes") {
       {"kind: List\nitems: 5\n", Code::E801, 2},
       {"kind: [Pod\n", Code::E201, 2},
       {"- just\n- a list\n", Code::E801, 1},
+      {"kind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n    - resources:\n        requests: {nvidia.com/gpu: 1.5}\n", Code::E801, 6},
       {"kind: Pod\nmetadata: {name: a}\nspec:\n  affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: k, operator: Near}]}]}}}\n", Code::E801, 4},
   };
   for (const Bad& b : cases) {
@@ -137,7 +178,7 @@ TEST_CASE("malformed objects are diagnostics with a location, never crashes") {
   }
 }
 
-TEST_CASE("unknown kinds are skipped with a note; a node file needs exactly one Node") {
+TEST_CASE("unknown kinds are skipped with a note, a node file needs exactly one Node") {
   Diagnostics diags;
   auto inv = parse_text("kind: ConfigMap\nmetadata: {name: x}\n---\nkind: Namespace\nmetadata: {name: n}\n", diags);
   REQUIRE(inv);

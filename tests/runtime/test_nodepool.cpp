@@ -55,30 +55,30 @@ TEST_CASE("tolerations follow Kubernetes' matching rules") {
   CHECK_FALSE(tolerates(tol("other", true), t));
 }
 
-TEST_CASE("a pool admits only pods that tolerate its taints; startup taints do not count") {
+TEST_CASE("a pool admits only pods that tolerate its taints, startup taints do not count") {
   NodePool p = gpu_pool();
   KubePod plain = pod("plain");
-  Admission a = pool_admits(p, plain);
+  Admission a = pool_admits(p, plain.ep);
   CHECK_FALSE(a.admitted);
   REQUIRE(a.reasons.size() == 1);
   CHECK(a.reasons[0] == "does not tolerate pool taint nvidia.com/gpu=true:NoSchedule");
 
   KubePod gpu = pod("trainer");
-  gpu.sched.tolerations.push_back(tol("nvidia.com/gpu", true, "", "NoSchedule"));
-  CHECK(pool_admits(p, gpu).admitted);
+  gpu.ep.sched.tolerations.push_back(tol("nvidia.com/gpu", true, "", "NoSchedule"));
+  CHECK(pool_admits(p, gpu.ep).admitted);
 
   p.taints.push_back({"soft", "", "PreferNoSchedule", {}});
-  CHECK(pool_admits(p, gpu).admitted);  // soft taints never block
+  CHECK(pool_admits(p, gpu.ep).admitted);  // soft taints never block
 }
 
 TEST_CASE("node selectors must be satisfiable by the pool's labels and requirements") {
   NodePool p = gpu_pool();
   KubePod base = pod("t");
-  base.sched.tolerations.push_back(tol("", true));
+  base.ep.sched.tolerations.push_back(tol("", true));
   auto with_selector = [&](std::string k, std::string v) {
     KubePod x = base;
-    x.sched.node_selector[k] = v;
-    return pool_admits(p, x).admitted;
+    x.ep.sched.node_selector[k] = v;
+    return pool_admits(p, x.ep).admitted;
   };
   CHECK(with_selector("workload-type", "gpu"));                       // template label
   CHECK_FALSE(with_selector("workload-type", "cpu"));
@@ -97,27 +97,27 @@ TEST_CASE("node selectors must be satisfiable by the pool's labels and requireme
 TEST_CASE("required node affinity: terms are ORed, expressions ANDed") {
   NodePool p = gpu_pool();
   KubePod x = pod("x");
-  x.sched.tolerations.push_back(tol("", true));
+  x.ep.sched.tolerations.push_back(tol("", true));
   using Op = NodeRequirement::Op;
-  x.sched.required_terms = {{{"node.kubernetes.io/instance-family", Op::In, {"c5", "m5"}}}};
-  Admission a = pool_admits(p, x);
+  x.ep.sched.required_terms = {{{"node.kubernetes.io/instance-family", Op::In, {"c5", "m5"}}}};
+  Admission a = pool_admits(p, x.ep);
   CHECK_FALSE(a.admitted);
   CHECK(a.reasons.at(0) == "required node affinity cannot be met (node.kubernetes.io/instance-family In [c5, m5])");
 
-  x.sched.required_terms.push_back({{"karpenter.sh/capacity-type", Op::In, {"spot"}}});
-  CHECK(pool_admits(p, x).admitted);
+  x.ep.sched.required_terms.push_back({{"karpenter.sh/capacity-type", Op::In, {"spot"}}});
+  CHECK(pool_admits(p, x.ep).admitted);
 
-  x.sched.required_terms = {{{"gpu-count", Op::Gt, {"4"}}}};
-  CHECK_FALSE(pool_admits(p, x).admitted);  // pool defines no such label
+  x.ep.sched.required_terms = {{{"gpu-count", Op::Gt, {"4"}}}};
+  CHECK_FALSE(pool_admits(p, x.ep).admitted);  // pool defines no such label
   p.requirements.push_back(req("gpu-count", LabelRequirement::Op::In, {"1", "8"}));
-  CHECK(pool_admits(p, x).admitted);
-  x.sched.required_terms = {{{"gpu-count", Op::Lt, {"1"}}}};
-  CHECK_FALSE(pool_admits(p, x).admitted);
+  CHECK(pool_admits(p, x.ep).admitted);
+  x.ep.sched.required_terms = {{{"gpu-count", Op::Lt, {"1"}}}};
+  CHECK_FALSE(pool_admits(p, x.ep).admitted);
 
-  x.sched.required_terms = {{{"workload-type", Op::DoesNotExist, {}}}};
-  CHECK_FALSE(pool_admits(p, x).admitted);
-  x.sched.required_terms = {{{"team", Op::DoesNotExist, {}}, {"workload-type", Op::NotIn, {"cpu"}}}};
-  CHECK(pool_admits(p, x).admitted);
+  x.ep.sched.required_terms = {{{"workload-type", Op::DoesNotExist, {}}}};
+  CHECK_FALSE(pool_admits(p, x.ep).admitted);
+  x.ep.sched.required_terms = {{{"team", Op::DoesNotExist, {}}, {"workload-type", Op::NotIn, {"cpu"}}}};
+  CHECK(pool_admits(p, x.ep).admitted);
 }
 
 TEST_CASE("a pool's admits list restricts it to the selected workloads") {
@@ -127,10 +127,10 @@ TEST_CASE("a pool's admits list restricts it to the selected workloads") {
   training.pods.reqs.push_back(req("workload-type", LabelRequirement::Op::In, {"training"}));
   p.admits.push_back(training);
   KubePod x = pod("x");
-  x.sched.tolerations.push_back(tol("nvidia.com/gpu", true));
-  CHECK_FALSE(pool_admits(p, x).admitted);
+  x.ep.sched.tolerations.push_back(tol("nvidia.com/gpu", true));
+  CHECK_FALSE(pool_admits(p, x.ep).admitted);
   x.ep.labels["workload-type"] = "training";
-  CHECK(pool_admits(p, x).admitted);
+  CHECK(pool_admits(p, x.ep).admitted);
 }
 
 TEST_CASE("node plan: local pods, misfits reported, startup taint ignored, unattached pods") {
@@ -146,16 +146,16 @@ TEST_CASE("node plan: local pods, misfits reported, startup taint ignored, unatt
   KubePod trainer = pod("trainer");
   trainer.ep.node = "n1";
   trainer.ep.iface = "veth0";
-  trainer.sched.tolerations.push_back(tol("nvidia.com/gpu", true));
+  trainer.ep.sched.tolerations.push_back(tol("nvidia.com/gpu", true));
   KubePod stray = pod("stray");  // placed here by hand, tolerates nothing
   stray.ep.node = "n1";
   stray.ep.cgroup = "/sys/fs/cgroup/unified/stray";
   KubePod elsewhere = pod("elsewhere");
   elsewhere.ep.node = "n2";
-  elsewhere.sched.tolerations.push_back(tol("", true));
+  elsewhere.ep.sched.tolerations.push_back(tol("", true));
   KubePod bare = pod("bare");
   bare.ep.node = "n1";
-  bare.sched.tolerations.push_back(tol("", true));
+  bare.ep.sched.tolerations.push_back(tol("", true));
   KubePod host = pod("hostnet");
   host.ep.node = "n1";
   host.host_network = true;

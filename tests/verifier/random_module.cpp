@@ -93,7 +93,9 @@ std::vector<PortMatch> RandomModules::ports() {
     if (!icmp && chance(0.2)) {
       pm.name = kPortNames[pick(kPortNames.size())];
     } else if (icmp) {
-      pm.lo = static_cast<uint16_t>(pick(4) * 3);
+      // ICMPv6 types around neighbour discovery (133..137, always allowed) now and then.
+      bool ndp = pm.proto == Protocol::ICMPv6 && chance(0.3);
+      pm.lo = static_cast<uint16_t>(ndp ? 128 + pick(10) : pick(4) * 3);
       pm.hi = chance(0.5) ? pm.lo : static_cast<uint16_t>(pm.lo + pick(10));
     } else {
       static const uint16_t edges[] = {1, 53, 80, 443, 1024, 8080, 65535};
@@ -190,6 +192,8 @@ std::pair<Protocol, uint16_t> RandomModules::proto_port(const Module& m, const E
   uint16_t port = candidates.empty() || chance(0.2) ? static_cast<uint16_t>(1 + pick(65535))
                                                      : candidates[pick(candidates.size())];
   if (icmp) port = static_cast<uint16_t>(port % 256);
+  // Neighbour discovery (ICMPv6 133..137) is always allowed: make sure flows exercise it.
+  if (p == Protocol::ICMPv6 && chance(0.2)) port = static_cast<uint16_t>(133 + pick(5));
   if (!icmp && port == 0) port = 1;
   return {p, port};
 }

@@ -78,7 +78,7 @@ TEST_CASE("diff: a removed CIDR rule shows as one cube in the rule's own terms")
   CHECK_FALSE(c.witness.verdict.allowed);
 }
 
-TEST_CASE("diff: every cube's witness changed verdict; changed verdicts are never called equivalent") {
+TEST_CASE("diff: every cube's witness changed verdict, changed verdicts are never called equivalent") {
   size_t differing = 0;
   for (uint64_t seed = 100; seed < 130; ++seed) {
     testing::RandomModules gen(seed);

@@ -24,7 +24,7 @@ size_t rounds(size_t dflt) {
 } // namespace
 
 TEST_CASE("differential: Z3 verdicts equal interpreter verdicts on random flows") {
-  size_t flows = 0, allowed = 0;
+  size_t flows = 0, allowed = 0, ndp = 0;
   for (size_t round = 0; round < rounds(40); ++round) {
     uint64_t seed = base_seed() + round;
     testing::RandomModules gen(seed);
@@ -44,11 +44,13 @@ TEST_CASE("differential: Z3 verdicts equal interpreter verdicts on random flows"
       REQUIRE(*z == v.allowed);
       ++flows;
       allowed += v.allowed;
+      ndp += is_neighbour_discovery(proto, port);
     }
   }
   // Both verdicts must be well represented, or the test proves little.
   CHECK(allowed > flows / 10);
   CHECK(allowed < flows * 9 / 10);
+  CHECK(ndp > 20);  // IPv6 neighbour discovery, always allowed, is exercised too
 }
 
 TEST_CASE("differential: counterexamples of random proofs replay through the interpreter") {
@@ -85,6 +87,7 @@ TEST_CASE("differential: counterexamples of random proofs replay through the int
         switch (p.kind) {
         case Prove::Kind::Isolated:
           CHECK(w.verdict.allowed);
+          CHECK_FALSE(is_neighbour_discovery(w.proto, w.port));
           CHECK(((peer_matches(p.subjects[0], w.src) && peer_matches(p.subjects[1], dst)) ||
                  (peer_matches(p.subjects[1], w.src) && peer_matches(p.subjects[0], dst))));
           break;
@@ -105,7 +108,10 @@ TEST_CASE("differential: counterexamples of random proofs replay through the int
         bool implicit = v.egress.why == Decision::Why::Implicit || v.ingress.why == Decision::Why::Implicit;
         INFO("proved " << p.text << " flow " << eps[s].name << " -> " << eps[d].name << " " << to_string(proto) << "/" << port);
         if (p.kind == Prove::Kind::Isolated) {
-          if (peer_matches(p.subjects[0], eps[s]) && peer_matches(p.subjects[1], eps[d])) CHECK_FALSE(v.allowed);
+          // Neighbour discovery is always allowed and is not a connection isolation forbids.
+          if (peer_matches(p.subjects[0], eps[s]) && peer_matches(p.subjects[1], eps[d]) &&
+              !is_neighbour_discovery(proto, port))
+            CHECK_FALSE(v.allowed);
         } else if (p.kind == Prove::Kind::Reachable) {
           for (const PeerPorts& pp : p.peers)
             if (peer_matches(p.subjects[0], eps[d]) && peer_matches(pp.peer, eps[s]) &&

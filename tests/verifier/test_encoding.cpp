@@ -219,7 +219,7 @@ TEST_CASE("Ports: ranges are inclusive, ANY means TCP/UDP/SCTP, named ports reso
   expect_flow(m, a, b, Protocol::UDP, 9090, false);  // named port is TCP
 }
 
-TEST_CASE("Deny wins over allow, whatever the specificity; self and host traffic are implicit") {
+TEST_CASE("Deny wins over allow, whatever the specificity, self and host traffic are implicit") {
   Module m;
   m.isolations.push_back(Isolation{sel("y"), Direction::Ingress, "", {}});
   m.add_rule(rule(Direction::Ingress, Action::Allow, sel("y", "app", "b"), Peer{}, {PortMatch{Protocol::TCP, 80, 80, "", {}}}));
@@ -282,4 +282,52 @@ spec:
   expect_flow(m, client_y, web_x, Protocol::TCP, 80, false);  // other namespace: not selected
   expect_flow(m, client_y, api_x, Protocol::TCP, 80, true);   // clusterwide: any namespace
   expect_flow(m, client_x, web_x, Protocol::TCP, 81, false);
+}
+
+TEST_CASE("IPv6 neighbour discovery is implicit: allowed whatever the rules, not a connection for isolation") {
+  Module m;
+  m.isolations.push_back(Isolation{sel("x"), Direction::Egress, "", {}});
+  m.isolations.push_back(Isolation{sel("y"), Direction::Ingress, "", {}});
+  m.add_rule(rule(Direction::Egress, Action::Deny, sel("x"), Peer{}, {PortMatch{Protocol::ICMPv6, 0, 255, "", {}}}));
+  Endpoint a = workload("x", {});
+  Endpoint b = workload("y", {{"app", "b"}});
+  for (uint16_t type = 133; type <= 137; ++type) {
+    expect_flow(m, a, b, Protocol::ICMPv6, type, true);
+    expect_flow(m, b, a, Protocol::ICMPv6, type, true);
+    expect_flow(m, a, external("2001:db8::1"), Protocol::ICMPv6, type, true);
+  }
+  expect_flow(m, a, b, Protocol::ICMPv6, 128, false);  // echo is policed (and denied here)
+  expect_flow(m, a, b, Protocol::ICMPv6, 132, false);
+  expect_flow(m, a, b, Protocol::ICMPv6, 138, false);
+  expect_flow(m, a, b, Protocol::ICMP, 135, false);    // ICMPv4 type 135 is not NDP
+
+  // Only NDP flows between x and y: isolated. Allow echo from x to y: no longer isolated,
+  // and the counterexample is the echo, not NDP.
+  Prove p;
+  p.kind = Prove::Kind::Isolated;
+  Peer px, py;
+  px.kind = py.kind = Peer::Kind::Endpoints;
+  px.endpoints = sel("x");
+  py.endpoints = sel("y");
+  p.subjects = {px, py};
+  Module only_ndp = m;
+  only_ndp.isolations.push_back(Isolation{sel("x"), Direction::Ingress, "", {}});
+  only_ndp.isolations.push_back(Isolation{sel("y"), Direction::Egress, "", {}});
+  only_ndp.proofs.push_back(p);
+  ProofReport proved = run_proofs(only_ndp, VerifyOptions{});
+  REQUIRE(proved.internal_error == "");
+  REQUIRE(proved.results.size() == 1);
+  CHECK(proved.results[0].status == ProofStatus::Proved);
+
+  Module echo = only_ndp;
+  echo.rules.clear();
+  echo.add_rule(rule(Direction::Egress, Action::Allow, sel("x"), Peer{}, {PortMatch{Protocol::ICMPv6, 128, 137, "", {}}}));
+  echo.add_rule(rule(Direction::Ingress, Action::Allow, sel("y"), Peer{}, {PortMatch{Protocol::ICMPv6, 128, 137, "", {}}}));
+  ProofReport failed = run_proofs(echo, VerifyOptions{});
+  REQUIRE(failed.internal_error == "");
+  REQUIRE(failed.results.size() == 1);
+  REQUIRE(failed.results[0].status == ProofStatus::Failed);
+  REQUIRE(failed.results[0].witness);
+  CHECK(failed.results[0].witness->proto == Protocol::ICMPv6);
+  CHECK_FALSE(is_neighbour_discovery(failed.results[0].witness->proto, failed.results[0].witness->port));
 }

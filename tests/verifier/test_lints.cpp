@@ -74,7 +74,7 @@ TEST_CASE("W501: an allow that deny rules cover entirely, with a note at the den
   CHECK(w[0]->notes[0].range.line == 11);
 }
 
-TEST_CASE("W502: allows covered by allows, denies covered by denies; a deny that repeats the default is kept") {
+TEST_CASE("W502: allows covered by allows, denies covered by denies, a deny that repeats the default is kept") {
   Module m = isolated_x();
   m.add_rule(to_cidr(Action::Allow, "10.0.0.0/8", {kTcp443}, line(10)));
   m.add_rule(to_cidr(Action::Allow, "10.1.0.0/16", {kTcp443}, line(11)));  // inside the first
@@ -141,7 +141,7 @@ TEST_CASE("W504: a namespace where only some workloads are isolated") {
   CHECK(w[0]->message.find("namespace x") != std::string::npos);
 }
 
-TEST_CASE("W505/W506: GPU pools need a taint; GPU workloads need a pool that admits them") {
+TEST_CASE("W505/W506: GPU pools need a taint, GPU workloads need a pool that admits them") {
   Module m;
   NodePool gpu;
   gpu.name = "gpu";
@@ -172,10 +172,98 @@ TEST_CASE("W505/W506: GPU pools need a taint; GPU workloads need a pool that adm
   stray = trainer;
   stray.name = "ml/stray";
   stray.labels = {{"app", "stray"}};
-  std::vector<Endpoint> inv = {trainer, stray};
+  stray.range = line(50);
+  // Tolerates the g5 pool's taint: admitted there, although `gpu` does not list it.
+  Endpoint tolerant = stray;
+  tolerant.name = "ml/tolerant";
+  tolerant.sched.tolerations.push_back(Toleration{"nvidia.com/gpu", "", "NoSchedule", true});
+  // Tolerates, but asks for nodes no GPU pool launches.
+  Endpoint picky = tolerant;
+  picky.name = "ml/picky";
+  picky.range = line(52);
+  picky.sched.node_selector["node.kubernetes.io/instance-family"] = "c5";
+  Endpoint cpu_only = stray;  // no GPU request: never W506
+  cpu_only.name = "ml/cpu";
+  cpu_only.resources = {{"cpu", "4"}};
+  std::vector<Endpoint> inv = {trainer, stray, tolerant, picky, cpu_only};
   Diagnostics gpus = lint(m, &inv);
   auto g = with_code(gpus, Code::W506);
-  REQUIRE(g.size() == 1);
+  REQUIRE(g.size() == 2);
   INFO(g[0]->message);
   CHECK(g[0]->message.find("ml/stray") != std::string::npos);
+  CHECK(g[0]->message.find("nvidia.com/gpu: 1") != std::string::npos);
+  CHECK(g[0]->range.line == 50);  // where the endpoint was defined
+  // One note per GPU pool, with the first reason it refuses.
+  REQUIRE(g[0]->notes.size() == 2);
+  CHECK(g[0]->notes[0].range.line == 20);
+  CHECK(g[0]->notes[0].message == "GPU pool 'gpu' does not admit it: not among the workloads the pool admits");
+  CHECK(g[0]->notes[1].range.line == 30);
+  CHECK(g[0]->notes[1].message ==
+        "GPU pool 'g5' does not admit it: does not tolerate pool taint nvidia.com/gpu=true:NoSchedule");
+  CHECK(g[1]->range.line == 52);
+  CHECK(g[1]->notes.at(1).message ==
+        "GPU pool 'g5' does not admit it: nodeSelector node.kubernetes.io/instance-family=c5 cannot be met");
+
+  // Sources without node pools say nothing about provisioning: no W506 then.
+  Module no_pools;
+  CHECK(with_code(lint(no_pools, &inv), Code::W506).empty());
+  // Pools but none with GPUs: every GPU workload is stuck.
+  Module cpu_pools;
+  cpu_pools.pools = {cpu};
+  Diagnostics stuck = lint(cpu_pools, &inv);
+  auto c = with_code(stuck, Code::W506);
+  REQUIRE(c.size() == 4);
+  CHECK(c[0]->message.find("no node pool provides GPUs") != std::string::npos);
+}
+
+TEST_CASE("prove nodepool P admits W over an inventory uses the scheduler's rules") {
+  // In the inventory scope a workload must tolerate the pool's taints and select its nodes,
+  // exactly as W506 and the agent decide; the every-endpoint scope reads `admits` only.
+  Module m;
+  NodePool gpu;
+  gpu.name = "gpu";
+  gpu.taints.push_back(Taint{"nvidia.com/gpu", "true", "NoSchedule", {}});
+  gpu.admits.push_back(in_ns("ml"));
+  m.pools = {gpu};
+  Prove p;
+  p.kind = Prove::Kind::PoolAdmits;
+  p.pool = "gpu";
+  Peer ml;
+  ml.kind = Peer::Kind::Endpoints;
+  ml.endpoints = in_ns("ml");
+  p.subjects = {ml};
+  m.proofs = {p};
+
+  VerifyOptions every;
+  ProofReport r = run_proofs(m, every);
+  REQUIRE(r.results.size() == 1);
+  CHECK(r.results[0].status == ProofStatus::Proved);  // `admits ml/*` covers every ml workload
+
+  Endpoint ok;
+  ok.name = "ml/ok";
+  ok.ns = "ml";
+  ok.ns_labels = {{kNamespaceNameLabel, "ml"}};
+  ok.sched.tolerations.push_back(Toleration{"nvidia.com/gpu", "true", "", false});
+  Endpoint other = ok;  // another namespace: not W
+  other.name = "web/x";
+  other.ns = "web";
+  other.ns_labels = {{kNamespaceNameLabel, "web"}};
+  other.sched.tolerations.clear();
+  std::vector<Endpoint> inv = {ok, other};
+  VerifyOptions scoped;
+  scoped.inventory = &inv;
+  r = run_proofs(m, scoped);
+  CHECK(r.results.at(0).status == ProofStatus::Proved);
+
+  Endpoint bare = ok;
+  bare.name = "ml/bare";
+  bare.sched.tolerations.clear();
+  inv.push_back(bare);
+  r = run_proofs(m, scoped);
+  REQUIRE(r.results.at(0).status == ProofStatus::Failed);
+  INFO(r.results[0].message);
+  CHECK(r.results[0].message.find("ml/bare does not tolerate pool taint nvidia.com/gpu=true:NoSchedule") !=
+        std::string::npos);
+  REQUIRE(r.results[0].workload);
+  CHECK(r.results[0].workload->name == "ml/bare");
 }

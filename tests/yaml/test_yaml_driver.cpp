@@ -190,3 +190,17 @@ TEST_CASE("load_paths reads a directory and skips the cases file", "[driver]") {
   CHECK(m.pools.size() == 1);
   CHECK(m.rules.size() >= 15);
 }
+
+TEST_CASE("text that is not strict UTF-8 is refused before parsing (fuzz/regressions)", "[driver][hostile]") {
+  // F6 9E 8F 95 has the shape of a 4-byte sequence but encodes a code point past U+10FFFF;
+  // load_paths used to pass it to yaml-cpp, and the bytes reached messages that
+  // `moat check --format json` could not encode.
+  SourceManager sm;
+  Module m;
+  Diagnostics d;
+  load_paths({std::string(MOAT_SOURCE_DIR) + "/fuzz/regressions/fuzz_yaml/utf8-past-10ffff.yaml"}, sm, m, d);
+  REQUIRE(d.all().size() == 1);
+  CHECK(d.all()[0].code == Code::E002);
+  CHECK(d.all()[0].range.line == 1);
+  CHECK(d.all()[0].range.col == 1);
+}

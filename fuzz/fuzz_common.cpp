@@ -1,0 +1,84 @@
+#include "fuzz/fuzz_common.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+#include "cli/render.h"
+
+namespace moat::fuzz {
+
+namespace fs = std::filesystem;
+
+void fail(const std::string& what) {
+  std::fprintf(stderr, "moat fuzz: %s\n", what.c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+std::string write_input(const std::string& name, const uint8_t* data, size_t size) {
+  static const fs::path dir = [] {
+    const char* tmp = std::getenv("TMPDIR");
+    fs::path base = fs::exists("/dev/shm") ? fs::path("/dev/shm") : fs::path(tmp ? tmp : "/tmp");
+    fs::path d = base / ("moat-fuzz-" + std::to_string(getpid()));
+    fs::create_directories(d);
+    std::atexit([] {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    });
+    return d;
+  }();
+  fs::path p = dir / name;
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
+  out.close();
+  if (!out) fail("cannot write scratch file " + p.string());
+  return p.string();
+}
+
+namespace {
+
+void check_range(const SourceRange& r, const SourceManager& sm, const std::string& what) {
+  if (!r.known()) return;
+  if (r.file >= sm.size()) fail(what + ": range points at file " + std::to_string(r.file));
+  if (r.line == 0 || r.col == 0) fail(what + ": range with line or column 0 at " + sm.location(r));
+}
+
+} // namespace
+
+void render_all(const Diagnostics& diags, const SourceManager& sm) {
+  for (const Diagnostic& d : diags.all()) {
+    check_range(d.range, sm, "diagnostic " + std::string(code_name(d.code)));
+    std::string text = cli::render_diagnostic(d, sm, false);
+    if (text.empty()) fail("empty rendering");
+    try {
+      (void)cli::diagnostic_json(d, sm).dump(2);
+    } catch (const std::exception& e) {
+      fail("JSON rendering of " + std::string(code_name(d.code)) + " '" + d.message + "' throws: " + e.what());
+    }
+  }
+}
+
+void check_module(const Module& m, const SourceManager& sm) {
+  for (size_t i = 0; i < m.rules.size(); ++i) {
+    const Rule& r = m.rules[i];
+    std::string what = "rule #" + std::to_string(i);
+    if (r.id != i) fail(what + " has id " + std::to_string(r.id));
+    if (r.twin >= 0 && (static_cast<size_t>(r.twin) >= m.rules.size() || m.rules[r.twin].twin != static_cast<int32_t>(i)))
+      fail(what + ": twin #" + std::to_string(r.twin) + " does not point back");
+    if (!r.range.known()) fail(what + " has no source range");
+    check_range(r.range, sm, what);
+    for (const PortMatch& p : r.ports) {
+      if (!p.name.empty()) continue;
+      if (p.lo > p.hi) fail(what + ": port range " + std::to_string(p.lo) + ".." + std::to_string(p.hi));
+      bool icmp = p.proto == Protocol::ICMP || p.proto == Protocol::ICMPv6;
+      if (icmp && p.hi > 255) fail(what + ": ICMP type range past 255");
+    }
+  }
+  for (const Isolation& iso : m.isolations) check_range(iso.range, sm, "isolation");
+  for (const NodePool& p : m.pools) check_range(p.range, sm, "node pool " + p.name);
+}
+
+} // namespace moat::fuzz

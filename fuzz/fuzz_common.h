@@ -1,0 +1,30 @@
+// Shared pieces of the libFuzzer targets: a per-process scratch file (the front ends are
+// driven through the same entry points as the CLI, which take paths), the checks every
+// target runs on the result, and rendering of every diagnostic as `moat` would print it.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "ir/diagnostic.h"
+#include "ir/ir.h"
+#include "ir/source.h"
+
+namespace moat::fuzz {
+
+/// Writes `data` to a scratch file named `name` (its extension picks the front end) in a
+/// directory private to this process, and returns its path.
+std::string write_input(const std::string& name, const uint8_t* data, size_t size);
+
+/// Renders every diagnostic as text and as JSON, like `moat check` and `--format json`.
+/// Aborts if a diagnostic points outside the loaded files or JSON cannot encode it.
+void render_all(const Diagnostics& diags, const SourceManager& sm);
+
+/// Cheap consistency checks of a Module that loaded without errors (rule ids, twins,
+/// port ranges, source ranges). Aborts with a message on the first violation.
+void check_module(const Module& m, const SourceManager& sm);
+
+/// Prints `what` and aborts, so libFuzzer records the input as a crash.
+[[noreturn]] void fail(const std::string& what);
+
+} // namespace moat::fuzz

@@ -1,0 +1,147 @@
+// `moat check --inventory` end to end, through the real binary: a Kubernetes inventory (the
+// agent's input) or a cases file is the scope, and W506 flags exactly the GPU pods no GPU
+// pool admits — by the scheduler's rules (ir/scheduling.h), for the moat-language pool
+// and for the Karpenter NodePool YAML alike — at the pod's line in the inventory.
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+struct Run {
+  std::string out;
+  int exit_code = -1;
+};
+
+Run run_moat(const std::string& args) {
+  std::string cmd = std::string("cd '") + MOAT_SOURCE_DIR + "' && '" + MOAT_EXE + "' " + args + " 2>/dev/null";
+  Run r;
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p);
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::vector<nlohmann::json> with_code(const nlohmann::json& report, const std::string& code) {
+  std::vector<nlohmann::json> out;
+  for (const auto& d : report.at("diagnostics"))
+    if (d.at("code") == code) out.push_back(d);
+  return out;
+}
+
+/// The line of the Pod object `name` in the example inventory (its `- apiVersion:` line).
+int pod_line(const std::string& name) {
+  std::ifstream in(std::string(MOAT_SOURCE_DIR) + "/examples/ml-platform.pods.yaml");
+  std::string line;
+  int n = 0, item = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.find("- apiVersion:") != std::string::npos) item = n;
+    if (line.find("name: " + name) != std::string::npos) return item;
+  }
+  return -1;
+}
+
+const char* kPods = "--inventory examples/ml-platform.pods.yaml";
+
+} // namespace
+
+TEST_CASE("moat check --inventory PODS: W506 for the GPU pod the moat pool does not admit", "[cli][inventory]") {
+  Run r = run_moat(std::string("check --format json examples/ml-platform.moat ") + kPods);
+  INFO(r.out);
+  auto report = nlohmann::json::parse(r.out);
+  auto w = with_code(report, "W506");
+  REQUIRE(w.size() == 1);  // trainer-0 tolerates the taint; inference and postgres ask for no GPU
+  const auto& d = w[0];
+  CHECK(d.at("message").get<std::string>().find("kubeflow/finetune-0") != std::string::npos);
+  CHECK(d.at("message").get<std::string>().find("nvidia.com/gpu: 1") != std::string::npos);
+  CHECK(d.at("location").at("file") == "examples/ml-platform.pods.yaml");
+  CHECK(d.at("location").at("line") == pod_line("finetune-0"));
+  REQUIRE(d.at("notes").size() == 1);
+  CHECK(d.at("notes")[0].at("message") ==
+        "GPU pool 'gpu' does not admit it: does not tolerate pool taint nvidia.com/gpu=true:NoSchedule");
+  CHECK(d.at("notes")[0].at("location").at("file") == "examples/ml-platform.moat");
+  // The proof reads the same rules: finetune-0 is a training workload the pool refuses.
+  bool found = false;
+  for (const auto& p : report.at("proofs")) {
+    if (p.at("statement").get<std::string>().find("nodepool gpu admits") == std::string::npos) continue;
+    found = true;
+    CHECK(p.at("status") == "failed");
+    CHECK(p.dump().find("finetune-0 does not tolerate pool taint") != std::string::npos);
+  }
+  CHECK(found);
+  CHECK(r.exit_code == 1);  // a failed proof
+}
+
+TEST_CASE("moat check --inventory PODS: the Karpenter NodePool YAML admits by taints alone", "[cli][inventory]") {
+  Run r = run_moat(std::string("check --format json examples/ml-platform-yaml ") + kPods);
+  INFO(r.out);
+  auto report = nlohmann::json::parse(r.out);
+  auto w = with_code(report, "W506");
+  REQUIRE(w.size() == 1);
+  CHECK(w[0].at("message").get<std::string>().find("kubeflow/finetune-0") != std::string::npos);
+  CHECK(w[0].at("location").at("line") == pod_line("finetune-0"));
+  REQUIRE(w[0].at("notes").size() == 1);
+  CHECK(w[0].at("notes")[0].at("location").at("file") == "examples/ml-platform-yaml/gpu-nodepool.yaml");
+  CHECK(r.exit_code == 0);  // warnings only
+  CHECK(run_moat(std::string("check --werror examples/ml-platform-yaml ") + kPods).exit_code == 1);
+}
+
+TEST_CASE("moat check --inventory CASES: workloads that tolerate the pool are not W506", "[cli][inventory]") {
+  Run r = run_moat("check --format json examples/ml-platform.moat --inventory examples/ml-platform.cases.yaml");
+  INFO(r.out);
+  auto report = nlohmann::json::parse(r.out);
+  CHECK(with_code(report, "W506").empty());
+  CHECK(r.exit_code == 0);
+}
+
+TEST_CASE("moat check --inventory with a bad shape is exit 2 at the line", "[cli][inventory]") {
+  std::string path = std::string(MOAT_BINARY_DIR) + "/bad-inventory-cases.yaml";
+  std::ofstream(path) << "endpoints:\n  - {name: a, namespace: n,\n     tolerations: [{key: x, operator: Maybe}]}\n";
+  Run r = run_moat("check --format json examples/ml-platform.moat --inventory " + path);
+  INFO(r.out);
+  CHECK(r.exit_code == 2);
+  auto report = nlohmann::json::parse(r.out);
+  auto e = with_code(report, "E205");
+  REQUIRE(e.size() == 1);
+  CHECK(e[0].at("location").at("line") == 3);
+  std::ofstream(path) << "apiVersion: v1\nkind: List\nitems:\n  - kind: Pod\n    metadata: {name: a}\n"
+                         "    spec: {containers: [{name: c, resources: {limits: {nvidia.com/gpu: lots}}}]}\n";
+  r = run_moat("check --format json examples/ml-platform.moat --inventory " + path);
+  INFO(r.out);
+  CHECK(r.exit_code == 2);
+  report = nlohmann::json::parse(r.out);
+  REQUIRE(with_code(report, "E801").size() == 1);
+  CHECK(with_code(report, "E801")[0].at("location").at("line") == 6);
+}
+
+TEST_CASE("moat query answers per address for an endpoint with several", "[cli][inventory]") {
+  // cdn is 52.0.0.10 (inside the policy's CIDR) and 52.1.0.10 (outside): two hosts, two
+  // verdicts, and the flow counts as allowed only when it is at both (exit 1).
+  const std::string base = "query tests/golden/interp/multi-address.yaml --inventory "
+                           "tests/golden/interp/multi-address.cases.yaml ";
+  Run r = run_moat(base + "--from x/web --to cdn --port 443/tcp");
+  INFO(r.out);
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.find("-> 52.0.0.10 on tcp/443: allow\n") != std::string::npos);
+  CHECK(r.out.find("-> 52.1.0.10 on tcp/443: deny\n") != std::string::npos);
+  r = run_moat(base + "--from x/web --to 52.0.0.10 --port 443/tcp");  // one of the hosts
+  INFO(r.out);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("52.1.0.10") == std::string::npos);
+  r = run_moat(base + "--from x/web --to cdn --port 443/tcp --format json");
+  auto j = nlohmann::json::parse(r.out);
+  REQUIRE(j.at("addresses").size() == 2);
+  CHECK(j["addresses"][0].at("flow").at("allowed") == true);
+  CHECK(j["addresses"][1].at("flow").at("allowed") == false);
+  CHECK(j["addresses"][1].at("to").at("ips")[0] == "52.1.0.10");
+}
