@@ -45,7 +45,7 @@ inline constexpr uint8_t kActionDeny = 2;
 enum Special : uint32_t {
   kSpecialDefaultDeny = 0,   // isolated and no allow matched
   kSpecialDefaultAllow = 1,  // not isolated, no rule matched
-  kSpecialImplicit = 2,      // self traffic, host to a local workload
+  kSpecialImplicit = 2,      // self traffic, host to a local workload, IPv6 neighbour discovery
   kSpecialEstablished = 3,   // conntrack hit (later packet or reply of an allowed flow)
   kSpecialUnknownLocal = 4,  // the local endpoint is not in moat_endpoints: fail closed
   kSpecialMalformed = 5,     // truncated or malformed header, too many IPv6 extension headers

@@ -10,6 +10,9 @@
 //
 // Documented verdicts (also in backend/DATAPATH.md):
 //  - non-IP frames (ARP, ...) pass: policy is about IP traffic;
+//  - IPv6 neighbour discovery (ICMPv6 133..137 with hop limit 255) passes before any lookup
+//    (kSpecialImplicit; never in conntrack): it is IPv6's ARP, always allowed
+//    (ir/interp.cpp implicitly_allowed); with another hop limit it is judged by policy;
 //  - truncated or malformed IPv4/IPv6/TCP/UDP/SCTP/ICMP headers drop (kSpecialMalformed),
 //    as does an IPv6 packet with more than kMaxExtHeaders extension headers;
 //  - a first fragment is parsed normally and its ports are remembered (moat_frags, keyed by
@@ -45,7 +48,10 @@ private:
   void emit_ipv6(llvm::Value* ip, llvm::BasicBlock* l4_dispatch, llvm::PHINode* l4_ptr,
                  llvm::PHINode* l4_proto);
   void emit_l4(llvm::BasicBlock* l4_dispatch, llvm::PHINode* l4_ptr, llvm::PHINode* l4_proto);
-  void emit_fragments(llvm::BasicBlock* l4_done);
+  /// First fragments remember their ports, later ones take them; both then go to `parsed`.
+  void emit_fragments(llvm::BasicBlock* l4_done, llvm::BasicBlock* parsed);
+  /// From `parsed`: IPv6 neighbour discovery passes; everything else goes to `policy_`.
+  void emit_neighbour_discovery(llvm::BasicBlock* parsed);
 
   // ---- policy_core.cpp ----
   void emit_maps();
@@ -92,6 +98,7 @@ private:
   llvm::Value *local_ = nullptr, *remote_ = nullptr, *isolation_ = nullptr;  // i32, for events
   llvm::Value *tcp_flags_ = nullptr;   // i8
   llvm::Value *first_frag_ = nullptr;  // i8: this packet is a first fragment
+  llvm::Value *hop_limit_ = nullptr;   // i8: the IPv6 hop limit (0 for IPv4)
   llvm::Value *frag_id_ = nullptr;     // i32
   llvm::Value *echo_reply_ = nullptr;  // i8: ICMP(v6) echo reply
   llvm::Value *frag_key_ = nullptr, *frag_value_ = nullptr;  // abi::Fragment{Key,Value}

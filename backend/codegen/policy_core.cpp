@@ -128,12 +128,13 @@ void DatapathEmitter::emit_core() {
   first_frag_ = stack(1, "first_frag");
   frag_id_ = stack(4, "frag_id");
   echo_reply_ = stack(1, "echo_reply");
+  hop_limit_ = stack(1, "hop_limit");
   // Hash keys must have zeroed padding; every other slot starts at a defined value.
   b.CreateMemSet(tuple_, b.getInt8(0), sizeof(abi::FlowTuple), MaybeAlign(8));
   b.CreateMemSet(frag_key_, b.getInt8(0), sizeof(abi::FragmentKey), MaybeAlign(8));
   b.CreateMemSet(frag_value_, b.getInt8(0), sizeof(abi::FragmentValue), MaybeAlign(8));
   for (Value* v : {rule_, local_, remote_, isolation_, frag_id_}) b.CreateStore(b.getInt32(0), v);
-  for (Value* v : {tcp_flags_, first_frag_, echo_reply_}) b.CreateStore(b.getInt8(0), v);
+  for (Value* v : {tcp_flags_, first_frag_, echo_reply_, hop_limit_}) b.CreateStore(b.getInt8(0), v);
 
   malformed_ = block("malformed");
   non_ip_ = block("non_ip");
