@@ -11,7 +11,8 @@ using namespace moat;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
-    std::string path = fuzz::write_input("cases.yaml", data, size);
+    fuzz::ScratchFile input(".cases.yaml", data, size);
+    const std::string& path = input.path();
     SourceManager sm;
     Diagnostics diags;
     auto cases = load_cases(path, sm, diags);

@@ -18,24 +18,23 @@ void fail(const std::string& what) {
   std::abort();
 }
 
-std::string write_input(const std::string& name, const uint8_t* data, size_t size) {
+ScratchFile::ScratchFile(const std::string& suffix, const uint8_t* data, size_t size) {
   static const fs::path dir = [] {
     const char* tmp = std::getenv("TMPDIR");
-    fs::path base = fs::exists("/dev/shm") ? fs::path("/dev/shm") : fs::path(tmp ? tmp : "/tmp");
-    fs::path d = base / ("moat-fuzz-" + std::to_string(getpid()));
+    fs::path d = (fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::path(tmp ? tmp : "/tmp")) / "moat-fuzz";
     fs::create_directories(d);
-    std::atexit([] {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    });
     return d;
   }();
-  fs::path p = dir / name;
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  path_ = (dir / (std::to_string(getpid()) + suffix)).string();
+  std::ofstream out(path_, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   out.close();
-  if (!out) fail("cannot write scratch file " + p.string());
-  return p.string();
+  if (!out) fail("cannot write scratch file " + path_);
+}
+
+ScratchFile::~ScratchFile() {
+  std::error_code ec;
+  fs::remove(path_, ec);
 }
 
 namespace {

@@ -1,4 +1,4 @@
-// Shared pieces of the libFuzzer targets: a per-process scratch file (the front ends are
+// Shared pieces of the libFuzzer targets: a scratch file per input (the front ends are
 // driven through the same entry points as the CLI, which take paths), the checks every
 // target runs on the result, and rendering of every diagnostic as `moat` would print it.
 #pragma once
@@ -12,9 +12,19 @@
 
 namespace moat::fuzz {
 
-/// Writes `data` to a scratch file named `name` (its extension picks the front end) in a
-/// directory private to this process, and returns its path.
-std::string write_input(const std::string& name, const uint8_t* data, size_t size);
+/// `data` written to a scratch file (in /dev/shm when there is one) whose name ends with
+/// `suffix`, which picks the front end; removed again when this goes out of scope.
+class ScratchFile {
+public:
+  ScratchFile(const std::string& suffix, const uint8_t* data, size_t size);
+  ~ScratchFile();
+  ScratchFile(const ScratchFile&) = delete;
+  ScratchFile& operator=(const ScratchFile&) = delete;
+  const std::string& path() const { return path_; }
+
+private:
+  std::string path_;
+};
 
 /// Renders every diagnostic as text and as JSON, like `moat check` and `--format json`.
 /// Aborts if a diagnostic points outside the loaded files or JSON cannot encode it.

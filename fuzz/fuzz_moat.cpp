@@ -17,7 +17,8 @@ using namespace moat;
 namespace {
 
 void run(const uint8_t* data, size_t size) {
-  std::string path = fuzz::write_input("input.moat", data, size);
+  fuzz::ScratchFile input(".moat", data, size);
+  const std::string& path = input.path();
   SourceManager sm;
   Module module;
   Diagnostics diags;

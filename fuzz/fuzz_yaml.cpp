@@ -14,7 +14,8 @@ using namespace moat;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
-    std::string path = fuzz::write_input("input.yaml", data, size);
+    fuzz::ScratchFile input(".yaml", data, size);
+    const std::string& path = input.path();
     SourceManager sm;
     Module module;
     Diagnostics diags;

@@ -42,11 +42,7 @@ dict() {
 
 # The fuzz build: only moat_ir, moat_grammar, moat_frontend and the targets (a few minutes).
 if [ ! -f "$BUILD/build.ninja" ] && [ -z "${FUZZ_NO_BUILD:-}" ]; then
-  bash scripts/setup.sh
-  if ! dpkg-query -W -f='${Status}' libclang-rt-19-dev 2>/dev/null | grep -q "install ok installed"; then
-    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends libclang-rt-19-dev
-  fi
+  bash scripts/setup.sh  # clang-19 and libclang-rt-19-dev (libFuzzer, ASan, UBSan) among them
   cmake -S . -B "$BUILD" -G Ninja -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 \
     -DMOAT_FUZZ=ON >/dev/null
 fi

@@ -280,3 +280,16 @@ TEST_CASE("a cases file that is not UTF-8 text is E002 (fuzz/regressions)", "[ca
   CHECK(first_error(*l).code == Code::E002);
   CHECK(first_error(*l).range.line == 4);
 }
+
+TEST_CASE("a cases file over 16 MiB is E003, not read", "[cases][errors]") {
+  auto path = std::filesystem::temp_directory_path() / ("moat-test-big-cases-" + std::to_string(::getpid()) + ".yaml");
+  std::ofstream(path) << "endpoints: []\n";
+  std::filesystem::resize_file(path, (16u << 20) + 1);  // sparse: nothing is written
+  SourceManager sm;
+  Diagnostics diags;
+  auto cases = load_cases(path.string(), sm, diags);
+  std::filesystem::remove(path);
+  CHECK_FALSE(cases);
+  REQUIRE(diags.all().size() == 1);
+  CHECK(diags.all()[0].code == Code::E003);
+}
