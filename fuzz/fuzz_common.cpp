@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include "cli/render.h"
+#include "frontend/frontend.h"
+#include "ir/lint.h"
+#include "ir/printer.h"
 
 namespace moat::fuzz {
 
@@ -78,6 +81,19 @@ void check_module(const Module& m, const SourceManager& sm) {
   }
   for (const Isolation& iso : m.isolations) check_range(iso.range, sm, "isolation");
   for (const NodePool& p : m.pools) check_range(p.range, sm, "node pool " + p.name);
+}
+
+void load_policy(const std::string& suffix, const uint8_t* data, size_t size, SourceManager& sm) {
+  ScratchFile input(suffix, data, size);
+  Module module;
+  Diagnostics diags;
+  load_paths({input.path()}, sm, module, diags);
+  if (!diags.has_errors()) {
+    check_module(module, sm);
+    run_lints(module, diags);
+    (void)print_module(module, sm);
+  }
+  render_all(diags, sm);
 }
 
 } // namespace moat::fuzz

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <string>
 
 #include "ir/diagnostic.h"
@@ -36,5 +37,23 @@ void check_module(const Module& m, const SourceManager& sm);
 
 /// Prints `what` and aborts, so libFuzzer records the input as a crash.
 [[noreturn]] void fail(const std::string& what);
+
+/// `data` as a policy file (`suffix` picks the front end) through load_paths, as `moat
+/// check` reads it; when it loads without errors, check_module, the lints and the IR
+/// printer run on it. Every diagnostic is rendered. `sm` keeps the file for the caller.
+void load_policy(const std::string& suffix, const uint8_t* data, size_t size, SourceManager& sm);
+
+/// Runs one input; an exception escaping `body` is a finding.
+template <typename Body>
+int guarded(Body&& body) {
+  try {
+    body();
+  } catch (const std::exception& e) {
+    fail(std::string("exception escaped the front end: ") + e.what());
+  } catch (...) {
+    fail("non-std exception escaped the front end");
+  }
+  return 0;
+}
 
 } // namespace moat::fuzz

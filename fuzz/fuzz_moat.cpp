@@ -3,32 +3,17 @@
 // validation), then linted, printed (--dump-ir) and formatted (`moat fmt`), with every
 // diagnostic rendered. A formatted file must format to itself (format_moat's contract).
 #include <cstdint>
-#include <cstdio>
-#include <exception>
 
-#include "frontend/frontend.h"
 #include "frontend/moat/format_moat.h"
 #include "fuzz/fuzz_common.h"
-#include "ir/lint.h"
-#include "ir/printer.h"
 
 using namespace moat;
 
 namespace {
 
 void run(const uint8_t* data, size_t size) {
-  fuzz::ScratchFile input(".moat", data, size);
-  const std::string& path = input.path();
   SourceManager sm;
-  Module module;
-  Diagnostics diags;
-  load_paths({path}, sm, module, diags);
-  if (!diags.has_errors()) {
-    fuzz::check_module(module, sm);
-    run_lints(module, diags);
-    (void)print_module(module, sm);
-  }
-  fuzz::render_all(diags, sm);
+  fuzz::load_policy(".moat", data, size, sm);
 
   if (sm.size() != 1) return;
   Diagnostics fdiags;
@@ -46,12 +31,5 @@ void run(const uint8_t* data, size_t size) {
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  try {
-    run(data, size);
-  } catch (const std::exception& e) {
-    fuzz::fail(std::string("exception escaped the front end: ") + e.what());
-  } catch (...) {
-    fuzz::fail("non-std exception escaped the front end");
-  }
-  return 0;
+  return fuzz::guarded([&] { run(data, size); });
 }

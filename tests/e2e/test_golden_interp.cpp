@@ -10,26 +10,12 @@
 #include <sstream>
 #include <string>
 
+#include "tests/run_moat.h"
+
 namespace {
 
-struct Run {
-  std::string out;
-  int exit_code = -1;
-};
-
-Run run_moat(const std::string& args, bool with_stderr = false) {
-  std::string cmd = std::string("cd '") + MOAT_SOURCE_DIR + "' && '" + MOAT_EXE + "' " + args +
-                    (with_stderr ? " 2>&1" : " 2>/dev/null");
-  Run r;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using moat::testing::Run;
+using moat::testing::run_moat;
 
 void check_golden(const std::string& name, const std::string& args, int expected_exit) {
   Run r = run_moat(args);

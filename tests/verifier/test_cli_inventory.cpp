@@ -11,25 +11,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/run_moat.h"
+
 namespace {
 
-struct Run {
-  std::string out;
-  int exit_code = -1;
-};
-
-Run run_moat(const std::string& args) {
-  std::string cmd = std::string("cd '") + MOAT_SOURCE_DIR + "' && '" + MOAT_EXE + "' " + args + " 2>/dev/null";
-  Run r;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using moat::testing::Run;
+using moat::testing::run_moat;
 
 std::vector<nlohmann::json> with_code(const nlohmann::json& report, const std::string& code) {
   std::vector<nlohmann::json> out;
