@@ -37,6 +37,7 @@ int run(const ObserveCli& c) {
         if (c.json) {
           nlohmann::json j = {{"ts_ns", r.event.timestamp_ns}, {"direction", r.direction}, {"src", r.src},
                               {"dst", r.dst},  {"protocol", r.protocol}, {"reason", r.reason},
+                              {"revoked", r.revoked},
                               {"origin", r.origin}, {"location", r.location}};
           std::puts(j.dump().c_str());
         } else {

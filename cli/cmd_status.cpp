@@ -24,6 +24,7 @@ struct StatusCli {
 
 nlohmann::json live_json(const runtime::agent::LiveView& v) {
   nlohmann::json j = {{"generation", v.generation}, {"dir", v.generation_dir}};
+  if (v.epoch) j["epoch"] = *v.epoch;
   for (const auto& [n, c] : v.maps) j["maps"][n] = c;
   for (const auto& [n, id] : v.slots) j["slots"][n] = id;
   j["interfaces"] = v.interfaces;
@@ -38,8 +39,9 @@ nlohmann::json live_json(const runtime::agent::LiveView& v) {
 void print_text(const std::optional<runtime::agent::Status>& s, const std::optional<runtime::agent::LiveView>& v,
                 const std::string& live_error) {
   if (s) {
-    std::printf("node %s, pool %s: %s, generation %llu%s%s\n", s->node.c_str(), s->pool.empty() ? "(none)" : s->pool.c_str(),
-                s->ready ? "READY" : "NOT READY", static_cast<unsigned long long>(s->generation), s->adopted ? " (adopted)" : "",
+    std::printf("node %s, pool %s: %s, generation %llu, policy epoch %u%s%s\n", s->node.c_str(),
+                s->pool.empty() ? "(none)" : s->pool.c_str(), s->ready ? "READY" : "NOT READY",
+                static_cast<unsigned long long>(s->generation), s->epoch, s->adopted ? " (adopted)" : "",
                 s->running ? fmt::format(", agent pid {}", s->pid).c_str() : ", agent not running (pinned)");
     std::printf("bundle %s (manifest sha256 %s), object %s\n", s->bundle_dir.c_str(), s->bundle_sha.substr(0, 16).c_str(),
                 s->object.c_str());
@@ -75,7 +77,8 @@ void print_text(const std::optional<runtime::agent::Status>& s, const std::optio
     std::printf("live: %s\n", live_error.c_str());
     return;
   }
-  std::printf("live generation %llu (%s)\n  maps:", static_cast<unsigned long long>(v->generation), v->generation_dir.c_str());
+  std::printf("live generation %llu (%s), policy epoch %s\n  maps:", static_cast<unsigned long long>(v->generation),
+              v->generation_dir.c_str(), v->epoch ? std::to_string(*v->epoch).c_str() : "none (object predates revalidation)");
   for (const auto& [n, c] : v->maps) std::printf(" %s=%zu", n.c_str(), c);
   std::printf("\n  slots:");
   for (const auto& [n, id] : v->slots) std::printf(" %s=%s", n.c_str(), id ? fmt::format("prog {}", id).c_str() : "EMPTY");

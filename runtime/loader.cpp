@@ -72,6 +72,14 @@ std::string last_lines(const std::string& text, size_t max_lines) {
 
 bool is_tc(Program p) { return p == Program::TcIngress || p == Program::TcEgress; }
 
+/// The generated object's only `.bss` variable is the policy epoch (abi::kGlobalEpoch).
+constexpr const char* kEpochSection = ".bss";
+bool is_epoch_map(const bpf_map* map) {
+  const char* name = bpf_map__name(map);
+  size_t n = std::strlen(name);
+  return bpf_map__is_internal(map) && n >= 4 && std::strcmp(name + n - 4, ".bss") == 0;
+}
+
 } // namespace
 
 std::unique_ptr<Datapath> Datapath::open(const std::vector<uint8_t>& elf, const OpenOptions& opts,
@@ -86,7 +94,10 @@ std::unique_ptr<Datapath> Datapath::open(const std::vector<uint8_t>& elf, const 
   if (!opts.pin_dir.empty()) {
     bpf_map* map;
     bpf_object__for_each_map(map, obj) {
-      std::string path = opts.pin_dir + "/" + bpf_map__name(map);
+      // libbpf names the .bss map after the object ("moat.bss"); pin it under the name of
+      // the one variable it holds, so a reader of the pin directory finds the epoch.
+      bool epoch = is_epoch_map(map);
+      std::string path = opts.pin_dir + "/" + (epoch ? abi::kGlobalEpoch : bpf_map__name(map));
       if (bpf_map__set_pin_path(map, path.c_str()) != 0) {
         error = "cannot set pin path " + path;
         bpf_object__close(obj);
@@ -102,6 +113,8 @@ std::unique_ptr<Datapath> Datapath::open(const std::vector<uint8_t>& elf, const 
   }
   std::unique_ptr<Datapath> dp(new Datapath());
   dp->obj_ = obj;
+  bpf_map* bss = bpf_object__find_map_by_name(obj, kEpochSection);
+  if (bss && bpf_map__value_size(bss) == sizeof(uint32_t)) dp->epoch_fd_ = bpf_map__fd(bss);
   return dp;
 }
 
@@ -144,6 +157,34 @@ bool Datapath::apply(const bundle::MapContents& c, std::string& error) {
     }
   }
   return true;
+}
+
+bool Datapath::set_epoch(uint32_t epoch, std::string& error) {
+  uint32_t key = 0;
+  if (epoch_fd_ < 0) {
+    error = "the object has no policy epoch (built by an older moat)";
+    return false;
+  }
+  if (bpf_map_update_elem(epoch_fd_, &key, &epoch, BPF_ANY) != 0) {
+    error = std::string("cannot set the policy epoch: ") + strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+std::optional<uint32_t> Datapath::epoch() const {
+  uint32_t key = 0, value = 0;
+  if (epoch_fd_ < 0 || bpf_map_lookup_elem(epoch_fd_, &key, &value) != 0) return std::nullopt;
+  return value;
+}
+
+std::optional<uint32_t> read_pinned_epoch(const std::string& pin_dir) {
+  int fd = bpf_obj_get((pin_dir + "/" + abi::kGlobalEpoch).c_str());
+  if (fd < 0) return std::nullopt;
+  uint32_t key = 0, value = 0;
+  bool ok = bpf_map_lookup_elem(fd, &key, &value) == 0;
+  ::close(fd);
+  return ok ? std::optional<uint32_t>(value) : std::nullopt;
 }
 
 bool Datapath::flush_conntrack(std::string& error) {

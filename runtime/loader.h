@@ -73,8 +73,15 @@ public:
   /// entries are written first, stale ones deleted after, so no packet ever sees an empty
   /// policy. Counters, conntrack and events are left alone.
   bool apply(const bundle::MapContents& contents, std::string& error);
-  /// Removes every conntrack and fragment entry (e.g. after a policy change that denies
-  /// flows conntrack would still let through).
+  /// Sets the policy epoch (abi::kGlobalEpoch) the programs compare conntrack entries with:
+  /// entries recorded under another epoch are judged again by the current maps on their next
+  /// packet. Change it after the maps hold a new policy (DATAPATH.md). False when the
+  /// object has no epoch (built by a moat version without conntrack revalidation).
+  bool set_epoch(uint32_t epoch, std::string& error);
+  /// The current epoch; nullopt when the object has none.
+  std::optional<uint32_t> epoch() const;
+  /// Removes every conntrack and fragment entry. Not needed for correctness after a policy
+  /// change (set_epoch makes every entry be judged again); tests use it to start clean.
   bool flush_conntrack(std::string& error);
   /// Sets one local-endpoint entry (tests point the test-run ifindex / cgroup at the
   /// endpoint under test).
@@ -101,10 +108,15 @@ public:
 private:
   Datapath() = default;
   bpf_object* obj_ = nullptr;
+  int epoch_fd_ = -1;  // the object's .bss map (owned by obj_), -1 without one
   ::ring_buffer* ring_ = nullptr;
   std::function<void(const abi::DropEvent&)> event_fn_;
   static int on_event(void* self, void* data, size_t size);
 };
+
+/// The epoch of a generation pinned under `pin_dir` (the `.bss` map pinned as
+/// abi::kGlobalEpoch); nullopt when absent or unreadable.
+std::optional<uint32_t> read_pinned_epoch(const std::string& pin_dir);
 
 /// The cgroup v2 id of a cgroup directory (what bpf_skb_cgroup_id() returns); 0 on error.
 uint64_t cgroup_id_of(const std::string& path);

@@ -19,6 +19,14 @@ inline constexpr const char* kMapFragments = "moat_frags";      // LRU hash: fra
 inline constexpr const char* kMapCounters = "moat_counters";    // per-CPU array: counter index -> packets/bytes
 inline constexpr const char* kMapEvents = "moat_events";        // ring buffer of DropEvent
 
+// ---- The policy epoch ----
+/// A u32 global in the object's `.bss` (libbpf turns the section into a one-entry array map):
+/// the epoch of the policy the generation enforces now. The agent changes it on every
+/// generation swap (before the dispatch slots switch) and after every in-place update. A
+/// conntrack entry whose epoch differs is judged again by the current maps (DATAPATH.md).
+/// The loader pins the `.bss` map under this name, next to the other maps.
+inline constexpr const char* kGlobalEpoch = "moat_epoch";
+
 // ---- Program names (ELF symbol names) and their sections ----
 inline constexpr const char* kProgTcIngress = "moat_tc_ingress";    // section "tc"
 inline constexpr const char* kProgTcEgress = "moat_tc_egress";      // section "tc"
@@ -121,8 +129,8 @@ struct FlowTuple {
   uint8_t pad;
 };
 struct ConntrackValue {
-  uint32_t rule;  // the rule that allowed the flow's first packet
-  uint32_t pad;
+  uint32_t rule;   // the rule that allowed the flow (at its first packet or last revalidation)
+  uint32_t epoch;  // kGlobalEpoch when it was allowed; 0 in entries of older moat versions
 };
 struct FragmentKey {
   uint8_t saddr[16];
@@ -153,12 +161,17 @@ struct DropEvent {
   uint8_t dir;
   uint8_t family;
   uint8_t proto;
-  uint8_t pad;
+  uint8_t reason;  // kDropReason*
   uint16_t sport;  // host order
   uint16_t dport;  // host order (ICMP: type)
   uint8_t saddr[16];
   uint8_t daddr[16];
 };
+/// DropEvent::reason. `rule` names the deciding rule either way.
+inline constexpr uint8_t kDropReasonVerdict = 0;  // the packet's own verdict (new flow, malformed, ...)
+/// A conntrack entry allowed under an earlier epoch, judged again and denied by the current
+/// policy: the connection was revoked by a policy or inventory change (entry deleted).
+inline constexpr uint8_t kDropReasonRevoked = 1;
 
 inline constexpr uint32_t kRingbufBytes = 256 * 1024;
 

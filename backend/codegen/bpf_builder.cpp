@@ -20,6 +20,7 @@ BpfBuilder::BpfBuilder(const std::string& module_name)
   file_ = di_->createFile(module_name + ".moat-datapath", ".");
   cu_ = di_->createCompileUnit(dwarf::DW_LANG_C11, file_, "moat", /*isOptimized=*/true, "", 0);
   di_int_ = di_->createBasicType("int", 32, dwarf::DW_ATE_signed);
+  di_u32_ = di_->createBasicType("unsigned int", 32, dwarf::DW_ATE_unsigned);
   // Programs take `struct __sk_buff *`; a forward declaration is enough for BTF.
   DICompositeType* skb = di_->createForwardDecl(dwarf::DW_TAG_structure_type, "__sk_buff", cu_, file_, 0);
   di_ctx_ptr_ = di_->createPointerType(skb, 64);
@@ -60,6 +61,17 @@ GlobalVariable* BpfBuilder::add_map(const MapSpec& spec) {
                                                di_->getOrCreateArray(members));
   gv->addDebugInfo(di_->createGlobalVariableExpression(cu_, spec.name, "", file_, 0, def,
                                                        /*IsLocalToUnit=*/false));
+  return gv;
+}
+
+GlobalVariable* BpfBuilder::add_global_u32(const std::string& name) {
+  auto* gv = new GlobalVariable(*module_, i32(), /*isConstant=*/false, GlobalValue::ExternalLinkage,
+                                ir_->getInt32(0), name);
+  gv->setSection(".bss");
+  gv->setAlignment(Align(4));
+  gv->setDSOLocal(true);
+  // The debug info makes the BPF backend emit the VAR and its .bss DATASEC into .BTF.
+  gv->addDebugInfo(di_->createGlobalVariableExpression(cu_, name, "", file_, 0, di_u32_, /*IsLocalToUnit=*/false));
   return gv;
 }
 

@@ -38,6 +38,10 @@ public:
   /// A global in `.maps` whose debug type is libbpf's BTF map definition:
   /// struct { int (*type)[T]; int (*key_size)[K]; ... }.
   llvm::GlobalVariable* add_map(const MapSpec& spec);
+  /// A zero-initialised u32 global in `.bss`, described in BTF (a DATASEC): libbpf makes the
+  /// section a one-entry array map that user space writes, and the program reads the value
+  /// with one load from a constant address (no helper call, no null check).
+  llvm::GlobalVariable* add_global_u32(const std::string& name);
   /// The `license` section; the kernel needs a GPL-compatible one for some helpers.
   void add_license(const std::string& license);
 
@@ -69,6 +73,7 @@ private:
   llvm::DICompileUnit* cu_ = nullptr;
   llvm::DIFile* file_ = nullptr;
   llvm::DIBasicType* di_int_ = nullptr;
+  llvm::DIBasicType* di_u32_ = nullptr;
   llvm::DIType* di_ctx_ptr_ = nullptr;
 };
 

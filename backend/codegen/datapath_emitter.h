@@ -5,8 +5,9 @@
 // The core is `i32 moat_policy_core(ctx, attach, dir)` (attach 0 = tc, 1 = cgroup_skb;
 // dir 0 = ingress, 1 = egress; returns 1 pass, 0 drop). Each program calls it with
 // constants, so after inlining every attach/direction test folds away. Its two halves live
-// in two files: parse_packet.cpp (headers -> FlowTuple) and policy_core.cpp (tuple ->
-// verdict: endpoint, conntrack, ipcache, policy lookups, counters, events).
+// in four files: parse_packet.cpp (headers -> FlowTuple), policy_core.cpp (tuple -> verdict:
+// endpoint, self traffic, conntrack record, counters, events), conntrack.cpp (conntrack hits
+// and their revalidation after a policy change) and judge.cpp (ipcache and policy lookups).
 //
 // Documented verdicts (also in backend/DATAPATH.md):
 //  - non-IP frames (ARP, ...) pass: policy is about IP traffic;
@@ -21,16 +22,32 @@
 //    (kSpecialFragment);
 //  - protocols other than TCP/UDP/SCTP/ICMP/ICMPv6 are looked up with port 0: only rules
 //    without ports match them;
-//  - unknown local endpoint (ifindex / cgroup id not in moat_endpoints): drop (fail closed).
+//  - unknown local endpoint (ifindex / cgroup id not in moat_endpoints): drop (fail closed);
+//  - a conntrack hit recorded under an older policy epoch is judged again by the current
+//    maps: still allowed -> pass and refresh, denied -> drop (reason revoked), entry deleted.
 #pragma once
+#include <cstddef>
+
 #include <llvm/IR/IRBuilder.h>
 
+#include "backend/bundle/datapath_abi.h"
 #include "backend/bundle/plan.h"
 #include "backend/codegen/bpf_builder.h"
 
 namespace moat::codegen {
 
 inline constexpr int kMaxExtHeaders = 6;
+
+/// Byte offsets of abi::FlowTuple's fields: the emitter addresses tuples on the stack by offset.
+namespace tuple_field {
+inline constexpr uint64_t kSaddr = offsetof(abi::FlowTuple, saddr);
+inline constexpr uint64_t kDaddr = offsetof(abi::FlowTuple, daddr);
+inline constexpr uint64_t kPorts = offsetof(abi::FlowTuple, sport);  // sport then dport: one u32
+inline constexpr uint64_t kDport = offsetof(abi::FlowTuple, dport);
+inline constexpr uint64_t kProto = offsetof(abi::FlowTuple, proto);
+inline constexpr uint64_t kFamily = offsetof(abi::FlowTuple, family);
+inline constexpr uint64_t kDir = offsetof(abi::FlowTuple, dir);
+} // namespace tuple_field
 
 class DatapathEmitter {
 public:
@@ -60,6 +77,27 @@ private:
   void emit_finish();
   void emit_programs();
 
+  // ---- conntrack.cpp ----
+  /// From `conntrack` (an enforced direction, not self traffic): the flow in this direction,
+  /// then the reverse flow in the other one (a reply). A hit whose epoch is the current one
+  /// passes (kSpecialEstablished); an older one is judged again (emit_revalidate); a miss
+  /// goes to `new_flow`.
+  void emit_conntrack(llvm::BasicBlock* conntrack, llvm::BasicBlock* new_flow);
+  /// `entry` (abi::ConntrackValue of key `key`) was allowed under another epoch. Newer than
+  /// the current one: this generation is being replaced, pass. Older: judge the connection
+  /// as its first packet was judged here (`reply`: the key is the reversed tuple, judged in
+  /// the other direction); allowed -> the entry takes the current epoch, pass; denied ->
+  /// the entry is deleted and the packet dropped with kDropReasonRevoked.
+  void emit_revalidate(llvm::Value* entry, llvm::Value* key, bool reply, llvm::BasicBlock* established);
+
+  // ---- judge.cpp ----
+  /// The policy verdict for `key` (an abi::FlowTuple as the connection's first packet showed
+  /// it at this attach point) in the hook's direction, or in the opposite one when `reply`:
+  /// remote identity (ipcache), host -> local workload, (local, remote) then (local, ANY)
+  /// policy lookups, the isolation fallback. Sets rule_ (and remote_, isolation_) and jumps
+  /// to `allow` or `deny`. Emitted once per use, so the plan's per-direction flags fold.
+  void emit_judge(llvm::Value* key, bool reply, llvm::BasicBlock* allow, llvm::BasicBlock* deny);
+
   // ---- small IR helpers (policy_core.cpp) ----
   llvm::BasicBlock* block(const char* name);
   llvm::Value* at(llvm::Value* base, uint64_t offset);
@@ -75,6 +113,8 @@ private:
   void copy(llvm::Value* dst, uint64_t dst_off, llvm::Value* src, uint64_t src_off, unsigned words);
   /// A plan flag of the current direction: a constant, or select(dir == egress, e, i).
   llvm::Value* dir_flag(bool bundle::DirectionPlan::*field);
+  /// The same for the direction whose "is egress" bit is `egress` (an i1).
+  llvm::Value* dir_flag(bool bundle::DirectionPlan::*field, llvm::Value* egress);
   llvm::Value* is_egress();
   /// An 8-aligned stack buffer of `size` bytes, allocated in the core's entry block.
   llvm::Value* stack(size_t size, const char* name);
@@ -88,6 +128,7 @@ private:
   llvm::GlobalVariable *ipcache_ = nullptr, *endpoints_ = nullptr, *policy_map_ = nullptr,
                        *conntrack_ = nullptr, *frags_ = nullptr, *counters_ = nullptr,
                        *events_ = nullptr;
+  llvm::GlobalVariable* epoch_ = nullptr;  // abi::kGlobalEpoch (u32 in .bss)
   // the core function and its state
   llvm::Function* core_ = nullptr;
   llvm::BasicBlock* entry_ = nullptr;
@@ -95,12 +136,15 @@ private:
   llvm::Value *data_ = nullptr, *data_end_ = nullptr;
   llvm::Value *tuple_ = nullptr;       // abi::FlowTuple
   llvm::Value *rule_ = nullptr;        // i32: deciding rule id or special
+  llvm::Value *reason_ = nullptr;      // i8: abi::kDropReason* for the drop event
+  llvm::Value *ep_ = nullptr;          // the local endpoint's abi::EndpointValue (non-null)
+  llvm::Value *local_id_ = nullptr, *flags_ = nullptr;  // i32: its identity and flags
   llvm::Value *local_ = nullptr, *remote_ = nullptr, *isolation_ = nullptr;  // i32, for events
   llvm::Value *tcp_flags_ = nullptr;   // i8
   llvm::Value *first_frag_ = nullptr;  // i8: this packet is a first fragment
-  llvm::Value *hop_limit_ = nullptr;   // i8: the IPv6 hop limit (0 for IPv4)
   llvm::Value *frag_id_ = nullptr;     // i32
   llvm::Value *echo_reply_ = nullptr;  // i8: ICMP(v6) echo reply
+  llvm::Value *hop_limit_ = nullptr;   // i8: the IPv6 hop limit (0 for IPv4)
   llvm::Value *frag_key_ = nullptr, *frag_value_ = nullptr;  // abi::Fragment{Key,Value}
   // blocks
   llvm::BasicBlock *malformed_ = nullptr, *non_ip_ = nullptr, *policy_ = nullptr;

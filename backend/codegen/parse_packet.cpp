@@ -246,6 +246,7 @@ void DatapathEmitter::emit_fragments(BasicBlock* l4_done, BasicBlock* parsed) {
     store(load(b_.i32(), frag_id_, 0, 4), key, offsetof(abi::FragmentKey, id), 4);
     store(load(b_.i8(), tuple_, kProto, 1), key, offsetof(abi::FragmentKey, proto), 1);
     store(load(b_.i8(), tuple_, kFamily, 1), key, offsetof(abi::FragmentKey, family), 1);
+    store(b.getInt16(0), key, offsetof(abi::FragmentKey, pad), 2);  // hash keys: zeroed padding
   };
 
   // A first fragment: remember its ports for the fragments that follow.
@@ -255,6 +256,7 @@ void DatapathEmitter::emit_fragments(BasicBlock* l4_done, BasicBlock* parsed) {
   b.SetInsertPoint(remember);
   fill_key(frag_key_);
   store(load(b_.i32(), tuple_, kPorts, 4), frag_value_, offsetof(abi::FragmentValue, sport), 4);
+  store(b.getInt32(0), frag_value_, offsetof(abi::FragmentValue, pad), 4);
   map_update(frags_, frag_key_, frag_value_);
   b.CreateBr(parsed);
 

@@ -1,9 +1,9 @@
 // The deciding half of the policy core, and the programs around it. From a filled
-// FlowTuple: local endpoint (fail closed), implicit self traffic, conntrack (a later packet
-// or a reply of an allowed flow passes without a policy lookup), remote identity from the
-// ipcache, host -> local workload, then at most two policy lookups — (local, remote) and
-// (local, ANY) — and the isolation flag. Per-packet work is fixed: it never depends on the
-// number of rules, only on the plan (which lookups exist at all).
+// FlowTuple: local endpoint (fail closed), implicit self traffic, conntrack (conntrack.cpp:
+// a later packet or a reply of an allowed flow passes without a policy lookup while the
+// policy epoch is unchanged), the policy verdict (judge.cpp), the conntrack record of an
+// allowed new flow, counters and drop events. Per-packet work is fixed: it never depends on
+// the number of rules, only on the plan (which lookups exist at all).
 #include <cstddef>
 
 #include <linux/bpf.h>
@@ -16,14 +16,9 @@ namespace moat::codegen {
 
 using namespace llvm;
 
+using namespace tuple_field;
+
 namespace {
-constexpr uint64_t kSaddr = offsetof(abi::FlowTuple, saddr);
-constexpr uint64_t kDaddr = offsetof(abi::FlowTuple, daddr);
-constexpr uint64_t kPorts = offsetof(abi::FlowTuple, sport);
-constexpr uint64_t kDport = offsetof(abi::FlowTuple, dport);
-constexpr uint64_t kProto = offsetof(abi::FlowTuple, proto);
-constexpr uint64_t kFamily = offsetof(abi::FlowTuple, family);
-constexpr uint64_t kDir = offsetof(abi::FlowTuple, dir);
 constexpr uint8_t kTcpSyn = 0x02, kTcpAck = 0x10;
 } // namespace
 
@@ -77,11 +72,13 @@ Value* DatapathEmitter::stack(size_t size, const char* name) {
 
 Value* DatapathEmitter::is_egress() { return ir().CreateICmpEQ(dir_, ir().getInt32(1)); }
 
-Value* DatapathEmitter::dir_flag(bool bundle::DirectionPlan::*field) {
+Value* DatapathEmitter::dir_flag(bool bundle::DirectionPlan::*field) { return dir_flag(field, is_egress()); }
+
+Value* DatapathEmitter::dir_flag(bool bundle::DirectionPlan::*field, Value* egress) {
   bool in = plan_[Direction::Ingress].*field;
   bool eg = plan_[Direction::Egress].*field;
   if (in == eg) return ir().getInt1(in);
-  return ir().CreateSelect(is_egress(), ir().getInt1(eg), ir().getInt1(in));
+  return ir().CreateSelect(egress, ir().getInt1(eg), ir().getInt1(in));
 }
 
 // ---------------------------------------------------------------- maps
@@ -105,6 +102,9 @@ void DatapathEmitter::emit_maps() {
   counters_ = b_.add_map({abi::kMapCounters, BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(uint32_t),
                           sizeof(abi::CounterValue), counters, 0});
   events_ = b_.add_map({abi::kMapEvents, BPF_MAP_TYPE_RINGBUF, 0, 0, abi::kRingbufBytes, 0});
+  // A global rather than a one-entry array map: the established path reads it with one load
+  // (measured in backend/DATAPATH.md, "The policy epoch").
+  epoch_ = b_.add_global_u32(abi::kGlobalEpoch);
 }
 
 // ---------------------------------------------------------------- core
@@ -121,6 +121,7 @@ void DatapathEmitter::emit_core() {
   frag_key_ = stack(sizeof(abi::FragmentKey), "frag_key");
   frag_value_ = stack(sizeof(abi::FragmentValue), "frag_value");
   rule_ = stack(4, "rule");
+  reason_ = stack(1, "reason");
   local_ = stack(4, "local");
   remote_ = stack(4, "remote");
   isolation_ = stack(4, "isolation");
@@ -129,12 +130,13 @@ void DatapathEmitter::emit_core() {
   frag_id_ = stack(4, "frag_id");
   echo_reply_ = stack(1, "echo_reply");
   hop_limit_ = stack(1, "hop_limit");
-  // Hash keys must have zeroed padding; every other slot starts at a defined value.
+  // Hash keys must have zeroed padding; every other slot starts at a defined value. The
+  // fragment key and value are written whole where fragments are handled (parse_packet.cpp),
+  // not here: zeroing them on every packet cost the established path six stores.
   b.CreateMemSet(tuple_, b.getInt8(0), sizeof(abi::FlowTuple), MaybeAlign(8));
-  b.CreateMemSet(frag_key_, b.getInt8(0), sizeof(abi::FragmentKey), MaybeAlign(8));
-  b.CreateMemSet(frag_value_, b.getInt8(0), sizeof(abi::FragmentValue), MaybeAlign(8));
   for (Value* v : {rule_, local_, remote_, isolation_, frag_id_}) b.CreateStore(b.getInt32(0), v);
   for (Value* v : {tcp_flags_, first_frag_, echo_reply_, hop_limit_}) b.CreateStore(b.getInt8(0), v);
+  b.CreateStore(b.getInt8(abi::kDropReasonVerdict), reason_);
 
   malformed_ = block("malformed");
   non_ip_ = block("non_ip");
@@ -157,7 +159,6 @@ void DatapathEmitter::emit_core() {
 void DatapathEmitter::emit_policy() {
   IRBuilder<>& b = ir();
   b.SetInsertPoint(policy_);
-  Value* egress = is_egress();
 
   // The local endpoint: ifindex for tc, the socket's cgroup for cgroup_skb.
   BasicBlock* key_tc = block("local_key_tc");
@@ -189,9 +190,10 @@ void DatapathEmitter::emit_policy() {
   decide_special(abi::kSpecialUnknownLocal, drop_);
 
   b.SetInsertPoint(known_local);
-  Value* local = load(b_.i32(), ep, offsetof(abi::EndpointValue, identity), 4);
-  Value* flags = load(b_.i32(), ep, offsetof(abi::EndpointValue, flags), 4);
-  b.CreateStore(local, local_);
+  ep_ = ep;
+  local_id_ = load(b_.i32(), ep, offsetof(abi::EndpointValue, identity), 4);
+  flags_ = load(b_.i32(), ep, offsetof(abi::EndpointValue, flags), 4);
+  b.CreateStore(local_id_, local_);
 
   // Self traffic (source address == destination address) is always allowed.
   Value* diff = b.getInt32(0);
@@ -208,144 +210,16 @@ void DatapathEmitter::emit_policy() {
   BasicBlock* deny = block("deny");        // rule_ set; drop
   BasicBlock* conntrack = block("conntrack");
   BasicBlock* disabled = block("direction_without_policy");
+  BasicBlock* new_flow = block("new_flow");
   b.SetInsertPoint(not_self);
   store(b.CreateTrunc(dir_, b_.i8()), tuple_, kDir, 1);
   b.CreateCondBr(dir_flag(&bundle::DirectionPlan::enabled), conntrack, disabled);
   b.SetInsertPoint(disabled);
   decide_special(abi::kSpecialDefaultAllow, allow);
 
-  // Conntrack: this flow in this direction, then the reverse flow in the other direction
-  // (this packet is a reply of a connection allowed there).
-  b.SetInsertPoint(conntrack);
-  BasicBlock* established = block("established");
-  BasicBlock* try_reply = block("ct_reply");
-  b.CreateCondBr(b.CreateIsNull(map_lookup(conntrack_, tuple_)), try_reply, established);
-  b.SetInsertPoint(established);
-  decide_special(abi::kSpecialEstablished, pass_);
-
-  b.SetInsertPoint(try_reply);
-  Value* rev = stack(sizeof(abi::FlowTuple), "reverse");
-  copy(rev, kSaddr, tuple_, kDaddr, 4);
-  copy(rev, kDaddr, tuple_, kSaddr, 4);
-  Value* ports = load(b_.i32(), tuple_, kPorts, 4);  // sport | dport << 16
-  Value* swapped = b.CreateOr(b.CreateLShr(ports, 16), b.CreateShl(ports, 16));
-  // An echo reply's request had the same identifier and the request type.
-  Value* v4 = b.CreateICmpEQ(load(b_.i8(), tuple_, kFamily, 1), b.getInt8(abi::kFamilyV4));
-  Value* request_type = b.CreateSelect(v4, b.getInt32(8 << 8), b.getInt32(128 << 8));
-  Value* echo_ports = b.CreateOr(b.CreateAnd(ports, 0xFFFF), b.CreateShl(request_type, 16));
-  Value* is_reply = b.CreateICmpNE(load(b_.i8(), echo_reply_, 0, 1), b.getInt8(0));
-  store(b.CreateSelect(is_reply, echo_ports, swapped), rev, kPorts, 4);
-  store(load(b_.i8(), tuple_, kProto, 1), rev, kProto, 1);
-  store(load(b_.i8(), tuple_, kFamily, 1), rev, kFamily, 1);
-  store(b.CreateTrunc(b.CreateXor(dir_, b.getInt32(1)), b_.i8()), rev, kDir, 1);
-  store(b.getInt8(0), rev, offsetof(abi::FlowTuple, pad), 1);
-  BasicBlock* new_flow = block("new_flow");
-  b.CreateCondBr(b.CreateIsNull(map_lookup(conntrack_, rev)), new_flow, established);
-
-  // The remote identity: the destination on egress, the source on ingress.
+  emit_conntrack(conntrack, new_flow);
   b.SetInsertPoint(new_flow);
-  BasicBlock* ipcache = block("ipcache");
-  BasicBlock* lookup_policy = block("lookup_policy");
-  b.CreateStore(b.getInt32(abi::kIdentityWorld), remote_);
-  b.CreateCondBr(dir_flag(&bundle::DirectionPlan::ipcache), ipcache, lookup_policy);
-  b.SetInsertPoint(ipcache);
-  Value* ip_key = stack(sizeof(abi::IpcacheKey), "ip_key");
-  Value* remote_addr = at(tuple_, b.CreateSelect(egress, b.getInt64(kDaddr), b.getInt64(kSaddr)));
-  store(b.CreateSelect(v4, b.getInt32(abi::kIpcacheFamilyBits + 32), b.getInt32(abi::kIpcacheFamilyBits + 128)),
-        ip_key, offsetof(abi::IpcacheKey, prefixlen), 4);
-  // family, three zero bytes, the address (aligned words).
-  store(b.CreateZExt(load(b_.i8(), tuple_, kFamily, 1), b_.i32()), ip_key, offsetof(abi::IpcacheKey, family), 4);
-  copy(ip_key, offsetof(abi::IpcacheKey, addr), remote_addr, 0, 4);
-  // Full addresses (pods, nodes, known external endpoints, /32 and /128 CIDRs) in a hash;
-  // the LPM trie only when the policy has shorter CIDR prefixes.
-  BasicBlock* ip_hit = block("ipcache_hit");
-  BasicBlock* host_check = block("host_check");
-  BasicBlock* host_miss = block("hosts_miss");
-  BasicBlock* prefixes = block("ipcache_prefixes");
-  Value* host_entry = map_lookup(hosts_, ip_key);
-  BasicBlock* hosts_done = b.GetInsertBlock();
-  b.CreateCondBr(b.CreateIsNull(host_entry), host_miss, ip_hit);
-  b.SetInsertPoint(host_miss);
-  b.CreateCondBr(b.getInt1(plan_.ipcache_prefixes), prefixes, host_check);
-  b.SetInsertPoint(prefixes);
-  Value* prefix_entry = map_lookup(ipcache_, ip_key);
-  b.CreateCondBr(b.CreateIsNull(prefix_entry), host_check, ip_hit);
-  b.SetInsertPoint(ip_hit);
-  PHINode* remote_entry = b.CreatePHI(b_.ptr(), 2, "remote_entry");
-  remote_entry->addIncoming(host_entry, hosts_done);
-  remote_entry->addIncoming(prefix_entry, prefixes);
-  b.CreateStore(load(b_.i32(), remote_entry, 0, 4), remote_);
-  b.CreateBr(host_check);
-  // The host may always reach its own workloads (kubelet probes).
-  b.SetInsertPoint(host_check);
-  Value* from_host = b.CreateAnd(b.CreateNot(egress),
-                                 b.CreateICmpEQ(b.CreateLoad(b_.i32(), remote_), b.getInt32(abi::kIdentityHost)));
-  BasicBlock* host = block("host");
-  b.CreateCondBr(from_host, host, lookup_policy);
-  b.SetInsertPoint(host);
-  decide_special(abi::kSpecialImplicit, allow);
-
-  // Policy: (local, remote, dir, proto, port) then (local, ANY, ...), longest prefix first.
-  b.SetInsertPoint(lookup_policy);
-  Value* remote = b.CreateLoad(b_.i32(), remote_);
-  Value* pkey = stack(sizeof(abi::PolicyKey), "policy_key");
-  store(b.getInt32(abi::kPolicyFullBits), pkey, offsetof(abi::PolicyKey, prefixlen), 4);
-  store(local, pkey, offsetof(abi::PolicyKey, local), 4);
-  store(remote, pkey, offsetof(abi::PolicyKey, remote), 4);
-  store(b.CreateTrunc(dir_, b_.i8()), pkey, offsetof(abi::PolicyKey, dir), 1);
-  store(load(b_.i8(), tuple_, kProto, 1), pkey, offsetof(abi::PolicyKey, proto), 1);
-  store(load(b_.i16(), tuple_, kDport, 2), pkey, offsetof(abi::PolicyKey, port), 2);
-
-  // Per level (remote, then ANY): the exact-port hash, then the port-prefix LPM trie;
-  // a level's lookups exist only when the plan says such entries can exist.
-  BasicBlock* verdict = block("verdict");
-  BasicBlock* fallback = block("policy_default");
-  b.SetInsertPoint(verdict);
-  PHINode* entry = b.CreatePHI(b_.ptr(), 4, "entry");
-  b.SetInsertPoint(lookup_policy);
-  auto level = [&](bool bundle::DirectionPlan::*enabled, uint32_t remote_id, BasicBlock* next) {
-    BasicBlock* start = block("policy_level");
-    BasicBlock* lpm = block("policy_prefixes");
-    BasicBlock* lpm_lookup = block("policy_prefixes_lookup");
-    BasicBlock* exact_lookup = block("policy_exact_lookup");
-    b.CreateCondBr(dir_flag(enabled), start, next);
-    b.SetInsertPoint(start);
-    if (remote_id != UINT32_MAX) store(b.getInt32(remote_id), pkey, offsetof(abi::PolicyKey, remote), 4);
-    b.CreateCondBr(dir_flag(&bundle::DirectionPlan::exact_ports), exact_lookup, lpm);
-    b.SetInsertPoint(exact_lookup);
-    Value* hit = map_lookup(policy_exact_, pkey);
-    entry->addIncoming(hit, b.GetInsertBlock());
-    b.CreateCondBr(b.CreateIsNull(hit), lpm, verdict);
-    b.SetInsertPoint(lpm);
-    b.CreateCondBr(dir_flag(&bundle::DirectionPlan::port_prefixes), lpm_lookup, next);
-    b.SetInsertPoint(lpm_lookup);
-    Value* hit_lpm = map_lookup(policy_map_, pkey);
-    entry->addIncoming(hit_lpm, b.GetInsertBlock());
-    b.CreateCondBr(b.CreateIsNull(hit_lpm), next, verdict);
-  };
-  BasicBlock* any = block("policy_any");
-  level(&bundle::DirectionPlan::specific_lookup, UINT32_MAX, any);
-  b.SetInsertPoint(any);
-  level(&bundle::DirectionPlan::any_lookup, abi::kIdentityAny, fallback);
-
-  b.SetInsertPoint(verdict);
-  b.CreateStore(load(b_.i32(), entry, offsetof(abi::PolicyValue, rule), 4), rule_);
-  Value* action = load(b_.i8(), entry, offsetof(abi::PolicyValue, action), 1);
-  b.CreateCondBr(b.CreateICmpEQ(action, b.getInt8(abi::kActionAllow)), allow, deny);
-
-  // No entry: isolated -> no allow matched -> drop; not isolated -> allow.
-  b.SetInsertPoint(fallback);
-  Value* iso_bit = b.CreateSelect(egress, b.getInt32(abi::kFlagIsolatedEgress), b.getInt32(abi::kFlagIsolatedIngress));
-  BasicBlock* isolated = block("isolated");
-  BasicBlock* open = block("not_isolated");
-  b.CreateCondBr(b.CreateICmpNE(b.CreateAnd(flags, iso_bit), b.getInt32(0)), isolated, open);
-  b.SetInsertPoint(isolated);
-  Value* iso_off = b.CreateSelect(egress, b.getInt64(offsetof(abi::EndpointValue, isolation) + 4),
-                                  b.getInt64(offsetof(abi::EndpointValue, isolation)));
-  b.CreateStore(b.CreateAlignedLoad(b_.i32(), at(ep, iso_off), Align(4)), isolation_);
-  decide_special(abi::kSpecialDefaultDeny, deny);
-  b.SetInsertPoint(open);
-  decide_special(abi::kSpecialDefaultAllow, allow);
+  emit_judge(tuple_, /*reply=*/false, allow, deny);
 
   b.SetInsertPoint(deny);
   b.CreateBr(drop_);
@@ -363,7 +237,7 @@ void DatapathEmitter::emit_policy() {
   b.SetInsertPoint(track);
   Value* ct_value = stack(sizeof(abi::ConntrackValue), "ct_value");
   store(b.CreateLoad(b_.i32(), rule_), ct_value, offsetof(abi::ConntrackValue, rule), 4);
-  store(b.getInt32(0), ct_value, offsetof(abi::ConntrackValue, pad), 4);
+  store(b.CreateLoad(b_.i32(), epoch_), ct_value, offsetof(abi::ConntrackValue, epoch), 4);
   map_update(conntrack_, tuple_, ct_value);
   b.CreateBr(pass_);
 }
@@ -410,7 +284,7 @@ void DatapathEmitter::emit_finish() {
   store(b.CreateTrunc(dir_, b_.i8()), ev, offsetof(abi::DropEvent, dir), 1);
   store(load(b_.i8(), tuple_, kFamily, 1), ev, offsetof(abi::DropEvent, family), 1);
   store(load(b_.i8(), tuple_, kProto, 1), ev, offsetof(abi::DropEvent, proto), 1);
-  store(b.getInt8(0), ev, offsetof(abi::DropEvent, pad), 1);
+  store(b.CreateLoad(b_.i8(), reason_), ev, offsetof(abi::DropEvent, reason), 1);
   auto host_order = [&](uint64_t off) { return b.CreateUnaryIntrinsic(Intrinsic::bswap, load(b_.i16(), tuple_, off, 2)); };
   store(host_order(kPorts), ev, offsetof(abi::DropEvent, sport), 2);
   store(host_order(kDport), ev, offsetof(abi::DropEvent, dport), 2);

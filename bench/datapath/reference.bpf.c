@@ -5,7 +5,8 @@
 // fills both the same way: parse Ethernet + IPv4/IPv6 (+ extension headers, fragments) +
 // L4 ports, local endpoint, self check, conntrack (flow, then reverse), ipcache, policy
 // (local, remote) then (local, ANY), isolation fallback, per-rule counters, drop events,
-// conntrack record on allow.
+// conntrack record on allow, and the policy-epoch check on conntrack hits (an entry of an
+// older epoch is judged again: refreshed, or deleted and dropped as revoked).
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -22,12 +23,12 @@ struct ipcache_key { __u32 prefixlen; __u32 family; __u8 addr[16]; };
 struct policy_key { __u32 prefixlen, local, remote; __u8 dir, proto; __u16 port; };
 struct policy_value { __u32 rule; __u8 action, pad[3]; };
 struct flow_tuple { __u32 saddr[4], daddr[4]; __u16 sport, dport; __u8 proto, family, dir, pad; };
-struct ct_value { __u32 rule, pad; };
+struct ct_value { __u32 rule, epoch; };
 struct frag_key { __u32 saddr[4], daddr[4]; __u32 id; __u8 proto, family, pad[2]; };
 struct frag_value { __u16 sport, dport; __u32 pad; };
 struct counter { __u64 packets, bytes; };
 struct drop_event {
-  __u64 ts; __u32 rule, local, remote, isolation; __u8 dir, family, proto, pad; __u16 sport, dport;
+  __u64 ts; __u32 rule, local, remote, isolation; __u8 dir, family, proto, reason; __u16 sport, dport;
   __u32 saddr[4], daddr[4];
 };
 
@@ -53,6 +54,9 @@ struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 256 * 1024); } 
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+// The policy epoch, a .bss global as in moat's object (the loader sets it).
+volatile __u32 moat_epoch;
+
 #define SPECIAL 0xFFFFFF00u
 enum { DEFAULT_DENY, DEFAULT_ALLOW, IMPLICIT, ESTABLISHED, UNKNOWN_LOCAL, MALFORMED, FRAGMENT, NON_IP };
 #ifndef RULE_COUNT
@@ -73,8 +77,8 @@ static __always_inline struct policy_value *policy_level(struct policy_key *pk) 
   return v;
 }
 
-static __always_inline int finish(struct __sk_buff *skb, struct flow_tuple *t, __u32 rule, int pass, __u32 local,
-                                  __u32 remote, __u32 iso) {
+static __always_inline int finish_reason(struct __sk_buff *skb, struct flow_tuple *t, __u32 rule, int pass,
+                                         __u32 local, __u32 remote, __u32 iso, __u8 reason) {
   __u32 slot = rule >= SPECIAL ? rule - SPECIAL + RULE_COUNT : rule;
   struct counter *c = bpf_map_lookup_elem(&moat_counters, &slot);
   if (c) {
@@ -84,11 +88,71 @@ static __always_inline int finish(struct __sk_buff *skb, struct flow_tuple *t, _
   if (pass) return 1;
   struct drop_event ev = {.ts = bpf_ktime_get_ns(), .rule = rule, .local = local, .remote = remote,
                           .isolation = iso, .dir = t->dir, .family = t->family, .proto = t->proto,
-                          .sport = bpf_ntohs(t->sport), .dport = bpf_ntohs(t->dport)};
+                          .reason = reason, .sport = bpf_ntohs(t->sport), .dport = bpf_ntohs(t->dport)};
   __builtin_memcpy(ev.saddr, t->saddr, 16);
   __builtin_memcpy(ev.daddr, t->daddr, 16);
   bpf_ringbuf_output(&moat_events, &ev, sizeof(ev), 0);
   return 0;
+}
+
+static __always_inline int finish(struct __sk_buff *skb, struct flow_tuple *t, __u32 rule, int pass, __u32 local,
+                                  __u32 remote, __u32 iso) {
+  return finish_reason(skb, t, rule, pass, local, remote, iso, 0);
+}
+
+/// The verdict for flow `k` in direction `egress` at endpoint `ep`: ipcache, host check,
+/// policy lookups, isolation fallback. Returns 1 allow, 0 deny; sets rule, remote, iso.
+static __always_inline int judge(struct endpoint_value *ep, __u32 local, struct flow_tuple *k, int egress,
+                                 __u32 *rule, __u32 *remote, __u32 *iso) {
+  struct ipcache_key ik = {.prefixlen = 32 + (k->family == 4 ? 32 : 128), .family = k->family};
+  __builtin_memcpy(ik.addr, egress ? k->daddr : k->saddr, 16);
+  __u32 *id = bpf_map_lookup_elem(&moat_hosts, &ik);
+#if IPCACHE_PREFIXES
+  if (!id) id = bpf_map_lookup_elem(&moat_ipcache, &ik);
+#endif
+  *remote = id ? *id : 2;
+  *iso = 0;
+  if (!egress && *remote == 1) {
+    *rule = SPECIAL + IMPLICIT;
+    return 1;
+  }
+  struct policy_key pk = {.prefixlen = 96, .local = local, .remote = *remote, .dir = egress, .proto = k->proto,
+                          .port = k->dport};
+  struct policy_value *v = policy_level(&pk);
+#if ANY_LOOKUP
+  if (!v) {
+    pk.remote = 0;
+    v = policy_level(&pk);
+  }
+#endif
+  if (v) {
+    *rule = v->rule;
+    return v->action == 1;
+  }
+  if (ep->flags & (egress ? 2 : 1)) {
+    *rule = SPECIAL + DEFAULT_DENY;
+    *iso = ep->isolation[egress];
+    return 0;
+  }
+  *rule = SPECIAL + DEFAULT_ALLOW;
+  return 1;
+}
+
+/// A conntrack entry of another epoch: a newer one passes, an older one is judged again
+/// (key = the connection's first packet here, in direction `judged_egress`).
+static __always_inline int revalidate(struct __sk_buff *skb, struct endpoint_value *ep, __u32 local,
+                                      struct ct_value *cv, struct flow_tuple *t, struct flow_tuple *key,
+                                      int judged_egress) {
+  __u32 epoch = moat_epoch;
+  if ((__s32)(cv->epoch - epoch) > 0) return finish(skb, t, SPECIAL + ESTABLISHED, 1, local, 0, 0);
+  __u32 rule, remote, iso;
+  if (judge(ep, local, key, judged_egress, &rule, &remote, &iso)) {
+    cv->rule = rule;
+    cv->epoch = epoch;
+    return finish(skb, t, SPECIAL + ESTABLISHED, 1, local, remote, 0);
+  }
+  bpf_map_delete_elem(&moat_ct, key);
+  return finish_reason(skb, t, rule, 0, local, remote, iso, 1);
 }
 
 static __always_inline int policy(struct __sk_buff *skb, int egress) {
@@ -186,49 +250,27 @@ decide: {
     if (((t.saddr[0] ^ t.daddr[0]) | (t.saddr[1] ^ t.daddr[1]) | (t.saddr[2] ^ t.daddr[2]) |
          (t.saddr[3] ^ t.daddr[3])) == 0)
       return finish(skb, &t, SPECIAL + IMPLICIT, 1, local, 0, 0);
-    if (bpf_map_lookup_elem(&moat_ct, &t)) return finish(skb, &t, SPECIAL + ESTABLISHED, 1, local, 0, 0);
+    struct ct_value *cv = bpf_map_lookup_elem(&moat_ct, &t);
+    if (cv) {
+      if (cv->epoch == moat_epoch) return finish(skb, &t, SPECIAL + ESTABLISHED, 1, local, 0, 0);
+      return revalidate(skb, ep, local, cv, &t, &t, egress);
+    }
     struct flow_tuple r = {.proto = t.proto, .family = t.family, .dir = !egress};
     __builtin_memcpy(r.saddr, t.daddr, 16);
     __builtin_memcpy(r.daddr, t.saddr, 16);
     r.sport = reply ? t.sport : t.dport;
     r.dport = reply ? (__u16)((t.family == 4 ? 8 : 128) << 8) : t.sport;
-    if (bpf_map_lookup_elem(&moat_ct, &r)) return finish(skb, &t, SPECIAL + ESTABLISHED, 1, local, 0, 0);
-    struct ipcache_key ik = {.prefixlen = 32 + (t.family == 4 ? 32 : 128), .family = t.family};
-    __builtin_memcpy(ik.addr, egress ? t.daddr : t.saddr, 16);
-    __u32 *id = bpf_map_lookup_elem(&moat_hosts, &ik);
-#if IPCACHE_PREFIXES
-    if (!id) id = bpf_map_lookup_elem(&moat_ipcache, &ik);
-#endif
-    __u32 remote = id ? *id : 2;
-    __u32 rule;
-    int allow;
-    if (!egress && remote == 1) {
-      rule = SPECIAL + IMPLICIT;
-      allow = 1;
-    } else {
-      struct policy_key pk = {.prefixlen = 96, .local = local, .remote = remote, .dir = egress, .proto = t.proto,
-                              .port = t.dport};
-      struct policy_value *v = policy_level(&pk);
-#if ANY_LOOKUP
-      if (!v) {
-        pk.remote = 0;
-        v = policy_level(&pk);
-      }
-#endif
-      if (v) {
-        rule = v->rule;
-        allow = v->action == 1;
-      } else if (ep->flags & (egress ? 2 : 1)) {
-        return finish(skb, &t, SPECIAL + DEFAULT_DENY, 0, local, remote, ep->isolation[egress]);
-      } else {
-        rule = SPECIAL + DEFAULT_ALLOW;
-        allow = 1;
-      }
+    cv = bpf_map_lookup_elem(&moat_ct, &r);
+    if (cv) {
+      if (cv->epoch == moat_epoch) return finish(skb, &t, SPECIAL + ESTABLISHED, 1, local, 0, 0);
+      return revalidate(skb, ep, local, cv, &t, &r, !egress);
     }
-    if (!allow) return finish(skb, &t, rule, 0, local, remote, 0);
+    __u32 rule, remote, iso;
+    int allow = judge(ep, local, &t, egress, &rule, &remote, &iso);
+    if (!allow) return finish(skb, &t, rule, 0, local, remote, iso);
     if (t.proto != IPPROTO_TCP || (tcp_flags & 0x12) == 0x02) {
-      struct ct_value cv = {.rule = rule};
-      bpf_map_update_elem(&moat_ct, &t, &cv, BPF_ANY);
+      struct ct_value rec = {.rule = rule, .epoch = moat_epoch};
+      bpf_map_update_elem(&moat_ct, &t, &rec, BPF_ANY);
     }
     return finish(skb, &t, rule, 1, local, remote, 0);
   }

@@ -95,6 +95,7 @@ private:
   Status status_;
   std::vector<std::string> errors_;
   uint64_t reloads_ = 0, updates_ = 0;
+  uint32_t epoch_ = 0;  // the last policy epoch set in any generation (next_epoch follows it)
   std::vector<int64_t> bundle_fp_, cluster_fp_;
   int lock_fd_ = -1;  // held for the agent's life (closed by the kernel at exit)
   bool status_dirty_ = false;  // something changed outside the loop (a learned name)
@@ -197,6 +198,14 @@ bool Agent::reconcile(bool force_new_generation) {
       remove_tree(g->dir);
       return false;
     }
+    // A new epoch before the slots switch: the new programs judge every carried conntrack
+    // entry again. Used up even if activation fails (a slot may have run it briefly).
+    epoch_ = next_epoch(epoch_);
+    if (!set_epoch(*g, epoch_, err)) {
+      errors_.push_back("cannot set the epoch of generation " + std::to_string(n) + ": " + err);
+      remove_tree(g->dir);
+      return false;
+    }
     // One map update per program kind: every attach point moves to the new generation.
     if (!activate(*dispatch_, *g, err)) {
       errors_.push_back("cannot activate generation " + std::to_string(n) + ": " + err);
@@ -207,7 +216,9 @@ bool Agent::reconcile(bool force_new_generation) {
     write_file_atomic(opts_.state_dir + "/manifest.json", manifest_text_, copy_err);
     log("generation " + std::to_string(n) + " active (object " + obj->name + ", " +
         std::to_string(g->contents.policy.size() + g->contents.policy_exact.size()) + " policy entries, " +
-        std::to_string(g->contents.identities.size()) + " identities" + (g->carried ? ", conntrack carried over" : "") + ")");
+        std::to_string(g->contents.identities.size()) + " identities" + (g->carried ? ", conntrack carried over" : "") +
+        (g->epoch ? ", epoch " + std::to_string(g->epoch) : ", no epoch: the object predates conntrack revalidation") +
+        ")");
     active_ = std::move(g);
     for (uint64_t old : pinned_generations(opts_.pin_dir))
       if (old != n) remove_tree(generation_dir(opts_.pin_dir, old));
@@ -217,7 +228,10 @@ bool Agent::reconcile(bool force_new_generation) {
     ++reloads_;
   } else {
     bool changed = false;
-    if (!update_in_place(*active_, bundle_->manifest.policy, desired_, changed, err)) {
+    uint32_t next = next_epoch(epoch_);
+    bool ok = update_in_place(*active_, bundle_->manifest.policy, desired_, next, changed, err);
+    if (changed) epoch_ = next;
+    if (!ok) {
       errors_.push_back("in-place update failed: " + err);
       return false;
     }
@@ -267,6 +281,7 @@ void Agent::sync_attachments() {
 void Agent::persist() {
   std::string err;
   persisted_.node = node_ ? node_->name : "";
+  persisted_.epoch = epoch_;
   if (!write_file_atomic(opts_.state_dir + "/state.json", to_json(persisted_), err)) log(err);
   if (!write_file_atomic(opts_.state_dir + "/fqdn.json", fqdn_.to_json(), err)) log(err);
 }
@@ -278,6 +293,7 @@ void Agent::write_status() {
   s.startup_taint = desired_.startup_taint;
   s.node_has_startup_taint = desired_.node_has_startup_taint;
   s.generation = active_ ? active_->number : persisted_.generation;
+  s.epoch = active_ ? active_->epoch : persisted_.epoch;
   s.adopted = adopted_;
   s.bundle_dir = opts_.bundle_dir;
   s.bundle_sha = active_ ? active_->bundle_sha : persisted_.bundle_sha;
@@ -358,6 +374,9 @@ int Agent::start() {
   }
   fqdn_.expire(unix_ms());
   adopted_ = adopted_ && persisted_.generation != 0;
+  // Epochs continue from the last one any pinned generation used (state.json may lag behind
+  // a crash), so that no carried conntrack entry looks current to a new generation.
+  epoch_ = latest_epoch(opts_.pin_dir, persisted_.epoch);
   if (adopted_) log("adopting pinned generation " + std::to_string(persisted_.generation) + " under " + opts_.pin_dir);
   for (const std::string& l : opts_.dns_listen) {
     std::string host;

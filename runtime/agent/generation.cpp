@@ -38,6 +38,33 @@ bool same_contents(const bundle::MapContents& a, const bundle::MapContents& b) {
          same_entries(a.endpoints, b.endpoints);
 }
 
+/// Copies the connections of an earlier conntrack map that the new object could not reuse
+/// (another layout) into `dp`'s, each with epoch 0, so that every one is judged again by
+/// the new policy on its next packet. Dropping them instead would cut allowed connections:
+/// a reply without its entry is judged as a new flow, which an ingress-isolated client
+/// denies. Needs the same key (abi::FlowTuple); the rule id is kept when the old value has
+/// one. Returns the number of entries copied.
+size_t migrate_conntrack(const std::string& prev_dir, Datapath& dp) {
+  int old_fd = bpf_obj_get((prev_dir + "/" + abi::kMapConntrack).c_str());
+  int new_fd = dp.map_fd(abi::kMapConntrack);
+  bpf_map_info info{};
+  uint32_t len = sizeof info;
+  size_t copied = 0;
+  if (old_fd >= 0 && new_fd >= 0 && bpf_obj_get_info_by_fd(old_fd, &info, &len) == 0 &&
+      info.key_size == sizeof(abi::FlowTuple) && info.value_size >= sizeof(uint32_t)) {
+    std::vector<uint8_t> old_value(info.value_size);
+    for (const std::string& key : map_keys(old_fd, info.key_size)) {
+      if (bpf_map_lookup_elem(old_fd, key.data(), old_value.data()) != 0) continue;
+      abi::ConntrackValue v{};
+      std::memcpy(&v.rule, old_value.data(), sizeof v.rule);
+      v.epoch = 0;  // older than every epoch the agent sets
+      if (bpf_map_update_elem(new_fd, key.data(), &v, BPF_NOEXIST) == 0) ++copied;
+    }
+  }
+  if (old_fd >= 0) close(old_fd);
+  return copied;
+}
+
 } // namespace
 
 std::string generation_dir(const std::string& pin_dir, uint64_t number) {
@@ -65,17 +92,44 @@ std::unique_ptr<Generation> open_generation(const std::vector<uint8_t>& elf, con
     }
     std::string err;
     g->dp = Datapath::open(elf, OpenOptions{g->dir, verbose}, err);
+    if (g->dp && attempt == 1 && !prev_dir.empty()) {
+      size_t n = migrate_conntrack(prev_dir, *g->dp);
+      note += "; " + std::to_string(n) + " tracked connections copied, to be judged again on their next packet";
+    }
     if (g->dp) return g;
     if (!g->carried) {
       error = err;
       remove_tree(g->dir);
       return nullptr;
     }
-    // The new object's conntrack layout differs (a new moat version): start it empty.
+    // The new object's maps differ (a new moat version): open it with fresh maps, then copy
+    // the connections over (migrate_conntrack).
     note = "conntrack not carried over to generation " + std::to_string(number) + ": " + err;
   }
   error = "cannot open generation " + std::to_string(number);
   return nullptr;
+}
+
+uint32_t next_epoch(uint32_t epoch) { return epoch + 1 == 0 ? 1 : epoch + 1; }
+
+uint32_t latest_epoch(const std::string& pin_dir, uint32_t known) {
+  uint32_t latest = known;
+  for (uint64_t n : pinned_generations(pin_dir))
+    if (auto e = read_pinned_epoch(generation_dir(pin_dir, n)); e && static_cast<int32_t>(*e - latest) > 0)
+      latest = *e;
+  return latest;
+}
+
+bool set_epoch(Generation& g, uint32_t epoch, std::string& error) {
+  // An object built by a moat without revalidation has no epoch: it enforces as it always
+  // did (conntrack entries outlive policy changes); refusing it would break upgrades.
+  if (!g.dp->epoch()) {
+    g.epoch = 0;
+    return true;
+  }
+  if (!g.dp->set_epoch(epoch, error)) return false;
+  g.epoch = epoch;
+  return true;
 }
 
 bool fill(Generation& g, const Module& policy, const Desired& d, std::string& error) {
@@ -129,7 +183,8 @@ bool delete_keys(int fd, const std::vector<std::string>& keys, const char* map, 
 
 } // namespace
 
-bool update_in_place(Generation& g, const Module& policy, const Desired& d, bool& changed, std::string& error) {
+bool update_in_place(Generation& g, const Module& policy, const Desired& d, uint32_t epoch, bool& changed,
+                     std::string& error) {
   bundle::MapContents next = bundle::compute_map_contents(policy, d.endpoints, d.locals, g.ids);
   changed = !same_contents(next, g.contents);
   if (!changed) {
@@ -170,7 +225,9 @@ bool update_in_place(Generation& g, const Module& policy, const Desired& d, bool
     if (!write_entries(m.fd, m.diff.changed, m.name, error) || !delete_keys(m.fd, m.diff.removed, m.name, error))
       return false;
   g.contents = std::move(next);
-  return true;
+  // Last: the maps are complete, so every tracked connection may now be judged again by
+  // them (an address whose identity changed, a relabelled pod, a vanished peer).
+  return set_epoch(g, epoch, error);
 }
 
 bool activate(Dispatch& dispatch, const Generation& g, std::string& error) {

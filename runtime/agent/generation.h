@@ -12,6 +12,10 @@
 //   removes those of vanished ones. It is done in three passes over the changed entries
 //   only: add the new policy entries (unreferenced yet), then switch address and endpoint
 //   entries, then delete stale policy entries — make-before-break.
+// Either way the generation's policy epoch changes once the maps hold the new policy (a
+// swap: the new generation's epoch is set before its slots are activated; in place: after
+// pass 3), so every conntrack entry is judged again by the new policy on its next packet.
+// Epochs are increasing across generations and agent restarts (next_epoch).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -37,7 +41,19 @@ struct Generation {
   bundle::IdentityAllocator ids;
   bundle::MapContents contents;  // what the maps hold now
   bool carried = false;          // conntrack & co. came from the previous generation
+  uint32_t epoch = 0;            // the policy epoch its programs compare conntrack entries with
 };
+
+/// The epoch after `epoch`, in serial-number order; never 0 (the epoch of entries recorded
+/// by moat versions without revalidation, and of objects nobody set an epoch in).
+uint32_t next_epoch(uint32_t epoch);
+/// The largest epoch (serial-number order) among `known` and the epochs of the generations
+/// pinned under `pin_dir`: a new epoch must follow every epoch an entry may carry.
+uint32_t latest_epoch(const std::string& pin_dir, uint32_t known);
+
+/// Sets `g`'s epoch (before activation, or after an in-place update). An object without an
+/// epoch (built by an older moat) is left as it is, with g.epoch = 0.
+bool set_epoch(Generation& g, uint32_t epoch, std::string& error);
 
 std::string generation_dir(const std::string& pin_dir, uint64_t number);
 
@@ -50,9 +66,10 @@ std::unique_ptr<Generation> open_generation(const std::vector<uint8_t>& elf, con
 /// Fills a fresh (not yet active) generation's maps.
 bool fill(Generation& g, const Module& policy, const Desired& d, std::string& error);
 
-/// Updates an active generation in place, make-before-break (see the file comment).
-/// `changed` says whether any map entry had to change.
-bool update_in_place(Generation& g, const Module& policy, const Desired& d, bool& changed, std::string& error);
+/// Updates an active generation in place, make-before-break (see the file comment), then,
+/// when any map entry had to change (`changed`), sets the epoch to `epoch`.
+bool update_in_place(Generation& g, const Module& policy, const Desired& d, uint32_t epoch, bool& changed,
+                     std::string& error);
 
 /// Makes `g` the generation every attach point runs: all four slots, or (on failure) none.
 bool activate(Dispatch& dispatch, const Generation& g, std::string& error);

@@ -100,6 +100,10 @@ int on_ring_event(void* ctx, void* data, size_t size) {
   } else {
     r.reason = "rule " + name + (action.empty() ? "" : " " + action);
   }
+  // A conntrack entry judged again after a policy or inventory change and denied: say so,
+  // or the reader wonders why an established connection met a deny.
+  r.revoked = e.reason == abi::kDropReasonRevoked;
+  if (r.revoked) r.reason = "revoked by a policy change: " + r.reason;
   ++c->seen;
   (*c->fn)(r);
   return 0;
@@ -115,6 +119,7 @@ std::optional<LiveView> inspect_live(const std::string& pin_dir, const std::stri
     return std::nullopt;
   }
   v.generation_dir = generation_dir(pin_dir, v.generation);
+  v.epoch = read_pinned_epoch(v.generation_dir);
   struct MapInfo {
     const char* name;
     uint32_t key_size;

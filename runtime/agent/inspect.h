@@ -26,6 +26,7 @@ struct LiveCounter {
 struct LiveView {
   uint64_t generation = 0;
   std::string generation_dir;
+  std::optional<uint32_t> epoch;                          // its policy epoch (none: older object)
   std::vector<std::pair<std::string, size_t>> maps;       // name -> entries now
   std::vector<std::pair<std::string, uint32_t>> slots;    // dispatch slot -> program id (0 empty)
   std::vector<int> interfaces;                            // with our tc dispatcher (this netns)
@@ -42,7 +43,8 @@ struct DropRecord {
   std::string direction;   // "ingress" / "egress" (of the local workload)
   std::string src, dst;    // "addr:port" ("[v6]:port")
   std::string protocol;    // "tcp", "udp", "icmp", ...
-  std::string reason;      // "rule #4 deny", "default deny", ...
+  std::string reason;      // "rule #4 deny", "default deny", "revoked by a policy change: rule #4 deny", ...
+  bool revoked = false;    // an established connection the current policy denies (abi::kDropReasonRevoked)
   std::string origin;      // rule origin, or the isolating policy for default deny
   std::string location;    // "file:line:col" of the deciding rule ("" when none)
 };

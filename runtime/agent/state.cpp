@@ -38,8 +38,8 @@ AttachRecord attach_from(const json& j) {
 } // namespace
 
 std::string to_json(const PersistedState& s) {
-  json j = {{"generation", s.generation}, {"bundle_sha", s.bundle_sha}, {"object", s.object},
-            {"node", s.node}, {"attach", json::array()}};
+  json j = {{"generation", s.generation}, {"epoch", s.epoch}, {"bundle_sha", s.bundle_sha},
+            {"object", s.object}, {"node", s.node}, {"attach", json::array()}};
   for (const auto& a : s.attach) j["attach"].push_back(attach_json(a));
   return j.dump(2) + "\n";
 }
@@ -50,6 +50,7 @@ std::optional<PersistedState> persisted_from_json(const std::string& text) {
   try {
     PersistedState s;
     s.generation = j.value("generation", uint64_t{0});
+    s.epoch = j.value("epoch", uint32_t{0});
     s.bundle_sha = j.value("bundle_sha", "");
     s.object = j.value("object", "");
     s.node = j.value("node", "");
@@ -73,6 +74,7 @@ std::string to_json(const Status& s) {
       {"startup_taint", s.startup_taint},
       {"node_has_startup_taint", s.node_has_startup_taint},
       {"generation", s.generation},
+      {"epoch", s.epoch},
       {"adopted", s.adopted},
       {"bundle", {{"dir", s.bundle_dir}, {"sha256", s.bundle_sha}, {"object", s.object}}},
       {"pin_dir", s.pin_dir},
@@ -105,6 +107,7 @@ std::optional<Status> status_from_json(const std::string& text) {
     s.startup_taint = j.value("startup_taint", "");
     s.node_has_startup_taint = j.value("node_has_startup_taint", false);
     s.generation = j.value("generation", uint64_t{0});
+    s.epoch = j.value("epoch", uint32_t{0});
     s.adopted = j.value("adopted", false);
     if (j.contains("bundle")) {
       s.bundle_dir = j["bundle"].value("dir", "");

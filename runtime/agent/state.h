@@ -24,6 +24,7 @@ struct AttachRecord {
 /// Persisted across agent restarts (the kernel objects themselves are pinned).
 struct PersistedState {
   uint64_t generation = 0;  // active generation, 0 = none
+  uint32_t epoch = 0;       // the last policy epoch set (the next one must follow it)
   std::string bundle_sha;   // manifest sha256 of the active generation
   std::string object;       // object name the generation loaded
   std::string node;
@@ -42,6 +43,7 @@ struct Status {
   std::string startup_taint;        // the taint the agent would lift ("" when none)
   bool node_has_startup_taint = false;
   uint64_t generation = 0;
+  uint32_t epoch = 0;               // the active generation's policy epoch (changes with every change)
   bool adopted = false;             // pinned state from an earlier agent was found and adopted
   std::string bundle_dir, bundle_sha, object;
   std::string pin_dir;

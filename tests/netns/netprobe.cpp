@@ -6,6 +6,9 @@
 //   netprobe probe tcp|udp ADDR PORT [--timeout-ms N]                  exit 0 = answered
 //   netprobe loop tcp|udp ADDR PORT --expect allow|deny --duration-ms N [--interval-ms N]
 //                 [--timeout-ms N] [--stop-file PATH]                  exit 0 = no wrong verdict
+//   netprobe stream ADDR PORT --duration-ms N [--interval-ms N] [--timeout-ms N] [--stop-file PATH]
+//                                                                     one TCP connection, one message
+//                                                                     per interval; exit 0 = all echoed
 //   netprobe dns-connect SERVER NAME A|AAAA TCPPORT [--timeout-ms N]   exit 0 = lookup + connect
 #include "runtime/net_util.h"
 #include <arpa/inet.h>
@@ -97,13 +100,16 @@ int serve(const std::vector<int>& tcp_ports, const std::vector<int>& udp_ports) 
       if (is_tcp[i]) {
         int c = accept4(fds[i].fd, nullptr, nullptr, SOCK_CLOEXEC);
         if (c < 0) continue;
-        // Echo on a short-lived thread so a silent client cannot stall the server.
+        // Echo on a thread of its own until the client closes (probes close after one
+        // echo, streams keep going); a client silent for 2 s is dropped, so it cannot
+        // stall the server.
         std::thread([c] {
           timeval tv{2, 0};
           setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
           char b[2048];
-          ssize_t n = recv(c, b, sizeof b, 0);
-          if (n > 0) send(c, b, n, MSG_NOSIGNAL);
+          ssize_t n;
+          while ((n = recv(c, b, sizeof b, 0)) > 0)
+            if (send(c, b, n, MSG_NOSIGNAL) != n) break;
           close(c);
         }).detach();
       } else {
@@ -114,6 +120,94 @@ int serve(const std::vector<int>& tcp_ports, const std::vector<int>& udp_ports) 
       }
     }
   }
+}
+
+/// One long-lived TCP connection: message k ("seq NNNNNNNNNNN\n", 16 bytes) is sent at start + k *
+/// interval and counts as echoed when its echo is back within `timeout_ms`. One line per
+/// message, `SEND_UNIX_MS SEQ ok|lost`, then a summary. A connection cut by policy loses
+/// every message from the cut on (TCP retransmits into the drop); one that survives loses
+/// none. Exit 0 when every message was echoed in time.
+int stream(const std::string& host, int port, int duration_ms, int interval_ms, int timeout_ms,
+           const std::string& stop) {
+  sockaddr_storage ss;
+  socklen_t len;
+  if (!parse_addr(host, port, ss, len)) return 2;
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  long deadline = now_ms() + 2000;
+  int r = connect(fd, reinterpret_cast<sockaddr*>(&ss), len);
+  if (r != 0 && errno == EINPROGRESS && wait_fd(fd, POLLOUT, deadline)) {
+    int err = 0;
+    socklen_t el = sizeof err;
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+    r = err == 0 ? 0 : -1;
+  }
+  if (r != 0) {
+    std::printf("connect failed\n");
+    return 1;
+  }
+  std::printf("connected\n");
+  std::fflush(stdout);
+  constexpr size_t kMsg = 16;
+  struct Pending {
+    long seq, sent_wall, sent;
+  };
+  std::vector<Pending> pending;  // sent, not yet echoed, oldest first
+  std::string inbox;
+  long next_seq = 0, ok = 0, lost = 0, sent_count = 0;
+  long start = now_ms(), end = start + duration_ms;
+  auto wall_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  auto report = [&](const Pending& p, bool echoed) {
+    std::printf("%ld %ld %s\n", p.sent_wall, p.seq, echoed ? "ok" : "lost");
+    std::fflush(stdout);
+    (echoed ? ok : lost) += 1;
+  };
+  bool stopping = false;
+  while (!stopping || !pending.empty()) {
+    long now = now_ms();
+    if (!stopping && (now >= end || (!stop.empty() && access(stop.c_str(), F_OK) == 0))) stopping = true;
+    if (!stopping && now >= start + next_seq * interval_ms) {
+      char msg[32];
+      std::snprintf(msg, sizeof msg, "seq %011ld\n", next_seq % 100000000000L);  // kMsg bytes
+      // A full send buffer (the connection is cut) is that message lost, not an error.
+      send(fd, msg, kMsg, MSG_NOSIGNAL | MSG_DONTWAIT);
+      pending.push_back({next_seq++, wall_ms(), now});
+      ++sent_count;
+    }
+    // Messages past their deadline are lost; the rest wait for the echo.
+    while (!pending.empty() && now_ms() > pending.front().sent + timeout_ms) {
+      report(pending.front(), false);
+      pending.erase(pending.begin());
+    }
+    long wake = stopping ? now_ms() + 10 : start + next_seq * interval_ms;
+    if (!pending.empty()) wake = std::min(wake, pending.front().sent + timeout_ms + 1);
+    if (wait_fd(fd, POLLIN, std::max(wake, now_ms()))) {
+      char buf[4096];
+      ssize_t n = recv(fd, buf, sizeof buf, 0);
+      if (n > 0) inbox.append(buf, static_cast<size_t>(n));
+      else if (n == 0) stopping = true;  // the server closed (idle timeout): count the rest lost
+    }
+    while (inbox.size() >= kMsg) {
+      long seq = std::strtol(inbox.c_str() + 4, nullptr, 10);
+      inbox.erase(0, kMsg);
+      // Echoes come back in order; an echo of a message already counted lost stays lost.
+      while (!pending.empty() && pending.front().seq < seq) {
+        report(pending.front(), false);
+        pending.erase(pending.begin());
+      }
+      if (!pending.empty() && pending.front().seq == seq) {
+        report(pending.front(), true);
+        pending.erase(pending.begin());
+      }
+    }
+  }
+  linger lg{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  close(fd);
+  std::printf("sent=%ld ok=%ld lost=%ld\n", sent_count, ok, lost);
+  return lost == 0 && ok > 0 ? 0 : 1;
 }
 
 /// Encodes a DNS query for `name` (type A=1 / AAAA=28), id 0x6d6f.
@@ -250,6 +344,9 @@ int main(int argc, char** argv) {
     std::printf("attempts=%ld ok=%ld fail=%ld wrong=%ld\n", attempts, ok, attempts - ok, wrong);
     return wrong == 0 && attempts > 0 ? 0 : 1;
   }
+  if (a[0] == "stream" && a.size() >= 3)
+    return stream(a[1], std::atoi(a[2].c_str()), opt("--duration-ms", 5000), opt("--interval-ms", 100),
+                  opt("--timeout-ms", 1000), opt_s("--stop-file"));
   if (a[0] == "dns-connect" && a.size() >= 5)
     return dns_connect(a[1], a[2], a[3], std::atoi(a[4].c_str()), opt("--timeout-ms", 2000));
   return usage();

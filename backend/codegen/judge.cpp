@@ -1,0 +1,137 @@
+// The policy verdict of one flow at one attach point: remote identity from the ipcache,
+// host -> local workload, then at most two policy lookups — (local, remote) and (local,
+// ANY) — and the isolation flag. Used for new flows and, with the stored tuple of the
+// connection, for conntrack entries judged again after a policy change (conntrack.cpp).
+#include <linux/bpf.h>
+
+#include "backend/codegen/datapath_emitter.h"
+
+namespace moat::codegen {
+
+using namespace llvm;
+using namespace tuple_field;
+
+void DatapathEmitter::emit_judge(Value* key, bool reply, BasicBlock* allow, BasicBlock* deny) {
+  IRBuilder<>& b = ir();
+  // The judged direction: the hook's own, or for a reply the direction its connection's
+  // first packet took here. dir_ is a constant in each program, so all of this folds.
+  Value* dir = reply ? b.CreateXor(dir_, b.getInt32(1)) : dir_;
+  Value* egress = b.CreateICmpEQ(dir, b.getInt32(1));
+  auto flag = [&](bool bundle::DirectionPlan::*field) { return dir_flag(field, egress); };
+
+  // A reply whose connection went the other way through a direction without policy: that
+  // direction allowed it and still does. (New flows only get here in enforced directions.)
+  BasicBlock* enforced = block("judge");
+  BasicBlock* open_dir = block("judge_direction_without_policy");
+  b.CreateCondBr(flag(&bundle::DirectionPlan::enabled), enforced, open_dir);
+  b.SetInsertPoint(open_dir);
+  decide_special(abi::kSpecialDefaultAllow, allow);
+  b.SetInsertPoint(enforced);
+
+  // The remote identity: the destination on egress, the source on ingress.
+  BasicBlock* ipcache = block("ipcache");
+  BasicBlock* lookup_policy = block("lookup_policy");
+  b.CreateStore(b.getInt32(abi::kIdentityWorld), remote_);
+  b.CreateCondBr(flag(&bundle::DirectionPlan::ipcache), ipcache, lookup_policy);
+  b.SetInsertPoint(ipcache);
+  Value* v4 = b.CreateICmpEQ(load(b_.i8(), key, kFamily, 1), b.getInt8(abi::kFamilyV4));
+  Value* ip_key = stack(sizeof(abi::IpcacheKey), "ip_key");
+  Value* remote_addr = at(key, b.CreateSelect(egress, b.getInt64(kDaddr), b.getInt64(kSaddr)));
+  store(b.CreateSelect(v4, b.getInt32(abi::kIpcacheFamilyBits + 32), b.getInt32(abi::kIpcacheFamilyBits + 128)),
+        ip_key, offsetof(abi::IpcacheKey, prefixlen), 4);
+  // family, three zero bytes, the address (aligned words).
+  store(b.CreateZExt(load(b_.i8(), key, kFamily, 1), b_.i32()), ip_key, offsetof(abi::IpcacheKey, family), 4);
+  copy(ip_key, offsetof(abi::IpcacheKey, addr), remote_addr, 0, 4);
+  // Full addresses (pods, nodes, known external endpoints, /32 and /128 CIDRs) in a hash;
+  // the LPM trie only when the policy has shorter CIDR prefixes.
+  BasicBlock* ip_hit = block("ipcache_hit");
+  BasicBlock* host_check = block("host_check");
+  BasicBlock* host_miss = block("hosts_miss");
+  BasicBlock* prefixes = block("ipcache_prefixes");
+  Value* host_entry = map_lookup(hosts_, ip_key);
+  BasicBlock* hosts_done = b.GetInsertBlock();
+  b.CreateCondBr(b.CreateIsNull(host_entry), host_miss, ip_hit);
+  b.SetInsertPoint(host_miss);
+  b.CreateCondBr(b.getInt1(plan_.ipcache_prefixes), prefixes, host_check);
+  b.SetInsertPoint(prefixes);
+  Value* prefix_entry = map_lookup(ipcache_, ip_key);
+  b.CreateCondBr(b.CreateIsNull(prefix_entry), host_check, ip_hit);
+  b.SetInsertPoint(ip_hit);
+  PHINode* remote_entry = b.CreatePHI(b_.ptr(), 2, "remote_entry");
+  remote_entry->addIncoming(host_entry, hosts_done);
+  remote_entry->addIncoming(prefix_entry, prefixes);
+  b.CreateStore(load(b_.i32(), remote_entry, 0, 4), remote_);
+  b.CreateBr(host_check);
+  // The host may always reach its own workloads (kubelet probes).
+  b.SetInsertPoint(host_check);
+  Value* from_host = b.CreateAnd(b.CreateNot(egress),
+                                 b.CreateICmpEQ(b.CreateLoad(b_.i32(), remote_), b.getInt32(abi::kIdentityHost)));
+  BasicBlock* host = block("host");
+  b.CreateCondBr(from_host, host, lookup_policy);
+  b.SetInsertPoint(host);
+  decide_special(abi::kSpecialImplicit, allow);
+
+  // Policy: (local, remote, dir, proto, port) then (local, ANY, ...), longest prefix first.
+  b.SetInsertPoint(lookup_policy);
+  Value* remote = b.CreateLoad(b_.i32(), remote_);
+  Value* pkey = stack(sizeof(abi::PolicyKey), "policy_key");
+  store(b.getInt32(abi::kPolicyFullBits), pkey, offsetof(abi::PolicyKey, prefixlen), 4);
+  store(local_id_, pkey, offsetof(abi::PolicyKey, local), 4);
+  store(remote, pkey, offsetof(abi::PolicyKey, remote), 4);
+  store(b.CreateTrunc(dir, b_.i8()), pkey, offsetof(abi::PolicyKey, dir), 1);
+  store(load(b_.i8(), key, kProto, 1), pkey, offsetof(abi::PolicyKey, proto), 1);
+  store(load(b_.i16(), key, kDport, 2), pkey, offsetof(abi::PolicyKey, port), 2);
+
+  // Per level (remote, then ANY): the exact-port hash, then the port-prefix LPM trie;
+  // a level's lookups exist only when the plan says such entries can exist.
+  BasicBlock* verdict = block("verdict");
+  BasicBlock* fallback = block("policy_default");
+  b.SetInsertPoint(verdict);
+  PHINode* entry = b.CreatePHI(b_.ptr(), 4, "entry");
+  b.SetInsertPoint(lookup_policy);
+  auto level = [&](bool bundle::DirectionPlan::*enabled, uint32_t remote_id, BasicBlock* next) {
+    BasicBlock* start = block("policy_level");
+    BasicBlock* lpm = block("policy_prefixes");
+    BasicBlock* lpm_lookup = block("policy_prefixes_lookup");
+    BasicBlock* exact_lookup = block("policy_exact_lookup");
+    b.CreateCondBr(flag(enabled), start, next);
+    b.SetInsertPoint(start);
+    if (remote_id != UINT32_MAX) store(b.getInt32(remote_id), pkey, offsetof(abi::PolicyKey, remote), 4);
+    b.CreateCondBr(flag(&bundle::DirectionPlan::exact_ports), exact_lookup, lpm);
+    b.SetInsertPoint(exact_lookup);
+    Value* hit = map_lookup(policy_exact_, pkey);
+    entry->addIncoming(hit, b.GetInsertBlock());
+    b.CreateCondBr(b.CreateIsNull(hit), lpm, verdict);
+    b.SetInsertPoint(lpm);
+    b.CreateCondBr(flag(&bundle::DirectionPlan::port_prefixes), lpm_lookup, next);
+    b.SetInsertPoint(lpm_lookup);
+    Value* hit_lpm = map_lookup(policy_map_, pkey);
+    entry->addIncoming(hit_lpm, b.GetInsertBlock());
+    b.CreateCondBr(b.CreateIsNull(hit_lpm), next, verdict);
+  };
+  BasicBlock* any = block("policy_any");
+  level(&bundle::DirectionPlan::specific_lookup, UINT32_MAX, any);
+  b.SetInsertPoint(any);
+  level(&bundle::DirectionPlan::any_lookup, abi::kIdentityAny, fallback);
+
+  b.SetInsertPoint(verdict);
+  b.CreateStore(load(b_.i32(), entry, offsetof(abi::PolicyValue, rule), 4), rule_);
+  Value* action = load(b_.i8(), entry, offsetof(abi::PolicyValue, action), 1);
+  b.CreateCondBr(b.CreateICmpEQ(action, b.getInt8(abi::kActionAllow)), allow, deny);
+
+  // No entry: isolated -> no allow matched -> drop; not isolated -> allow.
+  b.SetInsertPoint(fallback);
+  Value* iso_bit = b.CreateSelect(egress, b.getInt32(abi::kFlagIsolatedEgress), b.getInt32(abi::kFlagIsolatedIngress));
+  BasicBlock* isolated = block("isolated");
+  BasicBlock* open = block("not_isolated");
+  b.CreateCondBr(b.CreateICmpNE(b.CreateAnd(flags_, iso_bit), b.getInt32(0)), isolated, open);
+  b.SetInsertPoint(isolated);
+  Value* iso_off = b.CreateSelect(egress, b.getInt64(offsetof(abi::EndpointValue, isolation) + 4),
+                                  b.getInt64(offsetof(abi::EndpointValue, isolation)));
+  b.CreateStore(b.CreateAlignedLoad(b_.i32(), at(ep_, iso_off), Align(4)), isolation_);
+  decide_special(abi::kSpecialDefaultDeny, deny);
+  b.SetInsertPoint(open);
+  decide_special(abi::kSpecialDefaultAllow, allow);
+}
+
+} // namespace moat::codegen

@@ -1,0 +1,127 @@
+// The agent's generations and the policy epoch, in the kernel: each generation's epoch is
+// pinned with it and read back, epochs follow every pinned one, an in-place update moves the
+// epoch only when an entry changed, conntrack is carried to the next generation, and the
+// connections of a conntrack map the new object cannot reuse (another layout) are copied
+// with epoch 0 — judged again on their next packet rather than lost.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "backend/bundle/datapath_abi.h"
+#include "kernel_env.h"
+#include "runtime/agent/generation.h"
+
+using namespace moat;
+using namespace moat::runtime::agent;
+
+namespace {
+
+struct PinDir {
+  std::string path = "/sys/fs/bpf/moat-test-gen-" + std::to_string(getpid());
+  ~PinDir() { remove_tree(path); }
+};
+
+Module policy() {
+  Module m;
+  EndpointSelector a;
+  a.pods.reqs.push_back({"app", LabelRequirement::Op::In, {"a"}, {}});
+  m.isolations.push_back({a, Direction::Ingress, "t", {}});
+  Rule in;
+  in.subject = a;
+  in.dir = Direction::Ingress;
+  in.ports = {{Protocol::TCP, 22, 22, "", {}}};
+  m.add_rule(in);
+  return m;
+}
+
+abi::FlowTuple some_flow() {
+  abi::FlowTuple t{};
+  t.saddr[0] = 10, t.saddr[3] = 1;
+  t.daddr[0] = 10, t.daddr[3] = 2;
+  t.sport[1] = 99, t.dport[1] = 22;
+  t.proto = 6;
+  t.family = abi::kFamilyV4;
+  return t;
+}
+
+} // namespace
+
+TEST_CASE("generations: pinned epochs, in-place updates, carried conntrack", "[kernel]") {
+  MOAT_REQUIRE_KERNEL();
+  PinDir pin;
+  Module m = policy();
+  std::vector<uint8_t> elf = test::compile_for(m);
+  Desired d;
+  d.endpoints = {test::workload("x", "a", {{"app", "a"}}, "10.0.0.1")};
+  d.locals = {{0, 7, 0}};
+  std::string note, error;
+
+  auto g1 = open_generation(elf, pin.path, 1, "", false, note, error);
+  INFO(error);
+  REQUIRE(g1);
+  REQUIRE(fill(*g1, m, d, error));
+  REQUIRE(set_epoch(*g1, 5, error));
+  CHECK(g1->epoch == 5);
+  CHECK(runtime::read_pinned_epoch(g1->dir) == 5u);
+  CHECK(latest_epoch(pin.path, 3) == 5);   // state.json behind the pins
+  CHECK(latest_epoch(pin.path, 9) == 9);
+  CHECK(next_epoch(5) == 6);
+  CHECK(next_epoch(0xFFFFFFFFu) == 1);     // 0 stays the epoch of "never judged"
+  abi::FlowTuple flow = some_flow();
+  abi::ConntrackValue v{0, 5};
+  REQUIRE(bpf_map_update_elem(g1->dp->map_fd(abi::kMapConntrack), &flow, &v, BPF_ANY) == 0);
+
+  // The next generation reuses the conntrack map; its epoch is its own.
+  auto g2 = open_generation(elf, pin.path, 2, g1->dir, false, note, error);
+  REQUIRE(g2);
+  CHECK(g2->carried);
+  CHECK(note.empty());
+  abi::ConntrackValue got{};
+  CHECK(bpf_map_lookup_elem(g2->dp->map_fd(abi::kMapConntrack), &flow, &got) == 0);
+  CHECK(runtime::read_pinned_epoch(g2->dir) == 0u);  // not carried: nobody set it yet
+  REQUIRE(fill(*g2, m, d, error));
+  REQUIRE(set_epoch(*g2, next_epoch(5), error));
+  CHECK(runtime::read_pinned_epoch(g1->dir) == 5u);
+
+  // In place: nothing changed, the epoch stays; a new endpoint, the epoch moves.
+  bool changed = true;
+  REQUIRE(update_in_place(*g2, m, d, 7, changed, error));
+  CHECK_FALSE(changed);
+  CHECK(g2->dp->epoch() == 6u);
+  d.endpoints.push_back(test::workload("x", "b", {{"app", "b"}}, "10.0.0.2"));
+  REQUIRE(update_in_place(*g2, m, d, 7, changed, error));
+  CHECK(changed);
+  CHECK(g2->dp->epoch() == 7u);
+  CHECK(g2->epoch == 7);
+  CHECK(latest_epoch(pin.path, 0) == 7);
+}
+
+TEST_CASE("generations: conntrack of another layout is copied, to be judged again", "[kernel]") {
+  MOAT_REQUIRE_KERNEL();
+  PinDir pin;
+  Module m = policy();
+  std::vector<uint8_t> elf = test::compile_for(m);
+  std::string error, note;
+  // What a moat with a 16-byte conntrack value would have pinned.
+  std::string old_dir = generation_dir(pin.path, 1);
+  REQUIRE(make_dirs(old_dir, error));
+  int old_ct = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "moat_ct", sizeof(abi::FlowTuple), 16, 1024, nullptr);
+  REQUIRE(old_ct >= 0);
+  abi::FlowTuple flow = some_flow();
+  uint32_t old_value[4] = {3, 0xAAAA, 0xBBBB, 0xCCCC};
+  REQUIRE(bpf_map_update_elem(old_ct, &flow, old_value, BPF_ANY) == 0);
+  REQUIRE(bpf_obj_pin(old_ct, (old_dir + "/" + abi::kMapConntrack).c_str()) == 0);
+  close(old_ct);
+
+  auto g = open_generation(elf, pin.path, 2, old_dir, false, note, error);
+  INFO(error);
+  REQUIRE(g);
+  CHECK_FALSE(g->carried);
+  CHECK(note.find("1 tracked connections copied") != std::string::npos);
+  abi::ConntrackValue got{};
+  REQUIRE(bpf_map_lookup_elem(g->dp->map_fd(abi::kMapConntrack), &flow, &got) == 0);
+  CHECK(got.rule == 3);
+  CHECK(got.epoch == 0);
+}

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Established connections under a policy change: conntrack entries are judged again by the
+# new policy (DATAPATH.md, "The policy epoch"). Long-lived TCP connections send one message
+# per 100 ms interval and report every echo. A connection the new bundle denies must be cut
+# from the first message sent after the swap on, while connections both versions allow (over
+# IPv4 and IPv6) survive the same swap with no lost message; an in-place inventory change (a
+# pod relabelled into an isolating policy) cuts its established connection too. `moat
+# observe` reports the cuts as revoked, `moat status` shows the policy epoch move.
+#   agent_revoke.sh MOAT NETPROBE
+source "$(dirname "$0")/lib.sh"
+nt_init "$1" "$2"
+nt_pod a 1
+nt_pod b 2
+
+policy() {  # policy DIR EXTRA-DB-PORT-LINE
+  mkdir -p "$1"
+  cat > "$1/policy.yaml" <<EOF
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: client, namespace: front}
+spec:
+  podSelector: {matchLabels: {app: web-client}}
+  policyTypes: [Ingress, Egress]
+  egress:
+    - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: back}}}]
+      ports: [{port: 5432}, {port: 80}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db, namespace: back}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress:
+    - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: front}}}]
+      ports: [{port: 5432}$2]
+EOF
+}
+policy "$NT_TMP/v1" ""
+policy "$NT_TMP/v2" ", {port: 80}"   # v2: db also accepts tcp/80 from front
+"$NT_MOAT" build -o "$NT_TMP/b1" "$NT_TMP/v1" >/dev/null || { nt_log "moat build v1 failed"; exit 1; }
+"$NT_MOAT" build -o "$NT_TMP/b2" "$NT_TMP/v2" >/dev/null || { nt_log "moat build v2 failed"; exit 1; }
+use_bundle() { ln -sfn "$NT_TMP/$1" "$NT_TMP/bundle.new" && mv -T "$NT_TMP/bundle.new" "$NT_TMP/bundle"; }
+use_bundle b2
+
+cat > "$NT_TMP/node.yaml" <<'EOF'
+kind: Node
+metadata: {name: node-1}
+status: {addresses: [{type: InternalIP, address: 10.199.1.1}, {type: InternalIP, address: 10.199.2.1}]}
+EOF
+inventory() {  # inventory A-LABEL
+  cat > "$NT_TMP/inventory.yaml.new" <<EOF
+kind: List
+items:
+  - {kind: Namespace, metadata: {name: front}}
+  - {kind: Namespace, metadata: {name: back}}
+  - kind: Pod
+    metadata: {name: a, namespace: front, labels: {app: $1}, annotations: {moat.dev/interface: h-a}}
+    spec: {nodeName: node-1}
+    status: {podIPs: [{ip: 10.199.1.2}, {ip: "fd00:199:1::2"}]}
+  - kind: Pod
+    metadata: {name: b, namespace: back, labels: {app: db}, annotations: {moat.dev/interface: h-b}}
+    spec: {nodeName: node-1}
+    status: {podIPs: [{ip: 10.199.2.2}, {ip: "fd00:199:2::2"}]}
+EOF
+  mv "$NT_TMP/inventory.yaml.new" "$NT_TMP/inventory.yaml"
+}
+inventory other   # a starts outside the client policy: not isolated
+
+for p in a b; do nt_serve "$p"; done
+AGENT=(agent --bundle "$NT_TMP/bundle" --node "$NT_TMP/node.yaml" --inventory "$NT_TMP/inventory.yaml"
+       --pin-dir "$NT_PIN" --state-dir "$NT_STATE" --poll-ms 100)
+status_field() { grep -o "\"$1\": [0-9a-z]*" "$NT_STATE/status.json" 2>/dev/null | head -1 | awk '{print $2}'; }
+wait_for() {  # wait_for DESCRIPTION CMD...: bounded (15 s) wait until CMD succeeds
+  local what="$1"; shift
+  local n=0
+  until "$@"; do
+    n=$((n + 1))
+    if [ $n -ge 150 ]; then nt_log "FAIL timed out waiting: $what"; NT_FAILS=$((NT_FAILS + 1)); return 1; fi
+    sleep 0.1
+  done
+}
+is_ready() { [ "$(status_field ready)" = "true" ]; }
+gen_above() { local g; g="$(status_field generation)"; [ -n "$g" ] && [ "$g" -gt "$1" ]; }
+updates_above() { local u; u="$(status_field updates)"; [ -n "$u" ] && [ "$u" -gt "$1" ]; }
+
+nsenter --net="/run/netns/$NT_NODE" "$NT_MOAT" "${AGENT[@]}" 2>>"$NT_TMP/agent.log" &
+AGENT_PID=$!
+NT_PIDS+=("$AGENT_PID")
+wait_for "agent ready" is_ready
+
+INTERVAL=100
+stream() {  # stream NAME FROM ADDR PORT: a long-lived TCP connection, one message per interval
+  nsenter --net="/run/netns/${NT_PREFIX}-$2" "$NT_PROBE" stream "$3" "$4" --duration-ms 60000 \
+    --interval-ms $INTERVAL --timeout-ms 1000 --stop-file "$NT_TMP/stop-$1" > "$NT_TMP/stream-$1.out" 2>&1 &
+  STREAMS+=("$1:$!")
+}
+connected() { grep -q '^[0-9]* [0-9]* ok$' "$NT_TMP/stream-$1.out"; }
+stop_stream() {  # stop_stream NAME: ends it; its exit code is in STREAM_RC
+  touch "$NT_TMP/stop-$1"
+  local s
+  for s in "${STREAMS[@]}"; do [ "${s%%:*}" = "$1" ] && { wait "${s##*:}"; STREAM_RC=$?; }; done
+}
+# cut_at NAME T: the stream answered before T and lost every message it sent after T
+# (messages are sent every $INTERVAL ms, so the first one after T is within one interval).
+cut_at() {
+  awk -v t="$2" '
+    $3 == "ok" && $1 < t { before++ }
+    $3 == "ok" && $1 >= t { after_ok++ }
+    $3 == "lost" && $1 >= t { after_lost++ }
+    END {
+      printf "answered before the change: %d, after: %d answered, %d lost\n", before, after_ok, after_lost
+      exit !(before > 0 && after_ok == 0 && after_lost >= 5)
+    }' "$NT_TMP/stream-$1.out"
+}
+
+"$NT_MOAT" observe --pin-dir "$NT_PIN" --state-dir "$NT_STATE" --json --timeout 30 > "$NT_TMP/observe.out" 2>&1 &
+OBSERVE_PID=$!
+NT_PIDS+=("$OBSERVE_PID")
+
+# ---- A generation swap: v2 -> v1 takes db:80 away from front.
+STREAMS=()
+stream cut a 10.199.2.2 80           # allowed by v2 only
+stream keep a 10.199.2.2 5432        # allowed by both
+stream keep6 a fd00:199:2::2 5432    # the same over IPv6
+for s in cut keep keep6; do wait_for "stream $s connected" connected "$s"; done
+sleep 1
+G="$(status_field generation)"
+E0="$(status_field epoch)"
+use_bundle b1
+wait_for "swap to v1" gen_above "$G"
+T1="$(status_field updated_unix_ms)"
+E1="$(status_field epoch)"
+G1="$(status_field generation)"
+nt_check "the swap moved the policy epoch ($E0 -> $E1)" test "$E1" -gt "$E0"
+sleep 1.5
+stop_stream cut
+nt_check "v1 cut the db:80 connection v2 had allowed: $(cut_at cut "$T1")" cut_at cut "$T1" >/dev/null
+
+# ---- An in-place update: a is relabelled into the client policy, which isolates its ingress.
+stream inplace b 10.199.1.2 80       # b -> a: allowed while a is not isolated
+wait_for "stream inplace connected" connected inplace
+sleep 1
+U="$(status_field updates)"
+inventory web-client
+wait_for "in-place update (relabel)" updates_above "$U"
+T2="$(status_field updated_unix_ms)"
+E2="$(status_field epoch)"
+nt_check "the relabel was an in-place update (generation $G1)" test "$(status_field generation)" = "$G1"
+nt_check "the in-place update moved the policy epoch ($E1 -> $E2)" test "$E2" -gt "$E1"
+sleep 1.5
+stop_stream inplace
+nt_check "relabelling a cut b's connection to a:80: $(cut_at inplace "$T2")" cut_at inplace "$T2" >/dev/null
+
+for s in keep keep6; do
+  stop_stream "$s"
+  nt_check "connection allowed by every version survived the swap and the update: $(tail -1 "$NT_TMP/stream-$s.out")" \
+    test "$STREAM_RC" = 0
+done
+
+# The cuts are in the flow log as revocations, and the status shows the epoch.
+sleep 0.5
+kill "$OBSERVE_PID" 2>/dev/null; wait "$OBSERVE_PID" 2>/dev/null
+nt_check "moat observe: db's ingress revoked the :80 connection" \
+  grep -q '"dst":"10.199.2.2:80".*"revoked":true' "$NT_TMP/observe.out"
+nt_check "moat observe: a's ingress revoked b's connection" \
+  grep -q '"dst":"10.199.1.2:80".*"revoked":true' "$NT_TMP/observe.out"
+nt_check "moat observe: the reason says so" grep -q 'revoked by a policy change' "$NT_TMP/observe.out"
+nt_check "moat status shows the live policy epoch $E2" \
+  sh -c "'$NT_MOAT' status --pin-dir '$NT_PIN' --state-dir '$NT_STATE' | grep -q '^live generation .*policy epoch $E2\$'"
+
+kill -TERM "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null
+for s in cut inplace keep keep6; do nt_log "stream $s: $(tail -1 "$NT_TMP/stream-$s.out")"; done
+grep -E "generation|epoch|error" "$NT_TMP/agent.log" | tail -10 >&2
+nt_finish
