@@ -12,28 +12,8 @@ nt_init "$1" "$2"
 nt_pod a 1
 nt_pod b 2
 
-policy() {  # policy DIR EXTRA-DB-PORT-LINE
-  mkdir -p "$1"
-  cat > "$1/policy.yaml" <<EOF
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: client, namespace: front}
-spec:
-  podSelector: {matchLabels: {app: web-client}}
-  policyTypes: [Ingress, Egress]
-  egress:
-    - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: back}}}]
-      ports: [{port: 5432}, {port: 80}]
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: db, namespace: back}
-spec:
-  podSelector: {matchLabels: {app: db}}
-  ingress:
-    - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: front}}}]
-      ports: [{port: 5432}$2]
-EOF
+policy() {  # policy DIR EXTRA-DB-PORTS
+  nt_client_db_policy "$1" "{port: 5432}, {port: 80}" "{port: 5432}$2"
 }
 policy "$NT_TMP/v1" ""
 policy "$NT_TMP/v2" ", {port: 80}"   # v2: db also accepts tcp/80 from front

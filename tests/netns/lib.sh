@@ -109,6 +109,34 @@ nt_veth() {
   # which the datapath always passes (see nt_ndp_check).
 }
 
+# nt_client_db_policy DIR CLIENT-PORTS DB-PORTS: writes DIR/policy.yaml, the two
+# NetworkPolicies the reload tests share: front/{app: web-client} isolated both ways with
+# egress to namespace back on CLIENT-PORTS; back/{app: db} ingress from namespace front on
+# DB-PORTS (each a YAML flow list's items, e.g. "{port: 5432}, {port: 80}").
+nt_client_db_policy() {
+  mkdir -p "$1"
+  cat > "$1/policy.yaml" <<EOF
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: client, namespace: front}
+spec:
+  podSelector: {matchLabels: {app: web-client}}
+  policyTypes: [Ingress, Egress]
+  egress:
+    - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: back}}}]
+      ports: [$2]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db, namespace: back}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress:
+    - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: front}}}]
+      ports: [$3]
+EOF
+}
+
 # nt_node_addr ADDR/LEN: an extra local address of the node (e.g. the DNS proxy's), on its
 # loopback interface (no dummy-interface module needed).
 nt_node_addr() {
