@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/format_junit.h"
 #include "cli/engines.h"
 #include "cli/explain.h"
 #include "cli/format_sarif.h"
@@ -98,20 +99,6 @@ std::string details_text(const CaseResult& r, const std::vector<std::string>& en
   return s;
 }
 
-std::string xml_escape(std::string_view in) {
-  std::string out;
-  for (char c : in) {
-    switch (c) {
-    case '&': out += "&amp;"; break;
-    case '<': out += "&lt;"; break;
-    case '>': out += "&gt;"; break;
-    case '"': out += "&quot;"; break;
-    case '\'': out += "&apos;"; break;
-    default: out += c;
-    }
-  }
-  return out;
-}
 
 /// The cases file's endpoints and cases, plus the ends of every `expect` statement.
 CasesFile build_suite(const Module& module, std::optional<CasesFile> file) {
@@ -209,10 +196,10 @@ void print_junit(const std::vector<CaseResult>& results, const std::vector<std::
   for (const CaseResult& r : results) {
     std::string name = fmt::format("{}: {}", case_title(*r.c), verdict_word(r.c->allow));
     std::string cls = r.c->range.known() ? sm.path(r.c->range.file) : "moat";
-    std::printf("    <testcase classname=\"%s\" name=\"%s\">", xml_escape(cls).c_str(), xml_escape(name).c_str());
+    std::printf("    <testcase classname=\"%s\" name=\"%s\">", xml_escape_text(cls).c_str(), xml_escape_text(name).c_str());
     if (!r.pass) {
-      std::printf("\n      <failure message=\"%s\">%s</failure>\n    ", xml_escape(mismatch_text(r, engines)).c_str(),
-                  xml_escape(fmt::format("case at {}\n{}", sm.location(r.c->range), details_text(r, engines))).c_str());
+      std::printf("\n      <failure message=\"%s\">%s</failure>\n    ", xml_escape_text(mismatch_text(r, engines)).c_str(),
+                  xml_escape_text(fmt::format("case at {}\n{}", sm.location(r.c->range), details_text(r, engines))).c_str());
     }
     std::printf("</testcase>\n");
   }
