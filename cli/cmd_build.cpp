@@ -9,6 +9,7 @@
 
 #include "backend/backend.h"
 #include "cli/commands.h"
+#include "cli/load_options.h"
 #include "cli/render.h"
 #include "frontend/frontend.h"
 
@@ -17,6 +18,7 @@ namespace moat::cli {
 namespace {
 
 struct BuildOptions {
+  LoadOptions load;
   std::vector<std::string> paths;
   std::string out;
   std::string emit_llvm;  // write the datapath's LLVM IR here (debugging)
@@ -33,7 +35,7 @@ int run_build(const BuildOptions& o) {
   SourceManager sm;
   Module module;
   Diagnostics diags;
-  load_paths(o.paths, sm, module, diags);
+  load_paths(o.paths, sm, module, diags, o.load);
   if (o.timings) std::fprintf(stderr, "moat build: load %.0f ms\n", since(start));
   if (diags.has_errors()) {
     print_diagnostics(diags, sm, stderr);
@@ -89,7 +91,8 @@ int run_build(const BuildOptions& o) {
 void add_build_command(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<BuildOptions>();
   CLI::App* cmd = app.add_subcommand("build", "Compile policy sources into a bundle of eBPF objects + manifest");
-  cmd->add_option("paths", opts->paths, "Policy files or directories")->required();
+  cmd->add_option("paths", opts->paths, "Policy files or directories; - reads YAML from standard input")->required();
+  add_load_options(cmd, opts->load);
   cmd->add_option("-o,--output", opts->out, "Bundle directory to write (replaced atomically)")->required();
   cmd->add_option("--emit-llvm", opts->emit_llvm, "Also write the default object's optimized LLVM IR to FILE");
   cmd->add_flag("-q,--quiet", opts->quiet, "No summary line");

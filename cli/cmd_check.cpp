@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/load_options.h"
 #include "cli/render.h"
 #include "cli/verify_report.h"
 #include "frontend/frontend.h"
@@ -13,6 +14,7 @@ namespace moat::cli {
 
 namespace {
 struct CheckOptions {
+  LoadOptions load;
   std::vector<std::string> paths;
   std::string format = "text";
   bool werror = false;
@@ -24,7 +26,7 @@ int run_check(const CheckOptions& o) {
   SourceManager sm;
   Module module;
   Diagnostics diags;
-  load_paths(o.paths, sm, module, diags);
+  load_paths(o.paths, sm, module, diags, o.load);
   if (!diags.has_errors()) run_lints(module, diags);
   CheckVerification verification;
   if (!diags.has_errors()) verification = verify_for_check(module, sm, diags, o.verify);
@@ -59,7 +61,8 @@ int run_check(const CheckOptions& o) {
 void add_check_command(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<CheckOptions>();
   CLI::App* cmd = app.add_subcommand("check", "Parse, lint and prove policy sources");
-  cmd->add_option("paths", opts->paths, "Policy files or directories")->required();
+  cmd->add_option("paths", opts->paths, "Policy files or directories; - reads YAML from standard input")->required();
+  add_load_options(cmd, opts->load);
   cmd->add_option("--format", opts->format, "Output format")->check(CLI::IsMember({"text", "json", "sarif", "junit"}));
   add_verify_options(cmd, opts->verify);
   cmd->add_flag("--werror", opts->werror, "Treat warnings as findings (exit 1)");

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/load_options.h"
 #include "cli/explain.h"
 #include "cli/inventory_input.h"
 #include "cli/render.h"
@@ -16,6 +17,7 @@ namespace moat::cli {
 namespace {
 
 struct DiffOptions {
+  LoadOptions load;
   std::string old_path, new_path, format = "text";
   size_t max_cubes = 32;
   VerifyCliOptions verify;
@@ -60,8 +62,8 @@ int run_diff(const DiffOptions& o) {
   SourceManager sm;
   Module old_m, new_m;
   Diagnostics diags;
-  load_paths({o.old_path}, sm, old_m, diags);
-  load_paths({o.new_path}, sm, new_m, diags);
+  load_paths({o.old_path}, sm, old_m, diags, o.load);
+  load_paths({o.new_path}, sm, new_m, diags, o.load);
   std::optional<CasesFile> inv;
   if (!o.verify.inventory.empty()) inv = load_inventory_file(o.verify.inventory, sm, diags);
   if (diags.has_errors()) {
@@ -147,7 +149,8 @@ void add_diff_command(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<DiffOptions>();
   CLI::App* cmd = app.add_subcommand("diff", "Semantic difference of two policy versions, with witnesses");
   cmd->add_option("old", opts->old_path, "The old version (file or directory)")->required();
-  cmd->add_option("new", opts->new_path, "The new version (file or directory)")->required();
+  cmd->add_option("new", opts->new_path, "The new version (file or directory; - reads YAML from standard input)")->required();
+  add_load_options(cmd, opts->load);
   cmd->add_option("--format", opts->format, "Output format")->check(CLI::IsMember({"text", "json", "sarif", "junit"}));
   cmd->add_option("--max-cubes", opts->max_cubes, "Cubes listed per direction")->capture_default_str();
   cmd->add_option("--timeout", opts->verify.timeout_ms, "Solver time limit per query in ms (0: none)")

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/load_options.h"
 #include "cli/explain.h"
 #include "cli/inventory_input.h"
 #include "cli/render.h"
@@ -33,6 +34,7 @@ constexpr const char* kEndpointHelp = R"(Endpoints (--from, --to):
   inventory's; kubernetes.io/metadata.name is always set.)";
 
 struct QueryOptions {
+  LoadOptions load;
   std::vector<std::string> paths;
   std::string from, to, port, format = "text";
   VerifyCliOptions verify;
@@ -186,9 +188,15 @@ struct QueryRun {
       return std::nullopt;
     }
     exit_code = v.allowed ? 0 : 1;
-    if (format == "json") return nlohmann::json{{"flow", witness_json(module, sm, Witness{s, d, same, port.first, port.second, v})}};
-    std::printf("%s -> %s on %s: %s\n", describe_endpoint(s).c_str(), same ? "itself" : describe_endpoint(d).c_str(),
-                flow_text(port.first, port.second).c_str(), v.allowed ? "allow" : "deny");
+    std::string l7 = l7_condition(module, v);
+    if (format == "json") {
+      nlohmann::json j = {{"flow", witness_json(module, sm, Witness{s, d, same, port.first, port.second, v})}};
+      if (!l7.empty()) j["l7"] = l7;
+      return j;
+    }
+    std::printf("%s -> %s on %s: %s%s\n", describe_endpoint(s).c_str(), same ? "itself" : describe_endpoint(d).c_str(),
+                flow_text(port.first, port.second).c_str(), v.allowed ? "allow" : "deny",
+                l7.empty() ? "" : (", " + l7).c_str());
     std::fputs(explain_verdict(module, sm, v, s, d, "  ").c_str(), stdout);
     return nlohmann::json::object();
   }
@@ -216,11 +224,13 @@ struct QueryRun {
       }
       exit_code = 0;
       std::string range = r.lo == r.hi ? std::to_string(r.lo) : fmt::format("{}..{}", r.lo, r.hi);
+      std::string l7 = l7_condition(module, v);
       if (format == "json") {
         allowed.push_back({{"protocol", to_string(r.proto)}, {"from", r.lo}, {"to", r.hi},
                            {"example", witness_json(module, sm, Witness{s, d, same, r.proto, r.lo, v})}});
+        if (!l7.empty()) allowed.back()["l7"] = l7;
       } else {
-        std::printf("  allow %s %s\n", to_string(r.proto), range.c_str());
+        std::printf("  allow %s %s%s\n", to_string(r.proto), range.c_str(), l7.empty() ? "" : (", " + l7).c_str());
         std::fputs(explain_verdict(module, sm, v, s, d, "    ").c_str(), stdout);
       }
     }
@@ -243,7 +253,7 @@ int run_query(const QueryOptions& o) {
   SourceManager sm;
   Module module;
   Diagnostics diags;
-  load_paths(o.paths, sm, module, diags);
+  load_paths(o.paths, sm, module, diags, o.load);
   std::optional<CasesFile> inv;
   if (!o.verify.inventory.empty()) inv = load_inventory_file(o.verify.inventory, sm, diags);
   print_diagnostics(diags, sm, stderr);
@@ -307,7 +317,8 @@ void add_query_command(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<QueryOptions>();
   CLI::App* cmd = app.add_subcommand("query", "One flow's verdict and the rules that decide it");
   cmd->footer(kEndpointHelp);
-  cmd->add_option("paths", opts->paths, "Policy files or directories")->required();
+  cmd->add_option("paths", opts->paths, "Policy files or directories; - reads YAML from standard input")->required();
+  add_load_options(cmd, opts->load);
   cmd->add_option("--from", opts->from, "Source endpoint (see below)")->required();
   cmd->add_option("--to", opts->to, "Destination endpoint (see below)")->required();
   cmd->add_option("--port", opts->port, "N/PROTO, e.g. 443/tcp, 53/udp, 8/icmp (default: list every allowed port)");

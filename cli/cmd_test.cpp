@@ -1,9 +1,10 @@
-// moat test: run connectivity expectations (a cases file, DESIGN.md §8, plus the sources'
+// moat test: run connectivity expectations (a cases file, docs/CASES.md, plus the sources'
 // own `expect` statements) through one or more engines. Exit 0 all pass, 1 any failure,
 // 2 bad input or an engine that is not available.
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/load_options.h"
 #include "cli/format_junit.h"
 #include "cli/engines.h"
 #include "cli/explain.h"
@@ -17,6 +18,7 @@ namespace moat::cli {
 namespace {
 
 struct TestOptions {
+  LoadOptions load;
   std::vector<std::string> paths;
   std::string cases;
   std::string engine = "interp";
@@ -132,11 +134,19 @@ CasesFile build_suite(const Module& module, std::optional<CasesFile> file) {
   return suite;
 }
 
+/// The L7 condition of an allowed case, from the first engine that knows it ("" if none).
+std::string condition_of(const CaseResult& r) {
+  for (const auto& v : r.verdicts)
+    if (v && v->allowed && !v->condition.empty()) return v->condition;
+  return "";
+}
+
 void print_text(const std::vector<CaseResult>& results, const std::vector<std::string>& engines,
                 const SourceManager& sm, bool verbose, size_t passed, size_t failed) {
   for (const CaseResult& r : results) {
     if (r.pass) {
-      std::printf("PASS %s: %s\n", case_title(*r.c).c_str(), verdict_word(r.c->allow));
+      std::string l7 = condition_of(r);
+      std::printf("PASS %s: %s%s\n", case_title(*r.c).c_str(), verdict_word(r.c->allow), l7.empty() ? "" : (", " + l7).c_str());
       if (verbose) std::fputs(details_text(r, engines).c_str(), stdout);
       continue;
     }
@@ -167,6 +177,7 @@ void print_json(const std::vector<CaseResult>& results, const std::vector<std::s
                      {"location", sm.location(r.c->range)},
                      {"engines", verdicts}});
     if (!r.address.empty()) cases.back()["address"] = r.address;
+    if (std::string l7 = condition_of(r); !l7.empty()) cases.back()["l7"] = l7;
   }
   nlohmann::json out = {{"cases", cases},
                         {"summary", {{"passed", passed}, {"failed", failed}, {"engines", engines}}}};
@@ -221,7 +232,7 @@ int run_test(const TestOptions& o) {
   SourceManager sm;
   Module module;
   Diagnostics diags;
-  load_paths(o.paths, sm, module, diags);
+  load_paths(o.paths, sm, module, diags, o.load);
   std::optional<CasesFile> file;
   if (!o.cases.empty()) file = load_cases(o.cases, sm, diags);
   print_diagnostics(diags, sm, stderr);
@@ -272,13 +283,17 @@ int run_test(const TestOptions& o) {
 void add_test_command(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<TestOptions>();
   CLI::App* cmd = app.add_subcommand("test", "Check connectivity expectations against the policies");
-  cmd->add_option("paths", opts->paths, "Policy files or directories")->required();
+  cmd->add_option("paths", opts->paths, "Policy files or directories; - reads YAML from standard input")->required();
+  add_load_options(cmd, opts->load, false);  // -v,--verbose below sets load.verbose too
   cmd->add_option("--cases", opts->cases, "Cases file (namespaces, endpoints, expected verdicts)");
   cmd->add_option("--engine", opts->engine, "Engine: interp, smt, kernel, or all (all three must agree)")
       ->check(CLI::IsMember({"interp", "smt", "kernel", "all"}));
   cmd->add_option("--format", opts->format, "Output format")->check(CLI::IsMember({"text", "json", "junit", "sarif"}));
   cmd->add_flag("-v,--verbose", opts->verbose, "Show the deciding rules of passing cases too");
-  cmd->callback([opts, &exit_code] { exit_code = run_test(*opts); });
+  cmd->callback([opts, &exit_code] {
+    opts->load.verbose = opts->verbose;
+    exit_code = run_test(*opts);
+  });
 }
 
 } // namespace moat::cli

@@ -1,5 +1,5 @@
 // Each `moat` subcommand lives in its own cmd_NAME.cpp and registers itself here.
-// A command's callback stores its exit code in `exit_code` (DESIGN.md §7: 0 ok,
+// A command's callback stores its exit code in `exit_code` (docs/DIAGNOSTICS.md: 0 ok,
 // 1 findings / failed proofs or expectations, 2 bad input or usage, 3 internal error).
 #pragma once
 #include <CLI/CLI.hpp>

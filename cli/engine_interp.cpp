@@ -17,7 +17,7 @@ public:
     const Endpoint* dst = in_.cases.find(c.to);
     if (!src || !dst) return std::nullopt;
     Verdict v = evaluate(in_.module, Flow{src, dst, c.proto, c.port, c.from_addr, c.to_addr});
-    return EngineVerdict{v.allowed, explain_verdict(in_.module, in_.sm, v, *src, *dst)};
+    return EngineVerdict{v.allowed, explain_verdict(in_.module, in_.sm, v, *src, *dst), l7_condition(in_.module, v)};
   }
 
 private:

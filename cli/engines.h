@@ -21,6 +21,9 @@ struct EngineVerdict {
   /// Why, for a human: the deciding rules with their source locations, one per line,
   /// already indented; printed under a failing case (and under every case with -v).
   std::string detail;
+  /// For an allow: the L7 condition the proxy applies inside the connection ("only HTTP GET
+  /// /api/.*"), or "" (cli/explain.h l7_condition). Only engines that know it set it.
+  std::string condition;
 };
 
 /// An engine prepared for one policy and one set of endpoints (e.g. objects built, maps
@@ -58,7 +61,7 @@ const EngineFactory* find_engine(const std::string& name);
 /// Registered engine names, sorted.
 std::vector<std::string> engine_names();
 
-/// The engines `--engine all` requires, in report order (DESIGN §8: all three must agree).
+/// The engines `--engine all` requires, in report order (docs/CASES.md: all three must agree).
 inline const std::vector<std::string>& all_engine_names() {
   static const std::vector<std::string> names = {"interp", "smt", "kernel"};
   return names;

@@ -2,7 +2,10 @@
 // why a flow is allowed or denied).
 #include "cli/explain.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace moat::cli {
 
@@ -39,7 +42,43 @@ void explain_half(std::string& out, const Module& m, const SourceManager& sm, co
   }
 }
 
+std::string http_text(const HttpRule& h) {
+  std::string s = h.method.empty() ? "any method" : h.method;
+  s += " " + (h.path.empty() ? std::string("any path") : h.path);
+  if (!h.host.empty()) s += " host " + h.host;
+  return s;
+}
+
+/// One direction's condition ("" when none): the union of what its allow rules let through;
+/// a rule without L7 constraints lets everything through, so then there is no condition.
+std::string direction_condition(const Module& m, const Decision& d) {
+  if (d.why != Decision::Why::Allowed || d.rules.empty()) return "";
+  std::vector<std::string> http, dns;
+  for (uint32_t id : d.rules) {
+    if (id >= m.rules.size()) return "";
+    const Rule& r = m.rules[id];
+    if (r.http.empty() && r.dns.empty()) return "";
+    for (const HttpRule& h : r.http)
+      if (std::find(http.begin(), http.end(), http_text(h)) == http.end()) http.push_back(http_text(h));
+    for (const FqdnMatch& f : r.dns)
+      if (std::find(dns.begin(), dns.end(), f.value) == dns.end()) dns.push_back(f.value);
+  }
+  std::string out;
+  if (!http.empty()) out = "HTTP " + fmt::format("{}", fmt::join(http, " or "));
+  if (!dns.empty()) out += (out.empty() ? "" : " or ") + fmt::format("DNS lookups of {}", fmt::join(dns, ", "));
+  return out;
+}
+
 } // namespace
+
+std::string l7_condition(const Module& m, const Verdict& v) {
+  if (!v.allowed) return "";
+  std::string eg = direction_condition(m, v.egress), in = direction_condition(m, v.ingress);
+  if (eg.empty() && in.empty()) return "";
+  if (in.empty() || in == eg) return "only " + eg;
+  if (eg.empty()) return "only " + in;
+  return "only " + eg + " (egress) and " + in + " (ingress)";
+}
 
 std::string explain_verdict(const Module& m, const SourceManager& sm, const Verdict& v,
                             const Endpoint& src, const Endpoint& dst, const std::string& indent) {

@@ -1,5 +1,5 @@
 // The inventory scope of `moat check`, `diff` and `query` (`--inventory FILE`): a cases
-// file (DESIGN.md §8), or the Kubernetes objects the agent reads (a List / PodList /
+// file (docs/CASES.md), or the Kubernetes objects the agent reads (a List / PodList /
 // NamespaceList in YAML or JSON, e.g. `kubectl get pods,namespaces -A -o yaml`), whose pods
 // become workload endpoints with their scheduling facts (runtime/inventory.h).
 #pragma once

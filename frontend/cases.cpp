@@ -1,4 +1,4 @@
-// The connectivity cases file (DESIGN.md §8): namespaces, endpoints and expected verdicts,
+// The connectivity cases file (docs/CASES.md): namespaces, endpoints and expected verdicts,
 // read with yaml-cpp. Every mistake is an E205 diagnostic at the offending key or value, so
 // a typo in a 500-line truth table points at its line; nothing here throws past load_cases.
 #include "frontend/cases.h"

@@ -1,4 +1,4 @@
-// The connectivity cases file of DESIGN.md §8 (`moat test --cases FILE`).
+// The connectivity cases file of docs/CASES.md (`moat test --cases FILE`).
 #pragma once
 #include <map>
 #include <optional>

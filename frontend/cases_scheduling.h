@@ -1,4 +1,4 @@
-// The scheduling fields of a cases-file workload (DESIGN.md §8, docs/LANGUAGE.md): what it
+// The scheduling fields of a cases-file workload (docs/CASES.md, docs/LANGUAGE.md): what it
 // requests (`resources`) and what decides where it may run (`tolerations`, `nodeSelector`
 // is read by the cases loader as labels), in the shapes Kubernetes uses in a pod spec.
 // Internal to frontend/cases.cpp.

@@ -1,7 +1,11 @@
 // Front ends: read policy sources (moat language, Kubernetes/Cilium/Karpenter YAML) into
 // one ir::Module, reporting every mistake as a Diagnostic. Never throws, never crashes.
 #pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ir/diagnostic.h"
@@ -9,16 +13,46 @@
 
 namespace moat {
 
-/// Loads files or directories (recursively *.moat, *.yaml, *.yml, sorted) into `out`.
-/// Unreadable files, non-UTF-8 text and oversize files are E00x errors.
+/// Default per-file size limit. `kubectl get networkpolicies -A -o yaml` of a cluster with
+/// 100k policies is about 200 MB (1.5-2 KB per policy); 512 MiB leaves room for that and
+/// for verbose CRDs while still refusing a runaway input before yaml-cpp expands it.
+constexpr uint64_t kDefaultMaxFileBytes = uint64_t{512} << 20;
+
+/// What the command line tells the loaders (every command that reads PATH...).
+struct LoadOptions {
+  /// fnmatch(3) globs; a file or directory is skipped when a glob matches its path relative
+  /// to the directory being walked, or its basename. Paths named on the command line are
+  /// never excluded.
+  std::vector<std::string> exclude;
+  uint64_t max_file_bytes = kDefaultMaxFileBytes;  // larger files: E003
+  bool strict = false;   // every kind moat does not read is an error (E211)
+  bool verbose = false;  // kinds with no policy meaning get an N005 note
+};
+
+/// The objects read so far, by identity (group-qualified kind, namespace, name), so a
+/// second object with the same identity is an error (E210) instead of a merge.
+struct SeenObjects {
+  std::map<std::string, SourceRange> first;
+};
+
+/// Loads files or directories (recursively *.moat, *.yaml, *.yml, *.json, sorted) into
+/// `out`; "-" reads standard input as YAML (named `<stdin>`). Unreadable files, non-UTF-8
+/// text and oversize files are E00x errors.
 void load_paths(const std::vector<std::string>& paths, SourceManager& sm, Module& out,
-                Diagnostics& diags);
+                Diagnostics& diags, const LoadOptions& opts = {});
+
+/// Parses "512M", "2G", "64K", "1000" (bytes; suffixes are powers of 1024, case-insensitive,
+/// an optional trailing 'B' or "iB"). nullopt when malformed or zero.
+std::optional<uint64_t> parse_size(std::string_view text);
 
 /// The moat language (grammar/Moat.g4): appends rules, isolations, pools, proofs, expects.
 void parse_moat(FileId file, const SourceManager& sm, Module& out, Diagnostics& diags);
 
-/// Multi-document YAML: NetworkPolicy, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy,
-/// NodePool (karpenter.sh/v1), List of those. Other kinds: N005 note and skipped.
-void parse_yaml(FileId file, const SourceManager& sm, Module& out, Diagnostics& diags);
+/// Multi-document YAML (JSON included): NetworkPolicy, CiliumNetworkPolicy,
+/// CiliumClusterwideNetworkPolicy, NodePool (karpenter.sh/v1), List of those. Policy-like
+/// kinds moat does not model: W212 (E211 with opts.strict); other kinds are skipped quietly
+/// (N005 with opts.verbose). `seen` spans several files (load_paths); null: this file only.
+void parse_yaml(FileId file, const SourceManager& sm, Module& out, Diagnostics& diags,
+                const LoadOptions& opts = {}, SeenObjects* seen = nullptr);
 
 } // namespace moat

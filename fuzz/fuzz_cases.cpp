@@ -1,4 +1,4 @@
-// libFuzzer target for connectivity cases files (`moat test --cases FILE`, DESIGN §8):
+// libFuzzer target for connectivity cases files (`moat test --cases FILE`, docs/CASES.md):
 // the bytes are the file, read by load_cases exactly as the CLI reads it. A file that
 // loads must name only endpoints it declares, and every diagnostic must render.
 #include <cstdint>

@@ -1,4 +1,4 @@
-// FQDN name and pattern matching (DESIGN.md §2), without regular expressions: names are
+// FQDN name and pattern matching (docs/LANGUAGE.md), without regular expressions: names are
 // compared label by label, and a '*' inside a label is matched by a small NFA over the
 // label's characters, so matching time is linear in the name for a fixed pattern.
 #pragma once

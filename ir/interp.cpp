@@ -1,4 +1,4 @@
-// The reference interpreter (DESIGN.md §2): given a Module and a concrete flow, which
+// The reference interpreter (docs/LANGUAGE.md, Rule verdicts): given a Module and a concrete flow, which
 // rules match and what each direction decides. Deliberately a direct, rule-by-rule reading
 // of the semantics with no indexing or precomputation: it is the oracle the Z3 encoding and
 // the compiled datapath are checked against, so it must be obviously right, not fast.
@@ -39,7 +39,7 @@ bool label_selector_matches(const LabelSelector& sel, const Labels& labels) {
 bool endpoint_selector_matches(const EndpointSelector& sel, const Endpoint& ep) {
   if (ep.kind != EndpointKind::Workload) return false;
   if (!ep.ns.empty() && !ep.ns_labels.count(kNamespaceNameLabel)) {
-    // The name label is always present on a namespace (DESIGN §2), even if the caller
+    // The name label is always present on a namespace (as Kubernetes sets it), even if the caller
     // built the endpoint without it.
     Labels ns_labels = ep.ns_labels;
     ns_labels.emplace(kNamespaceNameLabel, ep.ns);

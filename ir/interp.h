@@ -1,4 +1,4 @@
-// The reference interpreter: concrete verdicts per DESIGN.md §2. This is the executable
+// The reference interpreter: concrete verdicts (docs/LANGUAGE.md, Rule verdicts). This is the executable
 // definition of moat's semantics; the Z3 encoding and the compiled eBPF must agree with it.
 #pragma once
 #include <string_view>
@@ -33,7 +33,7 @@ struct Verdict {
 bool label_selector_matches(const LabelSelector& sel, const Labels& labels);
 /// Workload endpoints only: namespace labels AND pod labels.
 bool endpoint_selector_matches(const EndpointSelector& sel, const Endpoint& ep);
-/// DESIGN §2 FQDN rules: case-insensitive, trailing dot ignored, '*' within one label,
+/// FQDN rules: case-insensitive, trailing dot ignored, '*' within one label,
 /// lone '*' matches all, leading '**.' matches one or more labels.
 bool fqdn_matches(const FqdnMatch& m, std::string_view name);
 /// Does `peer` select the remote endpoint `remote`, seen at its address `remote.ips[addr]`?

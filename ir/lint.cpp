@@ -1,8 +1,10 @@
 // The solver-free lints. Each is conservative: it warns only when the problem is certain
-// from the syntax (W401, W402, W406) or is a plain pattern (W403, W404).
+// from the syntax (W401, W402, W406, W407) or is a plain pattern (W403, W404).
 #include "ir/lint.h"
 
 #include <algorithm>
+#include <set>
+#include <tuple>
 
 #include "ir/interp.h"
 
@@ -105,7 +107,16 @@ bool selectors_may_overlap(const EndpointSelector& a, const EndpointSelector& b)
 }
 
 void run_lints(const Module& m, Diagnostics& diags) {
+  std::set<std::tuple<FileId, uint32_t, uint32_t>> l7_reported;  // one W407 per L7 section
   for (const Rule& r : m.rules) {
+    if (!r.http.empty()) {
+      SourceRange at = r.http.front().range.known() ? r.http.front().range : r.range;
+      if (l7_reported.insert({at.file, at.line, at.col}).second)
+        diags.report(Code::W407, at,
+                     "L7 HTTP rule: `moat check`, `moat query` and `moat test` judge the connection and show "
+                     "the HTTP condition, but `moat build` refuses it (E701): the datapath cannot enforce L7, "
+                     "and moat never fails open");
+    }
     if (r.action == Action::Allow && !isolated_somewhere(m, r.subject, r.dir))
       diags.report(Code::W401, r.range,
                    std::string("this allow changes nothing: no isolation selects its subject for ") +

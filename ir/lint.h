@@ -12,7 +12,8 @@ bool selectors_may_overlap(const LabelSelector& a, const LabelSelector& b);
 bool selectors_may_overlap(const EndpointSelector& a, const EndpointSelector& b);
 
 /// W401 allow without isolation, W402 FQDN egress without DNS allowed, W403 lone '*'
-/// pattern, W404 allow to world on every port.
+/// pattern, W404 allow to world on every port, W406 neighbour-discovery-only rule, W407 L7
+/// rule that `moat build` will refuse.
 void run_lints(const Module& m, Diagnostics& diags);
 
 } // namespace moat

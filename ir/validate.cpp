@@ -24,28 +24,35 @@ std::optional<std::string> check_name_part(std::string_view s, std::string_view 
   return std::nullopt;
 }
 
-/// RFC 1123 subdomain: lower-case labels of [a-z0-9-], dot-separated, <= 253 characters.
-std::optional<std::string> check_dns_subdomain(std::string_view s) {
-  if (s.empty()) return "label key prefix must not be empty";
-  if (s.size() > 253) return "label key prefix must be at most 253 characters";
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t dot = s.find('.', start);
+} // namespace
+
+std::optional<std::string> check_dns1123(std::string_view s, bool subdomain) {
+  size_t max = subdomain ? 253 : 63;
+  if (s.empty()) return std::string("must not be empty");
+  if (s.size() > max) return "is longer than " + std::to_string(max) + " characters";
+  auto lower_alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  for (char c : s)
+    if (!lower_alnum(c) && c != '-' && !(subdomain && c == '.'))
+      return std::string("may contain only lower-case letters, digits") + (subdomain ? ", '-' and '.'" : " and '-'");
+  for (size_t start = 0;;) {
+    size_t dot = subdomain ? s.find('.', start) : std::string_view::npos;
     std::string_view label = s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-    if (label.empty() || label.size() > 63)
-      return "label key prefix '" + std::string(s) + "' is not a DNS subdomain";
-    for (char c : label)
-      if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '-'))
-        return "label key prefix '" + std::string(s) + "' must be lower-case letters, digits, '-' and '.'";
-    if (label.front() == '-' || label.back() == '-')
-      return "label key prefix '" + std::string(s) + "' is not a DNS subdomain";
-    if (dot == std::string_view::npos) break;
+    if (label.size() > 63) return "has a part longer than 63 characters";
+    if (label.empty() || !lower_alnum(label.front()) || !lower_alnum(label.back()))
+      return std::string("must start and end with a lower-case letter or digit") +
+             (subdomain ? " (so must each part between dots)" : "");
+    if (dot == std::string_view::npos) return std::nullopt;
     start = dot + 1;
   }
-  return std::nullopt;
 }
 
-} // namespace
+void warn_host_bits(std::string_view text, const IpPrefix& p, SourceRange at, Diagnostics& diags) {
+  auto written = IpAddr::parse(text.substr(0, text.find('/')));
+  if (!written || *written == p.addr) return;
+  diags.report(Code::W313, at,
+               "'" + std::string(text) + "' has host bits set; it means " + p.str() +
+                   " (the API server accepts it with a warning; write " + p.str() + ")");
+}
 
 std::optional<std::string> check_label_key(std::string_view key) {
   if (key.empty()) return "label key must not be empty";
@@ -53,7 +60,9 @@ std::optional<std::string> check_label_key(std::string_view key) {
   size_t slash = key.find('/');
   if (slash != std::string_view::npos) {
     if (key.find('/', slash + 1) != std::string_view::npos) return "label key may contain at most one '/'";
-    if (auto why = check_dns_subdomain(key.substr(0, slash))) return why;
+    std::string_view prefix = key.substr(0, slash);
+    if (prefix.empty()) return std::string("label key prefix must not be empty");
+    if (auto why = check_dns1123(prefix, true)) return "label key prefix '" + std::string(prefix) + "' " + *why;
     name = key.substr(slash + 1);
   }
   if (name.empty()) return "label key name must not be empty";

@@ -17,6 +17,13 @@ std::optional<std::string> check_label_key(std::string_view key);
 std::optional<std::string> check_label_value(std::string_view value);
 /// FQDN name (matchName) or pattern (matchPattern: also '*'): letters, digits, '-', '_', '.'.
 std::optional<std::string> check_fqdn(std::string_view text, bool pattern);
+/// DNS-1123 as the API server checks object names: a label is 1-63 of [a-z0-9-] starting
+/// and ending alphanumeric; a subdomain (`subdomain`) is dot-separated labels, <= 253 in
+/// all. Returns why not (a phrase to follow the name), or nullopt if valid.
+std::optional<std::string> check_dns1123(std::string_view s, bool subdomain);
+/// W313 when the address of `text` ("10.0.0.1/24") has bits set past the prefix length of
+/// `p`, its parsed (masked) form: accepted, as the API server does, but not silently.
+void warn_host_bits(std::string_view text, const IpPrefix& p, SourceRange at, Diagnostics& diags);
 /// Lower-cases and strips one trailing dot.
 std::string normalize_fqdn(std::string_view text);
 

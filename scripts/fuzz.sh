@@ -6,7 +6,7 @@
 #
 # TARGET is fuzz_moat, fuzz_yaml or fuzz_cases (default: all three). The build lives in
 # FUZZ_BUILD_DIR (default build-fuzz/), configured with -DMOAT_FUZZ=ON when missing. Seeds are
-# assembled in FUZZ_BUILD_DIR/seeds/ from examples/, tests/ and ../shared/corpus (read only);
+# assembled in FUZZ_BUILD_DIR/seeds/ from examples/ and tests/ (third-party corpus included);
 # the growing corpus is FUZZ_BUILD_DIR/corpus/TARGET/, and crashes, timeouts and OOMs are
 # written to FUZZ_BUILD_DIR/artifacts/TARGET/. Minimize one with
 #   FUZZ_BUILD_DIR/fuzz/TARGET -minimize_crash=1 -runs=10000 ARTIFACT
@@ -16,7 +16,6 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-60}
-CORPUS_ROOT=${MOAT_CORPUS_DIR:-$ROOT/../shared/corpus}
 
 replay=0
 if [ "${1:-}" = "--replay" ]; then
@@ -54,8 +53,8 @@ seed_files() {
   case $1 in
   fuzz_moat) find examples tests -type f -name '*.moat' ;;
   fuzz_yaml)
-    find examples tests -type f \( -name '*.yaml' -o -name '*.yml' \)
-    [ -d "$CORPUS_ROOT" ] && find "$CORPUS_ROOT" -type f \( -name '*.yaml' -o -name '*.yml' \)
+    # tests/ holds the third-party corpus (tests/corpus/third_party).
+    find examples tests -type f \( -name '*.yaml' -o -name '*.yml' -o -name '*.json' \)
     ;;
   fuzz_cases) find examples tests -type f -name '*cases*.yaml' ;;
   esac

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs every Debian package moat needs (DESIGN.md §11). Idempotent: when all
+# Installs every Debian package moat needs (the build, test, fuzz and benchmark dependencies). Idempotent: when all
 # packages are present it only checks and returns in well under a second.
 set -euo pipefail
 PKGS=(cmake ninja-build g++ antlr4 libantlr4-runtime-dev llvm-19-dev libbpf-dev

@@ -1,4 +1,4 @@
-// Semantic diff of two policy versions (DESIGN §4): both are encoded over one symbolic
+// Semantic diff of two policy versions (verifier/README.md): both are encoded over one symbolic
 // flow; "newly allowed" is allowed_new ∧ ¬allowed_old, "newly denied" the converse. Each
 // is enumerated as cubes: find a witness, replay it through the interpreter on both
 // versions, grow it into the largest rule-like cube still entirely inside the difference,

@@ -1,4 +1,4 @@
-// The symbolic flow and the formulas over it (DESIGN.md §2, §4). An endpoint is a kind,
+// The symbolic flow and the formulas over it (docs/LANGUAGE.md, verifier/README.md). An endpoint is a kind,
 // an identity (for "self"), a node, namespace and pod labels (per key: presence bool +
 // index into the key's finite domain), one IP address (family flag + 32/128-bit vectors),
 // the set of DNS name classes it carries, and a named-port table. A flow adds protocol (8
@@ -90,7 +90,7 @@ public:
   /// `filter`; rules are grouped by subject and peer so shared selectors are encoded once.
   z3::expr any_rule(const Module& m, Direction dir, Action a, const SymFlow& f, const RuleFilter& filter = {});
   z3::expr isolated(const Module& m, Direction dir, const SymEndpoint& local, const RuleFilter& filter = {});
-  /// DESIGN §2 verdict of one direction (true when the local end is not a workload).
+  /// The reference verdict (ir/interp.h) of one direction (true when the local end is not a workload).
   z3::expr direction_ok(const Module& m, Direction dir, const SymFlow& f, const RuleFilter& filter = {});
   /// The connection verdict: implicit, or egress ok at src and ingress ok at dst.
   z3::expr allowed(const Module& m, const SymFlow& f, const RuleFilter& filter = {});

@@ -1,4 +1,4 @@
-// The alternative FQDN encoding DESIGN §4 asks to measure: a DNS name as a Z3 string, each
+// The alternative FQDN encoding, kept to measure against the partition: a DNS name as a Z3 string, each
 // FQDN match as a regular-expression membership. `string_name_classes` enumerates the
 // realizable match vectors this way (one string query per class, each blocked in turn), so
 // bench/verify can compare it with the partition of fqdn_partition.h on the same input.

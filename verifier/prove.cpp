@@ -1,4 +1,4 @@
-// `prove` statements (DESIGN §3, §4): each is checked by asserting its negation and asking
+// `prove` statements (docs/LANGUAGE.md, verifier/README.md): each is checked by asserting its negation and asking
 // for a model. unsat: proved. sat: the model is a counterexample, decoded into concrete
 // endpoints and replayed through the interpreter (which also names the deciding rules).
 // unknown (timeout): reported as unknown, never as proved or failed.

@@ -1,4 +1,4 @@
-// The two scopes of DESIGN §4 over one Encoder: every possible endpoint (the symbolic
+// The two scopes (verifier/README.md) over one Encoder: every possible endpoint (the symbolic
 // variables, well formed) or a given inventory (each end is one of the concrete
 // endpoints). Also turns solver models back into concrete endpoints and flows, and
 // replays them through the interpreter: a disagreement is reported, never hidden.

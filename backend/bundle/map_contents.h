@@ -16,7 +16,7 @@
 // verdict (a matching deny -> deny, else allow; the lowest rule id is recorded) as LPM port
 // prefixes keyed (L, R, d, proto, port). Rules whose peer matches everything go to
 // (L, ANY, d, ...) the same way. The datapath looks up (L, R) then (L, ANY) and falls back
-// to the isolation flag of L in d: the same three steps as DESIGN §2, decided by the same
+// to the isolation flag of L in d: the same three steps as ir/interp.cpp, decided by the same
 // functions as the reference interpreter (ir/interp.h) evaluated on one representative
 // endpoint per identity.
 #pragma once

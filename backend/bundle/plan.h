@@ -1,5 +1,5 @@
 // DatapathPlan: which lookups the generated program performs, decided at build time from
-// the IR (DESIGN §5: "the compiler emits only the lookups the policy needs"). The map
+// the IR (backend/DATAPATH.md: the compiler emits only the lookups the policy needs). The map
 // *contents* are computed later, on the node, from the endpoints (map_contents.h).
 #pragma once
 #include <cstdint>

@@ -10,7 +10,7 @@ namespace moat::bundle {
 
 namespace {
 
-// The protocols a flow can carry (DESIGN §2); everything else only matches port-less rules.
+// The protocols a flow can carry (ir/ir.h Protocol); everything else only matches port-less rules.
 constexpr Protocol kProtocols[] = {Protocol::TCP, Protocol::UDP, Protocol::SCTP, Protocol::ICMP,
                                    Protocol::ICMPv6};
 
@@ -21,7 +21,7 @@ struct Verdict {
   bool operator==(const Verdict&) const = default;
 };
 
-/// DESIGN §2 for a set of matching rules: a deny wins whatever its specificity.
+/// The reference verdict (ir/interp.h) for a set of matching rules: a deny wins whatever its specificity.
 void add(Verdict& v, const Rule& r) {
   bool deny = r.action == Action::Deny;
   if (!v.any) {

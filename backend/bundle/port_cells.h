@@ -19,7 +19,7 @@ struct PortEntry {
   uint32_t rule = 0;
 };
 
-/// The entries that make (proto, port) lookups return the DESIGN §2 verdict of
+/// The entries that make (proto, port) lookups return the reference verdict (ir/interp.h) of
 /// `primary ∪ secondary` wherever some `primary` rule matches — and nothing elsewhere, so
 /// the datapath falls through to the next, less specific lookup. Named ports resolve
 /// against `owner` (the destination workload; may be null). Matching is decided by

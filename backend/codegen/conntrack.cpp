@@ -4,7 +4,7 @@
 // update the agent changes the epoch, and the next packet of every tracked connection is
 // judged again with the current maps — exactly the lookup the connection's first packet got
 // at this attach point — so that verdicts stay per connection under the *current* policy
-// (the interpreter's semantics, DESIGN §2), not under the policy of the connection's start.
+// (the interpreter's semantics, ir/interp.cpp), not under the policy of the connection's start.
 #include <linux/bpf.h>
 
 #include "backend/codegen/datapath_emitter.h"

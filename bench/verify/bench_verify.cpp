@@ -1,4 +1,4 @@
-// Verifier benchmark (DESIGN §10): generated policies of 100, 1k, 10k and 100k rules; wall
+// Verifier benchmark (goals in docs/BENCHMARKS.md): generated policies of 100, 1k, 10k and 100k rules; wall
 // time and peak memory of an isolation proof, a confinement proof, and the semantic diff
 // of two versions that differ in one rule. Each measurement runs in its own child process
 // so that its peak RSS (ru_maxrss, which includes the generated policy) is its own.

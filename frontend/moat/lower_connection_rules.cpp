@@ -1,4 +1,4 @@
-// Connection rules into rule halves (DESIGN.md §3): `allow A -> B on P` is the egress half
+// Connection rules into rule halves (docs/LANGUAGE.md): `allow A -> B on P` is the egress half
 // at A (when A selects workloads) and the ingress half at B (when B selects workloads);
 // when both exist they are twins. `default deny` becomes isolation facts.
 #include <fmt/format.h>

@@ -167,6 +167,7 @@ std::optional<IpPrefix> lower_prefix(LowerContext& cx, MoatParser::PrefixContext
                     fmt::format("'{}' has an invalid prefix length (IPv4: 0-32, IPv6: 0-128)", text));
     return std::nullopt;
   }
+  warn_host_bits(text, *prefix, cx.range(p), cx.diags);
   return prefix;
 }
 

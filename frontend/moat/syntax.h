@@ -19,7 +19,8 @@ namespace moat::moatlang {
 using moatgrammar::MoatLexer;
 using moatgrammar::MoatParser;
 
-/// Source files larger than this are refused (E003); load_paths has the same limit.
+/// Source files larger than this are refused (E003), whatever --max-file-size allows: moat
+/// sources are written by hand, and the parse tree costs far more per byte than YAML.
 inline constexpr size_t kMaxSourceBytes = 16u << 20;
 /// Deepest bracket nesting accepted ({ and [ combined); checked before parsing so the
 /// recursive-descent parser never recurses deeply.

@@ -33,7 +33,7 @@ std::optional<CiliumSelector> parse_cilium_selector(Ctx& ctx, const YAML::Node& 
 std::optional<Peer> entity_peer(Ctx& ctx, const YAML::Node& node, SourceRange fallback, const CiliumScope& scope);
 
 /// A matchName / matchPattern map (a toFQDNs entry, or a dns rule of toPorts): exactly one
-/// of the two, checked per DESIGN §2 (E204/E207 shape, E308 bad name or pattern).
+/// of the two, checked as ir/fqdn.h defines names and patterns (E204/E207 shape, E308 bad name or pattern).
 std::optional<FqdnMatch> parse_fqdn_match(Ctx& ctx, const YAML::Node& node, std::string_view what,
                                           SourceRange fallback);
 

@@ -77,6 +77,7 @@ std::optional<Peer> cidr_peer(Ctx& ctx, const YAML::Node& node, SourceRange fall
     return std::nullopt;
   }
   p.cidr = *prefix;
+  warn_host_bits(*text, *prefix, cr, ctx.diags);
   for (const YAML::Node& e : excepts) {
     SourceRange er = range_of(ctx, e, m->key_range("except"));
     auto et = strict_string(ctx, e, "an except entry", er);
@@ -90,6 +91,7 @@ std::optional<Peer> cidr_peer(Ctx& ctx, const YAML::Node& node, SourceRange fall
       ctx.diags.report(Code::E301, er, "except " + ex->str() + " is not inside " + p.cidr.str());
       return std::nullopt;
     }
+    warn_host_bits(*et, *ex, er, ctx.diags);
     p.except.push_back(*ex);
   }
   if (!validate_cidr_except(p, ctx.diags)) return std::nullopt;

@@ -150,6 +150,10 @@ std::optional<HttpRule> parse_http_rule(Ctx& ctx, const YAML::Node& node, Source
     if (!v) return std::nullopt;
     *field = *v;
   }
+  // Header requirements are kept in the IR but no verdict, proof or printed L7 condition
+  // looks at them: say so rather than let a reader think they were checked.
+  m.unmodeled("headers", "header requirements are not checked; verdicts and the printed L7 condition leave them out");
+  m.unmodeled("headerMatches", "header requirements are not checked; verdicts and the printed L7 condition leave them out");
   for (const YAML::Node& hd : list_items(ctx, m.get("headers"), "headers", m.key_range("headers"))) {
     auto v = strict_string(ctx, hd, "a header", m.key_range("headers"));
     if (!v) return std::nullopt;

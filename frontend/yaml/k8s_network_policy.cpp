@@ -35,6 +35,7 @@ std::optional<Peer> parse_ip_block(Ctx& ctx, const YAML::Node& node, SourceRange
     return std::nullopt;
   }
   p.cidr = *cidr;
+  warn_host_bits(*text, *cidr, m.value_range("cidr"), ctx.diags);
   bool ok = true;
   for (const YAML::Node& e : list_items(ctx, m.get("except"), "ipBlock except", m.key_range("except"))) {
     SourceRange er = range_of(ctx, e, m.key_range("except"));
@@ -56,6 +57,7 @@ std::optional<Peer> parse_ip_block(Ctx& ctx, const YAML::Node& node, SourceRange
       ok = false;
       continue;
     }
+    warn_host_bits(*et, *ex, er, ctx.diags);
     p.except.push_back(*ex);
   }
   if (!ok || !validate_cidr_except(p, ctx.diags)) return std::nullopt;

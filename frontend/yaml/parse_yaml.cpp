@@ -1,6 +1,7 @@
 // The YAML driver: guards against hostile input (nesting, alias bombs, yaml-cpp
 // exceptions), splits multi-document files, unwraps `kind: List`, and dispatches each
-// object to the parser of its kind. Kinds moat does not handle get an N005 note.
+// object to the parser of its kind, after checking its metadata as the API server does.
+// Policy-like kinds moat does not model get W212; other kinds are skipped quietly.
 #include <algorithm>
 #include <cctype>
 #include <sstream>
@@ -10,6 +11,7 @@
 
 #include "frontend/frontend.h"
 #include "frontend/yaml/yaml_kinds.h"
+#include "ir/validate.h"
 
 namespace moat {
 
@@ -178,7 +180,12 @@ std::string_view api_group(std::string_view api_version) {
 void handle_object(Ctx& ctx, const YAML::Node& doc, int list_depth, const std::string& default_kind,
                    const std::string& default_api);
 
-/// `kind: List` (or a typed list such as NetworkPolicyList): each item is an object.
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() > suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+/// `kind: List` or a typed list (NetworkPolicyList, PodList, ...): each item is an object;
+/// items of a typed list may leave out kind and apiVersion (as the API server returns them).
 void handle_list(Ctx& ctx, const Map& obj, const std::string& kind, const std::string& api, int list_depth) {
   if (list_depth >= kMaxListDepth) {
     ctx.diags.report(Code::E201, obj.range(), "lists nested more than " + std::to_string(kMaxListDepth) + " deep");
@@ -188,6 +195,91 @@ void handle_list(Ctx& ctx, const Map& obj, const std::string& kind, const std::s
   std::string item_kind = kind == "List" ? "" : kind.substr(0, kind.size() - 4);
   for (const YAML::Node& item : list_items(ctx, obj.get("items"), "items", obj.key_range("items")))
     if (!ctx.exhausted) handle_object(ctx, item, list_depth + 1, item_kind, kind == "List" ? "" : api);
+}
+
+/// Kinds another reader handles (workloads and namespaces, for endpoints and scopes): not
+/// policies, never warned about.
+bool is_workload_kind(std::string_view kind) {
+  static const std::string_view kKinds[] = {"Pod",     "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet",
+                                            "ReplicationController", "Job", "CronJob", "Namespace"};
+  return std::find(std::begin(kKinds), std::end(kKinds), kind) != std::end(kKinds);
+}
+
+/// Looks like a network policy that moat does not model, so verdicts that ignore it may be
+/// wrong: the admin tiers, Calico's policies, the known kinds under an apiVersion moat does
+/// not read, and anything else named *Policy.
+bool is_policy_like(std::string_view kind) {
+  return kind == "AdminNetworkPolicy" || kind == "BaselineAdminNetworkPolicy" || kind == "GlobalNetworkPolicy" ||
+         kind == "NodePool" || kind == "Policy" || ends_with(kind, "Policy");
+}
+
+/// A kind moat does not read: W212 when it looks like policy, E211 for any kind with
+/// --strict, otherwise an N005 note with --verbose only.
+void report_unread_kind(Ctx& ctx, const std::string& kind, const std::string& api, SourceRange at) {
+  bool strict = ctx.opts && ctx.opts->strict, verbose = ctx.opts && ctx.opts->verbose;
+  std::string what = "kind " + kind + " (apiVersion " + api + ")";
+  if (is_policy_like(kind)) {
+    ctx.diags.report(strict ? Code::E211 : Code::W212, at,
+                     what + " is a policy moat does not model: every verdict, proof and build ignores it" +
+                         (strict ? "" : " (--strict makes this an error)"));
+  } else if (strict) {
+    ctx.diags.report(Code::E211, at, what + " is not read by moat (--strict)");
+  } else if (verbose) {
+    ctx.diags.report(Code::N005, at, what + " has no policy meaning for moat; skipped");
+  }
+}
+
+/// Reads and validates metadata (the fields of ObjectMeta; name and namespace as DNS-1123),
+/// and reports a second object with the same identity (E210). False when the object must
+/// not be read.
+bool read_metadata(Ctx& ctx, const Map& obj, ObjectMeta& meta, bool cluster_scoped) {
+  Map md(ctx, obj.get("metadata"), "metadata", obj.key_range("metadata"));
+  if (!md.valid()) return false;
+  if (!obj.has("metadata")) {
+    ctx.diags.report(Code::E204, obj.range(), "missing required field 'metadata' (with a name) in " + meta.kind);
+    return false;
+  }
+  md.check({"name", "namespace", "labels", "annotations", "uid", "resourceVersion", "generation",
+            "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generateName", "selfLink",
+            "ownerReferences", "finalizers", "managedFields"});
+  if (!md.require("name")) return false;
+  auto name = strict_string(ctx, md.get("name"), "metadata.name", md.key_range("name"));
+  if (!name) return false;
+  meta.name = *name;
+  meta.name_range = md.value_range("name");
+  bool ok = true;
+  if (auto why = check_dns1123(meta.name, true)) {
+    ctx.diags.report(Code::E213, meta.name_range, "metadata.name '" + meta.name + "' " + *why + " (DNS-1123 subdomain)");
+    ok = false;
+  }
+  meta.ns = "default";
+  if (md.has("namespace") && !is_null(md.get("namespace"))) {
+    auto ns = strict_string(ctx, md.get("namespace"), "metadata.namespace", md.key_range("namespace"));
+    if (!ns) return false;
+    meta.ns = *ns;
+    meta.has_namespace = true;
+    if (auto why = check_dns1123(meta.ns, false)) {
+      ctx.diags.report(Code::E213, md.value_range("namespace"),
+                       "metadata.namespace '" + meta.ns + "' " + *why + " (DNS-1123 label)");
+      ok = false;
+    }
+  }
+  if (!ok) return false;
+  if (ctx.seen) {
+    std::string group(api_group(meta.api_version));
+    if (meta.kind == "NetworkPolicy") group = "networking.k8s.io";  // extensions/v1beta1 is the same resource
+    std::string id = meta.kind + "." + group + " " + (cluster_scoped ? meta.name : meta.ns + "/" + meta.name);
+    auto [it, fresh] = ctx.seen->first.emplace(id, meta.name_range);
+    if (!fresh) {
+      Diagnostic& d = ctx.diags.report(Code::E210, meta.name_range,
+                                       "a second " + meta.kind + " named " +
+                                           (cluster_scoped ? meta.name : meta.ns + "/" + meta.name) +
+                                           ": the API server keeps one object per name, so both cannot be applied");
+      d.notes.push_back({it->second, "the first one is here"});
+      return false;
+    }
+  }
+  return true;
 }
 
 void handle_object(Ctx& ctx, const YAML::Node& doc, int list_depth, const std::string& default_kind,
@@ -205,8 +297,9 @@ void handle_object(Ctx& ctx, const YAML::Node& doc, int list_depth, const std::s
       std::all_of(obj.entries().begin(), obj.entries().end(), [](const Map::Entry& e) {
         return e.key == "namespaces" || e.key == "endpoints" || e.key == "expect";
       })) {
-    // A connectivity cases file (DESIGN §8) often lives next to the policies it tests.
-    ctx.diags.report(Code::N005, obj.range(), "moat cases file (for `moat test --cases`), not a policy; skipped");
+    // A connectivity cases file (docs/CASES.md) often lives next to the policies it tests.
+    if (ctx.opts && ctx.opts->verbose)
+      ctx.diags.report(Code::N005, obj.range(), "moat cases file (for `moat test --cases`), not a policy; skipped");
     return;
   }
   std::string kind = default_kind, api = default_api;
@@ -228,14 +321,12 @@ void handle_object(Ctx& ctx, const YAML::Node& doc, int list_depth, const std::s
   SourceRange kind_range = obj.has("kind") ? obj.value_range("kind") : obj.range();
   std::string_view group = api_group(api);
 
-  static const std::string_view kLists[] = {"List", "NetworkPolicyList", "CiliumNetworkPolicyList",
-                                            "CiliumClusterwideNetworkPolicyList", "NodePoolList"};
-  if (std::find(std::begin(kLists), std::end(kLists), kind) != std::end(kLists)) {
+  if (kind == "List" || (ends_with(kind, "List") && obj.has("items"))) {
     handle_list(ctx, obj, kind, api, list_depth);
     return;
   }
 
-  enum class Handler { None, NetworkPolicy, Cilium, CiliumClusterwide, NodePool } handler = Handler::None;
+  enum class Handler { None, NetworkPolicy, Cilium, CiliumClusterwide, NodePool, Workload } handler = Handler::None;
   if (kind == "NetworkPolicy" && (api == "networking.k8s.io/v1" || api == "extensions/v1beta1"))
     handler = Handler::NetworkPolicy;
   else if (kind == "CiliumNetworkPolicy" && group == "cilium.io")
@@ -244,43 +335,28 @@ void handle_object(Ctx& ctx, const YAML::Node& doc, int list_depth, const std::s
     handler = Handler::CiliumClusterwide;
   else if (kind == "NodePool" && (api == "karpenter.sh/v1" || api == "karpenter.sh/v1beta1"))
     handler = Handler::NodePool;
+  else if (is_workload_kind(kind) && (group.empty() || group == "apps" || group == "batch"))
+    handler = Handler::Workload;
   if (handler == Handler::None) {
-    bool known_kind = kind == "NetworkPolicy" || kind == "NodePool" || kind == "CiliumNetworkPolicy" ||
-                      kind == "CiliumClusterwideNetworkPolicy";
-    ctx.diags.report(Code::N005, kind_range,
-                     "kind " + kind + (known_kind ? " of apiVersion " + api : std::string()) + " not handled; skipped");
+    report_unread_kind(ctx, kind, api, kind_range);
     return;
   }
+  if (handler == Handler::Workload) return;  // endpoints, not policy: read by the workload readers
 
   ObjectMeta meta;
   meta.api_version = api;
   meta.kind = kind;
   meta.range = obj.range();
   meta.name_range = obj.range();
-  Map md(ctx, obj.get("metadata"), "metadata", obj.key_range("metadata"));
-  if (!md.valid()) return;
-  if (!obj.has("metadata")) {
-    ctx.diags.report(Code::E204, obj.range(), "missing required field 'metadata' (with a name) in " + kind);
-    return;
-  }
-  if (!md.require("name")) return;
-  auto name = strict_string(ctx, md.get("name"), "metadata.name", md.key_range("name"));
-  if (!name) return;
-  meta.name = *name;
-  meta.name_range = md.value_range("name");
-  meta.ns = "default";
-  if (md.has("namespace") && !is_null(md.get("namespace"))) {
-    auto ns = strict_string(ctx, md.get("namespace"), "metadata.namespace", md.key_range("namespace"));
-    if (!ns) return;
-    meta.ns = *ns;
-    meta.has_namespace = true;
-  }
+  bool cluster_scoped = handler == Handler::CiliumClusterwide || handler == Handler::NodePool;
+  if (!read_metadata(ctx, obj, meta, cluster_scoped)) return;
 
   switch (handler) {
   case Handler::NetworkPolicy: parse_network_policy(ctx, obj, meta); break;
   case Handler::Cilium: parse_cilium_policy(ctx, obj, meta, false); break;
   case Handler::CiliumClusterwide: parse_cilium_policy(ctx, obj, meta, true); break;
   case Handler::NodePool: parse_nodepool(ctx, obj, meta); break;
+  case Handler::Workload:
   case Handler::None: break;
   }
 }
@@ -354,7 +430,9 @@ void parse_chunk(Ctx& ctx, const Chunk& chunk) {
 
 } // namespace
 
-void parse_yaml(FileId file, const SourceManager& sm, Module& out, Diagnostics& diags) {
+void parse_yaml(FileId file, const SourceManager& sm, Module& out, Diagnostics& diags, const LoadOptions& opts,
+                SeenObjects* seen) {
+  SeenObjects this_file;
   const std::string& text = sm.text(file);
   if (auto deep = find_deep_nesting(text)) {
     diags.report(Code::E201, SourceRange::at(file, deep->line, deep->col),
@@ -364,6 +442,8 @@ void parse_yaml(FileId file, const SourceManager& sm, Module& out, Diagnostics& 
   for (const Chunk& chunk : split_documents(text)) {
     if (diags.saturated()) return;
     Ctx ctx{file, sm, out, diags};
+    ctx.opts = &opts;
+    ctx.seen = seen ? seen : &this_file;
     ctx.line_offset = chunk.first_line;
     ctx.max_visits = 100'000 + 2 * chunk.text.size();
     parse_chunk(ctx, chunk);

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "frontend/frontend.h"
 #include "ir/diagnostic.h"
 #include "ir/ir.h"
 
@@ -30,6 +31,8 @@ struct Ctx {
   /// document cannot visit more nodes or make more rules than it has bytes, so the budget
   /// is a floor plus twice its size (set by the driver).
   size_t max_visits = 100'000;
+  const LoadOptions* opts = nullptr;  // command-line switches (strict, verbose); null: defaults
+  SeenObjects* seen = nullptr;        // object identities read so far (duplicates: E210)
 
   /// Counts `n` more visited nodes or rules; false (with one E201) once the budget is spent.
   bool spend(size_t n, const YAML::Node& at);

@@ -42,7 +42,7 @@ struct AgentHooks {
   std::function<void(const SourceManager& sm, const Diagnostics& diags)> diagnostics;
 };
 
-/// Runs the agent. Exit codes (DESIGN §7): 0 enforcement in place; 1 not ready (an attach
+/// Runs the agent. Exit codes (docs/DIAGNOSTICS.md): 0 enforcement in place; 1 not ready (an attach
 /// failed); 2 bad input on the first load (nothing enforced); 3 internal error.
 int run_agent(const AgentOptions& opts, const AgentHooks& hooks);
 

@@ -40,7 +40,7 @@ std::optional<Response> parse_message(const uint8_t* data, size_t size);
 /// gives 1.2.3.4 both names). Sorted, unique.
 std::vector<std::string> names_for(const Response& r, const AddressRecord& rec);
 
-/// Lower-cases a name and strips one trailing dot (the FQDN normal form of DESIGN §2).
+/// Lower-cases a name and strips one trailing dot (the FQDN normal form of ir/fqdn.h).
 std::string normalize_name(std::string name);
 
 } // namespace moat::runtime::dns

@@ -1,5 +1,5 @@
 // Port cells: port_intervals agrees with the interpreter's ports_match, port prefixes cover
-// exactly their range, and the longest-prefix reading of port_entries gives the DESIGN §2
+// exactly their range, and the longest-prefix reading of port_entries gives the reference
 // verdict (a deny wins, whatever its specificity).
 #include <catch2/catch.hpp>
 

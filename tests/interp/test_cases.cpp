@@ -1,4 +1,4 @@
-// The cases file (DESIGN.md §8): fields, defaults, assigned IPs, and E205 diagnostics that
+// The cases file (docs/CASES.md): fields, defaults, assigned IPs, and E205 diagnostics that
 // point at the offending text.
 #include <catch2/catch.hpp>
 
@@ -36,7 +36,7 @@ const Diagnostic& first_error(const Loaded& l) {
 
 } // namespace
 
-TEST_CASE("the DESIGN §8 example loads", "[cases]") {
+TEST_CASE("the docs/CASES.md example loads", "[cases]") {
   auto l = load_text(R"(namespaces:
   x: {ns: x}
   y: {ns: y}

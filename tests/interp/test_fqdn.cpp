@@ -1,4 +1,4 @@
-// FQDN matchName / matchPattern semantics (DESIGN.md §2) through the interpreter's API.
+// FQDN matchName / matchPattern semantics (docs/LANGUAGE.md) through the interpreter's API.
 #include <catch2/catch.hpp>
 
 #include "ir/fqdn.h"
@@ -22,7 +22,7 @@ TEST_CASE("matchName is exact, case-insensitive, trailing dot ignored", "[fqdn]"
   CHECK_FALSE(exact("*.example.com", "a.example.com"));  // no wildcards in matchName
 }
 
-TEST_CASE("the DESIGN example *.s3.*.amazonaws.com", "[fqdn]") {
+TEST_CASE("the documented example *.s3.*.amazonaws.com", "[fqdn]") {
   CHECK(pat("*.s3.*.amazonaws.com", "bkt.s3.us-west-2.amazonaws.com"));
   CHECK(pat("*.s3.*.amazonaws.com", "BKT.S3.US-WEST-2.AMAZONAWS.COM."));
   CHECK_FALSE(pat("*.s3.*.amazonaws.com", "s3.us-west-2.amazonaws.com"));

@@ -1,5 +1,5 @@
 // The reference interpreter on hand-built Modules: selectors, peers, ports, and the
-// per-direction and per-connection verdict rules of DESIGN.md §2.
+// per-direction and per-connection verdict rules of docs/LANGUAGE.md (Rule verdicts).
 #include <catch2/catch.hpp>
 
 #include "ir/interp.h"

@@ -17,7 +17,7 @@ LabelRequirement req(std::string key, LabelRequirement::Op op, std::vector<std::
   return r;
 }
 
-/// The `gpu` pool of DESIGN §3.
+/// The `gpu` pool of docs/LANGUAGE.md (Node pools).
 NodePool gpu_pool() {
   NodePool p;
   p.name = "gpu";

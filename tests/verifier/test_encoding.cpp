@@ -1,4 +1,4 @@
-// Units for the Z3 encoding: each case states the DESIGN §2 rule it pins down, and checks
+// Units for the Z3 encoding: each case states the reference-semantics rule it pins down, and checks
 // the solver's verdict (SmtEngine) and the interpreter's agree with the expected one.
 #include <catch2/catch.hpp>
 
