@@ -168,7 +168,7 @@ TEST_CASE("two objects with one identity are E210 at the second, with a note at 
     CHECK(q->count(Code::E210) == 1);
   }
   SECTION("another namespace, another kind or another name is another object") {
-    auto q = parse(np("web", "x") + "---\n" + np("web", "y") + "---\n" + np("web2", "x") +
+    auto q = parse(np("web", "x") + "---\n" + np("web", "z") + "---\n" + np("web2", "x") +
                    "---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: web, namespace: x}\n"
                    "spec:\n  endpointSelector: {}\n  ingress: [{fromEntities: [world]}]\n");
     INFO(q->dump());
