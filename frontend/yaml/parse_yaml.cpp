@@ -288,7 +288,10 @@ void handle_object(Ctx& ctx, const YAML::Node& doc, int list_depth, const std::s
   if (!doc.IsMap()) {
     ctx.diags.report(Code::E202, range_of(ctx, doc, SourceRange::at(ctx.file, ctx.line_offset + 1, 1)),
                      "a document must be a Kubernetes object (a mapping with apiVersion and kind), not " +
-                         describe(doc));
+                         describe(doc) +
+                         (doc.IsSequence() ? " (a bare list of Cilium rules is `cilium policy import` input: put "
+                                             "them under `specs:` of a CiliumNetworkPolicy, or --exclude the file)"
+                                           : ""));
     return;
   }
   Map obj(ctx, doc, "the object", SourceRange::at(ctx.file, ctx.line_offset + 1, 1));

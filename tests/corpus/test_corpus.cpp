@@ -54,8 +54,8 @@ const std::map<std::string, std::set<std::string>> kExpectedFailures = {
     {"cilium__cilium/cilium-cli/connectivity/builder/manifests/client-egress-to-cidr-external.yaml", {"E201"}},
     {"cilium__cilium/cilium-cli/connectivity/builder/manifests/client-egress-to-cidr-k8s.yaml", {"E202"}},
     {"cilium__cilium/cilium-cli/connectivity/builder/manifests/client-egress-to-cidr-node-knp.yaml", {"E201"}},
-    {"cilium__cilium/cilium-cli/connectivity/builder/manifests/client-egress-to-fqdns-port-ranges.yaml", {"E308"}},
-    {"cilium__cilium/cilium-cli/connectivity/builder/manifests/client-egress-to-fqdns.yaml", {"E308"}},
+    {"cilium__cilium/cilium-cli/connectivity/builder/manifests/client-egress-to-fqdns-port-ranges.yaml", {"E213"}},  // name has {{ }}
+    {"cilium__cilium/cilium-cli/connectivity/builder/manifests/client-egress-to-fqdns.yaml", {"E213"}},  // name has {{ }}
     {"cilium__cilium/cilium-cli/connectivity/builder/manifests/deny-cidr.yaml", {"E201"}},
     {"cilium__cilium/cilium-cli/connectivity/builder/manifests/echo-ingress-from-cidr.yaml", {"E201"}},
     // Stale Cilium examples: `auth` (now `authentication`), a top-level `description`, an
@@ -65,6 +65,11 @@ const std::map<std::string, std::set<std::string>> kExpectedFailures = {
     {"cilium__cilium/examples/policies/l3/entities/from_nodes.yaml", {"E203", "E204"}},
     {"cilium__cilium/examples/policies/l3/match-expressions/and-statement.yaml", {"E310"}},
     {"cilium__cilium/examples/policies/l3/match-expressions/or-statement.yaml", {"E310"}},
+    // Two CiliumNetworkPolicies named default/echo-c (lines 859 and 1205): `kubectl apply`
+    // keeps only the second, so reading both would verify a state no cluster is in.
+    {"cilium__cilium/examples/kubernetes/connectivity-check/connectivity-check-proxy.yaml", {"E210"}},
+    // `metadata.description` is not an ObjectMeta field (the API server drops or rejects it).
+    {"cilium__cilium/examples/policies/kubernetes/clustermesh/cross-cluster-policy.yaml", {"E203"}},
     // netpol-analyzer's deliberately bad policies.
     {"np-guard__netpol-analyzer/tests/bad_netpols/subdir1/netpols.yaml", {"E304"}},  // cidr: A
     {"np-guard__netpol-analyzer/tests/bad_netpols/subdir2/netpols.yaml", {"E306"}},  // key app@b

@@ -43,11 +43,16 @@ struct Parsed {
   }
 };
 
-inline std::unique_ptr<Parsed> parse(const std::string& text, const std::string& path = "test.yaml") {
+inline std::unique_ptr<Parsed> parse_with(const std::string& text, const LoadOptions& opts,
+                                          const std::string& path = "test.yaml") {
   auto p = std::make_unique<Parsed>();
   FileId f = p->sm.add(path, text);
-  parse_yaml(f, p->sm, p->m, p->d);
+  parse_yaml(f, p->sm, p->m, p->d, opts);
   return p;
+}
+
+inline std::unique_ptr<Parsed> parse(const std::string& text, const std::string& path = "test.yaml") {
+  return parse_with(text, LoadOptions{}, path);
 }
 
 /// A workload endpoint for interpreter checks.
