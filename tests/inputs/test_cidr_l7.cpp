@@ -3,37 +3,20 @@
 // tells CI a rule with L7 constraints will not build.
 #include <catch2/catch.hpp>
 
-#include "frontend/frontend.h"
 #include "ir/lint.h"
+#include "tests/yaml/yaml_test_util.h"
 
 using namespace moat;
+using moat::test::parse;
+using moat::test::Parsed;
 
 namespace {
 
-struct Parsed {
-  SourceManager sm;
-  Module m;
-  Diagnostics d;
-  std::vector<const Diagnostic*> with(Code c) const {
-    std::vector<const Diagnostic*> out;
-    for (const Diagnostic& x : d.all())
-      if (x.code == c) out.push_back(&x);
-    return out;
-  }
-  std::string dump() const {
-    std::string s;
-    for (const Diagnostic& x : d.all())
-      s += std::to_string(x.range.line) + ":" + std::to_string(x.range.col) + " " + std::string(code_name(x.code)) +
-           " " + x.message + "\n";
-    return s;
-  }
-};
-
-std::unique_ptr<Parsed> parse(const std::string& text, const std::string& path = "test.yaml") {
+/// A .moat file's text through the moat-language front end.
+std::unique_ptr<Parsed> parse_moat_text(const std::string& text) {
   auto p = std::make_unique<Parsed>();
-  FileId f = p->sm.add(path, text);
-  if (path.size() > 5 && path.substr(path.size() - 5) == ".moat") parse_moat(f, p->sm, p->m, p->d);
-  else parse_yaml(f, p->sm, p->m, p->d);
+  FileId f = p->sm.add("test.moat", text);
+  parse_moat(f, p->sm, p->m, p->d);
   return p;
 }
 
@@ -74,9 +57,8 @@ TEST_CASE("Cilium CIDRs with host bits are W313 too (toCIDR, toCIDRSet and excep
 }
 
 TEST_CASE("the moat language warns about host bits the same way", "[inputs][cidr]") {
-  auto p = parse("namespace x {\n  default deny;\n  peer office = cidr 10.1.2.3/16 except 10.1.200.1/24;\n"
-                 "  allow office -> * on tcp 443;\n}\n",
-                 "test.moat");
+  auto p = parse_moat_text("namespace x {\n  default deny;\n  peer office = cidr 10.1.2.3/16 except 10.1.200.1/24;\n"
+                 "  allow office -> * on tcp 443;\n}\n");
   INFO(p->dump());
   CHECK(!p->d.has_errors());
   auto w = p->with(Code::W313);

@@ -6,41 +6,15 @@
 #include <filesystem>
 #include <fstream>
 
-#include "frontend/frontend.h"
+#include "tests/yaml/yaml_test_util.h"
 
 using namespace moat;
+using moat::test::parse_with;
+using moat::test::Parsed;
 
 namespace {
 
-struct Parsed {
-  SourceManager sm;
-  Module m;
-  Diagnostics d;
-  size_t count(Code c) const {
-    size_t n = 0;
-    for (const Diagnostic& x : d.all()) n += x.code == c;
-    return n;
-  }
-  const Diagnostic* find(Code c) const {
-    for (const Diagnostic& x : d.all())
-      if (x.code == c) return &x;
-    return nullptr;
-  }
-  std::string dump() const {
-    std::string s;
-    for (const Diagnostic& x : d.all())
-      s += std::to_string(x.range.line) + ":" + std::to_string(x.range.col) + " " + std::string(code_name(x.code)) +
-           " " + x.message + "\n";
-    return s;
-  }
-};
-
-std::unique_ptr<Parsed> parse(const std::string& text, const LoadOptions& opts = {}) {
-  auto p = std::make_unique<Parsed>();
-  FileId f = p->sm.add("test.yaml", text);
-  parse_yaml(f, p->sm, p->m, p->d, opts);
-  return p;
-}
+std::unique_ptr<Parsed> parse(const std::string& text, const LoadOptions& opts = {}) { return parse_with(text, opts); }
 
 LoadOptions strict() {
   LoadOptions o;

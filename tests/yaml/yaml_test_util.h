@@ -35,6 +35,13 @@ struct Parsed {
       if (x.code == c) return &x;
     return nullptr;
   }
+  /// Every diagnostic with this code, in report order.
+  std::vector<const Diagnostic*> with(Code c) const {
+    std::vector<const Diagnostic*> out;
+    for (const Diagnostic& x : d.all())
+      if (x.code == c) out.push_back(&x);
+    return out;
+  }
   /// Is there a diagnostic with this code at exactly line:col?
   bool has(Code c, uint32_t line, uint32_t col) const {
     for (const Diagnostic& x : d.all())
