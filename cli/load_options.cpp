@@ -7,7 +7,8 @@ void add_load_options(CLI::App* cmd, LoadOptions& o, bool add_verbose) {
   cmd->add_option("--exclude", o.exclude,
                   "Skip files and directories under a PATH directory whose path relative to it, or "
                   "whose name, matches GLOB (fnmatch); repeatable")
-      ->type_name("GLOB");
+      ->type_name("GLOB")
+      ->allow_extra_args(false);  // `--exclude vendor dir/`: dir/ stays a PATH
   cmd->add_option_function<std::string>(
          "--max-file-size",
          [&o](const std::string& text) {
