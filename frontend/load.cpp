@@ -22,7 +22,7 @@ bool has_policy_extension(const fs::path& p) {
   return ext == ".moat" || ext == ".yaml" || ext == ".yml";
 }
 
-void load_file(const fs::path& path, SourceManager& sm, Module& out, Diagnostics& diags) {
+void load_file(const fs::path& path, SourceManager& sm, Module& out, Diagnostics& diags, KubeObjects& kube) {
   std::error_code ec;
   uintmax_t size = fs::file_size(path, ec);
   if (ec) {
@@ -51,13 +51,15 @@ void load_file(const fs::path& path, SourceManager& sm, Module& out, Diagnostics
   if (path.extension() == ".moat")
     parse_moat(f, sm, out, diags);
   else
-    parse_yaml(f, sm, out, diags);
+    parse_yaml(f, sm, out, diags, &kube);
 }
 
 } // namespace
 
 void load_paths(const std::vector<std::string>& paths, SourceManager& sm, Module& out,
                 Diagnostics& diags) {
+  // Workloads group across files (a Deployment here, its Namespace there): add them last.
+  KubeObjects kube;
   for (const std::string& p : paths) {
     std::error_code ec;
     fs::path path(p);
@@ -67,13 +69,14 @@ void load_paths(const std::vector<std::string>& paths, SourceManager& sm, Module
            !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
         if (it->is_regular_file(ec) && has_policy_extension(it->path())) files.push_back(it->path());
       std::sort(files.begin(), files.end());
-      for (const fs::path& f : files) load_file(f, sm, out, diags);
+      for (const fs::path& f : files) load_file(f, sm, out, diags, kube);
     } else if (fs::exists(path, ec)) {
-      load_file(path, sm, out, diags);
+      load_file(path, sm, out, diags, kube);
     } else {
       diags.report(Code::E004, {}, "no such file or directory: '" + p + "'");
     }
   }
+  add_kube_objects(kube, out, diags);
 }
 
 } // namespace moat

@@ -9,6 +9,7 @@
 #include <yaml-cpp/eventhandler.h>
 
 #include "frontend/frontend.h"
+#include "frontend/k8s/kube_reader.h"
 #include "frontend/yaml/yaml_kinds.h"
 
 namespace moat {
@@ -227,6 +228,11 @@ void handle_object(Ctx& ctx, const YAML::Node& doc, int list_depth, const std::s
   }
   SourceRange kind_range = obj.has("kind") ? obj.value_range("kind") : obj.range();
   std::string_view group = api_group(api);
+  if (is_kube_object_kind(kind) && ctx.kube) {
+    // Namespaces, Pods and workload controllers: the one Kubernetes object reader.
+    k8s::read_kube_object(doc, ctx.file, ctx.line_offset, ctx.max_visits, *ctx.kube, ctx.diags);
+    return;
+  }
 
   static const std::string_view kLists[] = {"List", "NetworkPolicyList", "CiliumNetworkPolicyList",
                                             "CiliumClusterwideNetworkPolicyList", "NodePoolList"};
@@ -354,7 +360,9 @@ void parse_chunk(Ctx& ctx, const Chunk& chunk) {
 
 } // namespace
 
-void parse_yaml(FileId file, const SourceManager& sm, Module& out, Diagnostics& diags) {
+void parse_yaml(FileId file, const SourceManager& sm, Module& out, Diagnostics& diags, KubeObjects* kube) {
+  KubeObjects own;  // no caller-held objects: this file's are added to `out` at the end
+  if (!kube) kube = &own;
   const std::string& text = sm.text(file);
   if (auto deep = find_deep_nesting(text)) {
     diags.report(Code::E201, SourceRange::at(file, deep->line, deep->col),
@@ -364,10 +372,12 @@ void parse_yaml(FileId file, const SourceManager& sm, Module& out, Diagnostics& 
   for (const Chunk& chunk : split_documents(text)) {
     if (diags.saturated()) return;
     Ctx ctx{file, sm, out, diags};
+    ctx.kube = kube;
     ctx.line_offset = chunk.first_line;
     ctx.max_visits = 100'000 + 2 * chunk.text.size();
     parse_chunk(ctx, chunk);
   }
+  if (kube == &own) add_kube_objects(own, out, diags);
 }
 
 } // namespace moat
