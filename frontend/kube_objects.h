@@ -89,8 +89,8 @@ void resolve_kube_objects(KubeObjects& objs, Diagnostics& diags, bool warn_missi
 /// scope and `moat query` take them, named "ns/name[Kind]": a controller not owned by
 /// another one in `objs` (its template labels; its pods' addresses), else the pods grouped
 /// by their top owner (a ReplicaSet owned by a Deployment counts as the Deployment, a Job
-/// owned by a CronJob as the CronJob; without the ReplicaSet object, a ReplicaSet name that
-/// ends in "-<pod-template-hash>" names a Deployment), else the bare pod ("ns/p[Pod]").
+/// owned by a CronJob as the CronJob; without the ReplicaSet object the ReplicaSet is the
+/// workload, as netpol-analyzer names it), else the bare pod ("ns/p[Pod]").
 /// Call resolve_kube_objects first.
 std::vector<Endpoint> workload_endpoints(const KubeObjects& objs);
 

@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "ir/interp.h"
 #include "ir/printer.h"
 #include "verifier/cube.h"
 

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "ir/interp.h"
 #include "ir/printer.h"
 #include "ir/scheduling.h"
 #include "verifier/session.h"

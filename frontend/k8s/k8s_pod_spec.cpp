@@ -2,6 +2,7 @@
 // tolerations / nodeSelector / required node affinity, named container ports, and the
 // extended-resource request the scheduler computes (see kube_reader.h).
 #include <algorithm>
+#include <cstdlib>
 
 #include "frontend/k8s/kube_reader.h"
 #include "frontend/k8s/quantity.h"
@@ -111,15 +112,21 @@ bool Reader::ports(const YAML::Node& spec, std::vector<NamedPort>& out) {
         std::string port, proto;
         if (!scalar(p, "name", np.name) || !scalar(p, "containerPort", port) || !scalar(p, "protocol", proto))
           return false;
-        // Unnamed ports matter to no rule (numeric ports need no lookup): a port entry
-        // that the API server would reject still fails the object, as kubectl would.
+        // A port entry the API server would reject is left out, not the whole workload: a
+        // rule naming that port then finds no port (allows nothing), while the workload's
+        // labels keep deciding every other rule.
         char* end = nullptr;
         long v = std::strtol(port.c_str(), &end, 10);
-        if (port.empty() || *end || v < 1 || v > 65535) return error(p, "containerPort must be 1-65535");
-        np.port = static_cast<uint16_t>(v);
         auto pr = parse_protocol(proto.empty() ? "TCP" : proto);
-        if (!pr || *pr == Protocol::Any || *pr == Protocol::ICMP || *pr == Protocol::ICMPv6)
-          return error(p, "container port protocol must be TCP, UDP or SCTP");
+        std::string why = port.empty() || *end || v < 1 || v > 65535 ? "containerPort must be 1-65535"
+                          : !pr || *pr == Protocol::Any || *pr == Protocol::ICMP || *pr == Protocol::ICMPv6
+                              ? "container port protocol must be TCP, UDP or SCTP"
+                              : "";
+        if (!why.empty()) {
+          diags_.report(Code::W807, at(p), why + "; this port entry is ignored");
+          continue;
+        }
+        np.port = static_cast<uint16_t>(v);
         np.proto = *pr;
         if (!np.name.empty()) out.push_back(std::move(np));
       }

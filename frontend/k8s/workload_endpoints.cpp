@@ -36,21 +36,12 @@ Key top_owner(const KubeObjects& objs, Key k) {
   return k;
 }
 
-/// The workload a pod belongs to. A ReplicaSet that is not among the objects but whose name
-/// is "<deployment>-<pod-template-hash>" is a Deployment's, as kubectl reads it.
+/// The workload a pod belongs to: its top controller. A ReplicaSet that is not among the
+/// objects stays the workload (`ns/web-5d8f[ReplicaSet]`), as netpol-analyzer names it;
+/// `moat query` still finds it by its Deployment's name (pod-template-hash).
 Key pod_workload(const KubeObjects& objs, const KubePod& p) {
-  std::string name = p.ep.name.substr(p.ep.ns.size() + 1);
-  if (!p.owner.present()) return Key{p.ep.ns, "Pod", name};
-  Key k{p.ep.ns, p.owner.kind, p.owner.name};
-  if (k.kind == "ReplicaSet" && !find_controller(objs, k)) {
-    auto hash = p.ep.labels.find("pod-template-hash");
-    if (hash != p.ep.labels.end() && !hash->second.empty()) {
-      std::string suffix = "-" + hash->second;
-      if (k.name.size() > suffix.size() && k.name.compare(k.name.size() - suffix.size(), suffix.size(), suffix) == 0)
-        return top_owner(objs, Key{k.ns, "Deployment", k.name.substr(0, k.name.size() - suffix.size())});
-    }
-  }
-  return top_owner(objs, k);
+  if (!p.owner.present()) return Key{p.ep.ns, "Pod", p.ep.name.substr(p.ep.ns.size() + 1)};
+  return top_owner(objs, Key{p.ep.ns, p.owner.kind, p.owner.name});
 }
 
 void add_ips(Endpoint& to, const std::vector<IpAddr>& ips) {
