@@ -79,9 +79,19 @@ std::vector<const Endpoint*> known_workloads(const Module& m, const CasesFile* i
 std::optional<Endpoint> workload_by_name(const std::string& spec, const Module& m, const CasesFile* inv,
                                          std::string& error) {
   std::vector<const Endpoint*> known = known_workloads(m, inv);
+  // A ReplicaSet whose object is absent is named `ns/web-5d8f[ReplicaSet]`; its pods'
+  // pod-template-hash says it is Deployment web's, so `ns/web` finds it too (kubectl's view).
+  auto deployment_of = [](const Endpoint& e) -> std::string {
+    auto hash = e.labels.find("pod-template-hash");
+    std::string suffix = hash == e.labels.end() ? "" : "-" + hash->second + "[ReplicaSet]";
+    if (suffix.empty() || e.name.size() <= suffix.size() ||
+        e.name.compare(e.name.size() - suffix.size(), suffix.size(), suffix) != 0)
+      return "";
+    return e.name.substr(0, e.name.size() - suffix.size());
+  };
   std::vector<const Endpoint*> found;
   for (const Endpoint* e : known)
-    if (e->name == spec || (e->name.rfind(spec + "[", 0) == 0 && e->name.back() == ']'))
+    if (e->name == spec || (e->name.rfind(spec + "[", 0) == 0 && e->name.back() == ']') || deployment_of(*e) == spec)
       if (std::none_of(found.begin(), found.end(), [&](const Endpoint* f) { return f->name == e->name; }))
         found.push_back(e);
   if (found.size() == 1) return *found[0];

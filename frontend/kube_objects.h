@@ -81,7 +81,7 @@ bool is_kube_object_kind(std::string_view kind);
 bool parse_kube_objects(FileId file, const SourceManager& sm, KubeObjects& out, Diagnostics& diags);
 
 /// Fills ns_labels of every pod and controller from objs.namespaces (a namespace without a
-/// Namespace object gets only its name label, with W804 for a pod when
+/// Namespace object gets only its name label, with one W804 per such namespace when
 /// `warn_missing_namespaces`) and each pod's workload.
 void resolve_kube_objects(KubeObjects& objs, Diagnostics& diags, bool warn_missing_namespaces = true);
 

@@ -80,20 +80,22 @@ std::string workload_name(const std::string& ns, const std::string& name, const 
 }
 
 void resolve_kube_objects(KubeObjects& objs, Diagnostics& diags, bool warn_missing_namespaces) {
-  auto labels_of = [&](const std::string& ns, const Endpoint& ep, bool is_pod) -> const Labels& {
+  // Once per namespace: the first object in it that finds it missing adds it.
+  auto labels_of = [&](const std::string& ns, const Endpoint& ep, const char* what) -> const Labels& {
     auto it = objs.namespaces.find(ns);
     if (it != objs.namespaces.end()) return it->second;
-    if (is_pod && warn_missing_namespaces)
+    if (warn_missing_namespaces)
       diags.report(Code::W804, ep.range,
-                   "namespace '" + ns + "' of pod " + ep.name + " is not in the inventory; assuming only its name label");
+                   "namespace '" + ns + "' of " + what + " " + ep.name +
+                       " is not in the inventory; assuming only its name label (add its Namespace object)");
     return objs.namespaces.emplace(ns, Labels{{kNamespaceNameLabel, ns}}).first->second;
   };
+  for (KubeController& c : objs.controllers) c.ep.ns_labels = labels_of(c.ns, c.ep, "workload");
   for (KubePod& p : objs.pods) {
-    p.ep.ns_labels = labels_of(p.ep.ns, p.ep, true);
+    p.ep.ns_labels = labels_of(p.ep.ns, p.ep, "pod");
     Key k = pod_workload(objs, p);
     p.workload = workload_name(k.ns, k.name, k.kind);
   }
-  for (KubeController& c : objs.controllers) c.ep.ns_labels = labels_of(c.ns, c.ep, false);
 }
 
 std::vector<Endpoint> workload_endpoints(const KubeObjects& objs) {
