@@ -37,11 +37,21 @@ Key top_owner(const KubeObjects& objs, Key k) {
 }
 
 /// The workload a pod belongs to: its top controller. A ReplicaSet that is not among the
-/// objects stays the workload (`ns/web-5d8f[ReplicaSet]`), as netpol-analyzer names it;
-/// `moat query` still finds it by its Deployment's name (pod-template-hash).
+/// objects stays the workload (`ns/web-5d8f[ReplicaSet]`), as netpol-analyzer names it
+/// (`moat query` still finds it by its Deployment's name), unless the Deployment it was made
+/// for is among them: "web-5d8f" with the pod's pod-template-hash 5d8f is Deployment web's.
 Key pod_workload(const KubeObjects& objs, const KubePod& p) {
   if (!p.owner.present()) return Key{p.ep.ns, "Pod", p.ep.name.substr(p.ep.ns.size() + 1)};
-  return top_owner(objs, Key{p.ep.ns, p.owner.kind, p.owner.name});
+  Key k{p.ep.ns, p.owner.kind, p.owner.name};
+  auto hash = p.ep.labels.find("pod-template-hash");
+  if (k.kind == "ReplicaSet" && !find_controller(objs, k) && hash != p.ep.labels.end()) {
+    std::string suffix = "-" + hash->second;
+    if (k.name.size() > suffix.size() && k.name.compare(k.name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      Key deployment{k.ns, "Deployment", k.name.substr(0, k.name.size() - suffix.size())};
+      if (find_controller(objs, deployment)) return top_owner(objs, deployment);
+    }
+  }
+  return top_owner(objs, k);
 }
 
 void add_ips(Endpoint& to, const std::vector<IpAddr>& ips) {

@@ -140,6 +140,13 @@ items:
       ownerReferences: [{kind: Job, name: report-28000000, controller: true}]
   - kind: Pod
     metadata:
+      name: cart-77aa-zz
+      namespace: shop
+      labels: {app: cart, pod-template-hash: 77aa}
+      ownerReferences: [{kind: ReplicaSet, name: cart-77aa, controller: true}]
+    status: {podIP: 10.1.0.7}
+  - kind: Pod
+    metadata:
       name: debug
       namespace: shop
       labels: {app: debug}
@@ -149,7 +156,7 @@ items:
     spec: {hostNetwork: true}
 )",
                           diags, sm);
-  REQUIRE(objs.pods.size() == 7);
+  REQUIRE(objs.pods.size() == 8);
   CHECK(objs.pods[0].uid == "0d3c1f4e-1111-2222-3333-444455556666");
   CHECK(objs.pods[0].ep.name == "shop/cart-5d8f-abcde");  // the agent still enforces per pod
   CHECK(objs.pods[0].workload == "shop/cart[Deployment]");
@@ -157,7 +164,9 @@ items:
   CHECK(objs.pods[2].workload == "shop/api-7c9d[ReplicaSet]");
   CHECK(objs.pods[3].workload == "shop/old-rs-7d77fb55cc[ReplicaSet]");
   CHECK(objs.pods[4].workload == "shop/report[CronJob]");
-  CHECK(objs.pods[5].workload == "shop/debug[Pod]");  // a non-controller owner does not group
+  // A ReplicaSet absent but its Deployment present: the hash says whose it is.
+  CHECK(objs.pods[5].workload == "shop/cart[Deployment]");
+  CHECK(objs.pods[6].workload == "shop/debug[Pod]");  // a non-controller owner does not group
   std::vector<Endpoint> eps = workload_endpoints(objs);
   std::vector<std::string> names;
   for (const Endpoint& e : eps) names.push_back(e.name);
@@ -166,8 +175,8 @@ items:
   const Endpoint* cart = named(eps, "shop/cart[Deployment]");
   REQUIRE(cart);
   CHECK(cart->labels == Labels{{"app", "cart"}});  // the Deployment's template, not a ReplicaSet's
-  REQUIRE(cart->ips.size() == 2);                  // its pods' addresses
-  CHECK(cart->ips[1].str() == "10.1.0.6");
+  REQUIRE(cart->ips.size() == 3);                  // its pods' addresses
+  CHECK(cart->ips[2].str() == "10.1.0.7");
   CHECK(named(eps, "shop/report[CronJob]")->labels.at("job") == "report");  // the Job's template stands in
 }
 

@@ -58,11 +58,15 @@ items:
 }
 
 TEST_CASE("other kinds are skipped with a note", "[driver]") {
-  auto p = parse("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {whatever: 1}\n");
+  auto p = parse("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\ndata: {whatever: x}\n");
   REQUIRE(p->d.all().size() == 1);
   CHECK(p->has(Code::N005, 2, 7));
   CHECK(p->d.all()[0].severity == Severity::Note);
   CHECK_FALSE(p->d.has_errors());
+  // Workloads are read (frontend/kube_objects.h): one without a pod template is W807.
+  auto d = parse("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {whatever: 1}\n");
+  CHECK(d->has(Code::W807, 4, 7));
+  CHECK_FALSE(d->d.has_errors());
   // a NetworkPolicy of another API group (Calico) is not Kubernetes' NetworkPolicy
   auto calico = parse("apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: c}\nspec: {}\n");
   CHECK(calico->has(Code::N005, 2, 7));
