@@ -1,7 +1,8 @@
 // moat diff OLD NEW: the semantic difference of two policy versions (files or
 // directories): the flows newly allowed and newly denied, as rule-like cubes, each with a
 // concrete flow replayed through the interpreter on both versions. Exit 0 equivalent,
-// 1 different (or undecided within --timeout), 2 bad input, 3 internal error.
+// 1 different (or undecided within --timeout), 2 bad input (also: an --inventory none of
+// whose endpoints a policy selects, so nothing was compared), 3 internal error.
 #include <fmt/format.h>
 
 #include "cli/commands.h"
@@ -79,6 +80,17 @@ int run_diff(const DiffOptions& o) {
     std::fprintf(stderr, "moat diff: internal error: %s\n", r.internal_error.c_str());
     return 3;
   }
+  if (inv && r.inventory_subjects == 0) {
+    // Both versions allow everything between endpoints no policy selects: "equivalent"
+    // would be vacuous (docs/SCOPES.md).
+    Diagnostics none;
+    none.report(Code::E608, {},
+                fmt::format("none of the {} endpoint(s) of the inventory '{}' is selected by a policy of either "
+                            "version: nothing was compared",
+                            r.inventory_endpoints, o.verify.inventory));
+    print_diagnostics(none, sm, stderr);
+    return 2;
+  }
   size_t plus = 0, minus = 0;
   for (const DiffCube& c : r.cubes) (c.newly_allowed ? plus : minus)++;
   std::string verdict = r.status == ProofStatus::Proved    ? "equivalent"
@@ -94,6 +106,7 @@ int run_diff(const DiffOptions& o) {
     }
     nlohmann::json j = {{"old", o.old_path}, {"new", o.new_path}, {"result", verdict}, {"equivalent", r.status == ProofStatus::Proved},
                         {"cubes", cubes}, {"truncated", r.truncated}, {"seconds", r.seconds}};
+    if (inv) j["inventory"] = {{"endpoints", r.inventory_endpoints}, {"selected", r.inventory_subjects}};
     std::puts(j.dump(2).c_str());
   } else if (o.format == "sarif") {
     std::vector<SarifResult> results;
@@ -137,8 +150,11 @@ int run_diff(const DiffOptions& o) {
       std::fputs(cube_detail(old_m, new_m, sm, c, "    ").c_str(), stdout);
     }
     if (r.truncated) std::printf("(more differences: raise --max-cubes to see them)\n");
-    std::printf("moat diff: %s: %zu cube(s) newly allowed, %zu newly denied (%.2fs)\n", verdict.c_str(), plus, minus,
-                r.seconds);
+    std::string scope = inv ? fmt::format(" over {} inventory endpoint(s), {} selected by a policy", r.inventory_endpoints,
+                                          r.inventory_subjects)
+                            : std::string();
+    std::printf("moat diff: %s: %zu cube(s) newly allowed, %zu newly denied%s (%.2fs)\n", verdict.c_str(), plus, minus,
+                scope.c_str(), r.seconds);
   }
   return r.status == ProofStatus::Proved ? 0 : 1;
 }

@@ -23,6 +23,10 @@ namespace moat::cli {
 namespace {
 
 constexpr const char* kEndpointHelp = R"(Endpoints (--from, --to):
+  ns/name             the workload `name` of namespace ns, as kubectl names it: a
+                      Deployment, StatefulSet, DaemonSet, Job, CronJob, ... or bare Pod
+                      found among the sources or the --inventory (ns/name[Kind] when
+                      two kinds share the name)
   ns/{k: v, k2: v2}   a workload of namespace ns with these pod labels ({} for none)
   ns/k=v,k2=v2        the same, shorter
   NAME                an endpoint of the --inventory cases file (e.g. x/a)
@@ -62,10 +66,75 @@ bool parse_labels(std::string text, Labels& out, std::string& error) {
   return true;
 }
 
+/// The workloads known by name: the --inventory's endpoints, then those of the sources.
+std::vector<const Endpoint*> known_workloads(const Module& m, const CasesFile* inv) {
+  std::vector<const Endpoint*> out;
+  if (inv)
+    for (const Endpoint& e : inv->endpoints)
+      if (e.kind == EndpointKind::Workload) out.push_back(&e);
+  for (const Endpoint& e : m.cluster_workloads) out.push_back(&e);
+  return out;
+}
+
+/// `ns/name` as kubectl reads it: the workload of that name in any kind (or `ns/name[Kind]`
+/// exactly). An unknown name is an error with the closest known names, never a label key.
+std::optional<Endpoint> workload_by_name(const std::string& spec, const Module& m, const CasesFile* inv,
+                                         std::string& error) {
+  std::vector<const Endpoint*> known = known_workloads(m, inv);
+  // A ReplicaSet whose object is absent is named `ns/web-5d8f[ReplicaSet]`; its pods'
+  // pod-template-hash says it is Deployment web's, so `ns/web` finds it too (kubectl's view).
+  auto deployment_of = [](const Endpoint& e) -> std::string {
+    auto hash = e.labels.find("pod-template-hash");
+    std::string suffix = hash == e.labels.end() ? "" : "-" + hash->second + "[ReplicaSet]";
+    if (suffix.empty() || e.name.size() <= suffix.size() ||
+        e.name.compare(e.name.size() - suffix.size(), suffix.size(), suffix) != 0)
+      return "";
+    return e.name.substr(0, e.name.size() - suffix.size());
+  };
+  std::vector<const Endpoint*> found;
+  for (const Endpoint* e : known)
+    if (e->name == spec || (e->name.rfind(spec + "[", 0) == 0 && e->name.back() == ']') || deployment_of(*e) == spec)
+      if (std::none_of(found.begin(), found.end(), [&](const Endpoint* f) { return f->name == e->name; }))
+        found.push_back(e);
+  if (found.size() == 1) return *found[0];
+  if (found.size() > 1) {
+    error = fmt::format("'{}' names {} workloads:", spec, found.size());
+    for (const Endpoint* e : found) error += " " + e->name;
+    error += "; write one of them";
+    return std::nullopt;
+  }
+  // The closest names, kind suffix ignored: a typo of a workload name, or of its namespace.
+  std::vector<std::pair<size_t, std::string>> near;
+  for (const Endpoint* e : known) {
+    std::string bare = e->name.substr(0, e->name.find('['));
+    size_t d = yamlfe::edit_distance(bare, spec);
+    if (d <= std::max<size_t>(2, spec.size() / 3)) near.push_back({d, e->name});
+  }
+  std::sort(near.begin(), near.end());
+  near.erase(std::unique(near.begin(), near.end()), near.end());
+  error = fmt::format("no workload named '{}' among the {} known ({})", spec, known.size(),
+                      known.empty() ? "no Deployment, Pod or other workload in the sources or --inventory"
+                                    : "from the sources and --inventory");
+  if (!near.empty()) {
+    error += "; did you mean";
+    for (size_t i = 0; i < near.size() && i < 3; ++i) error += (i ? ", '" : " '") + near[i].second + "'";
+    error += "?";
+  }
+  error += "\n(labels are written ns/{key: value} or ns/key=value)";
+  return std::nullopt;
+}
+
+/// A bare name after the namespace: no selector braces, no `key=value`, no `key: value`.
+bool is_workload_name(const std::string& rest) {
+  return !rest.empty() && rest.find_first_of("{}=:, ") == std::string::npos;
+}
+
 std::optional<Endpoint> parse_endpoint(const std::string& spec, const Module& m, const CasesFile* inv,
                                        std::string& error) {
   if (inv)
     if (const Endpoint* e = inv->find(spec)) return *e;
+  for (const Endpoint& e : m.cluster_workloads)
+    if (e.name == spec) return e;
   Endpoint e;
   e.name = spec;
   if (spec == "host" || spec == "remote-node" || spec == "kube-apiserver") {
@@ -95,6 +164,18 @@ std::optional<Endpoint> parse_endpoint(const std::string& spec, const Module& m,
     // A DNS name, optionally with the address it resolved to.
     size_t at = spec.find('@');
     std::string name = spec.substr(0, at);
+    if (name.find('.') == std::string::npos) {
+      // No dot: not a DNS name anyone resolves from a pod, but likely a workload written
+      // without its namespace. Say so rather than invent an external endpoint.
+      std::vector<std::string> same;
+      for (const Endpoint* w : known_workloads(m, inv)) {
+        std::string bare = w->name.substr(w->name.find('/') + 1);
+        if (bare.substr(0, bare.find('[')) == name) same.push_back(w->name);
+      }
+      error = fmt::format("'{}' is neither a workload (write ns/name) nor a DNS name (names have a dot)", spec);
+      if (!same.empty()) error += "; did you mean '" + same[0] + "'?";
+      return std::nullopt;
+    }
     if (auto why = check_fqdn(name, false)) return error = fmt::format("'{}' is not an endpoint: {}", spec, *why), std::nullopt;
     e.kind = EndpointKind::External;
     e.dns_names.push_back(normalize_fqdn(name));
@@ -110,6 +191,7 @@ std::optional<Endpoint> parse_endpoint(const std::string& spec, const Module& m,
   if (auto why = check_label_value(e.ns); why || e.ns.empty())
     return error = fmt::format("'{}' is not a namespace name", e.ns), std::nullopt;
   std::string rest = trim(spec.substr(slash + 1));
+  if (is_workload_name(rest)) return workload_by_name(e.ns + "/" + rest, m, inv, error);
   if (!rest.empty() && rest.front() == '{') {
     if (rest.back() != '}') return error = fmt::format("'{}': missing '}}'", spec), std::nullopt;
     rest = rest.substr(1, rest.size() - 2);

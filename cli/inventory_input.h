@@ -1,7 +1,8 @@
-// The inventory scope of `moat check`, `diff` and `query` (`--inventory FILE`): a cases
-// file (docs/CASES.md), or the Kubernetes objects the agent reads (a List / PodList /
-// NamespaceList in YAML or JSON, e.g. `kubectl get pods,namespaces -A -o yaml`), whose pods
-// become workload endpoints with their scheduling facts (runtime/inventory.h).
+// The inventory scope of `moat check`, `diff` and `query` (`--inventory PATH`): a cases
+// file (docs/CASES.md), or Kubernetes objects (a file or a directory of them: Namespaces,
+// Pods, Deployments and the other workload kinds, e.g. `kubectl get ns,pods,deploy -A -o
+// yaml` or a repository's manifests), read by the front end's Kubernetes reader
+// (frontend/kube_objects.h) into one endpoint per workload.
 #pragma once
 #include <optional>
 #include <string>

@@ -86,6 +86,16 @@ CheckVerification verify_for_check(const Module& m, SourceManager& sm, Diagnosti
   if (!o.no_prove) {
     v.proofs = run_proofs(m, vo);
     v.internal_error = v.proofs.internal_error;
+    // Over an inventory, a statement about endpoints it lacks proves nothing: an error at
+    // the statement, so the run cannot pass on it (docs/SCOPES.md).
+    for (const ProofResult& r : v.proofs.results) {
+      const Prove& p = m.proofs[r.index];
+      if (r.vacuous)
+        diags.report(Code::E606, p.range,
+                     fmt::format("`{}` proves nothing over the inventory: {}", p.text, r.message.substr(r.message.find(':') + 2)));
+      for (const std::string& peer : r.unmatched_peers)
+        diags.report(Code::W607, p.range, fmt::format("{} matches no endpoint of the inventory", peer));
+    }
   }
   return v;
 }

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "frontend/kube_objects.h"
 #include "ir/diagnostic.h"
 #include "ir/ir.h"
 
@@ -49,10 +50,22 @@ std::optional<uint64_t> parse_size(std::string_view text);
 void parse_moat(FileId file, const SourceManager& sm, Module& out, Diagnostics& diags);
 
 /// Multi-document YAML (JSON included): NetworkPolicy, CiliumNetworkPolicy,
-/// CiliumClusterwideNetworkPolicy, NodePool (karpenter.sh/v1), List of those. Policy-like
-/// kinds moat does not model: W212 (E211 with opts.strict); other kinds are skipped quietly
-/// (N005 with opts.verbose). `seen` spans several files (load_paths); null: this file only.
+/// CiliumClusterwideNetworkPolicy, NodePool (karpenter.sh/v1), List of those. Namespaces, Pods
+/// and workload controllers go to `kube` (frontend/kube_objects.h); without one, they are
+/// added to `out` at the end of the file (add_kube_objects). Policy-like kinds moat does not
+/// model: W212 (E211 with opts.strict); other kinds are skipped quietly (N005 with
+/// opts.verbose). `seen` spans several files (load_paths); null: this file only.
 void parse_yaml(FileId file, const SourceManager& sm, Module& out, Diagnostics& diags,
-                const LoadOptions& opts = {}, SeenObjects* seen = nullptr);
+                const LoadOptions& opts = {}, SeenObjects* seen = nullptr, KubeObjects* kube = nullptr);
+
+/// Adds what Kubernetes objects of the sources say to `out`: Namespace labels to
+/// out.namespaces (merged with moat namespace blocks), one endpoint per workload to
+/// out.cluster_workloads.
+void add_kube_objects(KubeObjects& objs, Module& out, Diagnostics& diags);
 
 } // namespace moat
+
+namespace moat::yamlfe {
+/// Levenshtein distance, for did-you-mean hints (frontend/yaml/yaml_util.cpp).
+size_t edit_distance(std::string_view a, std::string_view b);
+} // namespace moat::yamlfe

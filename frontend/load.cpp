@@ -43,15 +43,15 @@ std::string too_large(const std::string& name, uint64_t size, const LoadOptions&
 /// Checks the text and hands it to its front end: .moat to the moat parser, the rest
 /// (.yaml, .yml, .json, stdin) to the YAML driver; JSON is YAML 1.2.
 void parse_text(const std::string& name, std::string text, bool moat_language, SourceManager& sm, Module& out,
-                Diagnostics& diags, const LoadOptions& opts, SeenObjects& seen) {
+                Diagnostics& diags, const LoadOptions& opts, SeenObjects& seen, KubeObjects& kube) {
   FileId f = sm.add(name, std::move(text));
   if (!check_utf8(f, sm, diags)) return;
   if (moat_language) parse_moat(f, sm, out, diags);
-  else parse_yaml(f, sm, out, diags, opts, &seen);
+  else parse_yaml(f, sm, out, diags, opts, &seen, &kube);
 }
 
 void load_file(const fs::path& path, SourceManager& sm, Module& out, Diagnostics& diags, const LoadOptions& opts,
-               SeenObjects& seen) {
+               SeenObjects& seen, KubeObjects& kube) {
   std::error_code ec;
   uintmax_t size = fs::file_size(path, ec);
   if (ec) {
@@ -72,12 +72,13 @@ void load_file(const fs::path& path, SourceManager& sm, Module& out, Diagnostics
     diags.report(Code::E001, SourceRange::at(f, 1, 1), "cannot read '" + path.string() + "'");
     return;
   }
-  parse_text(path.string(), buf.str(), path.extension() == ".moat", sm, out, diags, opts, seen);
+  parse_text(path.string(), buf.str(), path.extension() == ".moat", sm, out, diags, opts, seen, kube);
 }
 
 /// Standard input, read in blocks and stopped as soon as it passes the size limit (a pipe
 /// has no size to ask for in advance).
-void load_stdin(SourceManager& sm, Module& out, Diagnostics& diags, const LoadOptions& opts, SeenObjects& seen) {
+void load_stdin(SourceManager& sm, Module& out, Diagnostics& diags, const LoadOptions& opts, SeenObjects& seen,
+                KubeObjects& kube) {
   std::string text;
   char block[1 << 16];
   while (std::cin.read(block, sizeof block) || std::cin.gcount() > 0) {
@@ -93,7 +94,7 @@ void load_stdin(SourceManager& sm, Module& out, Diagnostics& diags, const LoadOp
     diags.report(Code::E001, SourceRange::at(f, 1, 1), "cannot read standard input");
     return;
   }
-  parse_text(kStdinName, std::move(text), false, sm, out, diags, opts, seen);
+  parse_text(kStdinName, std::move(text), false, sm, out, diags, opts, seen, kube);
 }
 
 /// Every policy file under `root`, sorted, without the excluded ones (an excluded directory
@@ -135,19 +136,22 @@ std::optional<uint64_t> parse_size(std::string_view text) {
 void load_paths(const std::vector<std::string>& paths, SourceManager& sm, Module& out, Diagnostics& diags,
                 const LoadOptions& opts) {
   SeenObjects seen;
+  // Workloads group across files (a Deployment here, its Namespace there): add them last.
+  KubeObjects kube;
   for (const std::string& p : paths) {
     std::error_code ec;
     fs::path path(p);
     if (p == "-") {
-      load_stdin(sm, out, diags, opts, seen);
+      load_stdin(sm, out, diags, opts, seen, kube);
     } else if (fs::is_directory(path, ec)) {
-      for (const fs::path& f : walk(path, opts)) load_file(f, sm, out, diags, opts, seen);
+      for (const fs::path& f : walk(path, opts)) load_file(f, sm, out, diags, opts, seen, kube);
     } else if (fs::exists(path, ec)) {
-      load_file(path, sm, out, diags, opts, seen);
+      load_file(path, sm, out, diags, opts, seen, kube);
     } else {
       diags.report(Code::E004, {}, "no such file or directory: '" + p + "'");
     }
   }
+  add_kube_objects(kube, out, diags);
 }
 
 } // namespace moat

@@ -239,8 +239,14 @@ struct Module {
   std::vector<NamedPeer> peers;
   std::vector<Prove> proofs;
   std::vector<Expect> expects;
-  /// Namespaces declared in moat sources (name -> labels); inventories add their own.
+  /// Namespaces declared in moat sources or as Namespace objects (name -> labels);
+  /// inventories add their own.
   std::map<std::string, Labels> namespaces;
+  /// Workloads found among the sources (Pods, Deployments, StatefulSets, ... read by
+  /// frontend/kube_objects.h): one endpoint each, named "ns/name[Kind]". They name
+  /// endpoints for `moat query` and feed W506; the proof scope stays every possible
+  /// endpoint unless --inventory is given (docs/SCOPES.md).
+  std::vector<Endpoint> cluster_workloads;
 
   /// Appends a rule and sets its id; returns the id.
   uint32_t add_rule(Rule r) {

@@ -85,6 +85,15 @@ std::string print_module(const Module& m, const SourceManager& sm) {
   }
   for (const NamedSelector& w : m.workloads)
     out += fmt::format("workload {}/{} = {}  @{}\n", w.ns, w.name, print_endpoint_selector(w.selector), loc(sm, w.range));
+  for (const Endpoint& e : m.cluster_workloads) {
+    std::vector<std::string> kv, ports;
+    for (const auto& [k, v] : e.labels) kv.push_back(k + ": " + v);
+    for (const NamedPort& p : e.ports) ports.push_back(fmt::format("{}={}/{}", p.name, p.port, to_string(p.proto)));
+    out += fmt::format("cluster workload {} labels {{{}}}", e.name, join(kv, ", "));
+    if (!ports.empty()) out += " ports {" + join(ports, ", ") + "}";
+    for (const auto& [k, v] : e.resources) out += fmt::format(" requests {}={}", k, v);
+    out += fmt::format("  @{}\n", loc(sm, e.range));
+  }
   for (const NamedPeer& p : m.peers)
     out += fmt::format("peer {}/{} = {}  @{}\n", p.ns, p.name, print_peer(p.peer), loc(sm, p.range));
   for (const Isolation& i : m.isolations)

@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "ir/interp.h"
 #include "ir/printer.h"
 #include "verifier/cube.h"
 
@@ -95,6 +96,19 @@ Region region_of(Session& s, const SymFlow& f, const Changed& c) {
 DiffReport semantic_diff(const Module& old_m, const Module& new_m, const VerifyOptions& opts) {
   DiffReport report;
   auto t0 = std::chrono::steady_clock::now();
+  if (opts.inventory) {
+    // Over an inventory no policy selects, both versions allow everything: "equivalent"
+    // would be true and useless. The CLI refuses it; count what is compared.
+    report.inventory_endpoints = opts.inventory->size();
+    for (const Endpoint& e : *opts.inventory) {
+      bool selected = false;
+      for (const Module* m : {&old_m, &new_m}) {
+        for (const Rule& r : m->rules) selected = selected || endpoint_selector_matches(r.subject, e);
+        for (const Isolation& i : m->isolations) selected = selected || endpoint_selector_matches(i.subject, e);
+      }
+      report.inventory_subjects += selected;
+    }
+  }
   try {
     std::string error;
     auto s = Session::make({&old_m, &new_m}, {}, opts.inventory, opts.timeout_ms, &error);

@@ -3,7 +3,7 @@
 // instance family or category of GPU instances such as g5, p4d, p5). Without a
 // NoSchedule/NoExecute taint, any pod may land on such expensive nodes (and, for moat,
 // share nodes with the GPU workloads it isolates); the startup taint does not count, it
-// is lifted once the node is ready. W506: an inventory workload requesting GPUs (any
+// is lifted once the node is ready. W506: a workload (of --inventory, else of the sources) requesting GPUs (any
 // extended resource whose name contains "gpu") that no GPU pool admits, by the scheduler's
 // rules of ir/scheduling.h (taints tolerated, nodeSelector / affinity satisfiable, `admits`).
 #include <algorithm>
@@ -88,8 +88,11 @@ void run_pool_lints(const Module& m, const VerifyOptions& opts, Diagnostics& dia
   }
   // W506 needs an inventory (what pods request, tolerate and select) and sources that
   // describe provisioning at all: without any node pool there is nothing to check against.
-  if (!opts.inventory || m.pools.empty()) return;
-  for (const Endpoint& e : *opts.inventory) {
+  // The workloads are the --inventory's, else those found among the sources (Deployments
+  // and other Kubernetes workload objects next to the policies).
+  const std::vector<Endpoint>* workloads = opts.inventory ? opts.inventory : &m.cluster_workloads;
+  if (workloads->empty() || m.pools.empty()) return;
+  for (const Endpoint& e : *workloads) {
     if (e.kind != EndpointKind::Workload || gpus_requested(e) <= 0) continue;
     // Admission is the scheduler's (ir/scheduling.h), the same the agent uses on a node.
     std::vector<Admission> why;

@@ -2,10 +2,12 @@
 // for a model. unsat: proved. sat: the model is a counterexample, decoded into concrete
 // endpoints and replayed through the interpreter (which also names the deciding rules).
 // unknown (timeout): reported as unknown, never as proved or failed.
+#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
 
+#include "ir/interp.h"
 #include "ir/printer.h"
 #include "ir/scheduling.h"
 #include "verifier/session.h"
@@ -42,6 +44,46 @@ public:
   Prover(Session& s, const Module& m) : s_(s), m_(m), f_(s.enc().flow("f")) { s_.assume(s_.scope().flow(f_)); }
 
   ProofResult prove(const Prove& p) {
+    if (auto why = vacuous(p)) {
+      ProofResult r;
+      r.status = ProofStatus::Unknown;
+      r.vacuous = true;
+      r.message = "vacuous: " + *why;
+      return r;
+    }
+    ProofResult r = prove_kind(p);
+    const std::vector<Endpoint>* inv = s_.scope().endpoints();
+    if (inv && (p.kind == Prove::Kind::EgressWithin || p.kind == Prove::Kind::IngressWithin))
+      for (const PeerPorts& pp : p.peers)
+        if (!matches_some(pp.peer, *inv)) r.unmatched_peers.push_back(peer_text(pp.peer));
+    return r;
+  }
+  std::string error;
+
+private:
+  static bool matches_some(const Peer& peer, const std::vector<Endpoint>& inventory) {
+    for (const Endpoint& e : inventory)
+      for (size_t a = 0; a < std::max<size_t>(1, e.ips.size()); ++a)
+        if (peer_matches(peer, e, a)) return true;
+    return false;
+  }
+
+  /// Inventory scope: why the statement is about nothing (its subject, or a group whose
+  /// flows it quantifies over, matches no endpoint), or nullopt.
+  std::optional<std::string> vacuous(const Prove& p) {
+    const std::vector<Endpoint>* inv = s_.scope().endpoints();
+    if (!inv) return std::nullopt;
+    for (const Peer& subject : p.subjects)
+      if (!matches_some(subject, *inv))
+        return fmt::format("{} matches no endpoint of the inventory ({} endpoints)", peer_text(subject), inv->size());
+    if (p.kind == Prove::Kind::Reachable)
+      for (const PeerPorts& pp : p.peers)
+        if (!matches_some(pp.peer, *inv))
+          return fmt::format("{} matches no endpoint of the inventory ({} endpoints)", peer_text(pp.peer), inv->size());
+    return std::nullopt;
+  }
+
+  ProofResult prove_kind(const Prove& p) {
     switch (p.kind) {
     case Prove::Kind::Isolated: return isolated(p);
     case Prove::Kind::Reachable: return reachable(p);
@@ -51,9 +93,7 @@ public:
     }
     return {};
   }
-  std::string error;
 
-private:
   Encoder& enc() { return s_.enc(); }
 
   /// Fills `r` from a negated query: unsat proves, sat fails with a replayed witness.

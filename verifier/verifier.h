@@ -44,6 +44,13 @@ struct ProofResult {
   std::optional<Witness> witness;   // a failed flow property
   std::optional<Endpoint> workload; // a failed `nodepool P admits W`: a W the pool rejects
   double seconds = 0;
+  /// Inventory scope: the statement's subject (or a `reachable` / `isolated` group) matches
+  /// no endpoint of the inventory, so the statement says nothing: status Unknown, never
+  /// Proved; `moat check` reports E606 at the statement.
+  bool vacuous = false;
+  /// Inventory scope: peers of a `within` set that match no endpoint (W607): the proof
+  /// stands, but the set may name what the inventory lacks (a typo, a missing namespace).
+  std::vector<std::string> unmatched_peers;
 };
 
 struct ProofReport {
@@ -75,6 +82,9 @@ struct DiffReport {
   bool truncated = false;  // more cubes than max_cubes
   std::string message, internal_error;
   double seconds = 0;
+  /// Inventory scope: its endpoints, and how many of them some rule or isolation of either
+  /// version selects. None selected means nothing was compared (`moat diff` exits 2).
+  size_t inventory_endpoints = 0, inventory_subjects = 0;
 };
 
 DiffReport semantic_diff(const Module& old_m, const Module& new_m, const VerifyOptions& opts);

@@ -10,6 +10,7 @@
 #include <yaml-cpp/eventhandler.h>
 
 #include "frontend/frontend.h"
+#include "frontend/k8s/kube_reader.h"
 #include "frontend/yaml/yaml_kinds.h"
 #include "ir/validate.h"
 
@@ -323,6 +324,11 @@ void handle_object(Ctx& ctx, const YAML::Node& doc, int list_depth, const std::s
   }
   SourceRange kind_range = obj.has("kind") ? obj.value_range("kind") : obj.range();
   std::string_view group = api_group(api);
+  if (is_kube_object_kind(kind) && ctx.kube) {
+    // Namespaces, Pods and workload controllers: the one Kubernetes object reader.
+    k8s::read_kube_object(doc, ctx.file, ctx.line_offset, ctx.max_visits, *ctx.kube, ctx.diags);
+    return;
+  }
 
   if (kind == "List" || (ends_with(kind, "List") && obj.has("items"))) {
     handle_list(ctx, obj, kind, api, list_depth);
@@ -434,8 +440,10 @@ void parse_chunk(Ctx& ctx, const Chunk& chunk) {
 } // namespace
 
 void parse_yaml(FileId file, const SourceManager& sm, Module& out, Diagnostics& diags, const LoadOptions& opts,
-                SeenObjects* seen) {
+                SeenObjects* seen, KubeObjects* kube) {
   SeenObjects this_file;
+  KubeObjects own;  // no caller-held objects: this file's are added to `out` at the end
+  if (!kube) kube = &own;
   const std::string& text = sm.text(file);
   if (auto deep = find_deep_nesting(text)) {
     diags.report(Code::E201, SourceRange::at(file, deep->line, deep->col),
@@ -447,10 +455,12 @@ void parse_yaml(FileId file, const SourceManager& sm, Module& out, Diagnostics& 
     Ctx ctx{file, sm, out, diags};
     ctx.opts = &opts;
     ctx.seen = seen ? seen : &this_file;
+    ctx.kube = kube;
     ctx.line_offset = chunk.first_line;
     ctx.max_visits = 100'000 + 2 * chunk.text.size();
     parse_chunk(ctx, chunk);
   }
+  if (kube == &own) add_kube_objects(own, out, diags);
 }
 
 } // namespace moat

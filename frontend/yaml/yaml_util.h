@@ -14,6 +14,7 @@
 
 #include "frontend/frontend.h"
 #include "ir/diagnostic.h"
+#include "frontend/kube_objects.h"
 #include "ir/ir.h"
 
 namespace moat::yamlfe {
@@ -24,6 +25,7 @@ struct Ctx {
   const SourceManager& sm;
   Module& out;
   Diagnostics& diags;
+  KubeObjects* kube = nullptr;  // where Namespaces, Pods and workload controllers go
   uint32_t line_offset = 0;  // yaml-cpp marks are relative to the document chunk
   size_t visits = 0;         // nodes visited and rules made; aliases can make a small file look huge
   bool exhausted = false;

@@ -120,13 +120,25 @@ for round in 1 2 3 4; do
 done
 
 # In-place updates: a new pod (new identity and ipcache entries), then c relabelled (its
-# addresses move to a new identity while s3/s4/s5 run through it).
+# addresses move to a new identity while s3/s4/s5 run through it). Next to the new pod: one
+# asking for `1k` of an extended resource (a Kubernetes quantity; it once made the whole
+# inventory an error, so the agent kept its old state) and one whose request is no whole
+# number (skipped with W807): neither may hold back the new pod.
 U="$(status_field updates)"
 inventory other "  - kind: Pod
     metadata: {name: e, namespace: front, labels: {app: web-client}}
     spec: {nodeName: node-2}
-    status: {podIPs: [{ip: 10.199.50.2}]}"
-wait_for "in-place update (new pod)" updates_above "$U"; U="$(status_field updates)"
+    status: {podIPs: [{ip: 10.199.50.2}]}
+  - kind: Pod
+    metadata: {name: fpga, namespace: front, labels: {app: batch}}
+    spec: {nodeName: node-2, containers: [{name: x, resources: {requests: {example.com/fpga: 1k}}}]}
+    status: {podIPs: [{ip: 10.199.50.3}]}
+  - kind: Pod
+    metadata: {name: broken, namespace: front, labels: {app: batch}}
+    spec: {nodeName: node-2, containers: [{name: x, resources: {requests: {nvidia.com/gpu: 500m}}}]}
+    status: {podIPs: [{ip: 10.199.50.4}]}"
+wait_for "in-place update (new pod, next to a 1k quantity and a malformed pod)" updates_above "$U"; U="$(status_field updates)"
+nt_check "the malformed pod was reported and skipped (W807)" grep -q "W807" "$NT_TMP/agent.log"
 inventory other-v2 ""
 wait_for "in-place update (relabel)" updates_above "$U"; U="$(status_field updates)"
 nt_expect allow b tcp 10.199.3.2 8080 "after relabel"

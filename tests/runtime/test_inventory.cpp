@@ -145,37 +145,52 @@ items:
   CHECK(inv->pods[0].ep.range.line == 4);
   std::vector<Endpoint> eps = workload_endpoints(*inv);
   REQUIRE(eps.size() == 3);  // the finished pod holds no identity
-  CHECK(eps[2].name == "ml/plain");
+  CHECK(eps[2].name == "ml/plain[Pod]");  // one endpoint per workload, named as netpol-analyzer does
   CHECK(eps[0].range.line == 4);
 }
 
-TEST_CASE("malformed objects are diagnostics with a location, never crashes") {
+TEST_CASE("malformed objects are skipped with a warning at their mistake; the rest of the inventory applies") {
   struct Bad {
     const char* text;
-    Code code;
     uint32_t line;
   };
+  // Each document is one malformed pod, followed by a good one that must still be read.
   const Bad cases[] = {
-      {"kind: Pod\nmetadata: {name: a}\nstatus: {podIP: 10.1.1.300}\n", Code::E801, 3},
-      {"kind: Pod\nmetadata: {name: a, labels: [x]}\n", Code::E801, 2},
-      {"kind: Pod\nmetadata: {name: a, labels: {'bad key!': x}}\n", Code::E801, 2},
-      {"kind: Pod\nmetadata: {name: a}\nspec:\n  containers: [{ports: [{containerPort: 70000}]}]\n", Code::E801, 4},
-      {"kind: Pod\nmetadata: {name: a}\nspec: {tolerations: [{operator: Maybe}]}\n", Code::E801, 3},
-      {"kind: Pod\nspec: {}\n", Code::E801, 1},
-      {"kind: List\nitems: 5\n", Code::E801, 2},
-      {"kind: [Pod\n", Code::E201, 2},
-      {"- just\n- a list\n", Code::E801, 1},
-      {"kind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n    - resources:\n        requests: {nvidia.com/gpu: 1.5}\n", Code::E801, 6},
-      {"kind: Pod\nmetadata: {name: a}\nspec:\n  affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: k, operator: Near}]}]}}}\n", Code::E801, 4},
+      {"kind: Pod\nmetadata: {name: a}\nstatus: {podIP: 10.1.1.300}\n", 3},
+      {"kind: Pod\nmetadata: {name: a, labels: [x]}\n", 2},
+      {"kind: Pod\nmetadata: {name: a, labels: {'bad key!': x}}\n", 2},
+      {"kind: Pod\nmetadata: {name: a}\nspec: {tolerations: [{operator: Maybe}]}\n", 3},
+      {"kind: Pod\nspec: {}\n", 1},
+      {"kind: List\nitems: 5\n", 2},
+      {"- just\n- a list\n", 1},
+      {"kind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n    - resources:\n        requests: {nvidia.com/gpu: 1.5}\n", 6},
+      {"kind: Pod\nmetadata: {name: a}\nspec:\n  affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: k, operator: Near}]}]}}}\n", 4},
   };
   for (const Bad& b : cases) {
     INFO(b.text);
     Diagnostics diags;
-    CHECK_FALSE(parse_text(b.text, diags));
-    REQUIRE(diags.has_errors());
-    CHECK(diags.all().front().code == b.code);
+    auto inv = parse_text(std::string(b.text) + "---\nkind: Pod\nmetadata: {name: good, namespace: n}\n", diags);
+    REQUIRE(inv);
+    REQUIRE(inv->pods.size() == 1);
+    CHECK(inv->pods[0].ep.name == "n/good");
+    CHECK_FALSE(diags.has_errors());
+    CHECK(diags.all().front().code == Code::W807);
     CHECK(diags.all().front().range.line == b.line);
   }
+  Diagnostics diags;
+  CHECK_FALSE(parse_text("kind: [Pod\n", diags));  // not YAML at all: the file is an error
+  CHECK(has_code(diags, Code::E201));
+  // A bad port entry loses only that port: the pod and its other ports stay.
+  Diagnostics d2;
+  auto inv = parse_text("kind: Pod\nmetadata: {name: a, namespace: n}\nspec:\n  containers: [{ports: "
+                        "[{name: bad, containerPort: 70000}, {name: ok, containerPort: 80}]}]\n",
+                        d2);
+  REQUIRE(inv);
+  REQUIRE(inv->pods.size() == 1);
+  REQUIRE(inv->pods[0].ep.ports.size() == 1);
+  CHECK(inv->pods[0].ep.ports[0].name == "ok");
+  CHECK(d2.all().front().code == Code::W807);
+  CHECK(d2.all().front().range.line == 4);
 }
 
 TEST_CASE("unknown kinds are skipped with a note, a node file needs exactly one Node") {

@@ -69,6 +69,10 @@ TEST_CASE("other kinds are skipped: quietly, or with a note under --verbose", "[
   CHECK(p->has(Code::N005, 2, 7));
   CHECK(p->d.all()[0].severity == Severity::Note);
   CHECK_FALSE(p->d.has_errors());
+  // Workloads are read (frontend/kube_objects.h): one without a pod template is W807.
+  auto d = parse("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {whatever: 1}\n");
+  CHECK(d->has(Code::W807, 4, 7));
+  CHECK_FALSE(d->d.has_errors());
   // a NetworkPolicy of another API group (Calico) is not Kubernetes' NetworkPolicy, but
   // it is a policy whose absence from the verdicts the user must know about
   auto calico = parse("apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: c}\nspec: {}\n");

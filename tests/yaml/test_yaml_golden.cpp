@@ -93,3 +93,11 @@ TEST_CASE("golden: Karpenter NodePools", "[golden]") {
 TEST_CASE("golden: invalid NetworkPolicies", "[golden]") {
   check_golden("np-guard-bad-netpols", {corpus("np-guard__netpol-analyzer/tests/bad_netpols")});
 }
+
+TEST_CASE("golden: Kubernetes workloads (one endpoint per workload, every kind)", "[golden]") {
+  check_golden("workloads-all-kinds", {std::string(MOAT_SOURCE_DIR) + "/tests/workloads/data/all-kinds.yaml"});
+  check_golden("workloads-shop", {std::string(MOAT_SOURCE_DIR) + "/tests/workloads/data/shop/cluster",
+                                  std::string(MOAT_SOURCE_DIR) + "/tests/workloads/data/shop/v2"});
+  check_golden("netpol-analyzer-named-ports",
+               {corpus("np-guard__netpol-analyzer/tests/netpol_named_port_test")});
+}

@@ -1,0 +1,70 @@
+// Pods and workload controllers (Deployment, StatefulSet, DaemonSet, ReplicaSet,
+// ReplicationController, Job, CronJob; see kube_reader.h). A controller's endpoint comes
+// from its pod template (a CronJob's at spec.jobTemplate.spec.template).
+#include "frontend/k8s/kube_reader.h"
+
+namespace moat::k8s {
+
+bool Reader::pod(const YAML::Node& obj, KubeObjects& out) {
+  YAML::Node meta;
+  KubePod p;
+  std::string name, ns;
+  if (!metadata(obj, meta, name) || !scalar(meta, "namespace", ns) || !scalar(meta, "uid", p.uid)) return false;
+  if (ns.empty()) ns = "default";
+  p.ep.range = at(obj);
+  p.ep.kind = EndpointKind::Workload;
+  p.ep.name = ns + "/" + name;
+  p.ep.ns = ns;
+  if (!labels(meta, p.ep.labels) || !owner(meta, p.owner)) return false;
+  Labels annotations;
+  if (!map_of_strings(meta, "annotations", annotations)) return false;
+  if (auto it = annotations.find(kInterfaceAnnotation); it != annotations.end()) p.ep.iface = it->second;
+  if (auto it = annotations.find(kCgroupAnnotation); it != annotations.end()) p.ep.cgroup = it->second;
+  if (!pod_spec(child(obj, "spec"), p.ep, p.host_network)) return false;
+  YAML::Node status = child(obj, "status");
+  if (status && status.IsMap()) {
+    if (!scalar(status, "phase", p.phase)) return false;
+    if (YAML::Node pip = status["podIP"]; pip && !pip.IsNull() && !ip(pip, p.ep.ips)) return false;
+    YAML::Node pips;
+    if (!sequence(status, "podIPs", pips)) return false;
+    for (const auto& e : pips) {
+      if (!e.IsMap() || !e["ip"]) return error(e, "podIPs entries must be maps with 'ip'");
+      if (!ip(e["ip"], p.ep.ips)) return false;
+    }
+  }
+  out.pods.push_back(std::move(p));
+  return true;
+}
+
+bool Reader::controller(const YAML::Node& obj, const std::string& kind, KubeObjects& out) {
+  YAML::Node meta;
+  KubeController c;
+  c.kind = kind;
+  if (!metadata(obj, meta, c.name) || !scalar(meta, "namespace", c.ns) || !owner(meta, c.owner)) return false;
+  if (c.ns.empty()) c.ns = "default";
+  YAML::Node spec = child(obj, "spec");
+  if (spec && !spec.IsNull() && !spec.IsMap()) return error(spec, "spec must be a map");
+  if (kind == "CronJob") {
+    YAML::Node job = child(spec, "jobTemplate");
+    if (job && !job.IsNull() && !job.IsMap()) return error(job, "jobTemplate must be a map");
+    spec = child(job, "spec");
+    if (spec && !spec.IsNull() && !spec.IsMap()) return error(spec, "jobTemplate.spec must be a map");
+  }
+  YAML::Node tmpl = child(spec, "template");
+  if (!tmpl || tmpl.IsNull()) return error(spec ? spec : obj, kind + " has no pod template (spec.template)");
+  if (!tmpl.IsMap()) return error(tmpl, "template must be a map");
+  c.ep.range = at(obj);
+  c.ep.kind = EndpointKind::Workload;
+  c.ep.name = workload_name(c.ns, c.name, kind);
+  c.ep.ns = c.ns;
+  YAML::Node tmeta = child(tmpl, "metadata");
+  if (tmeta && !tmeta.IsNull()) {
+    if (!tmeta.IsMap()) return error(tmeta, "template metadata must be a map");
+    if (!labels(tmeta, c.ep.labels)) return false;
+  }
+  if (!pod_spec(child(tmpl, "spec"), c.ep, c.host_network)) return false;
+  out.controllers.push_back(std::move(c));
+  return true;
+}
+
+} // namespace moat::k8s

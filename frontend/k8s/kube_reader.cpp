@@ -1,0 +1,216 @@
+// Field access, List handling and kind dispatch of the Kubernetes object reader (see
+// kube_reader.h). yaml-cpp exceptions stay inside this file: each becomes a diagnostic at
+// the mark where the parser stopped.
+#include "frontend/k8s/kube_reader.h"
+
+#include <algorithm>
+
+#include "ir/validate.h"
+
+namespace moat::k8s {
+
+namespace {
+
+/// The workload controllers: objects with a pod template.
+constexpr std::string_view kControllers[] = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet",
+                                             "ReplicationController", "Job", "CronJob"};
+
+bool is_controller(std::string_view kind) {
+  return std::find(std::begin(kControllers), std::end(kControllers), kind) != std::end(kControllers);
+}
+
+/// "PodList" -> "Pod" for the lists of kinds this reader knows; "" otherwise.
+std::string_view typed_list_item(std::string_view kind) {
+  if (kind.size() <= 4 || kind.substr(kind.size() - 4) != "List") return {};
+  std::string_view item = kind.substr(0, kind.size() - 4);
+  return item == "Pod" || item == "Namespace" || item == "Node" || is_controller(item) ? item : std::string_view();
+}
+
+} // namespace
+
+YAML::Node child(const YAML::Node& n, const char* key) {
+  if (!n || !n.IsMap()) return YAML::Node();
+  return n[key];
+}
+
+SourceRange Reader::at(const YAML::Node& n) const {
+  YAML::Mark m = n.Mark();
+  if (m.line < 0) return SourceRange::at(file_, line_offset_ + 1, 1);
+  return SourceRange::at(file_, line_offset_ + static_cast<uint32_t>(m.line + 1), static_cast<uint32_t>(m.column + 1));
+}
+
+bool Reader::error(const YAML::Node& n, std::string msg) {
+  if (!mistake_) mistake_ = Mistake{at(n), std::move(msg)};
+  return false;
+}
+
+bool Reader::spend(const YAML::Node& where, size_t n) {
+  // Aliases share nodes, so a small file can name a huge tree: bound the work per file.
+  visits_ += n;
+  return visits_ <= max_visits_ || error(where, "too many nodes to visit (aliases?)");
+}
+
+bool Reader::scalar(const YAML::Node& parent, const char* key, std::string& out) {
+  YAML::Node n = parent[key];
+  if (!n || n.IsNull()) return true;
+  if (!n.IsScalar()) return error(n, std::string("'") + key + "' must be a string");
+  out = n.Scalar();
+  return true;
+}
+
+bool Reader::map_of_strings(const YAML::Node& parent, const char* key, Labels& out) {
+  YAML::Node n = parent[key];
+  if (!n || n.IsNull()) return true;
+  if (!n.IsMap()) return error(n, std::string("'") + key + "' must be a map of strings");
+  if (!spend(n, n.size())) return false;
+  for (const auto& kv : n) {
+    if (!kv.first.IsScalar() || !(kv.second.IsScalar() || kv.second.IsNull()))
+      return error(kv.first, std::string("'") + key + "' entries must be strings");
+    out[kv.first.Scalar()] = kv.second.IsNull() ? std::string() : kv.second.Scalar();
+  }
+  return true;
+}
+
+bool Reader::labels(const YAML::Node& meta, Labels& out) {
+  if (!map_of_strings(meta, "labels", out)) return false;
+  for (const auto& [k, v] : out) {
+    if (auto why = check_label_key(k)) return error(meta["labels"], "label key '" + k + "': " + *why);
+    if (auto why = check_label_value(v)) return error(meta["labels"], "label '" + k + "': " + *why);
+  }
+  return true;
+}
+
+bool Reader::sequence(const YAML::Node& parent, const char* key, YAML::Node& out) {
+  YAML::Node n = parent[key];
+  if (!n || n.IsNull()) {
+    out = YAML::Node(YAML::NodeType::Sequence);
+    return true;
+  }
+  if (!n.IsSequence()) return error(n, std::string("'") + key + "' must be a list");
+  if (!spend(n, n.size())) return false;
+  out = n;
+  return true;
+}
+
+bool Reader::metadata(const YAML::Node& obj, YAML::Node& meta, std::string& name) {
+  YAML::Node m = child(obj, "metadata");
+  if (!m || !m.IsMap()) return error(obj, "object has no metadata");
+  meta = m;
+  if (!scalar(meta, "name", name)) return false;
+  if (name.empty()) return error(meta, "metadata.name is missing");
+  return true;
+}
+
+bool Reader::owner(const YAML::Node& meta, KubeOwner& out) {
+  YAML::Node refs;
+  if (!sequence(meta, "ownerReferences", refs)) return false;
+  for (const auto& r : refs) {
+    if (!r.IsMap()) return error(r, "ownerReferences entries must be maps");
+    std::string kind, name, controller;
+    if (!scalar(r, "kind", kind) || !scalar(r, "name", name) || !scalar(r, "controller", controller)) return false;
+    // Only the managing controller groups a pod; other owners (garbage collection) do not.
+    if (controller != "true") continue;
+    if (kind.empty() || name.empty()) return error(r, "a controller owner reference needs kind and name");
+    out = KubeOwner{kind, name};
+  }
+  return true;
+}
+
+bool Reader::ip(const YAML::Node& n, std::vector<IpAddr>& out) {
+  if (!n.IsScalar()) return error(n, "an IP address must be a string");
+  auto a = IpAddr::parse(n.Scalar());
+  if (!a) return error(n, "invalid IP address '" + n.Scalar() + "'");
+  if (std::find(out.begin(), out.end(), *a) == out.end()) out.push_back(*a);
+  return true;
+}
+
+bool Reader::object(const YAML::Node& obj, KubeObjects& out, int depth) {
+  mistake_.reset();
+  std::string kind;
+  bool ok = obj.IsMap() ? scalar(obj, "kind", kind) : error(obj, "expected a Kubernetes object (a map)");
+  std::string_view item = typed_list_item(kind);
+  if (ok && (kind == "List" || !item.empty())) {
+    if (depth > 2) {
+      ok = error(obj, "Lists nested too deeply");
+    } else {
+      YAML::Node items;
+      if (!sequence(obj, "items", items)) {
+        ok = false;
+      } else {
+        bool all = true;
+        for (const auto& element : items) {
+          YAML::Node it = element;
+          // Typed lists may omit each item's kind (kubectl omits it).
+          if (it.IsMap() && !it["kind"] && !item.empty()) it["kind"] = std::string(item);
+          all = object(it, out, depth + 1) && all;
+        }
+        return all;
+      }
+    }
+  } else if (ok) {
+    if (kind == "Namespace") ok = namespace_(obj, out);
+    else if (kind == "Pod") ok = pod(obj, out);
+    else if (is_controller(kind)) ok = controller(obj, kind, out);
+    else if (kind == "Node") {
+      KubeNode n;
+      ok = node(obj, n);
+      if (ok) out.nodes.push_back(std::move(n));
+    } else if (kind.empty()) {
+      ok = error(obj, "object has no kind");
+    } else {
+      diags_.report(Code::N005, at(obj), "kind '" + kind + "' is not a cluster object moat reads; skipped");
+      return true;
+    }
+  }
+  if (ok) return true;
+  Mistake m = mistake_ ? *mistake_ : Mistake{at(obj), "malformed object"};
+  if (kind == "Node")
+    diags_.report(Code::E801, m.range, m.message);
+  else
+    diags_.report(Code::W807, m.range,
+                  (kind.empty() ? std::string("object") : kind) + ": " + m.message + "; the object is skipped");
+  mistake_.reset();
+  return false;
+}
+
+bool Reader::file(const std::string& text, KubeObjects& out) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(text);
+  } catch (const YAML::Exception& e) {
+    diags_.report(Code::E201, SourceRange::at(file_, e.mark.line + 1, e.mark.column + 1), "invalid YAML: " + e.msg);
+    return false;
+  }
+  for (const auto& d : docs) {
+    if (d.IsNull()) continue;
+    try {
+      object(d, out);
+    } catch (const YAML::Exception& e) {
+      // Conversion errors from malformed scalars; keep going with the next document.
+      diags_.report(Code::W807, SourceRange::at(file_, e.mark.line + 1, e.mark.column + 1),
+                    e.msg + "; the object is skipped");
+    }
+  }
+  return true;
+}
+
+void read_kube_object(const YAML::Node& obj, FileId file, uint32_t line_offset, size_t max_visits, KubeObjects& out,
+                      Diagnostics& diags) {
+  Reader(file, line_offset, diags, max_visits).object(obj, out);
+}
+
+} // namespace moat::k8s
+
+namespace moat {
+
+bool is_kube_object_kind(std::string_view kind) {
+  return kind == "Pod" || kind == "Namespace" || k8s::is_controller(kind) ||
+         (!k8s::typed_list_item(kind).empty() && kind != "NodeList");
+}
+
+bool parse_kube_objects(FileId file, const SourceManager& sm, KubeObjects& out, Diagnostics& diags) {
+  const std::string& text = sm.text(file);
+  return k8s::Reader(file, 0, diags, 100'000 + 2 * text.size()).file(text, out);
+}
+
+} // namespace moat

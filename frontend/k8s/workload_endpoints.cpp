@@ -1,0 +1,205 @@
+// From the objects read to what the rest of moat uses (see kube_objects.h): namespace labels
+// for every pod and template, each pod's workload (its top controller), one endpoint per
+// workload, and the file-level entry points for `--inventory` and the agent.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "frontend/frontend.h"
+#include "frontend/k8s/kube_reader.h"
+#include "frontend/utf8.h"
+
+namespace moat {
+
+namespace {
+
+struct Key {
+  std::string ns, kind, name;
+  bool operator==(const Key& o) const { return ns == o.ns && kind == o.kind && name == o.name; }
+};
+
+const KubeController* find_controller(const KubeObjects& objs, const Key& k) {
+  for (const KubeController& c : objs.controllers)
+    if (c.ns == k.ns && c.kind == k.kind && c.name == k.name) return &c;
+  return nullptr;
+}
+
+/// Follows controller owner references up from `k` (a ReplicaSet to its Deployment, a Job to
+/// its CronJob) as far as the objects say; references are namespace-local.
+Key top_owner(const KubeObjects& objs, Key k) {
+  for (int hops = 0; hops < 4; ++hops) {
+    const KubeController* c = find_controller(objs, k);
+    if (!c || !c->owner.present()) break;
+    k = Key{k.ns, c->owner.kind, c->owner.name};
+  }
+  return k;
+}
+
+/// The workload a pod belongs to: its top controller. A ReplicaSet that is not among the
+/// objects stays the workload (`ns/web-5d8f[ReplicaSet]`), as netpol-analyzer names it
+/// (`moat query` still finds it by its Deployment's name), unless the Deployment it was made
+/// for is among them: "web-5d8f" with the pod's pod-template-hash 5d8f is Deployment web's.
+Key pod_workload(const KubeObjects& objs, const KubePod& p) {
+  if (!p.owner.present()) return Key{p.ep.ns, "Pod", p.ep.name.substr(p.ep.ns.size() + 1)};
+  Key k{p.ep.ns, p.owner.kind, p.owner.name};
+  auto hash = p.ep.labels.find("pod-template-hash");
+  if (k.kind == "ReplicaSet" && !find_controller(objs, k) && hash != p.ep.labels.end()) {
+    std::string suffix = "-" + hash->second;
+    if (k.name.size() > suffix.size() && k.name.compare(k.name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      Key deployment{k.ns, "Deployment", k.name.substr(0, k.name.size() - suffix.size())};
+      if (find_controller(objs, deployment)) return top_owner(objs, deployment);
+    }
+  }
+  return top_owner(objs, k);
+}
+
+void add_ips(Endpoint& to, const std::vector<IpAddr>& ips) {
+  for (const IpAddr& a : ips)
+    if (std::find(to.ips.begin(), to.ips.end(), a) == to.ips.end()) to.ips.push_back(a);
+}
+
+std::optional<FileId> read_file(const std::string& path, SourceManager& sm, Diagnostics& diags) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    diags.report(Code::E001, {}, "cannot read '" + path + "'");
+    return std::nullopt;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  FileId f = sm.add(path, ss.str());
+  if (!check_utf8(f, sm, diags)) return std::nullopt;
+  return f;
+}
+
+} // namespace
+
+std::string KubeNode::pool() const {
+  auto it = labels.find(kNodePoolLabel);
+  return it == labels.end() ? std::string() : it->second;
+}
+
+const KubePod* KubeObjects::find_pod(const std::string& qualified) const {
+  for (const KubePod& p : pods)
+    if (p.ep.name == qualified) return &p;
+  return nullptr;
+}
+
+std::string workload_name(const std::string& ns, const std::string& name, const std::string& kind) {
+  return ns + "/" + name + "[" + kind + "]";
+}
+
+void resolve_kube_objects(KubeObjects& objs, Diagnostics& diags, bool warn_missing_namespaces) {
+  // Once per namespace: the first object in it that finds it missing adds it.
+  auto labels_of = [&](const std::string& ns, const Endpoint& ep, const char* what) -> const Labels& {
+    auto it = objs.namespaces.find(ns);
+    if (it != objs.namespaces.end()) return it->second;
+    if (warn_missing_namespaces)
+      diags.report(Code::W804, ep.range,
+                   "namespace '" + ns + "' of " + what + " " + ep.name +
+                       " is not in the inventory; assuming only its name label (add its Namespace object)");
+    return objs.namespaces.emplace(ns, Labels{{kNamespaceNameLabel, ns}}).first->second;
+  };
+  for (KubeController& c : objs.controllers) c.ep.ns_labels = labels_of(c.ns, c.ep, "workload");
+  for (KubePod& p : objs.pods) {
+    p.ep.ns_labels = labels_of(p.ep.ns, p.ep, "pod");
+    Key k = pod_workload(objs, p);
+    p.workload = workload_name(k.ns, k.name, k.kind);
+  }
+}
+
+std::vector<Endpoint> workload_endpoints(const KubeObjects& objs) {
+  std::vector<Endpoint> out;
+  auto find = [&](const std::string& name) -> Endpoint* {
+    for (Endpoint& e : out)
+      if (e.name == name) return &e;
+    return nullptr;
+  };
+  // Controllers first: the template is the workload's own description. A subordinate
+  // (a ReplicaSet of a present Deployment) stands in only when its owner is absent.
+  for (bool subordinates : {false, true})
+    for (const KubeController& c : objs.controllers) {
+      if (c.host_network || c.owner.present() != subordinates) continue;
+      Key top = top_owner(objs, Key{c.ns, c.kind, c.name});
+      std::string name = workload_name(top.ns, top.name, top.kind);
+      if (find(name)) continue;
+      Endpoint ep = c.ep;
+      ep.name = name;
+      out.push_back(std::move(ep));
+    }
+  for (const KubePod& p : objs.pods) {
+    if (!p.is_workload()) continue;
+    if (Endpoint* have = find(p.workload)) {
+      add_ips(*have, p.ep.ips);
+      continue;
+    }
+    Endpoint ep = p.ep;
+    ep.name = p.workload;
+    out.push_back(std::move(ep));
+  }
+  return out;
+}
+
+void add_kube_objects(KubeObjects& objs, Module& out, Diagnostics& diags) {
+  // Namespace objects declare labels as moat namespace blocks do; a namespace only named by
+  // a workload stays undeclared (its labels unknown to the verifier), with its name label.
+  for (const auto& [name, labels] : objs.namespaces)
+    for (const auto& [k, v] : labels) out.namespaces[name][k] = v;
+  for (const auto& [name, labels] : out.namespaces) {
+    Labels& into = objs.namespaces[name];
+    into.insert(labels.begin(), labels.end());
+    into[kNamespaceNameLabel] = name;
+  }
+  resolve_kube_objects(objs, diags, false);
+  for (Endpoint& e : workload_endpoints(objs)) out.cluster_workloads.push_back(std::move(e));
+}
+
+std::optional<KubeNode> parse_node(FileId file, const SourceManager& sm, Diagnostics& diags) {
+  KubeObjects objs;
+  if (!parse_kube_objects(file, sm, objs, diags)) return std::nullopt;
+  if (objs.nodes.size() != 1) {
+    diags.report(Code::E802, SourceRange::at(file, 1, 1),
+                 "expected exactly one Node object, found " + std::to_string(objs.nodes.size()));
+    return std::nullopt;
+  }
+  return objs.nodes.front();
+}
+
+std::optional<KubeNode> load_node(const std::string& path, SourceManager& sm, Diagnostics& diags) {
+  auto file = read_file(path, sm, diags);
+  if (!file) return std::nullopt;
+  return parse_node(*file, sm, diags);
+}
+
+std::optional<KubeObjects> load_kube_objects(const std::vector<std::string>& paths, SourceManager& sm,
+                                             Diagnostics& diags) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> files;
+  for (const std::string& p : paths) {
+    std::error_code ec;
+    if (!fs::is_directory(p, ec)) {
+      files.push_back(p);
+      continue;
+    }
+    std::vector<std::string> found;
+    for (auto it = fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      std::string ext = it->path().extension().string();
+      if (it->is_regular_file(ec) && (ext == ".yaml" || ext == ".yml" || ext == ".json"))
+        found.push_back(it->path().string());
+    }
+    std::sort(found.begin(), found.end());
+    files.insert(files.end(), found.begin(), found.end());
+  }
+  KubeObjects objs;
+  bool ok = true;
+  for (const std::string& path : files) {
+    auto file = read_file(path, sm, diags);
+    ok = file && parse_kube_objects(*file, sm, objs, diags) && ok;
+  }
+  if (!ok) return std::nullopt;
+  resolve_kube_objects(objs, diags);
+  return objs;
+}
+
+} // namespace moat
