@@ -34,7 +34,7 @@ constexpr const char* kConfigMap = "apiVersion: v1\nkind: ConfigMap\nmetadata: {
 
 } // namespace
 
-TEST_CASE("moat check - reads a pipe; diagnostics name <stdin>", "[inputs][cli]") {
+TEST_CASE("moat check - reads a pipe, diagnostics name <stdin>", "[inputs][cli]") {
   auto ok = run_moat_piped(read("examples/ml-platform-yaml/kubeflow.yaml"), "check -", true);
   INFO(ok.out);
   CHECK(ok.exit_code == 0);
@@ -82,7 +82,7 @@ TEST_CASE("query, test, build and diff read - too", "[inputs][cli]") {
   CHECK(d.exit_code == 0);
 }
 
-TEST_CASE("--max-file-size refuses larger inputs (E003), files and pipes alike", "[inputs][cli]") {
+TEST_CASE("max-file-size refuses larger inputs (E003), files and pipes alike", "[inputs][cli]") {
   auto file = run_moat("check examples/ml-platform-yaml/kubeflow.yaml --max-file-size 1K", true);
   INFO(file.out);
   CHECK(file.exit_code == 2);
@@ -123,7 +123,7 @@ TEST_CASE("kinds with no policy meaning: quiet, --verbose notes them, --strict f
   CHECK(anp.out.find("warning[W212]") != std::string::npos);
 }
 
-TEST_CASE("--exclude on the command line skips files of a walked directory", "[inputs][cli]") {
+TEST_CASE("exclude on the command line skips files of a walked directory", "[inputs][cli]") {
   namespace fs = std::filesystem;
   char tmpl[] = "/tmp/moat-exclude-XXXXXX";
   fs::path dir = mkdtemp(tmpl);

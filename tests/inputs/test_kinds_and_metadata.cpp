@@ -86,7 +86,7 @@ metadata: {name: j, namespace: x}
 
 } // namespace
 
-TEST_CASE("policy-like kinds moat does not model are W212; --strict makes them E211", "[inputs][kinds]") {
+TEST_CASE("policy-like kinds moat does not model are W212, E211 with strict", "[inputs][kinds]") {
   auto p = parse(kPolicyLike);
   INFO(p->dump());
   CHECK(p->count(Code::W212) == 5);

@@ -107,7 +107,7 @@ TEST_CASE("a JSON document with tabs and no trailing newline loads", "[inputs]")
   CHECK(l->m.isolations.size() == 1);
 }
 
-TEST_CASE("--exclude skips by path relative to the walked directory or by basename", "[inputs]") {
+TEST_CASE("exclude globs skip by path relative to the walked directory or by basename", "[inputs]") {
   TempDir dir;
   dir.write("keep.yaml", policy_yaml("keep"));
   dir.write("vendor/a.yaml", policy_yaml("va"));
@@ -128,7 +128,7 @@ TEST_CASE("--exclude skips by path relative to the walked directory or by basena
   }
 }
 
-TEST_CASE("--max-file-size: larger files are E003, the default admits a 100k-policy dump", "[inputs]") {
+TEST_CASE("max-file-size: larger files are E003, the default admits a 100k-policy dump", "[inputs]") {
   TempDir dir;
   std::string text = policy_yaml("big") + "# " + std::string(3000, 'x') + "\n";
   dir.write("big.yaml", text);
@@ -146,7 +146,7 @@ TEST_CASE("--max-file-size: larger files are E003, the default admits a 100k-pol
   CHECK(kDefaultMaxFileBytes >= uint64_t{100'000} * 2048);
 }
 
-TEST_CASE("SIZE values: K, M, G are powers of 1024; junk and zero are refused", "[inputs]") {
+TEST_CASE("SIZE values: K, M, G are powers of 1024, junk and zero are refused", "[inputs]") {
   CHECK(parse_size("1000") == uint64_t{1000});
   CHECK(parse_size("64K") == uint64_t{64} << 10);
   CHECK(parse_size("64KiB") == uint64_t{64} << 10);
