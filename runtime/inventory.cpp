@@ -283,10 +283,7 @@ public:
     p.ep.name = ns + "/" + name;
     p.ep.ns = ns;
     if (!labels(meta, p.ep.labels)) return false;
-    Labels annotations;
-    if (!map_of_strings(meta, "annotations", annotations)) return false;
-    if (auto it = annotations.find(kInterfaceAnnotation); it != annotations.end()) p.ep.iface = it->second;
-    if (auto it = annotations.find(kCgroupAnnotation); it != annotations.end()) p.ep.cgroup = it->second;
+    if (!scalar(meta, "uid", p.uid)) return false;
     YAML::Node spec = obj["spec"];
     if (spec && !spec.IsNull()) {
       if (!spec.IsMap()) return error(spec, "spec must be a map");

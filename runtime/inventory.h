@@ -14,10 +14,6 @@
 
 namespace moat::runtime {
 
-/// Pod annotations naming the pod's attach point on this node.
-inline constexpr const char* kInterfaceAnnotation = "moat.dev/interface";
-inline constexpr const char* kCgroupAnnotation = "moat.dev/cgroup";
-
 /// A Kubernetes Node: the agent's view of the machine it runs on.
 struct KubeNode {
   std::string name;
@@ -32,6 +28,7 @@ struct KubeNode {
 struct KubePod {
   Endpoint ep;  // name "ns/pod", ns, ns_labels, labels, ips, ports, node, iface, cgroup,
                 // resources, sched, range (the pod object)
+  std::string uid;            // metadata.uid: names the pod's kubepods cgroup (runtime/attach)
   std::string phase;          // status.phase ("" when absent)
   bool host_network = false;  // spec.hostNetwork: the pod is the host, not a workload
   /// Pods that hold no network identity: finished, or sharing the host's network.

@@ -58,16 +58,15 @@ items:
   - {kind: Namespace, metadata: {name: front}}
   - {kind: Namespace, metadata: {name: kube-system}}
   - kind: Pod
-    metadata: {name: a, namespace: front, labels: {app: client}, annotations: {moat.dev/interface: h-a}}
+    metadata: {name: a, namespace: front, labels: {app: client}}
     spec: {nodeName: node-1}
     status: {podIPs: [{ip: 10.199.1.2}, {ip: "fd00:199:1::2"}]}
   - kind: Pod
-    metadata: {name: coredns-0, namespace: kube-system, labels: {k8s-app: kube-dns}, annotations: {moat.dev/interface: h-k}}
+    metadata: {name: coredns-0, namespace: kube-system, labels: {k8s-app: kube-dns}}
     spec: {nodeName: node-1}
     status: {podIPs: [{ip: 10.199.9.2}, {ip: "fd00:199:9::2"}]}
 EOF
 
-status_field() { grep -o "\"$1\": [0-9a-z.]*" "$NT_STATE/status.json" 2>/dev/null | head -1 | awk '{print $2}'; }
 wait_ready() {
   local n=0
   until [ "$(status_field ready)" = "true" ] && [ "$(status_field running)" = "true" ]; do
