@@ -16,7 +16,11 @@ nt_pod k 9     # kube-system/coredns: dnsmasq
 nt_pod x 7     # "internet" servers (not cluster pods): api.example.test and n*.svc.example.test
 nt_pod y 8     # other.test
 N_RACE=25
-for i in $(seq 11 $((10 + 2 * N_RACE))); do ip -n "${NT_PREFIX}-x" addr add "10.199.7.$i/24" dev eth0; done
+# x stands for the internet: many addresses behind one link, each with its host route on the node.
+for i in $(seq 11 $((10 + 2 * N_RACE))); do
+  ip -n "${NT_PREFIX}-x" addr add "10.199.7.$i/32" dev eth0 noprefixroute
+  ip -n "$NT_NODE" route add "10.199.7.$i/32" dev h-x scope link
+done
 nt_node_addr 169.254.20.10/32
 nt_node_addr fd00:199:ff::53/128
 
