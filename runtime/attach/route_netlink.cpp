@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 namespace moat::runtime::attach {
@@ -77,6 +78,19 @@ bool transact(void* req, uint32_t len, bool dump, F on_msg, std::string& error) 
   }
 }
 
+/// One request: header, fixed body, room for a few attributes.
+template <typename Body>
+struct Request {
+  nlmsghdr h{};
+  Body body{};
+  char attrs[64]{};
+  Request(uint16_t type, uint16_t flags) {
+    h.nlmsg_len = NLMSG_LENGTH(sizeof(Body));
+    h.nlmsg_type = type;
+    h.nlmsg_flags = flags;
+  }
+};
+
 IpAddr addr_from(const void* data, bool v6) {
   IpAddr a;
   a.v6 = v6;
@@ -131,18 +145,12 @@ std::vector<int> Route::oifs() const {
 }
 
 std::optional<Route> route_for(const IpAddr& addr, std::string& error) {
-  struct {
-    nlmsghdr h;
-    rtmsg rt;
-    char attrs[64];
-  } req{};
-  req.h.nlmsg_len = NLMSG_LENGTH(sizeof(rtmsg));
-  req.h.nlmsg_type = RTM_GETROUTE;
-  req.h.nlmsg_flags = NLM_F_REQUEST;
-  req.rt.rtm_family = addr.v6 ? AF_INET6 : AF_INET;
-  req.rt.rtm_dst_len = static_cast<unsigned char>(addr.bits());
+  static_assert(offsetof(Request<rtmsg>, attrs) == NLMSG_ALIGN(NLMSG_LENGTH(sizeof(rtmsg))), "attributes follow the body");
+  Request<rtmsg> req(RTM_GETROUTE, NLM_F_REQUEST);
+  req.body.rtm_family = addr.v6 ? AF_INET6 : AF_INET;
+  req.body.rtm_dst_len = static_cast<unsigned char>(addr.bits());
   // The matching FIB entry (its real prefix and type), not a cloned per-address answer.
-  req.rt.rtm_flags = RTM_F_FIB_MATCH;
+  req.body.rtm_flags = RTM_F_FIB_MATCH;
   auto* a = reinterpret_cast<rtattr*>(reinterpret_cast<char*>(&req) + NLMSG_ALIGN(req.h.nlmsg_len));
   size_t n = addr.v6 ? 16 : 4;
   a->rta_type = RTA_DST;
@@ -164,14 +172,8 @@ std::optional<Route> route_for(const IpAddr& addr, std::string& error) {
 std::optional<std::vector<Route>> all_routes(std::string& error) {
   std::vector<Route> out;
   for (unsigned char family : {AF_INET, AF_INET6}) {
-    struct {
-      nlmsghdr h;
-      rtmsg rt;
-    } req{};
-    req.h.nlmsg_len = NLMSG_LENGTH(sizeof(rtmsg));
-    req.h.nlmsg_type = RTM_GETROUTE;
-    req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    req.rt.rtm_family = family;  // table 0: every table
+    Request<rtmsg> req(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP);
+    req.body.rtm_family = family;  // table 0: every table
     std::string err;
     if (!transact(&req, req.h.nlmsg_len, true, [&](nlmsghdr* h) {
           if (h->nlmsg_type == RTM_NEWROUTE) out.push_back(parse_route(h));
@@ -184,15 +186,9 @@ std::optional<std::vector<Route>> all_routes(std::string& error) {
 }
 
 std::optional<Link> link_by_index(int ifindex, std::string& error) {
-  struct {
-    nlmsghdr h;
-    ifinfomsg ifi;
-  } req{};
-  req.h.nlmsg_len = NLMSG_LENGTH(sizeof(ifinfomsg));
-  req.h.nlmsg_type = RTM_GETLINK;
-  req.h.nlmsg_flags = NLM_F_REQUEST;
-  req.ifi.ifi_family = AF_UNSPEC;
-  req.ifi.ifi_index = ifindex;
+  Request<ifinfomsg> req(RTM_GETLINK, NLM_F_REQUEST);
+  req.body.ifi_family = AF_UNSPEC;
+  req.body.ifi_index = ifindex;
   std::optional<Link> out;
   std::string err;
   bool ok = transact(&req, req.h.nlmsg_len, false, [&](nlmsghdr* h) {
