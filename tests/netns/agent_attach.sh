@@ -109,6 +109,15 @@ nt_expect deny a tcp 10.199.2.2 5432 "a's interface claimed twice: fail closed"
 inventory "" "" ""
 nt_check "agent --once is ready again" once
 nt_expect allow a tcp 10.199.2.2 5432 "twin gone: a enforced as itself again"
+# A pod that leaves the inventory while its veth still routes its address keeps its
+# dispatcher and, with no endpoint entry any more, drops (until the CNI deletes the veth).
+write_inventory "$(pod front a "{app: web-client}" 1 $UID_A; pod back b "{app: db}" 2 $UID_B)"
+nt_check "agent --once without c" once
+nt_check "h-c keeps its dispatcher" has_bpf_on h-c ingress
+nt_expect deny b tcp fd00:199:3::2 8080 "c left the inventory: its traffic drops (fail closed)"
+inventory "" "" ""
+nt_check "agent --once with c back" once
+nt_expect allow b tcp fd00:199:3::2 8080 "c back: enforced as itself"
 
 nt_log "--- 4. a reconcile that cannot write the maps still attaches the new pod"
 nt_pod f 7
