@@ -51,7 +51,7 @@ TEST_CASE("a Node in JSON reads the same way") {
   CHECK(node->addresses.at(0).v6);
 }
 
-TEST_CASE("an inventory List gives namespaces, pods, UIDs, IPs and named ports; attach annotations are ignored") {
+TEST_CASE("an inventory List gives namespaces, pods, UIDs, IPs and named ports (attach annotations ignored)") {
   SourceManager sm;
   Diagnostics diags;
   auto inv = load_inventory({kData + "inventory.yaml"}, sm, diags);
