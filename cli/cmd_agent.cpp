@@ -19,6 +19,8 @@ struct AgentCli {
   bool detach = false;
   bool probe_kernel = false;
   std::string misfits = "enforce";
+  std::string attach = "tc";
+  std::vector<std::string> overrides;
 };
 
 void log_line(const std::string& line) {
@@ -50,6 +52,12 @@ int run(AgentCli& c) {
     return 3;
   }
   c.opts.misfits = c.misfits == "drop" ? runtime::agent::MisfitPolicy::Drop : runtime::agent::MisfitPolicy::Enforce;
+  c.opts.attach.kind = c.attach == "cgroup" ? runtime::attach::AttachKind::Cgroup : runtime::attach::AttachKind::Tc;
+  for (const std::string& o : c.overrides)
+    if (!runtime::attach::parse_override(o, c.opts.attach, why)) {
+      std::fprintf(stderr, "moat agent: %s\n", why.c_str());
+      return 2;
+    }
   return runtime::agent::run_agent(c.opts, hooks);
 }
 
@@ -78,6 +86,15 @@ void add_agent_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--misfits", c->misfits, "Local pods the pool does not admit: enforce their policy, or drop them")
       ->check(CLI::IsMember({"enforce", "drop"}))
       ->capture_default_str();
+  cmd->add_option("--attach", c->attach,
+                  "Where local pods are enforced: tc on the interface routing the pod's IP, or the pod's kubepods cgroup")
+      ->check(CLI::IsMember({"tc", "cgroup"}))
+      ->capture_default_str();
+  cmd->add_option("--kubepods-root", o.attach.kubepods_root,
+                  "The kubelet's kubepods cgroup (default: CGROUP2/kubepods.slice, else CGROUP2/kubepods)");
+  cmd->add_option("--attach-override", c->overrides,
+                  "Tests only: NS/POD=IFACE or NS/POD=/cgroup/dir instead of discovery (never pod metadata); repeatable");
+  cmd->add_option("--fail-apply-while", o.fail_apply_file, "Tests only: map updates fail while FILE exists");
   cmd->add_option("--run-for-ms", o.run_for_ms, "Stop after this many milliseconds (tests)");
   cmd->add_flag("--verbose", o.verbose, "Print libbpf messages");
   cmd->add_flag("--probe-kernel", c->probe_kernel, "Only check that bpf() is usable (exit 0 / 3)");

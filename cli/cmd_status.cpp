@@ -62,7 +62,8 @@ void print_text(const std::optional<runtime::agent::Status>& s, const std::optio
       for (const auto& r : m.reasons) std::printf(" %s;", r.c_str());
       std::printf("\n");
     }
-    for (const auto& u : s->unattached) std::printf("  no attach point: %s\n", u.c_str());
+    for (const auto& u : s->unattached) std::printf("  not enforced: %s\n", u.c_str());
+    if (s->apply_failed) std::printf("  the last map update failed; retrying (new pods drop until it succeeds)\n");
     std::printf("written: %zu identities, %zu ipcache, %zu policy, %zu endpoint entries\n", s->identities, s->ipcache,
                 s->policy, s->endpoints);
     if (s->fqdn_addresses || s->dns_queries)

@@ -19,10 +19,6 @@
 
 namespace moat {
 
-/// Pod annotations naming the pod's attach point on this node (read, not relied upon).
-inline constexpr const char* kInterfaceAnnotation = "moat.dev/interface";
-inline constexpr const char* kCgroupAnnotation = "moat.dev/cgroup";
-
 /// A Kubernetes Node: the agent's view of the machine it runs on.
 struct KubeNode {
   std::string name;

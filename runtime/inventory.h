@@ -11,8 +11,6 @@
 
 namespace moat::runtime {
 
-using moat::kCgroupAnnotation;
-using moat::kInterfaceAnnotation;
 using moat::KubeNode;
 using moat::KubePod;
 using moat::load_node;

@@ -81,12 +81,6 @@ NodePlan plan_node(const KubeNode& node, const std::vector<NodePool>& pools, con
       diags.report(Code::W803, pod.ep.range, msg);
       plan.misfits.push_back({&pod, std::move(a)});
     }
-    if (pod.ep.iface.empty() && pod.ep.cgroup.empty()) {
-      diags.report(Code::W805, pod.ep.range,
-                   "pod " + pod.ep.name + " has neither a moat.dev/interface nor a moat.dev/cgroup "
-                   "annotation; its traffic is not enforced on this node");
-      plan.unattached.push_back(&pod);
-    }
   }
   return plan;
 }

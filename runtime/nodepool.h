@@ -34,10 +34,10 @@ struct NodePlan {
     Admission why;
   };
   std::vector<Misfit> misfits;           // local pods the node or pool does not admit
-  std::vector<const KubePod*> unattached;  // local pods without interface / cgroup
 };
 
-/// Plans the node and reports W803 (misfit), W805 (no attach point), W806 (unknown pool).
+/// Plans the node and reports W803 (misfit) and W806 (unknown pool). Where local pods are
+/// enforced is runtime/attach's business.
 NodePlan plan_node(const KubeNode& node, const std::vector<NodePool>& pools,
                    const Inventory& inv, Diagnostics& diags);
 

@@ -16,10 +16,8 @@ bool Reader::pod(const YAML::Node& obj, KubeObjects& out) {
   p.ep.name = ns + "/" + name;
   p.ep.ns = ns;
   if (!labels(meta, p.ep.labels) || !owner(meta, p.owner)) return false;
-  Labels annotations;
-  if (!map_of_strings(meta, "annotations", annotations)) return false;
-  if (auto it = annotations.find(kInterfaceAnnotation); it != annotations.end()) p.ep.iface = it->second;
-  if (auto it = annotations.find(kCgroupAnnotation); it != annotations.end()) p.ep.cgroup = it->second;
+  // Annotations are the pod owner's to write: nothing in them decides enforcement
+  // (attach points are discovered by runtime/attach/).
   if (!pod_spec(child(obj, "spec"), p.ep, p.host_network)) return false;
   YAML::Node status = child(obj, "status");
   if (status && status.IsMap()) {

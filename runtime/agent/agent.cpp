@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "backend/bundle/sha256.h"
+#include "runtime/agent/attachments.h"
 #include "runtime/agent/generation.h"
 #include "runtime/agent/metrics.h"
 #include "runtime/agent/state.h"
@@ -64,8 +65,8 @@ private:
   }
   bool load_bundle(std::string& error);
   bool load_cluster();
-  bool reconcile(bool force_new_generation);
-  void sync_attachments();
+  bool reconcile(bool force_new_generation, bool rediscover = true);
+  bool apply_policy(bool force_new_generation);
   void write_status();
   void persist();
   void on_dns_answer(const dns::Response& r);
@@ -88,6 +89,8 @@ private:
   std::optional<KubeNode> node_;
   std::optional<Inventory> inv_;
   Desired desired_;
+  std::vector<attach::PodAttach> found_;  // the local pods' attach points (into *inv_)
+  bool apply_failed_ = false;             // the last reconcile could not write the maps
   dns::FqdnCache fqdn_;
   ProxyAddresses proxy_addrs_;
   std::unique_ptr<dns::DnsProxy> proxy_;
@@ -157,9 +160,11 @@ bool Agent::load_cluster() {
   return true;
 }
 
-bool Agent::reconcile(bool force_new_generation) {
+bool Agent::reconcile(bool force_new_generation, bool rediscover) {
   std::string err;
   if (!bundle_ || !node_ || !inv_) return false;  // still waiting for valid inputs
+  Diagnostics diags;
+  if (rediscover) found_ = attach::find_attach_points(node_->name, *inv_, opts_.attach, diags);
   if (!dispatch_) {
     bool existed = false;
     dispatch_ = Dispatch::open(opts_.pin_dir, existed, err);
@@ -168,11 +173,30 @@ bool Agent::reconcile(bool force_new_generation) {
       return false;
     }
   }
-  Diagnostics diags;
-  desired_ = derive(bundle_->manifest, *node_, *inv_, fqdn_.endpoints(), proxy_addrs_, opts_.misfits, diags);
+  desired_ = derive(bundle_->manifest, *node_, *inv_, found_, fqdn_.endpoints(), proxy_addrs_, opts_.misfits, diags);
   // The node plan's warnings (misfits, pods without attach point) once per input change.
   if (hooks_.diagnostics && !diags.all().empty() && report_plan_) hooks_.diagnostics(*sm_, diags);
   report_plan_ = false;
+  bool applied = apply_policy(force_new_generation);
+  if (!applied) errors_.back() = "error[E812]: " + errors_.back() + " (retrying; new pods drop until then)";
+  apply_failed_ = !applied;
+  status_dirty_ |= !applied;
+  // Attach even when the maps could not be written: a new pod's dispatcher finds no endpoint
+  // entry and drops (fail closed), where a pod without one would run unenforced.
+  sync_attachments(*dispatch_, desired_.attach, opts_.attach, [this](const std::string& l) { log(l); });
+  persisted_.attach = desired_.attach;
+  persist();
+  return applied;
+}
+
+/// Writes the desired state into the maps: a new generation swapped in, or the active one
+/// updated in place. False (with the reason in errors_) when nothing or only part was written.
+bool Agent::apply_policy(bool force_new_generation) {
+  std::string err;
+  if (!opts_.fail_apply_file.empty() && access(opts_.fail_apply_file.c_str(), F_OK) == 0) {
+    errors_.push_back("map update failed: injected by --fail-apply-while");  // the test seam
+    return false;
+  }
   const bundle::ObjectEntry* obj = bundle_->manifest.object_for_pool(desired_.plan.pool_name);
   if (!obj) {
     errors_.push_back("bundle has no object for pool '" + desired_.plan.pool_name + "' and no default");
@@ -237,45 +261,7 @@ bool Agent::reconcile(bool force_new_generation) {
     }
     if (changed) ++updates_;
   }
-  sync_attachments();
-  persist();
   return true;
-}
-
-void Agent::sync_attachments() {
-  std::string err;
-  for (AttachRecord& rec : desired_.attach) {
-    bool ok = rec.ifindex || rec.cgroup_id;
-    if (rec.ifindex && !dispatch_->tc_attached(rec.ifindex)) {
-      if (!dispatch_->attach_tc(rec.ifindex, err)) {
-        rec.problem = err;
-        ok = false;
-      } else {
-        log("attached " + rec.pod + " on interface " + rec.iface);
-      }
-    }
-    if (rec.cgroup_id && !dispatch_->cgroup_attached(rec.cgroup_id)) {
-      if (!dispatch_->attach_cgroup(rec.cgroup, err)) {
-        rec.problem = err;
-        ok = false;
-      } else {
-        log("attached " + rec.pod + " on cgroup " + rec.cgroup);
-      }
-    }
-    rec.attached = ok;
-  }
-  // Attach points that no desired pod claims any more (pod deleted, annotation changed).
-  for (int ifindex : dispatch_->attached_interfaces()) {
-    bool wanted = std::any_of(desired_.attach.begin(), desired_.attach.end(),
-                              [&](const AttachRecord& r) { return r.ifindex == ifindex; });
-    if (!wanted && dispatch_->detach_tc(ifindex, err)) log("detached interface index " + std::to_string(ifindex));
-  }
-  for (uint64_t cg : dispatch_->attached_cgroups()) {
-    bool wanted = std::any_of(desired_.attach.begin(), desired_.attach.end(),
-                              [&](const AttachRecord& r) { return r.cgroup_id == cg; });
-    if (!wanted && dispatch_->detach_cgroup(cg, err)) log("detached cgroup id " + std::to_string(cg));
-  }
-  persisted_.attach = desired_.attach;
 }
 
 void Agent::persist() {
@@ -311,7 +297,7 @@ void Agent::write_status() {
   s.cluster_pods = inv_ ? inv_->pods.size() : 0;
   s.runnable_pods = desired_.plan.runnable.size();
   s.misfits = desired_.misfits;
-  for (const KubePod* p : desired_.plan.unattached) s.unattached.push_back(p->ep.name);
+  for (const auto& r : desired_.attach) if (!r.attached) s.unattached.push_back(r.pod + ": " + r.problem);
   s.fqdn_addresses = fqdn_.address_count();
   s.fqdn_names = fqdn_.name_count();
   if (proxy_) {
@@ -325,9 +311,8 @@ void Agent::write_status() {
   s.updates = updates_;
   if (errors_.size() > 20) errors_.erase(errors_.begin(), errors_.end() - 20);
   s.errors = errors_;
-  s.ready = active_ && std::all_of(desired_.attach.begin(), desired_.attach.end(), [](const AttachRecord& r) {
-              return r.attached || (!r.ifindex && !r.cgroup_id);  // not there yet: nothing to enforce
-            });
+  s.apply_failed = apply_failed_;  // ready: every local pod enforced by a complete policy
+  s.ready = active_ && !apply_failed_ && std::all_of(desired_.attach.begin(), desired_.attach.end(), [](const AttachRecord& r) { return r.attached; });
   s.updated_unix_ms = unix_ms();
   s.pid = getpid();
   s.running = !opts_.once;
@@ -343,7 +328,7 @@ void Agent::on_dns_answer(const dns::Response& r) {
   // The answer is held until this returns: the addresses are in the ipcache before the
   // client can connect to them. (The status file is rewritten by the loop, not here, so
   // no fsync delays the answer.)
-  if (reconcile(false)) {
+  if (reconcile(false, /*rediscover=*/false)) {
     status_dirty_ = true;
     log("learned " + r.qname + " (" + std::to_string(r.addresses.size()) + " addresses)");
   }
@@ -483,7 +468,7 @@ void Agent::loop() {
     });
     bool pending = std::any_of(desired_.attach.begin(), desired_.attach.end(),
                                [](const AttachRecord& r) { return !r.attached; });
-    if (!changed && (drift || (pending && mono_ms() - last_retry > 1000))) {
+    if (!changed && (drift || ((pending || apply_failed_) && mono_ms() - last_retry > 1000))) {
       last_retry = mono_ms();
       changed |= reconcile(false);
     }
@@ -530,6 +515,8 @@ std::string Agent::metrics_text() {
     }
   }
   m.attach_points = desired_.attach.size();
+  m.unenforced_pods = std::count_if(desired_.attach.begin(), desired_.attach.end(), [](const AttachRecord& r) { return !r.attached; });
+  m.apply_failed = apply_failed_;
   m.fqdn_addresses = fqdn_.address_count();
   if (proxy_) {
     m.dns_queries = proxy_->stats().queries;

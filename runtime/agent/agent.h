@@ -13,6 +13,7 @@
 
 #include "ir/diagnostic.h"
 #include "runtime/agent/desired.h"
+#include "runtime/attach/attach_points.h"
 
 namespace moat::runtime::agent {
 
@@ -31,6 +32,10 @@ struct AgentOptions {
   uint32_t fqdn_min_ttl = 5;            // seconds; learned names live at least this long
   bool dns_learn_after_forward = false; // measurement only: do not hold answers
   MisfitPolicy misfits = MisfitPolicy::Enforce;
+  attach::AttachConfig attach;  // how local pods' attach points are found (runtime/attach)
+  /// Test seam: while this file exists every map write "fails" (as a full map would), so a
+  /// test can watch what the agent does when applying fails. "" = never.
+  std::string fail_apply_file;
   bool verbose = false;
   /// Stop after this many milliseconds (0 = until SIGTERM/SIGINT); for tests and demos.
   int64_t run_for_ms = 0;

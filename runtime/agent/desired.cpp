@@ -2,8 +2,6 @@
 // host, remote nodes, learned addresses) so identity allocation is reproducible.
 #include "runtime/agent/desired.h"
 
-#include <net/if.h>
-
 #include <algorithm>
 
 #include "runtime/loader.h"
@@ -43,8 +41,8 @@ std::vector<NodePool> pools_of(const bundle::Manifest& m) {
 }
 
 Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inventory& inv,
-               const std::vector<Endpoint>& learned, const ProxyAddresses& proxy, MisfitPolicy misfit_policy,
-               Diagnostics& diags) {
+               const std::vector<attach::PodAttach>& found, const std::vector<Endpoint>& learned,
+               const ProxyAddresses& proxy, MisfitPolicy misfit_policy, Diagnostics& diags) {
   Desired d;
   d.pools = pools_of(manifest);
   d.plan = plan_node(node, d.pools, inv, diags);
@@ -73,26 +71,22 @@ Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inv
     size_t index = d.endpoints.size();
     d.endpoints.push_back(std::move(ep));
     if (pod.ep.node != node.name) continue;
-    if (pod.ep.iface.empty() && pod.ep.cgroup.empty()) continue;  // W805 already reported
+    auto at = std::find_if(found.begin(), found.end(), [&](const attach::PodAttach& a) { return a.pod == &pod; });
     AttachRecord rec;
     rec.pod = pod.ep.name;
-    rec.iface = pod.ep.iface;
-    rec.cgroup = pod.ep.cgroup;
     bundle::LocalAttachment la;
     la.endpoint = index;
-    if (!rec.iface.empty()) {
-      rec.ifindex = static_cast<int>(if_nametoindex(rec.iface.c_str()));
-      la.ifindex = static_cast<uint32_t>(rec.ifindex);
-      if (!rec.ifindex) rec.problem = "interface " + rec.iface + " does not exist (yet)";
-    }
-    if (!rec.cgroup.empty()) {
-      rec.cgroup_id = cgroup_id_of(rec.cgroup);
-      la.cgroup_id = rec.cgroup_id;
-      if (!rec.cgroup_id) rec.problem += (rec.problem.empty() ? "" : "; ") + std::string("cgroup ") + rec.cgroup + " does not exist (yet)";
+    if (at == found.end()) {
+      rec.problem = "attach point not looked up";
+    } else {
+      rec.iface = at->iface, rec.ifindex = at->ifindex, rec.cgroup = at->cgroup, rec.cgroup_id = at->cgroup_id;
+      rec.problem = at->problem;
+      la.ifindex = static_cast<uint32_t>(at->ifindex);
+      la.cgroup_id = at->cgroup_id;
     }
     bool is_dropped = std::find(dropped.begin(), dropped.end(), &pod) != dropped.end();
-    if (is_dropped) rec.problem = "not admitted by the node's pool: left out of the endpoint map (dropped)";
-    else if (la.ifindex || la.cgroup_id) d.locals.push_back(la);
+    if (!is_dropped && (la.ifindex || la.cgroup_id)) d.locals.push_back(la);
+    else if (is_dropped && rec.problem.empty()) rec.problem = "not admitted by the node's pool: left out of the endpoint map (dropped)";
     // A dropped misfit keeps its attach record: the dispatcher must still see (and drop) it.
     d.attach.push_back(std::move(rec));
   }

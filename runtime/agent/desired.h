@@ -1,8 +1,8 @@
 // From the agent's inputs (manifest, Node, inventory, learned names) to what the node must
 // enforce: every endpoint it should know (cluster workloads, this host, remote nodes, DNS-
 // learned addresses), which of them are local and where their packets are seen, and the
-// node plan (pool, admitted workloads, misfits). Pure computation plus interface / cgroup
-// name resolution; no BPF.
+// node plan (pool, admitted workloads, misfits). Pure computation; no BPF, and the attach
+// points come in already found (runtime/attach).
 #pragma once
 #include <string>
 #include <vector>
@@ -11,6 +11,7 @@
 #include "backend/bundle/map_contents.h"
 #include "ir/diagnostic.h"
 #include "runtime/agent/state.h"
+#include "runtime/attach/attach_points.h"
 #include "runtime/inventory.h"
 #include "runtime/nodepool.h"
 
@@ -32,7 +33,7 @@ struct ProxyAddresses {
 struct Desired {
   std::vector<Endpoint> endpoints;
   std::vector<bundle::LocalAttachment> locals;
-  std::vector<AttachRecord> attach;   // one per local pod with an attach point
+  std::vector<AttachRecord> attach;   // one per local workload pod (found or not)
   std::vector<NodePool> pools;        // from the manifest
   NodePlan plan;                      // points into `pools` and the inventory given
   std::vector<MisfitRecord> misfits;
@@ -43,10 +44,11 @@ struct Desired {
 /// The manifest's pool entries as IR node pools (admission works on ir::NodePool).
 std::vector<NodePool> pools_of(const bundle::Manifest& m);
 
-/// Computes the desired state. Interfaces are resolved in the caller's network namespace;
-/// a pod whose interface or cgroup does not exist yet is kept with a `problem` and retried.
+/// Computes the desired state. `found` holds the local pods' attach points
+/// (attach::find_attach_points on the same inventory); a pod whose attach point was not found
+/// is kept with its `problem` (the node is not ready) and looked for again later.
 Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inventory& inv,
-               const std::vector<Endpoint>& learned, const ProxyAddresses& proxy, MisfitPolicy misfits,
-               Diagnostics& diags);
+               const std::vector<attach::PodAttach>& found, const std::vector<Endpoint>& learned,
+               const ProxyAddresses& proxy, MisfitPolicy misfits, Diagnostics& diags);
 
 } // namespace moat::runtime::agent

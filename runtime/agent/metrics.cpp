@@ -55,7 +55,10 @@ std::string render_metrics(const MetricsSnapshot& m) {
   };
   gauge("moat_agent_ready", "1 when enforcement is in place on every attachable local pod", m.ready ? 1 : 0);
   gauge("moat_agent_generation", "active datapath generation", double(m.generation));
-  gauge("moat_agent_attach_points", "local pods with an attach point", double(m.attach_points));
+  gauge("moat_agent_attach_points", "local workload pods (each needs an attach point)", double(m.attach_points));
+  gauge("moat_agent_unenforced_pods", "local pods whose attach point was not found or not attached (not ready)",
+        double(m.unenforced_pods));
+  gauge("moat_agent_apply_failed", "1 while the last map update failed (retried; not ready)", m.apply_failed ? 1 : 0);
   gauge("moat_fqdn_addresses", "addresses learned from DNS answers", double(m.fqdn_addresses));
   o += "# HELP moat_agent_reloads_total generation swaps since start\n# TYPE moat_agent_reloads_total counter\n";
   o += "moat_agent_reloads_total " + std::to_string(m.reloads) + "\n";

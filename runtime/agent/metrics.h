@@ -22,6 +22,8 @@ struct MetricsSnapshot {
   };
   std::vector<Counter> counters;
   size_t attach_points = 0, fqdn_addresses = 0;
+  size_t unenforced_pods = 0;  // local pods whose attach point was not found or not attached
+  bool apply_failed = false;   // the last map update failed
   uint64_t dns_queries = 0, dns_answers = 0, dns_hold_ns = 0;
 };
 

@@ -83,6 +83,7 @@ std::string to_json(const Status& s) {
       {"pods", {{"local", s.local_pods}, {"cluster", s.cluster_pods}, {"runnable_on_pool", s.runnable_pods}}},
       {"misfits", misfits},
       {"unattached", s.unattached},
+      {"apply_failed", s.apply_failed},
       {"fqdn", {{"addresses", s.fqdn_addresses}, {"names", s.fqdn_names}}},
       {"dns_proxy", {{"queries", s.dns_queries}, {"answers", s.dns_answers}, {"timeouts", s.dns_timeouts},
                      {"hold_ms_avg", s.dns_hold_ms_avg}}},
@@ -132,6 +133,7 @@ std::optional<Status> status_from_json(const std::string& text) {
       for (const auto& m : j["misfits"])
         s.misfits.push_back({m.value("pod", ""), m.value("reasons", std::vector<std::string>{}), m.value("enforced", true)});
     s.unattached = j.value("unattached", std::vector<std::string>{});
+    s.apply_failed = j.value("apply_failed", false);
     if (j.contains("fqdn")) {
       s.fqdn_addresses = j["fqdn"].value("addresses", size_t{0});
       s.fqdn_names = j["fqdn"].value("names", size_t{0});

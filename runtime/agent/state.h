@@ -51,7 +51,8 @@ struct Status {
   size_t identities = 0, ipcache = 0, policy = 0, endpoints = 0;  // map fill (entries written)
   size_t local_pods = 0, cluster_pods = 0, runnable_pods = 0;
   std::vector<MisfitRecord> misfits;
-  std::vector<std::string> unattached;  // local pods without an attach-point annotation
+  std::vector<std::string> unattached;  // "ns/pod: why": local pods not enforced (not ready)
+  bool apply_failed = false;            // the last map update failed; retried (not ready)
   size_t fqdn_addresses = 0, fqdn_names = 0;
   uint64_t dns_queries = 0, dns_answers = 0, dns_timeouts = 0;
   double dns_hold_ms_avg = 0;

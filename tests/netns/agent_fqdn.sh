@@ -16,7 +16,11 @@ nt_pod k 9     # kube-system/coredns: dnsmasq
 nt_pod x 7     # "internet" servers (not cluster pods): api.example.test and n*.svc.example.test
 nt_pod y 8     # other.test
 N_RACE=25
-for i in $(seq 11 $((10 + 2 * N_RACE))); do ip -n "${NT_PREFIX}-x" addr add "10.199.7.$i/24" dev eth0; done
+# x stands for the internet: many addresses behind one link, each with its host route on the node.
+for i in $(seq 11 $((10 + 2 * N_RACE))); do
+  ip -n "${NT_PREFIX}-x" addr add "10.199.7.$i/32" dev eth0 noprefixroute
+  ip -n "$NT_NODE" route add "10.199.7.$i/32" dev h-x scope link
+done
 nt_node_addr 169.254.20.10/32
 nt_node_addr fd00:199:ff::53/128
 
@@ -58,16 +62,15 @@ items:
   - {kind: Namespace, metadata: {name: front}}
   - {kind: Namespace, metadata: {name: kube-system}}
   - kind: Pod
-    metadata: {name: a, namespace: front, labels: {app: client}, annotations: {moat.dev/interface: h-a}}
+    metadata: {name: a, namespace: front, labels: {app: client}}
     spec: {nodeName: node-1}
     status: {podIPs: [{ip: 10.199.1.2}, {ip: "fd00:199:1::2"}]}
   - kind: Pod
-    metadata: {name: coredns-0, namespace: kube-system, labels: {k8s-app: kube-dns}, annotations: {moat.dev/interface: h-k}}
+    metadata: {name: coredns-0, namespace: kube-system, labels: {k8s-app: kube-dns}}
     spec: {nodeName: node-1}
     status: {podIPs: [{ip: 10.199.9.2}, {ip: "fd00:199:9::2"}]}
 EOF
 
-status_field() { grep -o "\"$1\": [0-9a-z.]*" "$NT_STATE/status.json" 2>/dev/null | head -1 | awk '{print $2}'; }
 wait_ready() {
   local n=0
   until [ "$(status_field ready)" = "true" ] && [ "$(status_field running)" = "true" ]; do

@@ -35,15 +35,15 @@ items:
   - {kind: Namespace, metadata: {name: front}}
   - {kind: Namespace, metadata: {name: back}}
   - kind: Pod
-    metadata: {name: a, namespace: front, labels: {app: web-client}, annotations: {moat.dev/interface: h-a}}
+    metadata: {name: a, namespace: front, labels: {app: web-client}}
     spec: {nodeName: node-1}
     status: {podIPs: [{ip: 10.199.1.2}, {ip: "fd00:199:1::2"}]}
   - kind: Pod
-    metadata: {name: b, namespace: back, labels: {app: db}, annotations: {moat.dev/interface: h-b}}
+    metadata: {name: b, namespace: back, labels: {app: db}}
     spec: {nodeName: node-1}
     status: {podIPs: [{ip: 10.199.2.2}, {ip: "fd00:199:2::2"}]}
   - kind: Pod
-    metadata: {name: c, namespace: back, labels: {app: $1}, annotations: {moat.dev/interface: h-c}}
+    metadata: {name: c, namespace: back, labels: {app: $1}}
     spec: {nodeName: node-1}
     status: {podIPs: [{ip: 10.199.3.2}, {ip: "fd00:199:3::2"}]}
 $2
@@ -56,19 +56,6 @@ for p in a b c; do nt_serve "$p"; done
 AGENT=(agent --bundle "$NT_TMP/bundle" --node "$NT_TMP/node.yaml" --inventory "$NT_TMP/inventory.yaml"
        --pin-dir "$NT_PIN" --state-dir "$NT_STATE" --poll-ms 100 --metrics-port 9964)
 
-status_field() { grep -o "\"$1\": [0-9a-z]*" "$NT_STATE/status.json" 2>/dev/null | head -1 | awk '{print $2}'; }
-wait_for() {  # wait_for DESCRIPTION CMD...: bounded (15 s) wait until CMD succeeds
-  local what="$1"; shift
-  local n=0
-  until "$@"; do
-    n=$((n + 1))
-    if [ $n -ge 150 ]; then nt_log "FAIL timed out waiting: $what"; NT_FAILS=$((NT_FAILS + 1)); return 1; fi
-    sleep 0.1
-  done
-}
-gen_above() { local g; g="$(status_field generation)"; [ -n "$g" ] && [ "$g" -gt "$1" ]; }
-is_ready() { [ "$(status_field ready)" = "true" ]; }
-updates_above() { local u; u="$(status_field updates)"; [ -n "$u" ] && [ "$u" -gt "$1" ]; }
 
 start_agent() {
   # nsenter execs the agent itself, so $! is the agent's pid (kill -9 must hit the agent).

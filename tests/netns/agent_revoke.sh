@@ -34,11 +34,11 @@ items:
   - {kind: Namespace, metadata: {name: front}}
   - {kind: Namespace, metadata: {name: back}}
   - kind: Pod
-    metadata: {name: a, namespace: front, labels: {app: $1}, annotations: {moat.dev/interface: h-a}}
+    metadata: {name: a, namespace: front, labels: {app: $1}}
     spec: {nodeName: node-1}
     status: {podIPs: [{ip: 10.199.1.2}, {ip: "fd00:199:1::2"}]}
   - kind: Pod
-    metadata: {name: b, namespace: back, labels: {app: db}, annotations: {moat.dev/interface: h-b}}
+    metadata: {name: b, namespace: back, labels: {app: db}}
     spec: {nodeName: node-1}
     status: {podIPs: [{ip: 10.199.2.2}, {ip: "fd00:199:2::2"}]}
 EOF
@@ -49,19 +49,6 @@ inventory other   # a starts outside the client policy: not isolated
 for p in a b; do nt_serve "$p"; done
 AGENT=(agent --bundle "$NT_TMP/bundle" --node "$NT_TMP/node.yaml" --inventory "$NT_TMP/inventory.yaml"
        --pin-dir "$NT_PIN" --state-dir "$NT_STATE" --poll-ms 100)
-status_field() { grep -o "\"$1\": [0-9a-z]*" "$NT_STATE/status.json" 2>/dev/null | head -1 | awk '{print $2}'; }
-wait_for() {  # wait_for DESCRIPTION CMD...: bounded (15 s) wait until CMD succeeds
-  local what="$1"; shift
-  local n=0
-  until "$@"; do
-    n=$((n + 1))
-    if [ $n -ge 150 ]; then nt_log "FAIL timed out waiting: $what"; NT_FAILS=$((NT_FAILS + 1)); return 1; fi
-    sleep 0.1
-  done
-}
-is_ready() { [ "$(status_field ready)" = "true" ]; }
-gen_above() { local g; g="$(status_field generation)"; [ -n "$g" ] && [ "$g" -gt "$1" ]; }
-updates_above() { local u; u="$(status_field updates)"; [ -n "$u" ] && [ "$u" -gt "$1" ]; }
 
 nsenter --net="/run/netns/$NT_NODE" "$NT_MOAT" "${AGENT[@]}" 2>>"$NT_TMP/agent.log" &
 AGENT_PID=$!

@@ -1,9 +1,12 @@
 # Network-namespace harness for the agent's end-to-end tests (sourced by the test scripts).
 #
 # Topology: one "node" namespace that routes between "pod" namespaces. Each pod is a
-# namespace with eth0 (10.199.I.2/24, fd00:199:I::2/64) whose veth peer h-NAME lives in the
-# node namespace (10.199.I.1/24, fd00:199:I::1/64) — a pod's host-side interface, where the
-# agent attaches its tc programs. Every namespace, interface, cgroup and bpffs pin directory
+# namespace with eth0 (10.199.I.2, fd00:199:I::2) whose veth peer h-NAME lives in the node
+# namespace (10.199.I.1, fd00:199:I::1) — a pod's host-side interface, where the agent
+# attaches its tc programs. Addressing is CNI-shaped (as Calico, Cilium with endpoint routes
+# or the AWS VPC CNI set it up): no shared subnet, but a host route per pod address
+# (10.199.I.2/32 and fd00:199:I::2/128 dev h-NAME) on the node, and on the pod a host route
+# to its gateway plus a default route; the agent finds a pod's interface from that route. Every namespace, interface, cgroup and bpffs pin directory
 # is created here with a unique name and removed on exit; traffic never leaves them.
 #
 # Exit codes: 77 = skipped (not root / no bpf, unless MOAT_REQUIRE_KERNEL=1), 1 = failure.
@@ -99,10 +102,15 @@ nt_veth() {
   ip -n "$ns" link set lo up
   ip -n "$ns" link set eth0 up
   ip -n "$NT_NODE" link set "h-$name" up
-  ip -n "$NT_NODE" addr add "10.199.$i.1/24" dev "h-$name"
-  ip -n "$NT_NODE" -6 addr add "fd00:199:$i::1/64" dev "h-$name" nodad
-  ip -n "$ns" addr add "10.199.$i.2/24" dev eth0
-  ip -n "$ns" -6 addr add "fd00:199:$i::2/64" dev eth0 nodad
+  # Single addresses without prefix routes, then one host route per side.
+  ip -n "$NT_NODE" addr add "10.199.$i.1/32" dev "h-$name" noprefixroute
+  ip -n "$NT_NODE" -6 addr add "fd00:199:$i::1/128" dev "h-$name" nodad noprefixroute
+  ip -n "$NT_NODE" route add "10.199.$i.2/32" dev "h-$name" scope link
+  ip -n "$NT_NODE" -6 route add "fd00:199:$i::2/128" dev "h-$name"
+  ip -n "$ns" addr add "10.199.$i.2/32" dev eth0 noprefixroute
+  ip -n "$ns" -6 addr add "fd00:199:$i::2/128" dev eth0 nodad noprefixroute
+  ip -n "$ns" route add "10.199.$i.1/32" dev eth0 scope link
+  ip -n "$ns" -6 route add "fd00:199:$i::1/128" dev eth0
   ip -n "$ns" route add default via "10.199.$i.1"
   ip -n "$ns" -6 route add default via "fd00:199:$i::1"
   # No static neighbours: pod and node find each other by ARP and IPv6 neighbour discovery,
@@ -146,15 +154,57 @@ nt_node_addr() {
   esac
 }
 
+# nt_uplink: gives the node an uplink like a real node's eth0: interface "up0" (10.199.250.1/24)
+# carrying the default routes, whose peer sits in a namespace of its own that answers
+# nothing (traffic still never leaves the test's namespaces).
+nt_uplink() {
+  local ns="${NT_PREFIX}-world"
+  ip netns add "$ns"
+  NT_PODS+=("world")
+  ip -n "$NT_NODE" link add up0 type veth peer name eth0 netns "$ns"
+  ip -n "$NT_NODE" link set up0 up
+  ip -n "$ns" link set eth0 up
+  ip -n "$NT_NODE" addr add 10.199.250.1/24 dev up0
+  ip -n "$NT_NODE" -6 addr add fd00:199:250::1/64 dev up0 nodad
+  ip -n "$ns" addr add 10.199.250.2/24 dev eth0
+  ip -n "$ns" -6 addr add fd00:199:250::2/64 dev eth0 nodad
+  ip -n "$NT_NODE" route add default via 10.199.250.2
+  ip -n "$NT_NODE" -6 route add default via fd00:199:250::2
+}
+
+nt_cgroup2() { awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts; }  # the cgroup v2 mount
+
 # nt_cgroup NAME: creates a cgroup v2 directory for a pod's processes; sets NT_CG to it.
 nt_cgroup() {
   local root
-  root="$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)"
+  root="$(nt_cgroup2)"
   [ -n "$root" ] || return 1
   NT_CG="$root/${NT_PREFIX}-$1"
   mkdir -p "$NT_CG" || return 1
   NT_CGROUPS+=("$NT_CG")
 }
+
+# nt_kubepods: a kubelet-like kubepods hierarchy (systemd driver) of this test under the cgroup
+# v2 mount; sets NT_KUBEPODS to its root (basename "${NT_PREFIX}-kubepods.slice").
+nt_kubepods() { nt_cgroup kubepods.slice && NT_KUBEPODS="$NT_CG"; }
+
+# nt_pod_cgroup QOS UID: the pod cgroup the kubelet would make under NT_KUBEPODS for a pod of
+# QoS class QOS (guaranteed, burstable, besteffort) with metadata.uid UID; sets NT_CG.
+nt_pod_cgroup() {
+  local p="${NT_PREFIX}-kubepods" u="${2//-/_}" dir
+  case "$1" in
+    guaranteed) dir="$NT_KUBEPODS/$p-pod$u.slice" ;;
+    *) dir="$NT_KUBEPODS/$p-$1.slice"
+       if [ ! -d "$dir" ]; then mkdir "$dir" || return 1; NT_CGROUPS=("$dir" "${NT_CGROUPS[@]}"); fi
+       dir="$dir/$p-$1-pod$u.slice" ;;
+  esac
+  mkdir "$dir" || return 1
+  NT_CGROUPS=("$dir" "${NT_CGROUPS[@]}")  # removed before their parents
+  NT_CG="$dir"
+}
+
+# nt_in_cgroup CG POD CMD...: runs CMD in POD's network namespace inside cgroup CG.
+nt_in_cgroup() { local cg="$1" p="$2"; shift 2; nt_exec "$p" sh -c "echo \$\$ > '$cg/cgroup.procs' && exec \"\$@\"" sh "$@"; }
 
 # Pod commands enter only the network namespace (not `ip netns exec`, which remounts /sys
 # and would hide the cgroup and bpf filesystems).
@@ -182,14 +232,25 @@ nt_serve() {
 
 # nt_expect allow|deny FROM PROTO ADDR PORT [label]: one probe, checked.
 nt_expect() {
-  local want="$1" from="$2" proto="$3" addr="$4" port="$5" label="${6:-}"
-  local got=deny
-  nt_exec "$from" "$NT_PROBE" probe "$proto" "$addr" "$port" --timeout-ms 600 >/dev/null 2>&1 && got=allow
+  nt_verdict "$1" "$2 -> $4 $3/$5" "${6:-}" nt_exec "$2" "$NT_PROBE" probe "$3" "$4" "$5" --timeout-ms 600
+}
+
+# nt_expect_cg CG allow|deny FROM PROTO ADDR PORT [label]: the same, FROM's probe running
+# inside cgroup CG (so cgroup_skb programs on CG judge it).
+nt_expect_cg() {
+  local cg="$1"; shift
+  nt_verdict "$1" "$2(cgroup) -> $4 $3/$5" "${6:-}" nt_in_cgroup "$cg" "$2" "$NT_PROBE" probe "$3" "$4" "$5" --timeout-ms 600
+}
+
+nt_verdict() {  # nt_verdict allow|deny WHAT LABEL CMD...: CMD succeeding means allowed; checked
+  local want="$1" what="$2" label="$3" got=deny
+  shift 3
+  "$@" >/dev/null 2>&1 && got=allow
   NT_CHECKS=$((NT_CHECKS + 1))
   if [ "$got" = "$want" ]; then
-    nt_log "ok   $from -> $addr $proto/$port: $got $label"
+    nt_log "ok   $what: $got $label"
   else
-    nt_log "FAIL $from -> $addr $proto/$port: expected $want, got $got $label"
+    nt_log "FAIL $what: expected $want, got $got $label"
     NT_FAILS=$((NT_FAILS + 1))
   fi
 }
@@ -229,6 +290,21 @@ nt_ndp_check() {
   nt_check "the node resolved $pod by neighbour discovery" nt_neigh_known "$NT_NODE" "fd00:199:$i::2" "h-$pod"
   ip -n "$ns" -6 route replace default via "fd00:199:$i::1" dev eth0
 }
+
+# Status helpers for tests that run the agent as a daemon (reading STATE/status.json).
+status_field() { grep -o "\"$1\": [0-9a-z.]*" "$NT_STATE/status.json" 2>/dev/null | head -1 | awk '{print $2}'; }
+wait_for() {  # wait_for DESCRIPTION CMD...: bounded (15 s) wait until CMD succeeds
+  local what="$1"; shift
+  local n=0
+  until "$@"; do
+    n=$((n + 1))
+    if [ $n -ge 150 ]; then nt_log "FAIL timed out waiting: $what"; NT_FAILS=$((NT_FAILS + 1)); return 1; fi
+    sleep 0.1
+  done
+}
+is_ready() { [ "$(status_field ready)" = "true" ]; }
+gen_above() { local g; g="$(status_field generation)"; [ -n "$g" ] && [ "$g" -gt "$1" ]; }
+updates_above() { local u; u="$(status_field updates)"; [ -n "$u" ] && [ "$u" -gt "$1" ]; }
 
 nt_check() {  # nt_check DESCRIPTION CMD...: counts a check that a command succeeds
   local what="$1"; shift

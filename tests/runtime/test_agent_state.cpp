@@ -67,14 +67,13 @@ TEST_CASE("status files are replaced atomically") {
 
 namespace {
 
-KubePod pod(std::string ns, std::string name, std::string node, const char* ip, std::string iface = "") {
+KubePod pod(std::string ns, std::string name, std::string node, const char* ip) {
   KubePod p;
   p.ep.name = ns + "/" + name;
   p.ep.ns = ns;
   p.ep.ns_labels = {{kNamespaceNameLabel, ns}};
   p.ep.node = std::move(node);
   p.ep.ips = {*IpAddr::parse(ip)};
-  p.ep.iface = std::move(iface);
   return p;
 }
 
@@ -100,13 +99,18 @@ TEST_CASE("derive: endpoints, local attachments, host, remote nodes, DNS proxy, 
 
   Inventory inv;
   inv.nodes = {node, other};
-  KubePod gpu = pod("ml", "trainer", "n1", "10.1.0.1", "lo");  // "lo" exists in every netns
+  KubePod gpu = pod("ml", "trainer", "n1", "10.1.0.1");
   gpu.ep.sched.tolerations.push_back({"nvidia.com/gpu", "", "", true});
-  KubePod stray = pod("ml", "stray", "n1", "10.1.0.2", "lo");  // tolerates nothing
-  KubePod ghost = pod("ml", "ghost", "n1", "10.1.0.3", "moat-no-such-if0");
+  KubePod stray = pod("ml", "stray", "n1", "10.1.0.2");  // tolerates nothing
+  KubePod ghost = pod("ml", "ghost", "n1", "10.1.0.3");
   ghost.ep.sched.tolerations.push_back({"", "", "", true});
   KubePod dns = pod("kube-system", "coredns", "n2", "10.2.0.10");
   inv.pods = {gpu, stray, ghost, dns};
+  // Attach points as runtime/attach found them: ghost's could not be found.
+  std::vector<attach::PodAttach> found(3);
+  found[0] = {&inv.pods[0], "veth-t", 7, "", 0, ""};
+  found[1] = {&inv.pods[1], "", 0, "/sys/fs/cgroup/kubepods.slice/x", 42, ""};
+  found[2] = {&inv.pods[2], "", 0, "", 0, "route to 10.1.0.3: none"};
 
   ProxyAddresses proxy;
   proxy.listen = {*IpAddr::parse("169.254.20.10")};
@@ -118,7 +122,7 @@ TEST_CASE("derive: endpoints, local attachments, host, remote nodes, DNS proxy, 
   learned.dns_names = {"api.example.test"};
 
   Diagnostics diags;
-  Desired d = derive(m, node, inv, {learned}, proxy, MisfitPolicy::Enforce, diags);
+  Desired d = derive(m, node, inv, found, {learned}, proxy, MisfitPolicy::Enforce, diags);
   REQUIRE(d.plan.pool);
   CHECK(d.startup_taint == "moat.dev/agent-not-ready:NoExecute");
   CHECK(d.node_has_startup_taint);
@@ -130,18 +134,23 @@ TEST_CASE("derive: endpoints, local attachments, host, remote nodes, DNS proxy, 
   CHECK(d.endpoints[4].ips[0].str() == "10.0.0.1");
   CHECK(d.endpoints[5].kind == EndpointKind::RemoteNode);
   CHECK(d.endpoints[6].dns_names[0] == "api.example.test");
-  // trainer and stray attach on lo; ghost's interface does not exist yet.
+  // trainer on its interface, stray on its cgroup; ghost's attach point was not found: it
+  // keeps a record (with the problem, so the node is not ready) and no endpoint entry.
   REQUIRE(d.attach.size() == 3);
-  CHECK(d.attach[0].ifindex == 1);
+  CHECK(d.attach[0].ifindex == 7);
+  CHECK(d.attach[0].iface == "veth-t");
+  CHECK(d.attach[1].cgroup_id == 42);
   CHECK(d.attach[2].ifindex == 0);
-  CHECK_FALSE(d.attach[2].problem.empty());
-  CHECK(d.locals.size() == 2);
+  CHECK(d.attach[2].problem == "route to 10.1.0.3: none");
+  REQUIRE(d.locals.size() == 2);
+  CHECK(d.locals[0].ifindex == 7);
+  CHECK(d.locals[1].cgroup_id == 42);
   REQUIRE(d.misfits.size() == 1);
   CHECK(d.misfits[0].pod == "ml/stray");
   CHECK(d.misfits[0].enforced);
 
   Diagnostics d2;
-  Desired dropped = derive(m, node, inv, {}, proxy, MisfitPolicy::Drop, d2);
+  Desired dropped = derive(m, node, inv, found, {}, proxy, MisfitPolicy::Drop, d2);
   CHECK(dropped.locals.size() == 1);  // the misfit is left out of the endpoint map
   CHECK(dropped.attach.size() == 3);  // but its traffic still meets the dispatcher
   CHECK_FALSE(dropped.misfits[0].enforced);

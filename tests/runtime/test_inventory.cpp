@@ -51,7 +51,7 @@ TEST_CASE("a Node in JSON reads the same way") {
   CHECK(node->addresses.at(0).v6);
 }
 
-TEST_CASE("an inventory List gives namespaces, pods, IPs, named ports and attach points") {
+TEST_CASE("an inventory List gives namespaces, pods, UIDs, IPs and named ports (attach annotations ignored)") {
   SourceManager sm;
   Diagnostics diags;
   auto inv = load_inventory({kData + "inventory.yaml"}, sm, diags);
@@ -66,8 +66,11 @@ TEST_CASE("an inventory List gives namespaces, pods, IPs, named ports and attach
   REQUIRE(t);
   CHECK(t->ep.ns_labels.at("team") == "ml");
   CHECK(t->ep.labels.at("workload-type") == "training");
-  CHECK(t->ep.iface == "veth-trainer0");
+  // Attach-point annotations are the pod owner's to write: ignored (runtime/attach finds
+  // the attach point), while the UID that names the pod's cgroup is read.
+  CHECK(t->ep.iface.empty());
   CHECK(t->ep.cgroup.empty());
+  CHECK(t->uid == "0f3c6a2e-5b1d-4c8e-9a7f-2d4e6b8c0a1f");
   REQUIRE(t->ep.ips.size() == 2);  // podIP repeated in podIPs is kept once
   CHECK(t->ep.ips[0].str() == "10.199.1.10");
   CHECK(t->ep.ips[1].v6);
@@ -82,7 +85,8 @@ TEST_CASE("an inventory List gives namespaces, pods, IPs, named ports and attach
 
   const KubePod* f = inv->find_pod("web/frontend-7d9");
   REQUIRE(f);
-  CHECK(f->ep.cgroup == "/sys/fs/cgroup/unified/kubepods/pod-frontend");
+  CHECK(f->ep.cgroup.empty());  // moat.dev/cgroup annotation ignored
+  CHECK(f->uid.empty());
   CHECK(f->ep.ports.at(1).proto == Protocol::UDP);
 
   const KubePod* b = inv->find_pod("kubeflow/batch-1");

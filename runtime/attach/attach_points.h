@@ -1,0 +1,54 @@
+// Where each local pod is enforced, decided by the node alone: for tc, the host interface
+// the node routes the pod's addresses out of (pod_interface.h); for cgroup_skb, the pod's
+// cgroup under the kubepods hierarchy by its UID (kubepods.h). Nothing a pod's owner writes
+// (annotations, labels, names) is consulted. A pod whose attach point cannot be found, or
+// whose attach point another pod claims too, gets a `problem` and an E810/E811 diagnostic;
+// the agent then keeps the node not-ready instead of running the pod unenforced.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ir/diagnostic.h"
+#include "runtime/inventory.h"
+
+namespace moat::runtime::attach {
+
+enum class AttachKind : uint8_t { Tc, Cgroup };
+
+/// Agent flags: --attach, --kubepods-root, --attach-override.
+struct AttachConfig {
+  AttachKind kind = AttachKind::Tc;
+  std::string kubepods_root;  // "" = autodetect under the cgroup v2 mount
+  /// Test-only: "ns/pod" -> interface name, or cgroup directory (a value starting with '/').
+  /// Still subject to the never-a-pod's checks below.
+  std::map<std::string, std::string> overrides;
+};
+
+/// Parses one --attach-override "NS/POD=IFACE" or "NS/POD=/cgroup/dir".
+bool parse_override(const std::string& text, AttachConfig& cfg, std::string& error);
+
+/// One local workload pod and where it is enforced.
+struct PodAttach {
+  const KubePod* pod = nullptr;
+  std::string iface;  // tc
+  int ifindex = 0;
+  std::string cgroup;  // cgroup_skb
+  uint64_t cgroup_id = 0;
+  std::string problem;  // "" when found
+};
+
+/// Finds the attach point of every workload pod of `inv` placed on `node` (inventory
+/// order). Problems are reported as E810 / E811 at the pod's source range.
+std::vector<PodAttach> find_attach_points(const std::string& node, const Inventory& inv, const AttachConfig& cfg,
+                                          Diagnostics& diags);
+
+/// Interfaces and cgroups that belong to no pod: loopback and uplinks (default-route
+/// interfaces); the cgroup v2 root, the kubepods root and its QoS parents. A dispatcher
+/// found on one of them was put there by something other than this agent's discovery
+/// (an older agent that obeyed pod annotations) and is removed.
+bool never_pod_interface(int ifindex);
+bool never_pod_cgroup(uint64_t cgroup_id, const AttachConfig& cfg);
+
+} // namespace moat::runtime::attach
