@@ -38,6 +38,7 @@ const char* special_name(uint32_t s) {
   case abi::kSpecialMalformed: return "malformed packet";
   case abi::kSpecialFragment: return "fragment without its first fragment";
   case abi::kSpecialNonIp: return "not IP";
+  case abi::kSpecialSpoofed: return "spoofed source address";
   }
   return "?";
 }
