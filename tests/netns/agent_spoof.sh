@@ -11,33 +11,15 @@
 source "$(dirname "$0")/lib.sh"
 nt_init "$1" "$2"
 
-# front/web (the attacker, isolated by nothing), back/db (ingress only from front/client on
-# tcp 5432, udp 5353), front/client (isolated both ways, egress only to db).
+# other/web (the attacker, isolated by nothing), back/db (the protected pod), front/client.
 nt_pod web 1
 nt_pod db 2
 nt_pod client 3
 
-mkdir -p "$NT_TMP/policy"
-cat > "$NT_TMP/policy/policy.yaml" <<'EOF'
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: db, namespace: back}
-spec:
-  podSelector: {matchLabels: {app: db}}
-  ingress:
-    - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: front}}, podSelector: {matchLabels: {app: client}}}]
-      ports: [{port: 5432}, {port: 5353, protocol: UDP}]
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: client, namespace: front}
-spec:
-  podSelector: {matchLabels: {app: client}}
-  policyTypes: [Ingress, Egress]
-  egress:
-    - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: back}}}]
-      ports: [{port: 5432}, {port: 5353, protocol: UDP}]
-EOF
+# front/client: isolated both ways, egress only to namespace back; back/db: ingress only from
+# namespace front, tcp 5432 and udp 5353 (lib.sh). web lives in namespace other.
+nt_client_db_policy "$NT_TMP/policy" "{port: 5432}, {port: 5353, protocol: UDP}" \
+  "{port: 5432}, {port: 5353, protocol: UDP}"
 cat > "$NT_TMP/node.yaml" <<'EOF'
 kind: Node
 metadata: {name: node-1}
@@ -56,9 +38,10 @@ EOF
   echo "items:"
   echo "  - {kind: Namespace, metadata: {name: front}}"
   echo "  - {kind: Namespace, metadata: {name: back}}"
-  pod front web web 1
+  echo "  - {kind: Namespace, metadata: {name: other}}"
+  pod other web web 1
   pod back db db 2
-  pod front client client 3
+  pod front client web-client 3
 } > "$NT_TMP/inventory.yaml"
 "$NT_MOAT" build -o "$NT_TMP/bundle" "$NT_TMP/policy" >/dev/null || { nt_log "moat build failed"; exit 1; }
 for p in web db client; do nt_serve "$p"; done
