@@ -1,9 +1,9 @@
 // The deciding half of the policy core, and the programs around it. From a filled
 // FlowTuple: local endpoint (fail closed), spoofed sources and self traffic
-// (source_check.cpp), conntrack (conntrack.cpp:
-// a later packet or a reply of an allowed flow passes without a policy lookup while the
-// policy epoch is unchanged), the policy verdict (judge.cpp), the conntrack record of an
-// allowed new flow, counters and drop events. Per-packet work is fixed: it never depends on
+// (source_check.cpp), conntrack keyed by the local endpoint (conntrack.cpp: a later packet
+// or a reply of an allowed flow passes without a policy lookup while the policy epoch is
+// unchanged), the policy verdict (judge.cpp), the conntrack record of an allowed new flow,
+// counters and drop events. Per-packet work is fixed: it never depends on
 // the number of rules, only on the plan (which lookups exist at all).
 #include <cstddef>
 
