@@ -38,6 +38,7 @@ const char* special_name(uint32_t s) {
   case abi::kSpecialMalformed: return "malformed packet";
   case abi::kSpecialFragment: return "fragment without its first fragment";
   case abi::kSpecialNonIp: return "not IP";
+  case abi::kSpecialSpoofed: return "spoofed source address";
   }
   return "?";
 }
@@ -215,6 +216,14 @@ std::optional<FlowCheck> KernelFlowRunner::check(const Endpoint& src_in, const E
                         v6 ? "IPv6" : "IPv4");
     return std::nullopt;
   }
+  // A workload to itself goes to another of its addresses when it has one: self traffic is
+  // the workload reaching any of its own addresses (backend/DATAPATH.md).
+  if (src == dst && src->kind == EndpointKind::Workload)
+    for (const IpAddr& ip : src->ips)
+      if (ip.v6 == v6 && ip != *sa) {
+        da = ip;
+        break;
+      }
   PacketSpec spec;
   spec.src = *sa;
   spec.dst = *da;

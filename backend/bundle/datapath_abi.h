@@ -59,7 +59,8 @@ enum Special : uint32_t {
   kSpecialMalformed = 5,     // truncated or malformed header, too many IPv6 extension headers
   kSpecialFragment = 6,      // non-first fragment whose first fragment was never seen
   kSpecialNonIp = 7,         // not IPv4/IPv6 (ARP, LLDP...): passed, policy covers IP only
-  kSpecialCount = 8,
+  kSpecialSpoofed = 8,       // sent with a source address that is not the local endpoint's
+  kSpecialCount = 9,
 };
 /// Rule ids >= this value name a special slot: rule = kSpecialRuleBase + Special.
 inline constexpr uint32_t kSpecialRuleBase = 0xFFFFFF00u;
@@ -74,10 +75,22 @@ struct EndpointKey {
 };
 inline constexpr uint32_t kFlagIsolatedIngress = 1u << 0;
 inline constexpr uint32_t kFlagIsolatedEgress = 1u << 1;
+/// Addresses an endpoint may send from (DATAPATH.md, "Source addresses"); Kubernetes gives a
+/// pod at most one per family, so four leave room without making the value large.
+inline constexpr uint32_t kMaxEndpointAddrs = 4;
 struct EndpointValue {
   uint32_t identity;
   uint32_t flags;             // kFlagIsolated*
   uint32_t isolation[2];      // [dir]: index of one isolation fact that isolates it (for events)
+  /// This endpoint in conntrack keys (FlowTuple::local): an entry made at one endpoint
+  /// never answers for another. Unique per attachment, stable while it exists (the loader
+  /// uses the attachment's own key: kind << 56 | ifindex or cgroup id), so entries carried
+  /// over to a new generation still find their endpoint.
+  uint64_t conntrack_id;
+  uint8_t addr_count;                     // addrs[0, addr_count) are used
+  uint8_t addr_family[kMaxEndpointAddrs];  // kFamilyV4 / kFamilyV6 per slot
+  uint8_t pad[3];
+  uint8_t addrs[kMaxEndpointAddrs][16];   // IPv4 in the first 4 bytes, the rest zero
 };
 
 // ---- ipcache ----
@@ -116,8 +129,9 @@ struct PolicyValue {
 };
 
 // ---- Conntrack and fragments ----
-/// One flow as the packet shows it, plus the direction of the hook that saw it. A reply
-/// is found by swapping addresses and ports and flipping the direction.
+/// One flow as the packet shows it, plus the direction of the hook that saw it and the
+/// local endpoint it was seen at. A reply is found by swapping addresses and ports and
+/// flipping the direction, at the same local endpoint.
 struct FlowTuple {
   uint8_t saddr[16];
   uint8_t daddr[16];
@@ -127,6 +141,7 @@ struct FlowTuple {
   uint8_t family;
   uint8_t dir;
   uint8_t pad;
+  uint64_t local;  // EndpointValue::conntrack_id of the endpoint the hook belongs to
 };
 struct ConntrackValue {
   uint32_t rule;   // the rule that allowed the flow (at its first packet or last revalidation)
@@ -172,15 +187,18 @@ inline constexpr uint8_t kDropReasonVerdict = 0;  // the packet's own verdict (n
 /// A conntrack entry allowed under an earlier epoch, judged again and denied by the current
 /// policy: the connection was revoked by a policy or inventory change (entry deleted).
 inline constexpr uint8_t kDropReasonRevoked = 1;
+/// Sent with a source address that is not one of the local endpoint's (rule =
+/// kSpecialRuleBase + kSpecialSpoofed).
+inline constexpr uint8_t kDropReasonSpoofed = 2;
 
 inline constexpr uint32_t kRingbufBytes = 256 * 1024;
 
 static_assert(sizeof(EndpointKey) == 16);
-static_assert(sizeof(EndpointValue) == 16);
+static_assert(sizeof(EndpointValue) == 96);
 static_assert(sizeof(IpcacheKey) == 24);
 static_assert(sizeof(PolicyKey) == 16);
 static_assert(sizeof(PolicyValue) == 8);
-static_assert(sizeof(FlowTuple) == 40);
+static_assert(sizeof(FlowTuple) == 48);
 static_assert(sizeof(ConntrackValue) == 8);
 static_assert(sizeof(FragmentKey) == 40);
 static_assert(sizeof(FragmentValue) == 8);

@@ -51,6 +51,19 @@ abi::EndpointKey endpoint_key(uint32_t kind, uint64_t id) {
   return k;
 }
 
+uint64_t endpoint_conntrack_id(const abi::EndpointKey& key) { return uint64_t{key.kind} << 56 | key.id; }
+
+void set_endpoint_addresses(abi::EndpointValue& v, const std::vector<IpAddr>& ips) {
+  v.addr_count = 0;
+  for (const IpAddr& ip : ips) {
+    if (v.addr_count == abi::kMaxEndpointAddrs) break;
+    uint8_t slot = v.addr_count++;
+    v.addr_family[slot] = ip.v6 ? abi::kFamilyV6 : abi::kFamilyV4;
+    std::memset(v.addrs[slot], 0, sizeof v.addrs[slot]);
+    std::memcpy(v.addrs[slot], ip.bytes.data(), ip.v6 ? 16 : 4);
+  }
+}
+
 namespace {
 
 std::string labels_key(const Labels& l) {
@@ -214,8 +227,14 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
       v.flags |= iso.dir == Direction::Ingress ? abi::kFlagIsolatedIngress : abi::kFlagIsolatedEgress;
       v.isolation[d] = i;
     }
-    if (la.ifindex) out.endpoints.emplace_back(endpoint_key(abi::kEndpointKindIfindex, la.ifindex), v);
-    if (la.cgroup_id) out.endpoints.emplace_back(endpoint_key(abi::kEndpointKindCgroup, la.cgroup_id), v);
+    set_endpoint_addresses(v, e.ips);
+    auto add = [&](uint32_t kind, uint64_t id) {
+      abi::EndpointKey k = endpoint_key(kind, id);
+      v.conntrack_id = endpoint_conntrack_id(k);
+      out.endpoints.emplace_back(k, v);
+    };
+    if (la.ifindex) add(abi::kEndpointKindIfindex, la.ifindex);
+    if (la.cgroup_id) add(abi::kEndpointKindCgroup, la.cgroup_id);
     local_ids.push_back(v.identity);
   }
   std::sort(local_ids.begin(), local_ids.end());

@@ -83,5 +83,12 @@ abi::IpcacheKey ipcache_key(const IpPrefix& prefix);
 abi::PolicyKey policy_key(uint32_t local, uint32_t remote, Direction dir, uint8_t proto,
                           uint16_t port, uint32_t prefixlen);
 abi::EndpointKey endpoint_key(uint32_t kind, uint64_t id);
+/// The attachment's own number in conntrack keys: kind << 56 | id (unique per attachment,
+/// stable while it exists; cgroup ids and ifindexes stay far below 2^56).
+uint64_t endpoint_conntrack_id(const abi::EndpointKey& key);
+/// The addresses the endpoint may send from: the first abi::kMaxEndpointAddrs of `ips`
+/// (Kubernetes gives a pod at most one per family; further ones fail closed: dropped as
+/// spoofed).
+void set_endpoint_addresses(abi::EndpointValue& v, const std::vector<IpAddr>& ips);
 
 } // namespace moat::bundle

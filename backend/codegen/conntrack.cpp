@@ -52,6 +52,8 @@ void DatapathEmitter::emit_conntrack(BasicBlock* conntrack, BasicBlock* new_flow
   store(load(b_.i8(), tuple_, kFamily, 1), rev, kFamily, 1);
   store(b.CreateTrunc(b.CreateXor(dir_, b.getInt32(1)), b_.i8()), rev, kDir, 1);
   store(b.getInt8(0), rev, offsetof(abi::FlowTuple, pad), 1);
+  // The same local endpoint: an entry another endpoint made never answers here.
+  store(load(b_.i64(), tuple_, kLocal, 8), rev, kLocal, 8);
   Value* reply_entry = map_lookup(conntrack_, rev);
   b.CreateCondBr(b.CreateIsNull(reply_entry), new_flow, reply_hit);
   b.SetInsertPoint(reply_hit);

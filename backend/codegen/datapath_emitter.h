@@ -5,9 +5,10 @@
 // The core is `i32 moat_policy_core(ctx, attach, dir)` (attach 0 = tc, 1 = cgroup_skb;
 // dir 0 = ingress, 1 = egress; returns 1 pass, 0 drop). Each program calls it with
 // constants, so after inlining every attach/direction test folds away. Its two halves live
-// in four files: parse_packet.cpp (headers -> FlowTuple), policy_core.cpp (tuple -> verdict:
-// endpoint, self traffic, conntrack record, counters, events), conntrack.cpp (conntrack hits
-// and their revalidation after a policy change) and judge.cpp (ipcache and policy lookups).
+// in five files: parse_packet.cpp (headers -> FlowTuple), policy_core.cpp (tuple -> verdict:
+// endpoint, conntrack record, counters, events), source_check.cpp (spoofed sources, self
+// traffic), conntrack.cpp (conntrack hits and their revalidation after a policy change) and
+// judge.cpp (ipcache and policy lookups).
 //
 // Documented verdicts (also in backend/DATAPATH.md):
 //  - non-IP frames (ARP, ...) pass: policy is about IP traffic;
@@ -23,6 +24,11 @@
 //  - protocols other than TCP/UDP/SCTP/ICMP/ICMPv6 are looked up with port 0: only rules
 //    without ports match them;
 //  - unknown local endpoint (ifindex / cgroup id not in moat_endpoints): drop (fail closed);
+//  - egress with a source address that is not the local endpoint's (nor IPv6 link-local,
+//    nor loopback on cgroup_skb): drop (kSpecialSpoofed), whatever the policy;
+//  - self traffic (the remote address is one of the local endpoint's own): pass;
+//  - conntrack entries are keyed by the local endpoint too: one endpoint's entry never
+//    admits a packet at another;
 //  - a conntrack hit recorded under an older policy epoch is judged again by the current
 //    maps: still allowed -> pass and refresh, denied -> drop (reason revoked), entry deleted.
 #pragma once
@@ -47,6 +53,7 @@ inline constexpr uint64_t kDport = offsetof(abi::FlowTuple, dport);
 inline constexpr uint64_t kProto = offsetof(abi::FlowTuple, proto);
 inline constexpr uint64_t kFamily = offsetof(abi::FlowTuple, family);
 inline constexpr uint64_t kDir = offsetof(abi::FlowTuple, dir);
+inline constexpr uint64_t kLocal = offsetof(abi::FlowTuple, local);
 } // namespace tuple_field
 
 class DatapathEmitter {
@@ -76,6 +83,20 @@ private:
   void emit_policy();
   void emit_finish();
   void emit_programs();
+
+  // ---- source_check.cpp ----
+  /// From the known local endpoint: on egress the source must be one of the endpoint's own
+  /// addresses (or IPv6 link-local), else drop (kSpecialSpoofed, kDropReasonSpoofed). Then
+  /// self traffic — the remote address (destination on egress, source on ingress) is one of
+  /// the endpoint's own addresses — goes to `self`, the rest to `not_self`.
+  void emit_source_check(llvm::BasicBlock* self, llvm::BasicBlock* not_self);
+  /// i1: the tuple's address at `addr_off` is one of the endpoint's own: listed in its map
+  /// value, or on a cgroup_skb hook a loopback address.
+  llvm::Value* own_address(uint64_t addr_off);
+  /// i1: the address at `addr_off` is in the endpoint map value's address list.
+  llvm::Value* endpoint_has(uint64_t addr_off);
+  /// i1: the address at `addr_off` is 127.0.0.0/8 or ::1.
+  llvm::Value* is_loopback(uint64_t addr_off);
 
   // ---- conntrack.cpp ----
   /// From `conntrack` (an enforced direction, not self traffic): the flow in this direction,

@@ -1,8 +1,9 @@
 // The deciding half of the policy core, and the programs around it. From a filled
-// FlowTuple: local endpoint (fail closed), implicit self traffic, conntrack (conntrack.cpp:
-// a later packet or a reply of an allowed flow passes without a policy lookup while the
-// policy epoch is unchanged), the policy verdict (judge.cpp), the conntrack record of an
-// allowed new flow, counters and drop events. Per-packet work is fixed: it never depends on
+// FlowTuple: local endpoint (fail closed), spoofed sources and self traffic
+// (source_check.cpp), conntrack keyed by the local endpoint (conntrack.cpp: a later packet
+// or a reply of an allowed flow passes without a policy lookup while the policy epoch is
+// unchanged), the policy verdict (judge.cpp), the conntrack record of an allowed new flow,
+// counters and drop events. Per-packet work is fixed: it never depends on
 // the number of rules, only on the plan (which lookups exist at all).
 #include <cstddef>
 
@@ -195,14 +196,13 @@ void DatapathEmitter::emit_policy() {
   flags_ = load(b_.i32(), ep, offsetof(abi::EndpointValue, flags), 4);
   b.CreateStore(local_id_, local_);
 
-  // Self traffic (source address == destination address) is always allowed.
-  Value* diff = b.getInt32(0);
-  for (unsigned i = 0; i < 4; ++i)
-    diff = b.CreateOr(diff, b.CreateXor(load(b_.i32(), tuple_, kSaddr + 4 * i, 4),
-                                        load(b_.i32(), tuple_, kDaddr + 4 * i, 4)));
+  // Conntrack entries belong to the endpoint whose hook made them.
+  store(load(b_.i64(), ep, offsetof(abi::EndpointValue, conntrack_id), 8), tuple_, kLocal, 8);
+
+  // Spoofed sources drop; self traffic (to or from one of its own addresses) always passes.
   BasicBlock* self = block("self");
   BasicBlock* not_self = block("not_self");
-  b.CreateCondBr(b.CreateICmpEQ(diff, b.getInt32(0)), self, not_self);
+  emit_source_check(self, not_self);
   b.SetInsertPoint(self);
   decide_special(abi::kSpecialImplicit, pass_);
 

@@ -3,8 +3,10 @@
 // hand-written C reference (same maps, filled by the same loader code) at N rules.
 // Packets: a new flow allowed by a rule (TCP ACK: policy path, no conntrack record), a new
 // flow dropped by isolation (policy path + drop event), an established UDP flow (conntrack
-// hit). Median of --runs measurements each. Usage: see bench/datapath/run.sh.
+// hit). Median of --runs measurements each, moat's and the reference's runs interleaved.
+// Usage: see bench/datapath/run.sh.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -38,18 +40,21 @@ double median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
+/// ns/packet of one test run of `repeat` repetitions (the kernel's average).
+double one_run(int prog_fd, const std::vector<uint8_t>& pkt, const Options& o) {
+  LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = pkt.data(), .data_size_in = static_cast<uint32_t>(pkt.size()),
+              .repeat = static_cast<int>(o.repeat));
+  if (bpf_prog_test_run_opts(prog_fd, &t) != 0) {
+    std::perror("BPF_PROG_TEST_RUN");
+    std::exit(3);
+  }
+  return t.duration;
+}
+
 /// Median ns/packet of `runs` test runs of `repeat` repetitions.
 double measure(int prog_fd, const std::vector<uint8_t>& pkt, const Options& o) {
   std::vector<double> samples;
-  for (int i = 0; i < o.runs; ++i) {
-    LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = pkt.data(), .data_size_in = static_cast<uint32_t>(pkt.size()),
-                .repeat = static_cast<int>(o.repeat));
-    if (bpf_prog_test_run_opts(prog_fd, &t) != 0) {
-      std::perror("BPF_PROG_TEST_RUN");
-      std::exit(3);
-    }
-    samples.push_back(t.duration);
-  }
+  for (int i = 0; i < o.runs; ++i) samples.push_back(one_run(prog_fd, pkt, o));
   return median(samples);
 }
 
@@ -103,23 +108,25 @@ struct Row {
   double allowed = 0, denied = 0, established = 0;
 };
 
-Row run_object(const std::vector<uint8_t>& elf, const bundle::MapContents& contents, const Packets& pk,
-               const Options& o, const char* what) {
+/// A loaded object with its maps filled, after checking the verdicts the benchmark relies on
+/// (the established packet's check records its flow: later runs hit conntrack).
+struct Loaded {
+  std::unique_ptr<runtime::Datapath> dp;
+  int fd = -1;
+};
+
+Loaded load_object(const std::vector<uint8_t>& elf, const bundle::MapContents& contents, const Packets& pk,
+                   const char* what) {
   std::string error;
-  auto dp = runtime::Datapath::open(elf, {}, error);
-  if (!dp) {
+  Loaded l;
+  l.dp = runtime::Datapath::open(elf, {}, error);
+  if (!l.dp || !l.dp->apply(contents, error)) {
     std::fprintf(stderr, "%s: %s\n", what, error.c_str());
     std::exit(3);
   }
-  if (!dp->apply(contents, error)) {
-    std::fprintf(stderr, "%s: %s\n", what, error.c_str());
-    std::exit(3);
-  }
-  int fd = dp->program_fd(runtime::Program::TcIngress);
-  Row r;
-  // Sanity: the verdicts the benchmark relies on.
+  l.fd = l.dp->program_fd(runtime::Program::TcIngress);
   auto check = [&](const std::vector<uint8_t>& pkt, bool pass) {
-    auto res = dp->test_run(runtime::Program::TcIngress, pkt, 1, error);
+    auto res = l.dp->test_run(runtime::Program::TcIngress, pkt, 1, error);
     if (!res || res->passed != pass) {
       std::fprintf(stderr, "%s: unexpected verdict in the benchmark setup\n", what);
       std::exit(3);
@@ -127,11 +134,27 @@ Row run_object(const std::vector<uint8_t>& elf, const bundle::MapContents& conte
   };
   check(pk.allowed, true);
   check(pk.denied, false);
-  check(pk.established, true);  // records the UDP flow: later runs hit conntrack
-  r.allowed = measure(fd, pk.allowed, o);
-  r.denied = measure(fd, pk.denied, o);
-  r.established = measure(fd, pk.established, o);
-  return r;
+  check(pk.established, true);
+  return l;
+}
+
+/// Rows for the loaded objects, measured interleaved: run i of every packet on every object
+/// back to back, so that the load of a shared machine drifts over all of them alike.
+std::vector<Row> measure_interleaved(const std::vector<Loaded>& objs, const Packets& pk, const Options& o) {
+  std::vector<std::array<std::vector<double>, 3>> samples(objs.size());
+  const std::vector<uint8_t>* pkts[3] = {&pk.allowed, &pk.denied, &pk.established};
+  for (int i = 0; i < o.runs; ++i)
+    for (int p = 0; p < 3; ++p)
+      for (size_t k = 0; k < objs.size(); ++k) samples[k][p].push_back(one_run(objs[k].fd, *pkts[p], o));
+  std::vector<Row> rows;
+  for (auto& s : samples) rows.push_back({median(s[0]), median(s[1]), median(s[2])});
+  return rows;
+}
+
+std::string fmt_ratio(double r) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%.2f", r);
+  return buf;
 }
 
 std::vector<uint8_t> read_file(const std::string& path) {
@@ -170,8 +193,8 @@ int main(int argc, char** argv) {
   double floor = measure(floor_fd, p10.allowed, o);
   std::printf("repeat=%u runs=%d (median), ns/packet from BPF_PROG_TEST_RUN\n", o.repeat, o.runs);
   std::printf("empty program (floor): %.1f ns\n\n", floor);
-  std::printf("| rules | entries (addresses/policy) | moat allowed | moat denied | moat established | C allowed | C denied | C established | moat/C (allowed) |\n");
-  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  std::printf("| rules | entries (addresses/policy) | moat allowed | moat denied | moat established | C allowed | C denied | C established | moat/C allowed | denied | established |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   double first_allowed = 0;
   for (size_t n : o.rules) {
     Module m = moat::bench::synthetic_policy(n);
@@ -185,22 +208,23 @@ int main(int argc, char** argv) {
       return 3;
     }
     Packets pk = packets_for(n);
-    Row moat_row = run_object(elf, contents, pk, o, "moat");
-    Row c_row;
-    bool have_c = false;
+    std::vector<Loaded> objs;
+    objs.push_back(load_object(elf, contents, pk, "moat"));
     if (!o.reference_dir.empty()) {
       std::vector<uint8_t> ref = read_file(o.reference_dir + "/reference-" + std::to_string(n) + ".bpf.o");
-      if (!ref.empty()) {
-        c_row = run_object(ref, contents, pk, o, "reference");
-        have_c = true;
-      }
+      if (!ref.empty()) objs.push_back(load_object(ref, contents, pk, "reference"));
     }
+    std::vector<Row> rows = measure_interleaved(objs, pk, o);
+    bool have_c = rows.size() > 1;
+    Row moat_row = rows[0], c_row = have_c ? rows[1] : Row{};
     if (first_allowed == 0) first_allowed = moat_row.allowed;
     auto c = [&](double v) { return have_c ? std::to_string(static_cast<int>(v + 0.5)) : std::string("-"); };
-    std::printf("| %zu | %zu / %zu | %.0f | %.0f | %.0f | %s | %s | %s | %s |\n", n,
+    auto ratio = [&](double a, double b) { return have_c ? fmt_ratio(a / b) : std::string("-"); };
+    std::printf("| %zu | %zu / %zu | %.0f | %.0f | %.0f | %s | %s | %s | %s | %s | %s |\n", n,
                 contents.hosts.size() + contents.ipcache.size(), contents.policy.size() + contents.policy_exact.size(), moat_row.allowed, moat_row.denied, moat_row.established,
                 c(c_row.allowed).c_str(), c(c_row.denied).c_str(), c(c_row.established).c_str(),
-                have_c ? std::to_string(moat_row.allowed / c_row.allowed).substr(0, 4).c_str() : "-");
+                ratio(moat_row.allowed, c_row.allowed).c_str(), ratio(moat_row.denied, c_row.denied).c_str(),
+                ratio(moat_row.established, c_row.established).c_str());
     std::fflush(stdout);
   }
   return 0;

@@ -3,7 +3,9 @@
 // the same work as moat's generated program for the benchmark's packets, with the same
 // maps (names, key and value layouts of backend/bundle/datapath_abi.h), so that the loader
 // fills both the same way: parse Ethernet + IPv4/IPv6 (+ extension headers, fragments) +
-// L4 ports, local endpoint, self check, conntrack (flow, then reverse), ipcache, policy
+// L4 ports, local endpoint, the egress source check (spoofed sources drop) and self traffic
+// (the remote address is one of the endpoint's own), conntrack keyed by the local endpoint
+// (flow, then reverse), ipcache, policy
 // (local, remote) then (local, ANY), isolation fallback, per-rule counters, drop events,
 // conntrack record on allow, and the policy-epoch check on conntrack hits (an entry of an
 // older epoch is judged again: refreshed, or deleted and dropped as revoked).
@@ -18,11 +20,16 @@
 #include <bpf/bpf_helpers.h>
 
 struct endpoint_key { __u32 kind, pad; __u64 id; };
-struct endpoint_value { __u32 identity, flags, isolation[2]; };
+struct endpoint_value {
+  __u32 identity, flags, isolation[2];
+  __u64 conntrack_id;
+  __u8 addr_count, addr_family[4], pad[3];
+  __u32 addrs[4][4];
+};
 struct ipcache_key { __u32 prefixlen; __u32 family; __u8 addr[16]; };
 struct policy_key { __u32 prefixlen, local, remote; __u8 dir, proto; __u16 port; };
 struct policy_value { __u32 rule; __u8 action, pad[3]; };
-struct flow_tuple { __u32 saddr[4], daddr[4]; __u16 sport, dport; __u8 proto, family, dir, pad; };
+struct flow_tuple { __u32 saddr[4], daddr[4]; __u16 sport, dport; __u8 proto, family, dir, pad; __u64 local; };
 struct ct_value { __u32 rule, epoch; };
 struct frag_key { __u32 saddr[4], daddr[4]; __u32 id; __u8 proto, family, pad[2]; };
 struct frag_value { __u16 sport, dport; __u32 pad; };
@@ -58,7 +65,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 volatile __u32 moat_epoch;
 
 #define SPECIAL 0xFFFFFF00u
-enum { DEFAULT_DENY, DEFAULT_ALLOW, IMPLICIT, ESTABLISHED, UNKNOWN_LOCAL, MALFORMED, FRAGMENT, NON_IP };
+enum { DEFAULT_DENY, DEFAULT_ALLOW, IMPLICIT, ESTABLISHED, UNKNOWN_LOCAL, MALFORMED, FRAGMENT, NON_IP, SPOOFED };
+#define REASON_SPOOFED 2
 #ifndef RULE_COUNT
 #define RULE_COUNT 0
 #endif
@@ -70,6 +78,18 @@ enum { DEFAULT_DENY, DEFAULT_ALLOW, IMPLICIT, ESTABLISHED, UNKNOWN_LOCAL, MALFOR
 #ifndef ANY_LOOKUP
 #define ANY_LOOKUP 1
 #endif
+
+/// Is `a` (family `family`) one of the endpoint's own addresses? Used slots in order.
+static __always_inline int own_addr(struct endpoint_value *ep, __u8 family, __u32 *a) {
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    if (i >= ep->addr_count) return 0;
+    if (ep->addr_family[i] == family && ep->addrs[i][0] == a[0] && ep->addrs[i][1] == a[1] &&
+        ep->addrs[i][2] == a[2] && ep->addrs[i][3] == a[3])
+      return 1;
+  }
+  return 0;
+}
 
 static __always_inline struct policy_value *policy_level(struct policy_key *pk) {
   struct policy_value *v = bpf_map_lookup_elem(&moat_policy_exact, pk);
@@ -247,15 +267,24 @@ decide: {
     struct endpoint_value *ep = bpf_map_lookup_elem(&moat_endpoints, &ek);
     if (!ep) return finish(skb, &t, SPECIAL + UNKNOWN_LOCAL, 0, 0, 0, 0);
     __u32 local = ep->identity;
-    if (((t.saddr[0] ^ t.daddr[0]) | (t.saddr[1] ^ t.daddr[1]) | (t.saddr[2] ^ t.daddr[2]) |
-         (t.saddr[3] ^ t.daddr[3])) == 0)
+    t.local = ep->conntrack_id;
+    if (egress) {
+      if (!own_addr(ep, t.family, t.saddr)) {
+        // IPv6 link-local sources are the pod's own link: judged by policy, never self.
+        if (!(t.family == 6 && (t.saddr[0] & bpf_htonl(0xffc00000)) == bpf_htonl(0xfe800000)))
+          return finish_reason(skb, &t, SPECIAL + SPOOFED, 0, local, 0, 0, REASON_SPOOFED);
+      } else if (own_addr(ep, t.family, t.daddr)) {
+        return finish(skb, &t, SPECIAL + IMPLICIT, 1, local, 0, 0);
+      }
+    } else if (own_addr(ep, t.family, t.saddr)) {
       return finish(skb, &t, SPECIAL + IMPLICIT, 1, local, 0, 0);
+    }
     struct ct_value *cv = bpf_map_lookup_elem(&moat_ct, &t);
     if (cv) {
       if (cv->epoch == moat_epoch) return finish(skb, &t, SPECIAL + ESTABLISHED, 1, local, 0, 0);
       return revalidate(skb, ep, local, cv, &t, &t, egress);
     }
-    struct flow_tuple r = {.proto = t.proto, .family = t.family, .dir = !egress};
+    struct flow_tuple r = {.proto = t.proto, .family = t.family, .dir = !egress, .local = t.local};
     __builtin_memcpy(r.saddr, t.daddr, 16);
     __builtin_memcpy(r.daddr, t.saddr, 16);
     r.sport = reply ? t.sport : t.dport;

@@ -13,7 +13,7 @@ ninja -C "$build" bench_datapath >/dev/null
 refdir=$(mktemp -d)
 trap 'rm -rf "$refdir"' EXIT
 for n in $(echo "$rules" | tr ',' ' '); do
-  clang-19 -O2 -g -target bpf -I/usr/include/$(gcc -print-multiarch) -DRULE_COUNT="$n" -DRULE_SLOTS="$((n + 8))" \
+  clang-19 -O2 -g -target bpf -I/usr/include/$(gcc -print-multiarch) -DRULE_COUNT="$n" -DRULE_SLOTS="$((n + 9))" \
     -DIPCACHE_PREFIXES=0 -DANY_LOOKUP=0 \
     -c "$here/reference.bpf.c" -o "$refdir/reference-$n.bpf.o"
 done

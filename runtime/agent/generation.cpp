@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <map>
 #include <set>
@@ -38,27 +39,58 @@ bool same_contents(const bundle::MapContents& a, const bundle::MapContents& b) {
          same_entries(a.endpoints, b.endpoints);
 }
 
+/// The pinned conntrack map of `dir` (fd, or -1) and its key and value sizes.
+int open_conntrack(const std::string& dir, bpf_map_info& info) {
+  int fd = bpf_obj_get((dir + "/" + abi::kMapConntrack).c_str());
+  uint32_t len = sizeof info;
+  if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/// The conntrack key of the layout before entries carried their local endpoint: FlowTuple
+/// without `local`.
+constexpr uint32_t kUnkeyedTupleSize = offsetof(abi::FlowTuple, local);
+
 /// Copies the connections of an earlier conntrack map that the new object could not reuse
 /// (another layout) into `dp`'s, each with epoch 0, so that every one is judged again by
 /// the new policy on its next packet. Dropping them instead would cut allowed connections:
 /// a reply without its entry is judged as a new flow, which an ingress-isolated client
-/// denies. Needs the same key (abi::FlowTuple); the rule id is kept when the old value has
-/// one. Returns the number of entries copied.
-size_t migrate_conntrack(const std::string& prev_dir, Datapath& dp) {
-  int old_fd = bpf_obj_get((prev_dir + "/" + abi::kMapConntrack).c_str());
-  int new_fd = dp.map_fd(abi::kMapConntrack);
+/// denies. The rule id is kept when the old value has one. Keys of the current layout are
+/// copied as they are; keys without the local endpoint only when `endpoints` is given: each
+/// goes to every attachment of the endpoint that owns its local address (the source of an
+/// egress entry, the destination of an ingress one), entries of no known endpoint are left
+/// behind. Returns the number of entries written.
+size_t migrate_conntrack(const std::string& prev_dir, Datapath& dp,
+                         const std::vector<std::pair<abi::EndpointKey, abi::EndpointValue>>* endpoints) {
   bpf_map_info info{};
-  uint32_t len = sizeof info;
+  int old_fd = open_conntrack(prev_dir, info);
+  int new_fd = dp.map_fd(abi::kMapConntrack);
   size_t copied = 0;
-  if (old_fd >= 0 && new_fd >= 0 && bpf_obj_get_info_by_fd(old_fd, &info, &len) == 0 &&
-      info.key_size == sizeof(abi::FlowTuple) && info.value_size >= sizeof(uint32_t)) {
+  bool same_key = info.key_size == sizeof(abi::FlowTuple);
+  bool unkeyed = info.key_size == kUnkeyedTupleSize && endpoints;
+  if (old_fd >= 0 && new_fd >= 0 && (same_key || unkeyed) && info.value_size >= sizeof(uint32_t)) {
     std::vector<uint8_t> old_value(info.value_size);
     for (const std::string& key : map_keys(old_fd, info.key_size)) {
       if (bpf_map_lookup_elem(old_fd, key.data(), old_value.data()) != 0) continue;
       abi::ConntrackValue v{};
       std::memcpy(&v.rule, old_value.data(), sizeof v.rule);
       v.epoch = 0;  // older than every epoch the agent sets
-      if (bpf_map_update_elem(new_fd, key.data(), &v, BPF_NOEXIST) == 0) ++copied;
+      abi::FlowTuple t{};
+      std::memcpy(&t, key.data(), key.size());
+      if (same_key) {
+        copied += bpf_map_update_elem(new_fd, &t, &v, BPF_NOEXIST) == 0;
+        continue;
+      }
+      const uint8_t* local = t.dir == static_cast<uint8_t>(Direction::Egress) ? t.saddr : t.daddr;
+      for (const auto& [ek, ev] : *endpoints)
+        for (uint8_t i = 0; i < ev.addr_count && i < abi::kMaxEndpointAddrs; ++i)
+          if (ev.addr_family[i] == t.family && std::memcmp(ev.addrs[i], local, 16) == 0) {
+            t.local = ev.conntrack_id;
+            copied += bpf_map_update_elem(new_fd, &t, &v, BPF_NOEXIST) == 0;
+          }
     }
   }
   if (old_fd >= 0) close(old_fd);
@@ -93,8 +125,16 @@ std::unique_ptr<Generation> open_generation(const std::vector<uint8_t>& elf, con
     std::string err;
     g->dp = Datapath::open(elf, OpenOptions{g->dir, verbose}, err);
     if (g->dp && attempt == 1 && !prev_dir.empty()) {
-      size_t n = migrate_conntrack(prev_dir, *g->dp);
-      note += "; " + std::to_string(n) + " tracked connections copied, to be judged again on their next packet";
+      bpf_map_info info{};
+      int fd = open_conntrack(prev_dir, info);
+      if (fd >= 0) close(fd);
+      if (fd >= 0 && info.key_size == kUnkeyedTupleSize) {
+        g->migrate_unkeyed_from = prev_dir;
+        note += "; tracked connections are copied to their endpoints once the maps are filled";
+      } else {
+        size_t n = migrate_conntrack(prev_dir, *g->dp, nullptr);
+        note += "; " + std::to_string(n) + " tracked connections copied, to be judged again on their next packet";
+      }
     }
     if (g->dp) return g;
     if (!g->carried) {
@@ -134,7 +174,12 @@ bool set_epoch(Generation& g, uint32_t epoch, std::string& error) {
 
 bool fill(Generation& g, const Module& policy, const Desired& d, std::string& error) {
   g.contents = bundle::compute_map_contents(policy, d.endpoints, d.locals, g.ids);
-  return g.dp->apply(g.contents, error);
+  if (!g.dp->apply(g.contents, error)) return false;
+  if (!g.migrate_unkeyed_from.empty()) {
+    migrate_conntrack(g.migrate_unkeyed_from, *g.dp, &g.contents.endpoints);
+    g.migrate_unkeyed_from.clear();
+  }
+  return true;
 }
 
 namespace {

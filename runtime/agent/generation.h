@@ -42,6 +42,9 @@ struct Generation {
   bundle::MapContents contents;  // what the maps hold now
   bool carried = false;          // conntrack & co. came from the previous generation
   uint32_t epoch = 0;            // the policy epoch its programs compare conntrack entries with
+  /// A pinned conntrack map in the layout without the local endpoint (abi::FlowTuple
+  /// before `local`), whose connections fill() copies once it knows the endpoints.
+  std::string migrate_unkeyed_from;
 };
 
 /// The epoch after `epoch`, in serial-number order; never 0 (the epoch of entries recorded

@@ -97,6 +97,7 @@ int on_ring_event(void* ctx, void* data, size_t size) {
     if (e.rule == abi::kSpecialRuleBase + abi::kSpecialDefaultDeny && *c->manifest &&
         e.isolation < (*c->manifest)->policy.isolations.size())
       r.origin = "isolated by " + (*c->manifest)->policy.isolations[e.isolation].origin;
+    if (e.reason == abi::kDropReasonSpoofed) r.origin = "the source address is not one of the sending pod's";
   } else {
     r.reason = "rule " + name + (action.empty() ? "" : " " + action);
   }

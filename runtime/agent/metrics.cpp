@@ -43,6 +43,7 @@ const char* special_name(uint32_t special) {
   case abi::kSpecialMalformed: return "malformed";
   case abi::kSpecialFragment: return "orphan-fragment";
   case abi::kSpecialNonIp: return "non-ip";
+  case abi::kSpecialSpoofed: return "spoofed";
   }
   return "special";
 }

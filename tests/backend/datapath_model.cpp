@@ -55,7 +55,18 @@ bool model_direction(const bundle::MapContents& c, const bundle::DatapathPlan& p
                      Direction dir, const IpAddr& local_ip, const IpAddr& remote_ip, Protocol proto, uint16_t port) {
   // IPv6 neighbour discovery passes before any lookup (as the real packets do: hop limit 255).
   if (is_neighbour_discovery(proto, port)) return true;
-  if (local_ip == remote_ip) return true;  // self
+  // The endpoint's own addresses (source_check.cpp): egress must send from one of them
+  // (else spoofed: dropped); self traffic has one at the remote end.
+  auto own = [&](const IpAddr& a) {
+    abi::EndpointValue probe{};
+    bundle::set_endpoint_addresses(probe, {a});
+    for (uint8_t i = 0; i < local.addr_count && i < abi::kMaxEndpointAddrs; ++i)
+      if (local.addr_family[i] == probe.addr_family[0] && std::memcmp(local.addrs[i], probe.addrs[0], 16) == 0)
+        return true;
+    return false;
+  };
+  if (dir == Direction::Egress && !own(local_ip)) return false;  // spoofed
+  if (own(remote_ip)) return true;                               // self
   const bundle::DirectionPlan& dp = plan[dir];
   if (!dp.enabled) return true;
   uint32_t remote = abi::kIdentityWorld;

@@ -1,6 +1,6 @@
 // A model of the generated datapath's decision, in C++, over the map contents the loader
 // would write: the same lookups in the same order (neighbour discovery, local endpoint,
-// self, ipcache with longest prefix, host check, (local, remote) then (local, ANY) policy
+// the egress source check, self = the remote address is the endpoint's own, ipcache with longest prefix, host check, (local, remote) then (local, ANY) policy
 // with longest port prefix, isolation flag). Lets the tests check compute_map_contents against the
 // interpreter on thousands of random policies without a kernel; the kernel tests then
 // check the real programs against the same oracle.

@@ -143,3 +143,40 @@ TEST_CASE("map contents: an external endpoint with several addresses is several 
                                 Protocol::TCP, 443) == v.allowed);
   }
 }
+
+TEST_CASE("map contents: the endpoint value carries its own addresses and conntrack id", "[backend]") {
+  Module m;
+  Isolation iso;  // everything egress-isolated, no rule: only self traffic leaves
+  iso.subject.pods.reqs.push_back({"app", LabelRequirement::Op::In, {"same"}, {}});
+  iso.dir = Direction::Egress;
+  m.isolations.push_back(iso);
+  std::vector<Endpoint> eps(2);
+  for (Endpoint& e : eps) e.ns = "x", e.ns_labels = {{kNamespaceNameLabel, "x"}}, e.labels = {{"app", "same"}};
+  eps[0].name = "x/a";
+  eps[0].ips = {*IpAddr::parse("10.244.0.1"), *IpAddr::parse("fd00::1"), *IpAddr::parse("10.244.0.11")};
+  eps[1].name = "x/b";  // same labels, same identity: another pod all the same
+  eps[1].ips = {*IpAddr::parse("10.244.0.2")};
+  bundle::IdentityAllocator ids;
+  bundle::MapContents c = bundle::compute_map_contents(m, eps, {{0, 5, 77}, {1, 6, 0}}, ids);
+  REQUIRE(c.endpoints.size() == 3);
+  const abi::EndpointValue& tc = c.endpoints[0].second;
+  const abi::EndpointValue& cg = c.endpoints[1].second;
+  const abi::EndpointValue& b = c.endpoints[2].second;
+  CHECK(tc.identity == b.identity);
+  CHECK(tc.addr_count == 3);
+  CHECK(tc.addr_family[0] == abi::kFamilyV4);
+  CHECK(tc.addr_family[1] == abi::kFamilyV6);
+  CHECK(tc.addrs[2][3] == 11);
+  CHECK(tc.addrs[2][4] == 0);  // IPv4: the rest of the slot is zero, as in FlowTuple
+  // Each attachment has its own id: an entry made at one never answers at another.
+  CHECK(tc.conntrack_id == (uint64_t{abi::kEndpointKindIfindex} << 56 | 5));
+  CHECK(cg.conntrack_id == (uint64_t{abi::kEndpointKindCgroup} << 56 | 77));
+  CHECK(b.conntrack_id != tc.conntrack_id);
+  // The model: a's other address is self, b's address is not, and b cannot send as a.
+  bundle::DatapathPlan plan = bundle::plan_datapath(m);
+  CHECK(test::model_direction(c, plan, tc, Direction::Egress, eps[0].ips[0], eps[0].ips[2], Protocol::TCP, 80));
+  CHECK(evaluate(m, Flow{&eps[0], &eps[0], Protocol::TCP, 80}).allowed);
+  CHECK_FALSE(test::model_direction(c, plan, tc, Direction::Egress, eps[0].ips[0], eps[1].ips[0], Protocol::TCP, 80));
+  CHECK_FALSE(evaluate(m, Flow{&eps[0], &eps[1], Protocol::TCP, 80}).allowed);
+  CHECK_FALSE(test::model_direction(c, plan, b, Direction::Egress, eps[0].ips[0], eps[1].ips[0], Protocol::TCP, 80));
+}

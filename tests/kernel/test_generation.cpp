@@ -7,11 +7,14 @@
 
 #include <unistd.h>
 
+#include <cstddef>
+
 #include <bpf/bpf.h>
 
 #include "backend/bundle/datapath_abi.h"
 #include "kernel_env.h"
 #include "runtime/agent/generation.h"
+#include "runtime/maps.h"
 
 using namespace moat;
 using namespace moat::runtime::agent;
@@ -44,6 +47,21 @@ abi::FlowTuple some_flow() {
   t.proto = 6;
   t.family = abi::kFamilyV4;
   return t;
+}
+
+/// Pins, as generation 1 under `pin_path`, the conntrack map an older moat would have left:
+/// keys of `key_size` bytes, values of `value_size`, holding `entries` (key, value). Returns
+/// the generation's directory.
+std::string pin_old_conntrack(const std::string& pin_path, uint32_t key_size, uint32_t value_size,
+                              const std::vector<std::pair<const void*, const void*>>& entries) {
+  std::string dir = generation_dir(pin_path, 1), error;
+  REQUIRE(make_dirs(dir, error));
+  int fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "moat_ct", key_size, value_size, 1024, nullptr);
+  REQUIRE(fd >= 0);
+  for (const auto& [k, v] : entries) REQUIRE(bpf_map_update_elem(fd, k, v, BPF_ANY) == 0);
+  REQUIRE(bpf_obj_pin(fd, (dir + "/" + abi::kMapConntrack).c_str()) == 0);
+  close(fd);
+  return dir;
 }
 
 } // namespace
@@ -105,15 +123,9 @@ TEST_CASE("generations: conntrack of another layout is copied, to be judged agai
   std::vector<uint8_t> elf = test::compile_for(m);
   std::string error, note;
   // What a moat with a 16-byte conntrack value would have pinned.
-  std::string old_dir = generation_dir(pin.path, 1);
-  REQUIRE(make_dirs(old_dir, error));
-  int old_ct = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "moat_ct", sizeof(abi::FlowTuple), 16, 1024, nullptr);
-  REQUIRE(old_ct >= 0);
   abi::FlowTuple flow = some_flow();
   uint32_t old_value[4] = {3, 0xAAAA, 0xBBBB, 0xCCCC};
-  REQUIRE(bpf_map_update_elem(old_ct, &flow, old_value, BPF_ANY) == 0);
-  REQUIRE(bpf_obj_pin(old_ct, (old_dir + "/" + abi::kMapConntrack).c_str()) == 0);
-  close(old_ct);
+  std::string old_dir = pin_old_conntrack(pin.path, sizeof(abi::FlowTuple), 16, {{&flow, old_value}});
 
   auto g = open_generation(elf, pin.path, 2, old_dir, false, note, error);
   INFO(error);
@@ -124,4 +136,42 @@ TEST_CASE("generations: conntrack of another layout is copied, to be judged agai
   REQUIRE(bpf_map_lookup_elem(g->dp->map_fd(abi::kMapConntrack), &flow, &got) == 0);
   CHECK(got.rule == 3);
   CHECK(got.epoch == 0);
+}
+
+TEST_CASE("generations: conntrack without the local endpoint goes to the endpoint that owns it", "[kernel]") {
+  MOAT_REQUIRE_KERNEL();
+  PinDir pin;
+  Module m = policy();
+  std::vector<uint8_t> elf = test::compile_for(m);
+  std::string error, note;
+  // What a moat whose conntrack key had no local endpoint (40 bytes) would have pinned: an
+  // egress entry of a (10.0.0.1), an ingress entry to a, and one of an address nobody has.
+  abi::FlowTuple out = some_flow();
+  out.dir = static_cast<uint8_t>(Direction::Egress);
+  abi::FlowTuple in = some_flow();  // 10.0.0.1 -> 10.0.0.2 seen at 10.0.0.2's ingress: not a's
+  in.dir = static_cast<uint8_t>(Direction::Ingress);
+  abi::FlowTuple to_a = some_flow();
+  std::swap(to_a.saddr, to_a.daddr);
+  to_a.dir = static_cast<uint8_t>(Direction::Ingress);
+  abi::ConntrackValue v{4, 9};
+  std::string old_dir = pin_old_conntrack(pin.path, offsetof(abi::FlowTuple, local), sizeof v,
+                                          {{&out, &v}, {&in, &v}, {&to_a, &v}});
+
+  Desired d;
+  d.endpoints = {test::workload("x", "a", {{"app", "a"}}, "10.0.0.1")};
+  d.locals = {{0, 7, 0}};
+  auto g = open_generation(elf, pin.path, 2, old_dir, false, note, error);
+  INFO(error);
+  REQUIRE(g);
+  REQUIRE(fill(*g, m, d, error));
+  int fd = g->dp->map_fd(abi::kMapConntrack);
+  const uint64_t a_id = bundle::endpoint_conntrack_id(bundle::endpoint_key(abi::kEndpointKindIfindex, 7));
+  abi::ConntrackValue got{};
+  out.local = a_id;
+  REQUIRE(bpf_map_lookup_elem(fd, &out, &got) == 0);
+  CHECK(got.rule == 4);
+  CHECK(got.epoch == 0);
+  to_a.local = a_id;
+  CHECK(bpf_map_lookup_elem(fd, &to_a, &got) == 0);
+  CHECK(runtime::map_keys(fd, sizeof(abi::FlowTuple)).size() == 2);  // `in` belongs to nobody here
 }

@@ -10,9 +10,18 @@
 //                                                                     one TCP connection, one message
 //                                                                     per interval; exit 0 = all echoed
 //   netprobe dns-connect SERVER NAME A|AAAA TCPPORT [--timeout-ms N]   exit 0 = lookup + connect
+//   netprobe forge tcp|udp IFACE DSTMAC SRC SPORT DST DPORT            one Ethernet frame (TCP SYN or
+//                                                                     UDP datagram, any source address,
+//                                                                     checksums filled) sent on IFACE
+//                                                                     through an AF_PACKET socket
+//   probe, loop: [--sport N] binds the local port (to meet a forged flow's tuple)
 #include "runtime/net_util.h"
+#include "runtime/packets.h"
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -28,6 +37,11 @@
 
 namespace {
 
+int usage_error(const char* what) {  // after a failed system call
+  std::perror(what);
+  return 2;
+}
+
 using Clock = std::chrono::steady_clock;
 using moat::runtime::now_ms;
 using moat::runtime::wait_fd;
@@ -37,12 +51,25 @@ bool parse_addr(const std::string& host, int port, sockaddr_storage& ss, socklen
 }
 
 /// One request/echo exchange over TCP or UDP; true when the echo came back in time.
-bool probe(bool tcp, const std::string& host, int port, int timeout_ms) {
+/// `sport` > 0: bound to that local port first.
+bool probe(bool tcp, const std::string& host, int port, int timeout_ms, int sport = 0) {
   sockaddr_storage ss;
   socklen_t len;
   if (!parse_addr(host, port, ss, len)) return false;
   int fd = socket(ss.ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
+  if (sport > 0) {
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_storage local{};
+    socklen_t local_len;
+    std::string any = ss.ss_family == AF_INET6 ? "::" : "0.0.0.0";
+    if (!parse_addr(any, sport, local, local_len) || bind(fd, reinterpret_cast<sockaddr*>(&local), local_len) != 0) {
+      std::perror("netprobe: bind");
+      close(fd);
+      return false;
+    }
+  }
   long deadline = now_ms() + timeout_ms;
   bool ok = false;
   const char msg[] = "moat-probe";
@@ -288,8 +315,58 @@ int dns_connect(const std::string& server, const std::string& name, const std::s
   return ok ? 0 : 1;
 }
 
+bool parse_mac(const std::string& text, uint8_t mac[6]) {
+  unsigned v[6];
+  if (std::sscanf(text.c_str(), "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6) return false;
+  for (int i = 0; i < 6; ++i) mac[i] = static_cast<uint8_t>(v[i]);
+  return true;
+}
+
+/// Sends one hand-made frame on `iface` with an AF_PACKET socket: what a pod with the
+/// default CAP_NET_RAW can do to forge any source address. The kernel's IP stack never sees
+/// it, so only the datapath's source check stands between it and the node.
+int forge(bool tcp, const std::string& iface, const std::string& dst_mac, const std::string& src, int sport,
+          const std::string& dst, int dport) {
+  moat::runtime::PacketSpec spec;
+  auto s = moat::IpAddr::parse(src), d = moat::IpAddr::parse(dst);
+  uint8_t mac[6];
+  if (!s || !d || s->v6 != d->v6 || !parse_mac(dst_mac, mac)) {
+    std::fprintf(stderr, "netprobe forge: bad address or MAC\n");
+    return 2;
+  }
+  spec.src = *s;
+  spec.dst = *d;
+  spec.proto = tcp ? 6 : 17;
+  spec.sport = static_cast<uint16_t>(sport);
+  spec.dport = static_cast<uint16_t>(dport);
+  spec.tcp_flags = moat::runtime::kTcpSyn;
+  spec.payload = tcp ? 0 : 10;
+  std::vector<uint8_t> frame = moat::runtime::build_packet(spec);
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+  if (fd < 0) return usage_error("forge: AF_PACKET socket");
+  ifreq ifr{};
+  std::snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", iface.c_str());
+  if (ioctl(fd, SIOCGIFHWADDR, &ifr) != 0) {
+    close(fd);
+    return usage_error("forge: no such interface");
+  }
+  std::memcpy(frame.data(), mac, 6);
+  std::memcpy(frame.data() + 6, ifr.ifr_hwaddr.sa_data, 6);
+  sockaddr_ll to{};
+  to.sll_family = AF_PACKET;
+  to.sll_ifindex = static_cast<int>(if_nametoindex(iface.c_str()));
+  to.sll_halen = 6;
+  std::memcpy(to.sll_addr, mac, 6);
+  ssize_t n = sendto(fd, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  close(fd);
+  if (n != static_cast<ssize_t>(frame.size())) return usage_error("forge: sendto");
+  std::printf("sent %zu bytes %s %s:%d -> %s:%d\n", frame.size(), tcp ? "tcp" : "udp", src.c_str(), sport,
+              dst.c_str(), dport);
+  return 0;
+}
+
 int usage() {
-  std::fprintf(stderr, "usage: netprobe serve|probe|loop|dns-connect ... (see the source header)\n");
+  std::fprintf(stderr, "usage: netprobe serve|probe|loop|stream|dns-connect|forge ... (see the source header)\n");
   return 2;
 }
 
@@ -318,7 +395,7 @@ int main(int argc, char** argv) {
     return serve(tcp, udp);
   }
   if (a[0] == "probe" && a.size() >= 4) {
-    bool ok = probe(a[1] == "tcp", a[2], std::atoi(a[3].c_str()), opt("--timeout-ms", 1000));
+    bool ok = probe(a[1] == "tcp", a[2], std::atoi(a[3].c_str()), opt("--timeout-ms", 1000), opt("--sport", 0));
     std::printf("%s\n", ok ? "ok" : "fail");
     return ok ? 0 : 1;
   }
@@ -332,7 +409,7 @@ int main(int argc, char** argv) {
     std::string stop = opt_s("--stop-file");
     long attempts = 0, ok = 0, wrong = 0;
     while (now_ms() < end && (stop.empty() || access(stop.c_str(), F_OK) != 0)) {
-      bool r = probe(tcp, a[2], port, timeout);
+      bool r = probe(tcp, a[2], port, timeout, opt("--sport", 0));
       ++attempts;
       ok += r;
       if (r != (expect == "allow")) {
@@ -349,5 +426,7 @@ int main(int argc, char** argv) {
                   opt("--timeout-ms", 1000), opt_s("--stop-file"));
   if (a[0] == "dns-connect" && a.size() >= 5)
     return dns_connect(a[1], a[2], a[3], std::atoi(a[4].c_str()), opt("--timeout-ms", 2000));
+  if (a[0] == "forge" && a.size() >= 8)
+    return forge(a[1] == "tcp", a[2], a[3], a[4], std::atoi(a[5].c_str()), a[6], std::atoi(a[7].c_str()));
   return usage();
 }
