@@ -150,7 +150,7 @@ int run_diff(const DiffOptions& o) {
       std::fputs(cube_detail(old_m, new_m, sm, c, "    ").c_str(), stdout);
     }
     if (r.truncated) std::printf("(more differences: raise --max-cubes to see them)\n");
-    std::string scope = inv ? fmt::format(" over {} inventory endpoint(s), {} selected by a policy", r.inventory_endpoints,
+    std::string scope = inv ? fmt::format(", over {} inventory endpoint(s), {} selected by a policy", r.inventory_endpoints,
                                           r.inventory_subjects)
                             : std::string();
     std::printf("moat diff: %s: %zu cube(s) newly allowed, %zu newly denied%s (%.2fs)\n", verdict.c_str(), plus, minus,
