@@ -73,7 +73,7 @@ std::string generation_dir(const std::string& pin_dir, uint64_t number) {
 
 std::unique_ptr<Generation> open_generation(const std::vector<uint8_t>& elf, const std::string& pin_dir,
                                             uint64_t number, const std::string& prev_dir, bool verbose,
-                                            std::string& note, std::string& error) {
+                                            std::string& note, std::string& error, uint32_t conntrack_entries) {
   auto g = std::make_unique<Generation>();
   g->number = number;
   g->dir = generation_dir(pin_dir, number);
@@ -91,7 +91,7 @@ std::unique_ptr<Generation> open_generation(const std::vector<uint8_t>& elf, con
       }
     }
     std::string err;
-    g->dp = Datapath::open(elf, OpenOptions{g->dir, verbose}, err);
+    g->dp = Datapath::open(elf, OpenOptions{g->dir, verbose, conntrack_entries}, err);
     if (g->dp && attempt == 1 && !prev_dir.empty()) {
       size_t n = migrate_conntrack(prev_dir, *g->dp);
       note += "; " + std::to_string(n) + " tracked connections copied, to be judged again on their next packet";
