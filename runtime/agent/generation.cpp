@@ -132,6 +132,20 @@ bool set_epoch(Generation& g, uint32_t epoch, std::string& error) {
   return true;
 }
 
+namespace {
+
+/// The allocator keeps only identities the maps use: an FQDN address is one identity whose
+/// key includes its names, so every change of its name set is a new key; without this,
+/// one pod resolving random names under a wildcard would grow the allocator forever.
+void forget_unused_identities(bundle::IdentityAllocator& ids, const bundle::MapContents& c) {
+  std::vector<std::string> keys;
+  keys.reserve(c.identities.size());
+  for (const bundle::IdentityInfo& i : c.identities) keys.push_back(i.key);
+  ids.retain(keys);
+}
+
+} // namespace
+
 bool fill(Generation& g, const Module& policy, const Desired& d, std::string& error) {
   g.contents = bundle::compute_map_contents(policy, d.endpoints, d.locals, g.ids);
   return g.dp->apply(g.contents, error);
@@ -186,6 +200,7 @@ bool delete_keys(int fd, const std::vector<std::string>& keys, const char* map, 
 bool update_in_place(Generation& g, const Module& policy, const Desired& d, uint32_t epoch, bool& changed,
                      std::string& error) {
   bundle::MapContents next = bundle::compute_map_contents(policy, d.endpoints, d.locals, g.ids);
+  forget_unused_identities(g.ids, next);
   changed = !same_contents(next, g.contents);
   if (!changed) {
     g.contents = std::move(next);  // identities' representatives may differ; entries do not

@@ -18,6 +18,7 @@
 #include <optional>
 #include <thread>
 
+#include "backend/bundle/map_contents.h"
 #include "runtime/dns/dns_message.h"
 #include "runtime/dns/dns_proxy.h"
 #include "runtime/dns/fqdn_cache.h"
@@ -706,4 +707,16 @@ TEST_CASE("TCP connections are served by a bounded pool with an idle timeout; UD
   CHECK(q.proxy->stats().queries == 10);
   CHECK(q.proxy->stats().dropped == 6);
   CHECK(silent.queries == 4);
+}
+
+TEST_CASE("the identities of an address whose names keep changing do not pile up") {
+  bundle::IdentityAllocator ids;
+  uint32_t first = ids.get("x|10.199.7.99,|n0.test,", true);
+  for (int i = 1; i < 1000; ++i) {
+    std::string key = "x|10.199.7.99,|n" + std::to_string(i) + ".test,";
+    uint32_t id = ids.get(key, true);
+    CHECK(id != first);  // a forgotten number is never handed out again
+    ids.retain({key});
+  }
+  CHECK(ids.size() == 1);
 }
