@@ -117,6 +117,9 @@ private:
   // ask for (absent: no DNS rules, not restricted), what is worth learning, and the queue of
   // answers waiting to be learned (ticket, answer).
   std::mutex dns_mu_;
+  // fqdn_ is written under mu_ AND fqdn_mu_; the proxy's callback reads it under fqdn_mu_
+  // alone (never waiting for a reconcile), everything else under mu_.
+  std::mutex fqdn_mu_;
   std::condition_variable learn_cv_;
   std::map<IpAddr, std::vector<FqdnMatch>> dns_rules_;
   std::shared_ptr<const dns::FqdnSelectors> dns_selectors_;
@@ -129,6 +132,7 @@ private:
 };
 
 constexpr int kRefusedLogPerSecond = 20;
+constexpr int64_t kRefreshMarginMs = 1000;  // a known name this close to expiry waits for its refresh
 
 std::vector<std::string> Agent::bundle_paths() const {
   std::vector<std::string> out{opts_.bundle_dir + "/" + bundle::kManifestFile};
@@ -168,7 +172,10 @@ bool Agent::load_bundle(std::string& error) {
   manifest_text_ = *before;
   bundle_sha_ = bundle::sha256_hex(manifest_text_);
   selectors_.emplace(bundle_->manifest.policy);
-  fqdn_.retain(*selectors_);
+  {
+    std::lock_guard fl(fqdn_mu_);
+    fqdn_.retain(*selectors_);
+  }
   std::lock_guard lk(dns_mu_);
   dns_selectors_ = std::make_shared<const dns::FqdnSelectors>(*selectors_);
   return true;
@@ -425,6 +432,10 @@ uint64_t Agent::on_dns_answer(const IpAddr&, const dns::Response& r) {
   if (!dns_selectors_ || !dns::teaches(r, *dns_selectors_, learn_limits())) return 0;
   learn_queue_.emplace_back(++next_ticket_, r);
   learn_cv_.notify_one();
+  // A refresh of what the maps already hold, for a while yet, goes out at once too (the
+  // queued copy only extends the expiry).
+  std::lock_guard fl(fqdn_mu_);
+  if (fqdn_.knows(r, *dns_selectors_, learn_limits(), unix_ms(), kRefreshMarginMs)) return 0;
   return next_ticket_;
 }
 
@@ -440,14 +451,18 @@ void Agent::apply_learned() {
     {
       std::lock_guard lk(mu_);
       bool changed = false;
-      if (selectors_ && active_)
+      if (selectors_ && active_) {
+        std::lock_guard fl(fqdn_mu_);
         for (const auto& [ticket, r] : batch) changed = fqdn_.learn(r, *selectors_, learn_limits(), unix_ms()) || changed;
+      }
+      int64_t t0 = mono_ms();
       // One reconcile for the whole batch; fqdn.json is written by the loop (no fsync here).
       if (changed && reconcile(false, /*persist_now=*/false)) {
         status_dirty_ = true;
         std::string names;
         for (size_t k = 0; k < batch.size() && k < 3; ++k) names += (k ? ", " : "") + batch[k].second.qname;
-        log("learned " + names + (batch.size() > 3 ? " and " + std::to_string(batch.size() - 3) + " more" : ""));
+        log("learned " + names + (batch.size() > 3 ? " and " + std::to_string(batch.size() - 3) + " more" : "") +
+            " (maps updated in " + std::to_string(mono_ms() - t0) + " ms)");
       }
     }
     // Released even when nothing could be learned: the answer then leads to a denied
@@ -461,15 +476,15 @@ bool Agent::expire_fqdn(int64_t now) {
   // using them: an upload to S3 outlives the 5 s TTL of the answer that started it.
   int fd = active_ ? active_->dp->map_fd(abi::kMapConntrack) : -1;
   uint32_t current = active_ ? active_->epoch : 0;
+  // The conntrack scan (syscalls per entry) runs before fqdn_mu_ is taken: the proxy's
+  // callback must not wait for it. fqdn_ only changes under mu_, which we hold.
   std::map<IpAddr, std::vector<uint32_t>> uses;
-  bool scanned = false;
+  if (fd >= 0 && !fqdn_.zombie_candidates(now).empty()) uses = conntrack_epochs(fd);
   std::vector<IpAddr> keep;
   dns::ZombiePolicy z;
   z.recheck_ms = int64_t(std::max(1, opts_.fqdn_zombie_recheck_s)) * 1000;
   z.max_zombies = opts_.fqdn_max_zombies;
   z.in_use = [&](const IpAddr& ip, bool first) {
-    if (fd < 0) return false;
-    if (!scanned) uses = conntrack_epochs(fd), scanned = true;
     auto it = uses.find(ip);
     if (it == uses.end()) return false;
     auto mark = zombie_marks_.find(ip);
@@ -480,7 +495,11 @@ bool Agent::expire_fqdn(int64_t now) {
     if (live) keep.push_back(ip);
     return live;
   };
-  bool changed = fqdn_.expire(now, z);
+  bool changed;
+  {
+    std::lock_guard fl(fqdn_mu_);
+    changed = fqdn_.expire(now, z);
+  }
   if (current && !keep.empty()) {
     uint32_t mark = current - 1;  // older than the current epoch (serial order): judged again
     mark_conntrack(fd, keep, mark);

@@ -122,6 +122,29 @@ bool FqdnCache::learn(const Response& r, const FqdnSelectors& sel, const LearnLi
   return changed;
 }
 
+bool FqdnCache::knows(const Response& r, const FqdnSelectors& sel, const LearnLimits& lim, int64_t now_ms,
+                      int64_t margin_ms) const {
+  for (const AddressRecord& rec : r.addresses) {
+    auto it = entries_.find(rec.ip);
+    for (const std::string& n : learnable_names(r, rec, sel, lim)) {
+      if (it == entries_.end() || zombies_.count(rec.ip)) return false;
+      auto e = it->second.find(n);
+      if (e == it->second.end() || e->second <= now_ms + margin_ms) return false;
+    }
+  }
+  return true;
+}
+
+std::vector<IpAddr> FqdnCache::zombie_candidates(int64_t now_ms) const {
+  std::vector<IpAddr> out;
+  for (const auto& [ip, names] : entries_) {
+    if (std::any_of(names.begin(), names.end(), [&](const auto& n) { return n.second > now_ms; })) continue;
+    auto z = zombies_.find(ip);
+    if (z == zombies_.end() || z->second <= now_ms) out.push_back(ip);
+  }
+  return out;
+}
+
 bool FqdnCache::expire(int64_t now_ms, const ZombiePolicy& z) {
   bool changed = false;
   std::vector<IpAddr> gone;

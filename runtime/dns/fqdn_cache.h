@@ -69,6 +69,13 @@ public:
   /// Learns every address of `r` (only those on the question's CNAME chain) whose names
   /// `sel` selects; returns true if the maps must change.
   bool learn(const Response& r, const FqdnSelectors& sel, const LearnLimits& lim, int64_t now_ms);
+  /// Does the cache already hold everything `r` teaches, live for at least `margin_ms` more
+  /// (a refresh: the answer need not wait for the maps)?
+  bool knows(const Response& r, const FqdnSelectors& sel, const LearnLimits& lim, int64_t now_ms,
+             int64_t margin_ms) const;
+  /// Addresses expire() would ask `in_use` about at `now_ms` (every name expired; no zombie,
+  /// or its check is due): the caller can gather what it needs before taking a lock.
+  std::vector<IpAddr> zombie_candidates(int64_t now_ms) const;
   /// Forgets expired names; an address left without live names becomes a zombie when
   /// `z.in_use` says so (and the cap allows), else it goes. True when an address lost a name.
   bool expire(int64_t now_ms, const ZombiePolicy& z = {});

@@ -344,6 +344,8 @@ TEST_CASE("an expired address stays as a zombie while its connections are live, 
   };
   CHECK_FALSE(c.expire(4999, z));
   CHECK(asked.empty());
+  CHECK(c.zombie_candidates(4999).empty());
+  CHECK(c.zombie_candidates(5000).size() == 3);
   CHECK(c.expire(5000, z));  // b goes (no connection), d goes (over the cap), a stays
   CHECK(c.address_count() == 1);
   CHECK(c.is_zombie(a));
