@@ -720,10 +720,14 @@ std::string Agent::metrics_text() {
   }
   m.attach_points = desired_.attach.size();
   m.fqdn_addresses = fqdn_.address_count();
+  m.fqdn_zombies = fqdn_.zombie_count();
   if (proxy_) {
     m.dns_queries = proxy_->stats().queries;
     m.dns_answers = proxy_->stats().answers;
     m.dns_hold_ns = proxy_->stats().hold_ns;
+    m.dns_refused = proxy_->stats().refused;
+    m.dns_mismatched = proxy_->stats().mismatched;
+    m.dns_dropped = proxy_->stats().dropped;
   }
   return render_metrics(m);
 }

@@ -23,6 +23,8 @@ struct MetricsSnapshot {
   std::vector<Counter> counters;
   size_t attach_points = 0, fqdn_addresses = 0;
   uint64_t dns_queries = 0, dns_answers = 0, dns_hold_ns = 0;
+  uint64_t dns_refused = 0, dns_mismatched = 0, dns_dropped = 0;  // see dns::ProxyStats
+  uint64_t fqdn_zombies = 0;
 };
 
 /// The name of a counter slot after the rules (abi::Special): "default-deny", ...
