@@ -430,13 +430,21 @@ uint64_t Agent::on_dns_answer(const IpAddr&, const dns::Response& r) {
   // An answer that teaches nothing goes out at once; one that does waits for the batch that
   // puts its addresses in the ipcache (other answers do not wait meanwhile).
   if (!dns_selectors_ || !dns::teaches(r, *dns_selectors_, learn_limits())) return 0;
+  bool known;
+  {
+    // A refresh of what the maps already hold, for a while yet, goes out at once too (the
+    // queued copy only extends the expiry).
+    std::lock_guard fl(fqdn_mu_);
+    known = fqdn_.knows(r, *dns_selectors_, learn_limits(), unix_ms(), kRefreshMarginMs);
+  }
+  if (learn_queue_.size() >= std::max<size_t>(1, opts_.dns_max_pending) * 4) {
+    // The applier is far behind: a refresh is skipped; a new answer is never released (the
+    // proxy drops it at its timeout, the client retries) rather than sent unlearned.
+    return known ? 0 : UINT64_MAX;
+  }
   learn_queue_.emplace_back(++next_ticket_, r);
   learn_cv_.notify_one();
-  // A refresh of what the maps already hold, for a while yet, goes out at once too (the
-  // queued copy only extends the expiry).
-  std::lock_guard fl(fqdn_mu_);
-  if (fqdn_.knows(r, *dns_selectors_, learn_limits(), unix_ms(), kRefreshMarginMs)) return 0;
-  return next_ticket_;
+  return known ? 0 : next_ticket_;
 }
 
 void Agent::apply_learned() {

@@ -85,6 +85,11 @@ IpAddr ip_of(const sockaddr_storage& ss) {
   IpAddr ip;
   if (ss.ss_family == AF_INET6) {
     const auto& a = reinterpret_cast<const sockaddr_in6&>(ss);
+    if (IN6_IS_ADDR_V4MAPPED(&a.sin6_addr)) {
+      // An IPv4 client of a dual-stack socket: the pod's IPv4 address, as its DNS rules know it.
+      std::memcpy(ip.bytes.data(), reinterpret_cast<const uint8_t*>(&a.sin6_addr) + 12, 4);
+      return ip;
+    }
     ip.v6 = true;
     std::memcpy(ip.bytes.data(), &a.sin6_addr, 16);
   } else {
