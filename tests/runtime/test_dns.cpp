@@ -574,7 +574,7 @@ TEST_CASE("the proxy forwards an answer only after the callback returned (UDP an
   CHECK(p.proxy->stats().hold_ns >= 100'000'000u);
 }
 
-TEST_CASE("an answer with a ticket waits for its release; answers without one do not wait") {
+TEST_CASE("an answer with a ticket waits for its release, answers without one do not wait") {
   FakeUpstream up;
   ProxyUnderTest p(up.port, nullptr, [&](const IpAddr&, const Response& r) -> uint64_t {
     return r.qname == "slow.test" ? 7 : 0;
@@ -675,7 +675,7 @@ TEST_CASE("a query outside the client's DNS rules is REFUSED without going upstr
   CHECK(up.queries == 1);
 }
 
-TEST_CASE("TCP connections are served by a bounded pool with an idle timeout; UDP in flight is bounded") {
+TEST_CASE("TCP connections are served by a bounded pool with an idle timeout, and UDP in flight is bounded") {
   FakeUpstream up;
   ProxyOptions o;
   o.tcp_workers = 1;
