@@ -81,6 +81,34 @@ void add_agent_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--dns-upstream", o.dns_upstream, "DNS server the proxy forwards to (ADDR[:PORT])");
   cmd->add_option("--fqdn-min-ttl", o.fqdn_min_ttl, "Keep learned DNS names at least this many seconds")
       ->capture_default_str();
+  cmd->add_option("--fqdn-max-ttl", o.fqdn_max_ttl, "Keep learned DNS names at most this many seconds")
+      ->capture_default_str();
+  cmd->add_option("--fqdn-max-ips-per-name", o.fqdn_max_ips_per_name, "Learned addresses per DNS name")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  cmd->add_option("--fqdn-max-names-per-ip", o.fqdn_max_names_per_ip, "Learned DNS names per address")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  cmd->add_option("--fqdn-max-ips", o.fqdn_max_ips, "Learned addresses in all")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  cmd->add_option("--cluster-domain", o.cluster_domain, "Names under this domain are never learned from DNS")
+      ->capture_default_str();
+  cmd->add_option("--fqdn-zombie-recheck", o.fqdn_zombie_recheck_s,
+                  "Seconds between checks whether an expired address still carries live connections")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  cmd->add_option("--fqdn-max-zombies", o.fqdn_max_zombies, "Expired addresses kept for live connections")
+      ->capture_default_str();
+  cmd->add_option("--dns-max-pending", o.dns_max_pending, "UDP DNS queries in flight at once")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  cmd->add_option("--dns-tcp-workers", o.dns_tcp_workers, "DNS-over-TCP connections served at once")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  cmd->add_option("--conntrack-entries", o.conntrack_entries,
+                  "Size of the conntrack map (tracked connections of all local pods); default: the bundle's")
+      ->check(CLI::Range(1024u, 1u << 24));
   cmd->add_flag("--dns-learn-after-forward", o.dns_learn_after_forward,
                 "Measurement only: forward DNS answers before learning them (the snooping race)");
   cmd->add_option("--misfits", c->misfits, "Local pods the pool does not admit: enforce their policy, or drop them")

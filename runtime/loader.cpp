@@ -91,6 +91,15 @@ std::unique_ptr<Datapath> Datapath::open(const std::vector<uint8_t>& elf, const 
     error = std::string("cannot open BPF object: ") + strerror(errno) + "\n" + last_lines(log.text, 20);
     return nullptr;
   }
+  if (opts.conntrack_entries) {
+    // Sized before load: the object's default comes from the build plan (DATAPATH.md).
+    bpf_map* ct = bpf_object__find_map_by_name(obj, abi::kMapConntrack);
+    if (!ct || bpf_map__set_max_entries(ct, opts.conntrack_entries) != 0) {
+      error = std::string("cannot size ") + abi::kMapConntrack + " to " + std::to_string(opts.conntrack_entries) + " entries";
+      bpf_object__close(obj);
+      return nullptr;
+    }
+  }
   if (!opts.pin_dir.empty()) {
     bpf_map* map;
     bpf_object__for_each_map(map, obj) {

@@ -41,6 +41,8 @@ struct OpenOptions {
   std::string pin_dir;
   /// Print libbpf's messages (verifier log on failure) to stderr.
   bool verbose = false;
+  /// Non-zero: the conntrack map holds this many entries instead of the object's default.
+  uint32_t conntrack_entries = 0;
 };
 
 /// Result of one BPF_PROG_TEST_RUN.

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Fuzzes the front ends with the libFuzzer targets of fuzz/ (clang-19, ASan + UBSan).
+# Fuzzes the front ends and the DNS wire format with the libFuzzer targets of fuzz/
+# (clang-19, ASan + UBSan).
 #
 #   scripts/fuzz.sh [TARGET...]           fuzz each target for FUZZ_SECONDS (default 60)
 #   scripts/fuzz.sh --replay [TARGET...]  run every seed and fuzz/regressions/TARGET/ input once
 #
-# TARGET is fuzz_moat, fuzz_yaml or fuzz_cases (default: all three). The build lives in
+# TARGET is fuzz_moat, fuzz_yaml, fuzz_cases or fuzz_dns (default: all four). The build lives in
 # FUZZ_BUILD_DIR (default build-fuzz/), configured with -DMOAT_FUZZ=ON when missing. Seeds are
-# assembled in FUZZ_BUILD_DIR/seeds/ from examples/ and tests/ (third-party corpus included);
+# assembled in FUZZ_BUILD_DIR/seeds/ from examples/ and tests/ (third-party corpus included)
+# and fuzz/dns_seeds/ (DNS messages);
 # the growing corpus is FUZZ_BUILD_DIR/corpus/TARGET/, and crashes, timeouts and OOMs are
 # written to FUZZ_BUILD_DIR/artifacts/TARGET/. Minimize one with
 #   FUZZ_BUILD_DIR/fuzz/TARGET -minimize_crash=1 -runs=10000 ARTIFACT
@@ -23,23 +25,26 @@ if [ "${1:-}" = "--replay" ]; then
   shift
 fi
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_moat fuzz_yaml fuzz_cases)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_moat fuzz_yaml fuzz_cases fuzz_dns)
 
 max_len() {
   case $1 in
   fuzz_moat) echo 8192 ;;
   fuzz_yaml) echo 16384 ;;
   fuzz_cases) echo 8192 ;;
+  fuzz_dns) echo 4096 ;;
   esac
 }
 dict() {
   case $1 in
   fuzz_moat) echo "$ROOT/fuzz/moat.dict" ;;
+  fuzz_dns) echo "$ROOT/fuzz/dns.dict" ;;
   *) echo "$ROOT/fuzz/yaml.dict" ;;
   esac
 }
 
-# The fuzz build: only moat_ir, moat_grammar, moat_frontend and the targets (a few minutes).
+# The fuzz build: only moat_ir, moat_grammar, moat_frontend and the targets (a few minutes);
+# fuzz_dns compiles runtime/dns's parser and cache in (they need no libbpf).
 if [ ! -f "$BUILD/build.ninja" ] && [ -z "${FUZZ_NO_BUILD:-}" ]; then
   bash scripts/setup.sh  # clang-19 and libclang-rt-19-dev (libFuzzer, ASan, UBSan) among them
   cmake -S . -B "$BUILD" -G Ninja -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 \
@@ -57,6 +62,7 @@ seed_files() {
     find examples tests -type f \( -name '*.yaml' -o -name '*.yml' -o -name '*.json' \)
     ;;
   fuzz_cases) find examples tests -type f -name '*cases*.yaml' ;;
+  fuzz_dns) find fuzz/dns_seeds -type f ;;
   esac
   return 0
 }

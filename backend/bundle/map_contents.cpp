@@ -23,6 +23,13 @@ uint32_t IdentityAllocator::get(const std::string& key, bool external) {
   return id;
 }
 
+void IdentityAllocator::retain(const std::vector<std::string>& keep) {
+  std::map<std::string, uint32_t> kept;
+  for (const std::string& k : keep)
+    if (auto it = ids_.find(k); it != ids_.end()) kept.insert(*it);
+  ids_ = std::move(kept);
+}
+
 abi::IpcacheKey ipcache_key(const IpPrefix& prefix) {
   abi::IpcacheKey k{};
   k.prefixlen = abi::kIpcacheFamilyBits + prefix.len;

@@ -37,6 +37,9 @@ public:
   /// The identity for a description key; allocates the next free number on first use.
   uint32_t get(const std::string& key, bool external);
   size_t size() const { return ids_.size(); }
+  /// Forgets every key but `keep` (their numbers stay; forgotten numbers are not reused),
+  /// so keys that come and go — an FQDN address's changing name set — do not pile up.
+  void retain(const std::vector<std::string>& keep);
 
 private:
   std::map<std::string, uint32_t> ids_;

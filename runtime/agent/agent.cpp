@@ -1,6 +1,8 @@
 // The agent: first load, then a polling loop. Every change goes through reconcile(), which
-// holds the agent's lock (the DNS proxy's callback takes the same lock, so a held answer
-// waits for, and then sees, a consistent generation).
+// holds the agent's lock. The DNS proxy never takes that lock: its callbacks read a
+// snapshot (DNS rules by client address, the FQDN selectors) under a small lock of their
+// own and queue what an answer teaches; an applier thread learns queued answers in batches
+// (one reconcile per batch, no fsync) and releases their held answers.
 #include "runtime/agent/agent.h"
 
 #include <fcntl.h>
@@ -12,12 +14,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <thread>
 
 #include "backend/bundle/sha256.h"
 #include "runtime/agent/attachments.h"
+#include "ir/interp.h"
+#include "runtime/agent/fqdn_conntrack.h"
 #include "runtime/agent/generation.h"
 #include "runtime/agent/metrics.h"
 #include "runtime/agent/state.h"
@@ -65,11 +71,16 @@ private:
   }
   bool load_bundle(std::string& error);
   bool load_cluster();
-  bool reconcile(bool force_new_generation, bool rediscover = true);
+  bool reconcile(bool force_new_generation, bool rediscover = true, bool persist_now = true);
   bool apply_policy(bool force_new_generation);
   void write_status();
   void persist();
-  void on_dns_answer(const dns::Response& r);
+  bool on_dns_query(const IpAddr& client, const dns::Response& q);
+  uint64_t on_dns_answer(const IpAddr& client, const dns::Response& r);
+  void apply_learned();
+  void update_dns_view();
+  bool expire_fqdn(int64_t now);
+  dns::LearnLimits learn_limits() const;
   std::string metrics_text();
   std::vector<std::string> bundle_paths() const;
   std::vector<std::string> cluster_paths() const;
@@ -102,7 +113,29 @@ private:
   std::vector<int64_t> bundle_fp_, cluster_fp_;
   int lock_fd_ = -1;  // held for the agent's life (closed by the kernel at exit)
   bool status_dirty_ = false;  // something changed outside the loop (a learned name)
+  bool fqdn_dirty_ = false;    // fqdn.json is behind (written by the loop, not the answer path)
+  std::map<IpAddr, uint32_t> zombie_marks_;  // epoch stamped on a zombie's conntrack entries
+
+  // The DNS proxy's view, under dns_mu_ only (never mu_): which names each local client may
+  // ask for (absent: no DNS rules, not restricted), what is worth learning, and the queue of
+  // answers waiting to be learned (ticket, answer).
+  std::mutex dns_mu_;
+  // fqdn_ is written under mu_ AND fqdn_mu_; the proxy's callback reads it under fqdn_mu_
+  // alone (never waiting for a reconcile), everything else under mu_.
+  std::mutex fqdn_mu_;
+  std::condition_variable learn_cv_;
+  std::map<IpAddr, std::vector<FqdnMatch>> dns_rules_;
+  std::shared_ptr<const dns::FqdnSelectors> dns_selectors_;
+  std::vector<std::pair<uint64_t, dns::Response>> learn_queue_;
+  uint64_t next_ticket_ = 0;
+  bool stop_applier_ = false;
+  std::thread applier_;
+  int64_t refused_window_ = 0;  // refusal log lines: at most kRefusedLogPerSecond a second
+  int refused_logged_ = 0;
 };
+
+constexpr int kRefusedLogPerSecond = 20;
+constexpr int64_t kRefreshMarginMs = 1000;  // a known name this close to expiry waits for its refresh
 
 std::vector<std::string> Agent::bundle_paths() const {
   std::vector<std::string> out{opts_.bundle_dir + "/" + bundle::kManifestFile};
@@ -142,7 +175,12 @@ bool Agent::load_bundle(std::string& error) {
   manifest_text_ = *before;
   bundle_sha_ = bundle::sha256_hex(manifest_text_);
   selectors_.emplace(bundle_->manifest.policy);
-  fqdn_.retain(*selectors_);
+  {
+    std::lock_guard fl(fqdn_mu_);
+    fqdn_.retain(*selectors_);
+  }
+  std::lock_guard lk(dns_mu_);
+  dns_selectors_ = std::make_shared<const dns::FqdnSelectors>(*selectors_);
   return true;
 }
 
@@ -160,7 +198,7 @@ bool Agent::load_cluster() {
   return true;
 }
 
-bool Agent::reconcile(bool force_new_generation, bool rediscover) {
+bool Agent::reconcile(bool force_new_generation, bool rediscover, bool persist_now) {
   std::string err;
   if (!bundle_ || !node_ || !inv_) return false;  // still waiting for valid inputs
   Diagnostics diags;
@@ -185,7 +223,9 @@ bool Agent::reconcile(bool force_new_generation, bool rediscover) {
   // entry and drops (fail closed), where a pod without one would run unenforced.
   sync_attachments(*dispatch_, desired_.attach, opts_.attach, [this](const std::string& l) { log(l); });
   persisted_.attach = desired_.attach;
-  persist();
+  update_dns_view();
+  if (persist_now) persist();
+  else fqdn_dirty_ = true;
   return applied;
 }
 
@@ -209,7 +249,8 @@ bool Agent::apply_policy(bool force_new_generation) {
     std::string prev = active_ ? active_->dir : std::string();
     if (prev.empty() && persisted_.generation) prev = generation_dir(opts_.pin_dir, persisted_.generation);
     std::string note;
-    auto g = open_generation(*bundle_->object_bytes(obj->name), opts_.pin_dir, n, prev, opts_.verbose, note, err);
+    auto g = open_generation(*bundle_->object_bytes(obj->name), opts_.pin_dir, n, prev, opts_.verbose, note, err,
+                             opts_.conntrack_entries);
     if (!note.empty()) log(note);
     if (!g) {
       errors_.push_back("cannot load object " + obj->file + ": " + err);
@@ -264,12 +305,46 @@ bool Agent::apply_policy(bool force_new_generation) {
   return true;
 }
 
+void Agent::update_dns_view() {
+  // A local pod is restricted by the union of the `rules: dns` of every egress allow rule
+  // selecting it; a pod none of whose rules carries DNS rules is not restricted (Cilium:
+  // DNS rules restrict only where present). Addresses not of a local pod: not restricted.
+  std::map<IpAddr, std::vector<FqdnMatch>> rules;
+  for (const Endpoint& ep : desired_.endpoints) {
+    if (ep.kind != EndpointKind::Workload || !node_ || ep.node != node_->name) continue;
+    std::vector<FqdnMatch> allowed;
+    bool restricted = false;
+    for (const Rule& r : bundle_->manifest.policy.rules) {
+      if (r.dir != Direction::Egress || r.action != Action::Allow || r.dns.empty()) continue;
+      if (!endpoint_selector_matches(r.subject, ep)) continue;
+      restricted = true;
+      allowed.insert(allowed.end(), r.dns.begin(), r.dns.end());
+    }
+    if (restricted)
+      for (const IpAddr& ip : ep.ips) rules[ip] = allowed;
+  }
+  std::lock_guard lk(dns_mu_);
+  dns_rules_ = std::move(rules);
+}
+
+dns::LearnLimits Agent::learn_limits() const {
+  dns::LearnLimits lim;
+  lim.min_ttl_s = opts_.fqdn_min_ttl;
+  lim.max_ttl_s = opts_.fqdn_max_ttl;
+  lim.max_addresses_per_name = opts_.fqdn_max_ips_per_name;
+  lim.max_names_per_address = opts_.fqdn_max_names_per_ip;
+  lim.max_addresses = opts_.fqdn_max_ips;
+  lim.cluster_domain = dns::normalize_name(opts_.cluster_domain);
+  return lim;
+}
+
 void Agent::persist() {
   std::string err;
   persisted_.node = node_ ? node_->name : "";
   persisted_.epoch = epoch_;
   if (!write_file_atomic(opts_.state_dir + "/state.json", to_json(persisted_), err)) log(err);
   if (!write_file_atomic(opts_.state_dir + "/fqdn.json", fqdn_.to_json(), err)) log(err);
+  fqdn_dirty_ = false;
 }
 
 void Agent::write_status() {
@@ -321,17 +396,111 @@ void Agent::write_status() {
   if (!write_file_atomic(status_path(opts_), to_json(s), err)) log(err);
 }
 
-void Agent::on_dns_answer(const dns::Response& r) {
-  std::lock_guard lk(mu_);
-  if (!selectors_ || !active_) return;
-  if (!fqdn_.learn(r, *selectors_, opts_.fqdn_min_ttl, unix_ms())) return;
-  // The answer is held until this returns: the addresses are in the ipcache before the
-  // client can connect to them. (The status file is rewritten by the loop, not here, so
-  // no fsync delays the answer.)
-  if (reconcile(false, /*rediscover=*/false)) {
-    status_dirty_ = true;
-    log("learned " + r.qname + " (" + std::to_string(r.addresses.size()) + " addresses)");
+bool Agent::on_dns_query(const IpAddr& client, const dns::Response& q) {
+  std::lock_guard lk(dns_mu_);
+  auto it = dns_rules_.find(client);
+  if (it == dns_rules_.end()) return true;
+  for (const FqdnMatch& m : it->second)
+    if (fqdn_matches(m, q.qname)) return true;
+  // Refused, and said so (rate-limited: a pod must not be able to flood the log).
+  int64_t second = mono_ms() / 1000;
+  if (second != refused_window_) refused_window_ = second, refused_logged_ = 0;
+  if (++refused_logged_ <= kRefusedLogPerSecond)
+    log("DNS: refused query for '" + q.qname + "' from " + client.str() + ": outside its DNS rules");
+  return false;
+}
+
+uint64_t Agent::on_dns_answer(const IpAddr&, const dns::Response& r) {
+  std::lock_guard lk(dns_mu_);
+  // An answer that teaches nothing goes out at once; one that does waits for the batch that
+  // puts its addresses in the ipcache (other answers do not wait meanwhile).
+  if (!dns_selectors_ || !dns::teaches(r, *dns_selectors_, learn_limits())) return 0;
+  bool known;
+  {
+    // A refresh of what the maps already hold, for a while yet, goes out at once too (the
+    // queued copy only extends the expiry).
+    std::lock_guard fl(fqdn_mu_);
+    known = fqdn_.knows(r, *dns_selectors_, learn_limits(), unix_ms(), kRefreshMarginMs);
   }
+  if (learn_queue_.size() >= std::max<size_t>(1, opts_.dns_max_pending) * 4) {
+    // The applier is far behind: a refresh is skipped; a new answer is never released (the
+    // proxy drops it at its timeout, the client retries) rather than sent unlearned.
+    return known ? 0 : UINT64_MAX;
+  }
+  learn_queue_.emplace_back(++next_ticket_, r);
+  learn_cv_.notify_one();
+  return known ? 0 : next_ticket_;
+}
+
+void Agent::apply_learned() {
+  for (;;) {
+    std::vector<std::pair<uint64_t, dns::Response>> batch;
+    {
+      std::unique_lock lk(dns_mu_);
+      learn_cv_.wait(lk, [&] { return stop_applier_ || !learn_queue_.empty(); });
+      if (stop_applier_) return;
+      batch.swap(learn_queue_);
+    }
+    {
+      std::lock_guard lk(mu_);
+      bool changed = false;
+      if (selectors_ && active_) {
+        std::lock_guard fl(fqdn_mu_);
+        for (const auto& [ticket, r] : batch) changed = fqdn_.learn(r, *selectors_, learn_limits(), unix_ms()) || changed;
+      }
+      int64_t t0 = mono_ms();
+      // One reconcile for the whole batch; fqdn.json is written by the loop (no fsync here).
+      if (changed && reconcile(false, /*rediscover=*/false, /*persist_now=*/false)) {
+        status_dirty_ = true;
+        std::string names;
+        for (size_t k = 0; k < batch.size() && k < 3; ++k) names += (k ? ", " : "") + batch[k].second.qname;
+        log("learned " + names + (batch.size() > 3 ? " and " + std::to_string(batch.size() - 3) + " more" : "") +
+            " (maps updated in " + std::to_string(mono_ms() - t0) + " ms)");
+      }
+    }
+    // Released even when nothing could be learned: the answer then leads to a denied
+    // connection (fail closed), not to a hung lookup.
+    proxy_->release(batch.back().first);
+  }
+}
+
+bool Agent::expire_fqdn(int64_t now) {
+  // Addresses whose names all expired stay (as zombies) while conntrack shows a connection
+  // using them: an upload to S3 outlives the 5 s TTL of the answer that started it.
+  int fd = active_ ? active_->dp->map_fd(abi::kMapConntrack) : -1;
+  uint32_t current = active_ ? active_->epoch : 0;
+  // The conntrack scan (syscalls per entry) runs before fqdn_mu_ is taken: the proxy's
+  // callback must not wait for it. fqdn_ only changes under mu_, which we hold.
+  std::map<IpAddr, std::vector<uint32_t>> uses;
+  if (fd >= 0 && !fqdn_.zombie_candidates(now).empty()) uses = conntrack_epochs(fd);
+  std::vector<IpAddr> keep;
+  dns::ZombiePolicy z;
+  z.recheck_ms = int64_t(std::max(1, opts_.fqdn_zombie_recheck_s)) * 1000;
+  z.max_zombies = opts_.fqdn_max_zombies;
+  z.in_use = [&](const IpAddr& ip, bool first) {
+    auto it = uses.find(ip);
+    if (it == uses.end()) return false;
+    auto mark = zombie_marks_.find(ip);
+    // First time, or an object without epochs: any entry counts. Later: an entry counts
+    // when a packet stamped it with a newer epoch than our mark since the last check.
+    bool live = first || !current || mark == zombie_marks_.end() ||
+                std::any_of(it->second.begin(), it->second.end(), [&](uint32_t e) { return e != mark->second; });
+    if (live) keep.push_back(ip);
+    return live;
+  };
+  bool changed;
+  {
+    std::lock_guard fl(fqdn_mu_);
+    changed = fqdn_.expire(now, z);
+  }
+  if (current && !keep.empty()) {
+    uint32_t mark = current - 1;  // older than the current epoch (serial order): judged again
+    mark_conntrack(fd, keep, mark);
+    for (const IpAddr& ip : keep) zombie_marks_[ip] = mark;
+  }
+  std::erase_if(zombie_marks_, [&](const auto& m) { return !fqdn_.is_zombie(m.first); });
+  if (!keep.empty()) log("kept " + std::to_string(keep.size()) + " expired FQDN address(es) for live connections");
+  return changed;
 }
 
 int Agent::start() {
@@ -357,7 +526,12 @@ int Agent::start() {
   if (auto text = read_file(opts_.state_dir + "/fqdn.json")) {
     if (auto c = dns::FqdnCache::from_json(*text)) fqdn_ = *c;
   }
-  fqdn_.expire(unix_ms());
+  // Addresses that expired while the agent was down go; zombies keep their turn (the loop
+  // checks their connections once the generation is up).
+  dns::ZombiePolicy restart;
+  restart.in_use = [](const IpAddr&, bool first) { return !first; };
+  restart.recheck_ms = 0;
+  fqdn_.expire(unix_ms(), restart);
   adopted_ = adopted_ && persisted_.generation != 0;
   // Epochs continue from the last one any pinned generation used (state.json may lag behind
   // a crash), so that no carried conntrack entry looks current to a new generation.
@@ -410,10 +584,21 @@ int Agent::start() {
 void Agent::loop() {
   std::string err;
   if (!opts_.dns_listen.empty()) {
-    dns::ProxyOptions po{opts_.dns_listen, opts_.dns_upstream, 2000, !opts_.dns_learn_after_forward};
-    proxy_ = dns::DnsProxy::start(po, [this](const dns::Response& r) { on_dns_answer(r); }, err);
-    if (!proxy_) errors_.push_back("DNS proxy: " + err), log("DNS proxy: " + err);
-    else log("DNS proxy listening, upstream " + opts_.dns_upstream);
+    dns::ProxyOptions po;
+    po.listen = opts_.dns_listen;
+    po.upstream = opts_.dns_upstream;
+    po.hold = !opts_.dns_learn_after_forward;
+    po.max_pending = opts_.dns_max_pending;
+    po.tcp_workers = opts_.dns_tcp_workers;
+    proxy_ = dns::DnsProxy::start(
+        po, [this](const IpAddr& c, const dns::Response& q) { return on_dns_query(c, q); },
+        [this](const IpAddr& c, const dns::Response& r) { return on_dns_answer(c, r); }, err);
+    if (!proxy_) {
+      errors_.push_back("DNS proxy: " + err), log("DNS proxy: " + err);
+    } else {
+      log("DNS proxy listening, upstream " + opts_.dns_upstream);
+      applier_ = std::thread([this] { apply_learned(); });
+    }
   }
   if (opts_.metrics_port) {
     metrics_ = MetricsServer::start(opts_.metrics_port, [this] { return metrics_text(); }, err);
@@ -457,7 +642,11 @@ void Agent::loop() {
       }
     }
     auto next = fqdn_.next_expiry();
-    if (next && *next <= unix_ms() && fqdn_.expire(unix_ms())) changed |= reconcile(false);
+    if (next && *next <= unix_ms() && expire_fqdn(unix_ms())) changed |= reconcile(false);
+    if (fqdn_dirty_ && !changed) {
+      fqdn_dirty_ = false;
+      persist();
+    }
     // An attached pod whose interface or cgroup was recreated under the same name has a new
     // ifindex / cgroup id that runs without a dispatcher: re-attach at once. Pods whose
     // attach point did not exist yet (or failed): look again at most once a second.
@@ -479,7 +668,15 @@ void Agent::loop() {
     }
   }
   log("stopping; enforcement stays pinned under " + opts_.pin_dir);
-  proxy_.reset();    // waits for held answers
+  if (applier_.joinable()) {
+    {
+      std::lock_guard lk(dns_mu_);
+      stop_applier_ = true;
+      learn_cv_.notify_all();
+    }
+    applier_.join();  // held answers still waiting time out (never sent unlearned)
+  }
+  proxy_.reset();
   metrics_.reset();
   std::lock_guard lk(mu_);
   status_.running = false;
@@ -518,10 +715,14 @@ std::string Agent::metrics_text() {
   m.unenforced_pods = std::count_if(desired_.attach.begin(), desired_.attach.end(), [](const AttachRecord& r) { return !r.attached; });
   m.apply_failed = apply_failed_;
   m.fqdn_addresses = fqdn_.address_count();
+  m.fqdn_zombies = fqdn_.zombie_count();
   if (proxy_) {
     m.dns_queries = proxy_->stats().queries;
     m.dns_answers = proxy_->stats().answers;
     m.dns_hold_ns = proxy_->stats().hold_ns;
+    m.dns_refused = proxy_->stats().refused;
+    m.dns_mismatched = proxy_->stats().mismatched;
+    m.dns_dropped = proxy_->stats().dropped;
   }
   return render_metrics(m);
 }

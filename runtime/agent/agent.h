@@ -30,6 +30,16 @@ struct AgentOptions {
   std::vector<std::string> dns_listen;  // DNS proxy addresses ("" : no proxy)
   std::string dns_upstream;
   uint32_t fqdn_min_ttl = 5;            // seconds; learned names live at least this long
+  uint32_t fqdn_max_ttl = 3600;         // ... and at most this long, whatever the answer says
+  size_t fqdn_max_ips_per_name = 64;    // learned addresses per name
+  size_t fqdn_max_names_per_ip = 64;    // learned names per address (one identity per address)
+  size_t fqdn_max_ips = 16384;          // learned addresses in all
+  std::string cluster_domain = "cluster.local";  // names under it are never learned
+  int fqdn_zombie_recheck_s = 60;       // an expired address with live connections is re-checked this often
+  size_t fqdn_max_zombies = 4096;       // expired addresses kept for live connections
+  size_t dns_max_pending = 1024;        // UDP queries in flight (upstream or held)
+  int dns_tcp_workers = 8;              // DNS-over-TCP connections served at once
+  uint32_t conntrack_entries = 0;       // conntrack map size; 0: the bundle object's own
   bool dns_learn_after_forward = false; // measurement only: do not hold answers
   MisfitPolicy misfits = MisfitPolicy::Enforce;
   attach::AttachConfig attach;  // how local pods' attach points are found (runtime/attach)

@@ -105,7 +105,7 @@ std::string generation_dir(const std::string& pin_dir, uint64_t number) {
 
 std::unique_ptr<Generation> open_generation(const std::vector<uint8_t>& elf, const std::string& pin_dir,
                                             uint64_t number, const std::string& prev_dir, bool verbose,
-                                            std::string& note, std::string& error) {
+                                            std::string& note, std::string& error, uint32_t conntrack_entries) {
   auto g = std::make_unique<Generation>();
   g->number = number;
   g->dir = generation_dir(pin_dir, number);
@@ -123,7 +123,7 @@ std::unique_ptr<Generation> open_generation(const std::vector<uint8_t>& elf, con
       }
     }
     std::string err;
-    g->dp = Datapath::open(elf, OpenOptions{g->dir, verbose}, err);
+    g->dp = Datapath::open(elf, OpenOptions{g->dir, verbose, conntrack_entries}, err);
     if (g->dp && attempt == 1 && !prev_dir.empty()) {
       bpf_map_info info{};
       int fd = open_conntrack(prev_dir, info);
@@ -171,6 +171,20 @@ bool set_epoch(Generation& g, uint32_t epoch, std::string& error) {
   g.epoch = epoch;
   return true;
 }
+
+namespace {
+
+/// The allocator keeps only identities the maps use: an FQDN address is one identity whose
+/// key includes its names, so every change of its name set is a new key; without this,
+/// one pod resolving random names under a wildcard would grow the allocator forever.
+void forget_unused_identities(bundle::IdentityAllocator& ids, const bundle::MapContents& c) {
+  std::vector<std::string> keys;
+  keys.reserve(c.identities.size());
+  for (const bundle::IdentityInfo& i : c.identities) keys.push_back(i.key);
+  ids.retain(keys);
+}
+
+} // namespace
 
 bool fill(Generation& g, const Module& policy, const Desired& d, std::string& error) {
   g.contents = bundle::compute_map_contents(policy, d.endpoints, d.locals, g.ids);
@@ -231,6 +245,7 @@ bool delete_keys(int fd, const std::vector<std::string>& keys, const char* map, 
 bool update_in_place(Generation& g, const Module& policy, const Desired& d, uint32_t epoch, bool& changed,
                      std::string& error) {
   bundle::MapContents next = bundle::compute_map_contents(policy, d.endpoints, d.locals, g.ids);
+  forget_unused_identities(g.ids, next);
   changed = !same_contents(next, g.contents);
   if (!changed) {
     g.contents = std::move(next);  // identities' representatives may differ; entries do not

@@ -61,10 +61,12 @@ bool set_epoch(Generation& g, uint32_t epoch, std::string& error);
 std::string generation_dir(const std::string& pin_dir, uint64_t number);
 
 /// Opens `elf` as generation `number`, carrying maps over from `prev_dir` when it is set
-/// and compatible (`note` says when they could not be carried).
+/// and compatible (`note` says when they could not be carried: a new conntrack size is
+/// such a case, and its connections are copied over). `conntrack_entries` (non-zero)
+/// overrides the object's conntrack size.
 std::unique_ptr<Generation> open_generation(const std::vector<uint8_t>& elf, const std::string& pin_dir,
                                             uint64_t number, const std::string& prev_dir, bool verbose,
-                                            std::string& note, std::string& error);
+                                            std::string& note, std::string& error, uint32_t conntrack_entries = 0);
 
 /// Fills a fresh (not yet active) generation's maps.
 bool fill(Generation& g, const Module& policy, const Desired& d, std::string& error);

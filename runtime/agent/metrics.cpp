@@ -82,6 +82,17 @@ std::string render_metrics(const MetricsSnapshot& m) {
   o += "# HELP moat_dns_hold_seconds_total time answers were held while the ipcache was updated\n"
        "# TYPE moat_dns_hold_seconds_total counter\n";
   o += "moat_dns_hold_seconds_total " + std::to_string(double(m.dns_hold_ns) / 1e9) + "\n";
+  o += "# HELP moat_dns_refused_total queries outside the client's DNS rules (answered REFUSED)\n"
+       "# TYPE moat_dns_refused_total counter\n";
+  o += "moat_dns_refused_total " + std::to_string(m.dns_refused) + "\n";
+  o += "# HELP moat_dns_mismatched_total upstream replies that did not answer the query sent (ignored)\n"
+       "# TYPE moat_dns_mismatched_total counter\n";
+  o += "moat_dns_mismatched_total " + std::to_string(m.dns_mismatched) + "\n";
+  o += "# HELP moat_dns_dropped_total queries and TCP connections over the proxy's bounds\n"
+       "# TYPE moat_dns_dropped_total counter\n";
+  o += "moat_dns_dropped_total " + std::to_string(m.dns_dropped) + "\n";
+  o += "# HELP moat_fqdn_zombies expired FQDN addresses kept for live connections\n# TYPE moat_fqdn_zombies gauge\n";
+  o += "moat_fqdn_zombies " + std::to_string(m.fqdn_zombies) + "\n";
   return o;
 }
 

@@ -25,6 +25,8 @@ struct MetricsSnapshot {
   size_t unenforced_pods = 0;  // local pods whose attach point was not found or not attached
   bool apply_failed = false;   // the last map update failed
   uint64_t dns_queries = 0, dns_answers = 0, dns_hold_ns = 0;
+  uint64_t dns_refused = 0, dns_mismatched = 0, dns_dropped = 0;  // see dns::ProxyStats
+  uint64_t fqdn_zombies = 0;
 };
 
 /// The name of a counter slot after the rules (abi::Special): "default-deny", ...

@@ -1,4 +1,4 @@
-// DNS response parsing with explicit bounds: every read checks the remaining length, and
+// DNS message parsing with explicit bounds: every read checks the remaining length, and
 // compression pointers may only jump backwards, at most kMaxJumps times (no loops).
 #include "runtime/dns/dns_message.h"
 
@@ -54,8 +54,11 @@ public:
       }
       if (pos + 1 + len > n_) return false;
       if (!out.empty()) out += '.';
-      for (size_t i = 0; i < len; ++i)
-        out += static_cast<char>(std::tolower(static_cast<unsigned char>(d_[pos + 1 + i])));
+      for (size_t i = 0; i < len; ++i) {
+        unsigned char c = d_[pos + 1 + i];
+        if (c == '.' || c <= 0x20 || c >= 0x7f) return false;  // one name must read one way
+        out += static_cast<char>(std::tolower(c));
+      }
       if (out.size() > kMaxName) return false;
       pos += 1 + len;
     }
@@ -86,6 +89,7 @@ std::optional<Response> parse_message(const uint8_t* data, size_t size) {
     return std::nullopt;
   out.is_response = flags & 0x8000;
   out.rcode = flags & 0xf;
+  out.qdcount = qd;
   for (uint16_t i = 0; i < qd; ++i) {
     std::string name;
     uint16_t type, cls;
@@ -93,8 +97,10 @@ std::optional<Response> parse_message(const uint8_t* data, size_t size) {
     if (i == 0) {
       out.qname = name;
       out.qtype = type;
+      out.qclass = cls;
     }
   }
+  out.question_end = off;
   for (uint16_t i = 0; i < an; ++i) {
     std::string owner;
     uint16_t type, cls, rdlen;
@@ -123,17 +129,50 @@ std::optional<Response> parse_message(const uint8_t* data, size_t size) {
   return out;
 }
 
-std::vector<std::string> names_for(const Response& r, const AddressRecord& rec) {
-  std::set<std::string> names{rec.name};
-  // Walk CNAME edges backwards from the owner; the response is small, so a fixpoint over
-  // the edge list (bounded by its size) is enough and immune to CNAME loops.
-  for (size_t round = 0; round <= r.cnames.size(); ++round) {
-    bool grew = false;
-    for (const auto& [owner, target] : r.cnames)
-      if (names.count(target) && names.insert(owner).second) grew = true;
-    if (!grew) break;
+std::vector<std::string> cname_chain(const Response& r) {
+  std::vector<std::string> chain{r.qname};
+  // At most one step per CNAME record: a loop or a fork cannot make it longer.
+  for (size_t step = 0; step < r.cnames.size(); ++step) {
+    const std::string* next = nullptr;
+    for (const auto& [owner, target] : r.cnames) {
+      if (owner != chain.back()) continue;
+      if (next && *next != target) return chain;  // two CNAMEs for one name: stop (RFC 2181 §10.1)
+      next = &target;
+    }
+    if (!next || std::find(chain.begin(), chain.end(), *next) != chain.end()) break;
+    chain.push_back(*next);
   }
-  return {names.begin(), names.end()};
+  return chain;
+}
+
+std::vector<std::string> names_for(const Response& r, const AddressRecord& rec) {
+  std::vector<std::string> chain = cname_chain(r);
+  auto owner = std::find(chain.begin(), chain.end(), rec.name);
+  if (r.qname.empty() || owner == chain.end()) return {};
+  std::vector<std::string> names(chain.begin(), owner + 1);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+bool answers_query(const Response& query, const Response& answer) {
+  return answer.is_response && !query.is_response && answer.id == query.id && query.qdcount == 1 &&
+         answer.qdcount == 1 && answer.qname == query.qname && answer.qtype == query.qtype &&
+         answer.qclass == query.qclass;
+}
+
+std::vector<uint8_t> error_reply(const uint8_t* query, const Response& q, uint8_t rcode) {
+  std::vector<uint8_t> out(query, query + q.question_end);
+  out[2] = static_cast<uint8_t>(0x80 | (out[2] & 0x79));  // QR, keep opcode and RD; no AA/TC
+  out[3] = static_cast<uint8_t>(0x80 | (rcode & 0xf));    // RA
+  for (int i = 6; i < 12; ++i) out[i] = 0;                // no answer, authority, additional
+  return out;
+}
+
+bool in_domain(const std::string& name, const std::string& domain) {
+  if (domain.empty()) return false;
+  if (name.size() == domain.size()) return name == domain;
+  return name.size() > domain.size() && name.compare(name.size() - domain.size(), domain.size(), domain) == 0 &&
+         name[name.size() - domain.size() - 1] == '.';
 }
 
 } // namespace moat::runtime::dns

@@ -2,7 +2,8 @@
 // pinned with it and read back, epochs follow every pinned one, an in-place update moves the
 // epoch only when an entry changed, conntrack is carried to the next generation, and the
 // connections of a conntrack map the new object cannot reuse (another layout) are copied
-// with epoch 0 — judged again on their next packet rather than lost.
+// with epoch 0 — judged again on their next packet rather than lost. Also the conntrack size
+// override and the conntrack reads and marks behind zombie FQDN addresses.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -13,6 +14,7 @@
 
 #include "backend/bundle/datapath_abi.h"
 #include "kernel_env.h"
+#include "runtime/agent/fqdn_conntrack.h"
 #include "runtime/agent/generation.h"
 #include "runtime/maps.h"
 
@@ -174,4 +176,45 @@ TEST_CASE("generations: conntrack without the local endpoint goes to the endpoin
   to_a.local = a_id;
   CHECK(bpf_map_lookup_elem(fd, &to_a, &got) == 0);
   CHECK(runtime::map_keys(fd, sizeof(abi::FlowTuple)).size() == 2);  // `in` belongs to nobody here
+}
+
+TEST_CASE("generations: a conntrack size override, and the conntrack epochs zombie FQDN addresses are judged by",
+          "[kernel]") {
+  MOAT_REQUIRE_KERNEL();
+  PinDir pin;
+  Module m = policy();
+  std::vector<uint8_t> elf = test::compile_for(m);
+  std::string note, error;
+  auto max_entries = [](int fd) {
+    bpf_map_info info{};
+    uint32_t len = sizeof info;
+    return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.max_entries : 0u;
+  };
+  auto g1 = open_generation(elf, pin.path, 1, "", false, note, error, 4096);
+  INFO(error);
+  REQUIRE(g1);
+  int ct = g1->dp->map_fd(abi::kMapConntrack);
+  CHECK(max_entries(ct) == 4096);
+  abi::FlowTuple flow = some_flow();
+  abi::ConntrackValue v{0, 5};
+  REQUIRE(bpf_map_update_elem(ct, &flow, &v, BPF_ANY) == 0);
+
+  // Entries by address (either end), and the mark the agent stamps on a zombie's entries.
+  IpAddr src = *IpAddr::parse("10.0.0.1"), dst = *IpAddr::parse("10.0.0.2");
+  auto uses = conntrack_epochs(ct);
+  CHECK(uses[src] == std::vector<uint32_t>{5});
+  CHECK(uses[dst] == std::vector<uint32_t>{5});
+  CHECK_FALSE(uses.count(*IpAddr::parse("10.0.0.3")));
+  mark_conntrack(ct, {*IpAddr::parse("10.0.0.3")}, 1);  // not this entry's
+  CHECK(conntrack_epochs(ct)[dst] == std::vector<uint32_t>{5});
+  mark_conntrack(ct, {dst}, 4);
+  REQUIRE(bpf_map_lookup_elem(ct, &flow, &v) == 0);
+  CHECK(v.epoch == 4);
+
+  // Back to the object's own size: the map cannot be reused, its connections are copied.
+  auto g2 = open_generation(elf, pin.path, 2, g1->dir, false, note, error);
+  REQUIRE(g2);
+  CHECK_FALSE(g2->carried);
+  CHECK(max_entries(g2->dp->map_fd(abi::kMapConntrack)) > 4096);
+  CHECK(note.find("1 tracked connections copied") != std::string::npos);
 }

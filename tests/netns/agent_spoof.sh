@@ -28,7 +28,7 @@ EOF
 pod() {  # pod NS NAME APP INDEX
   cat <<EOF
   - kind: Pod
-    metadata: {name: $2, namespace: $1, labels: {app: $3}, annotations: {moat.dev/interface: h-$2}}
+    metadata: {name: $2, namespace: $1, labels: {app: $3}}
     spec: {nodeName: node-1}
     status: {podIPs: [{ip: 10.199.$4.2}, {ip: "fd00:199:$4::2"}]}
 EOF

@@ -9,7 +9,13 @@
 //   netprobe stream ADDR PORT --duration-ms N [--interval-ms N] [--timeout-ms N] [--stop-file PATH]
 //                                                                     one TCP connection, one message
 //                                                                     per interval; exit 0 = all echoed
-//   netprobe dns-connect SERVER NAME A|AAAA TCPPORT [--timeout-ms N]   exit 0 = lookup + connect
+//   netprobe dns-connect SERVER NAME A|AAAA TCPPORT [--timeout-ms N]   exit 0 = lookup + connect,
+//                 1 = resolved but the connection failed, 3 = no usable answer, 4 = REFUSED
+//   netprobe dns-lookup SERVER NAME A|AAAA [--timeout-ms N]            exit codes as dns-connect
+//   netprobe dns-flood SERVER SUFFIX COUNT [--window N]                COUNT lookups of random names
+//                                                                     under SUFFIX, N in flight
+//   netprobe dns-latency SERVER NAME COUNT                             COUNT lookups one by one;
+//                                                                     prints p50 / p99 / max in ms
 //   netprobe forge tcp|udp IFACE DSTMAC SRC SPORT DST DPORT            one Ethernet frame (TCP SYN or
 //                                                                     UDP datagram, any source address,
 //                                                                     checksums filled) sent on IFACE
@@ -27,8 +33,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <random>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -300,14 +308,21 @@ int dns_connect(const std::string& server, const std::string& name, const std::s
   sendto(fd, q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&ss), len);
   uint8_t buf[1500];
   std::string addr;
+  int rcode = -1;
   if (wait_fd(fd, POLLIN, deadline)) {
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n > 0) addr = first_address(buf, n, t);
+    if (n >= 4) rcode = buf[3] & 0xf;
   }
   close(fd);
   if (addr.empty()) {
-    std::printf("lookup %s failed\n", name.c_str());
-    return 1;
+    // A negative check needs to tell "refused" and "no answer" from "resolved, then denied".
+    std::printf("lookup %s failed (rcode %d)\n", name.c_str(), rcode);
+    return rcode == 5 ? 4 : 3;
+  }
+  if (tcp_port <= 0) {
+    std::printf("%s %s\n", name.c_str(), addr.c_str());
+    return 0;
   }
   // Connect at once: the answer must already be usable (no sleep, no retry).
   bool ok = probe(true, addr, tcp_port, timeout_ms);
@@ -365,8 +380,68 @@ int forge(bool tcp, const std::string& iface, const std::string& dst_mac, const 
   return 0;
 }
 
+/// COUNT lookups of random names under `suffix` from one socket, `window` in flight.
+int dns_flood(const std::string& server, const std::string& suffix, int count, int window) {
+  sockaddr_storage ss;
+  socklen_t len;
+  if (!parse_addr(server, 53, ss, len)) return 2;
+  int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  std::mt19937 rng(std::random_device{}());
+  int sent = 0, answered = 0, in_flight = 0;
+  long last_progress = now_ms();
+  uint8_t buf[1500];
+  while ((sent < count || in_flight > 0) && now_ms() - last_progress < 2000) {
+    while (sent < count && in_flight < window) {
+      auto q = dns_query("r" + std::to_string(rng()) + "." + suffix, 1);
+      q[0] = static_cast<uint8_t>(sent >> 8);
+      q[1] = static_cast<uint8_t>(sent);
+      sendto(fd, q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&ss), len);
+      ++sent, ++in_flight;
+    }
+    if (!wait_fd(fd, POLLIN, now_ms() + 200)) {
+      in_flight = 0;  // lost (dropped over a bound): send more
+      continue;
+    }
+    if (recv(fd, buf, sizeof buf, 0) > 0) ++answered, --in_flight, last_progress = now_ms();
+  }
+  close(fd);
+  std::printf("flood: %d/%d answered\n", answered, count);
+  return 0;
+}
+
+/// COUNT lookups of `name`, one after the other; prints the latency percentiles.
+int dns_latency(const std::string& server, const std::string& name, int count) {
+  sockaddr_storage ss;
+  socklen_t len;
+  if (!parse_addr(server, 53, ss, len)) return 2;
+  int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  std::vector<double> ms;
+  uint8_t buf[1500];
+  int lost = 0;
+  for (int i = 0; i < count; ++i) {
+    auto q = dns_query(name, 1);
+    q[0] = static_cast<uint8_t>(i >> 8);
+    q[1] = static_cast<uint8_t>(i);
+    auto t0 = std::chrono::steady_clock::now();
+    sendto(fd, q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&ss), len);
+    bool got = false;
+    while (!got && wait_fd(fd, POLLIN, now_ms() + 1000)) {
+      ssize_t n = recv(fd, buf, sizeof buf, 0);
+      got = n >= 2 && buf[0] == q[0] && buf[1] == q[1];
+    }
+    double d = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (!got) ++lost, d = 1000;
+    ms.push_back(d);
+  }
+  close(fd);
+  std::sort(ms.begin(), ms.end());
+  auto pct = [&](double p) { return ms[std::min(ms.size() - 1, static_cast<size_t>(p * ms.size()))]; };
+  std::printf("latency_ms p50=%.2f p99=%.2f max=%.2f lost=%d\n", pct(0.5), pct(0.99), ms.back(), lost);
+  return 0;
+}
+
 int usage() {
-  std::fprintf(stderr, "usage: netprobe serve|probe|loop|stream|dns-connect|forge ... (see the source header)\n");
+  std::fprintf(stderr, "usage: netprobe serve|probe|loop|stream|dns-connect|dns-lookup|dns-flood|dns-latency|forge ... (see the source header)\n");
   return 2;
 }
 
@@ -428,5 +503,9 @@ int main(int argc, char** argv) {
     return dns_connect(a[1], a[2], a[3], std::atoi(a[4].c_str()), opt("--timeout-ms", 2000));
   if (a[0] == "forge" && a.size() >= 8)
     return forge(a[1] == "tcp", a[2], a[3], a[4], std::atoi(a[5].c_str()), a[6], std::atoi(a[7].c_str()));
+  if (a[0] == "dns-lookup" && a.size() >= 4) return dns_connect(a[1], a[2], a[3], 0, opt("--timeout-ms", 2000));
+  if (a[0] == "dns-flood" && a.size() >= 4)
+    return dns_flood(a[1], a[2], std::atoi(a[3].c_str()), opt("--window", 64));
+  if (a[0] == "dns-latency" && a.size() >= 4) return dns_latency(a[1], a[2], std::atoi(a[3].c_str()));
   return usage();
 }

@@ -1,6 +1,8 @@
-// FQDN learning pieces: DNS response parsing (compression, CNAME chains, hostile input),
-// the FQDN cache (selectors, TTLs, persistence) and the proxy holding answers until the
-// callback returned (UDP and TCP, on loopback only).
+// FQDN learning pieces: DNS message parsing (compression, CNAME chains, hostile input),
+// the FQDN cache (selectors, TTLs and their caps, per-name / per-address / total bounds,
+// the cluster domain, zombies, persistence) and the proxy (answers held until learned,
+// only verified answers accepted, queries outside DNS rules refused, bounded workers), on
+// loopback only.
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
@@ -12,8 +14,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <map>
+#include <optional>
 #include <thread>
 
+#include "backend/bundle/map_contents.h"
 #include "runtime/dns/dns_message.h"
 #include "runtime/dns/dns_proxy.h"
 #include "runtime/dns/fqdn_cache.h"
@@ -74,6 +79,12 @@ struct Builder {
 };
 
 FqdnMatch fq(std::string v, bool pattern) { return FqdnMatch{pattern, std::move(v), {}}; }
+
+LearnLimits limits(uint32_t min_ttl) {
+  LearnLimits l;
+  l.min_ttl_s = min_ttl;
+  return l;
+}
 
 Module policy_with(std::vector<FqdnMatch> ms) {
   Module m;
@@ -169,8 +180,8 @@ TEST_CASE("the FQDN cache learns only selected names and honours TTLs") {
   auto r = parse_message(m.b.data(), m.b.size());
   REQUIRE(r);
   FqdnCache c;
-  CHECK(c.learn(*r, sel, 0, 1000));
-  CHECK_FALSE(c.learn(*r, sel, 0, 2000));  // a refresh, no new name
+  CHECK(c.learn(*r, sel, limits(0), 1000));
+  CHECK_FALSE(c.learn(*r, sel, limits(0), 2000));  // a refresh, no new name
   REQUIRE(c.address_count() == 1);
   auto eps = c.endpoints();
   CHECK(eps[0].kind == EndpointKind::External);
@@ -181,7 +192,7 @@ TEST_CASE("the FQDN cache learns only selected names and honours TTLs") {
   CHECK(c.expire(12000));
   CHECK(c.address_count() == 0);
 
-  CHECK(c.learn(*r, sel, 60, 0));  // the minimum TTL lifts a short TTL
+  CHECK(c.learn(*r, sel, limits(60), 0));  // the minimum TTL lifts a short TTL
   CHECK(*c.next_expiry() == 60000);
   auto copy = FqdnCache::from_json(c.to_json());
   REQUIRE(copy);
@@ -196,7 +207,7 @@ TEST_CASE("the FQDN cache learns only selected names and honours TTLs") {
   Builder nx(0x1, 0x8183);  // NXDOMAIN teaches nothing
   nx.count(0, 1);
   nx.question("api.example.com", kTypeA);
-  CHECK_FALSE(c.learn(*parse_message(nx.b.data(), nx.b.size()), sel, 0, 0));
+  CHECK_FALSE(c.learn(*parse_message(nx.b.data(), nx.b.size()), sel, limits(0), 0));
 }
 
 TEST_CASE("listen and upstream addresses parse with optional ports") {
@@ -214,24 +225,178 @@ TEST_CASE("listen and upstream addresses parse with optional ports") {
   CHECK_FALSE(parse_host_port("[fd00::1", h, p));
 }
 
+TEST_CASE("only records on the question's CNAME chain are learned") {
+  Module pol = policy_with({fq("**.test", true)});
+  FqdnSelectors sel(pol);
+  Builder m;
+  m.count(0, 1);
+  m.count(1, 4);
+  m.question("www.shop.test", kTypeA);
+  m.cname("www.shop.test", "edge.cdn.test", 60);
+  m.a("edge.cdn.test", "10.199.9.9", 30);
+  m.a("bank.test", "10.199.9.66", 30);               // off the chain: an upstream's extra
+  m.cname("mail.test", "edge.cdn.test", 30);          // a CNAME into the chain from elsewhere
+  auto r = parse_message(m.b.data(), m.b.size());
+  REQUIRE(r);
+  CHECK(cname_chain(*r) == std::vector<std::string>{"www.shop.test", "edge.cdn.test"});
+  CHECK(names_for(*r, r->addresses[0]) == std::vector<std::string>{"edge.cdn.test", "www.shop.test"});
+  CHECK(names_for(*r, r->addresses[1]).empty());
+  FqdnCache c;
+  CHECK(c.learn(*r, sel, limits(0), 0));
+  REQUIRE(c.address_count() == 1);
+  CHECK(c.endpoints()[0].ips[0].str() == "10.199.9.9");
+  CHECK(c.endpoints()[0].dns_names == std::vector<std::string>{"edge.cdn.test", "www.shop.test"});
+
+  // A CNAME loop and a fork end the chain; neither makes it longer than its records.
+  Builder loop;
+  loop.count(0, 1);
+  loop.count(1, 4);
+  loop.question("a.test", kTypeA);
+  loop.cname("a.test", "b.test", 5);
+  loop.cname("b.test", "a.test", 5);
+  loop.cname("b.test", "c.test", 5);
+  loop.a("c.test", "10.199.9.1", 5);
+  auto lr = parse_message(loop.b.data(), loop.b.size());
+  REQUIRE(lr);
+  CHECK(cname_chain(*lr) == std::vector<std::string>{"a.test", "b.test"});
+  CHECK(names_for(*lr, lr->addresses[0]).empty());
+}
+
+TEST_CASE("a label holding a dot or a control byte makes the message unparsable") {
+  Builder m;
+  m.count(0, 1);
+  m.b.push_back(7);
+  for (char c : std::string("evil.co")) m.b.push_back(static_cast<uint8_t>(c));
+  m.name("test");
+  m.put16(kTypeA);
+  m.put16(1);
+  CHECK_FALSE(parse_message(m.b.data(), m.b.size()));
+}
+
+TEST_CASE("TTLs are capped, and so are addresses per name, names per address and addresses in all") {
+  FqdnSelectors sel(policy_with({fq("*", true)}));
+  Builder m;
+  m.count(0, 1);
+  m.count(1, 1);
+  m.question("big.test", kTypeA);
+  m.a("big.test", "10.199.5.1", 0x7fffffff);  // 68 years
+  auto r = parse_message(m.b.data(), m.b.size());
+  REQUIRE(r);
+  FqdnCache c;
+  LearnLimits lim;
+  lim.min_ttl_s = 0;
+  CHECK(c.learn(*r, sel, lim, 0));
+  CHECK(*c.next_expiry() == 3600 * 1000);  // the default cap: one hour
+
+  lim.max_addresses_per_name = 3;
+  lim.max_names_per_address = 2;
+  lim.max_addresses = 5;
+  FqdnCache caps;
+  for (int i = 0; i < 10; ++i)  // one name, ten addresses: the three latest stay
+    caps.learn(*IpAddr::parse("10.199.6." + std::to_string(i)), {"many.test"}, 10 + i, 0, lim);
+  CHECK(caps.address_count() == 3);
+  CHECK(caps.endpoints()[0].ips[0].str() == "10.199.6.7");
+  FqdnCache names;
+  for (int i = 0; i < 10; ++i)  // one address, ten names: the two latest stay (one identity)
+    names.learn(*IpAddr::parse("10.199.7.1"), {"n" + std::to_string(i) + ".test"}, 10 + i, 0, lim);
+  CHECK(names.name_count() == 2);
+  CHECK(names.endpoints()[0].dns_names == std::vector<std::string>{"n8.test", "n9.test"});
+  FqdnCache total;
+  for (int i = 0; i < 10; ++i)
+    total.learn(*IpAddr::parse("10.199.8." + std::to_string(i)), {"t" + std::to_string(i) + ".test"}, 10 + i, 0, lim);
+  CHECK(total.address_count() == 5);
+  auto back = FqdnCache::from_json(total.to_json());
+  REQUIRE(back);
+  CHECK(back->address_count() == 5);
+}
+
+TEST_CASE("names under the cluster domain are never learned") {
+  FqdnSelectors sel(policy_with({fq("*", true)}));
+  Builder m;
+  m.count(0, 1);
+  m.count(1, 1);
+  m.question("10-0-0-1.default.pod.cluster.local", kTypeA);  // CoreDNS `pods insecure`
+  m.a("10-0-0-1.default.pod.cluster.local", "10.0.0.1", 30);
+  auto r = parse_message(m.b.data(), m.b.size());
+  REQUIRE(r);
+  FqdnCache c;
+  CHECK_FALSE(teaches(*r, sel, limits(0)));
+  CHECK_FALSE(c.learn(*r, sel, limits(0), 0));
+  LearnLimits other = limits(0);
+  other.cluster_domain = "corp.internal";
+  CHECK(c.learn(*r, sel, other, 0));
+  CHECK(in_domain("cluster.local", "cluster.local"));
+  CHECK_FALSE(in_domain("evilcluster.local", "cluster.local"));
+}
+
+TEST_CASE("an expired address stays as a zombie while its connections are live, up to a cap") {
+  FqdnCache c;
+  IpAddr a = *IpAddr::parse("10.199.3.1"), b = *IpAddr::parse("10.199.3.2"), d = *IpAddr::parse("10.199.3.3");
+  for (const IpAddr& ip : {a, b, d}) c.learn(ip, {"s3.test"}, 5, 0, limits(0));
+  std::map<IpAddr, bool> live{{a, true}, {b, false}, {d, true}};
+  std::vector<std::pair<IpAddr, bool>> asked;
+  ZombiePolicy z;
+  z.recheck_ms = 1000;
+  z.max_zombies = 1;
+  z.in_use = [&](const IpAddr& ip, bool first) {
+    asked.emplace_back(ip, first);
+    return live[ip];
+  };
+  CHECK_FALSE(c.expire(4999, z));
+  CHECK(asked.empty());
+  CHECK(c.zombie_candidates(4999).empty());
+  CHECK(c.zombie_candidates(5000).size() == 3);
+  CHECK(c.expire(5000, z));  // b goes (no connection), d goes (over the cap), a stays
+  CHECK(c.address_count() == 1);
+  CHECK(c.is_zombie(a));
+  CHECK(c.endpoints()[0].dns_names == std::vector<std::string>{"s3.test"});  // same identity
+  CHECK(*c.next_expiry() == 6000);
+  asked.clear();
+  CHECK_FALSE(c.expire(5500, z));  // not due
+  CHECK(asked.empty());
+  CHECK_FALSE(c.expire(6000, z));  // still live
+  CHECK(asked == std::vector<std::pair<IpAddr, bool>>{{a, false}});
+  auto back = FqdnCache::from_json(c.to_json());
+  REQUIRE(back);
+  CHECK(back->is_zombie(a));
+  CHECK(c.learn(a, {"other.test"}, 5, 6500, limits(0)));  // a live answer: no longer a zombie
+  CHECK_FALSE(c.is_zombie(a));
+  live[a] = false;
+  CHECK(c.expire(20000, z));
+  CHECK(c.address_count() == 0);
+}
+
 namespace {
 
-/// A fake upstream on 127.0.0.1: answers every query with one A record (UDP and TCP).
+/// A fake upstream on 127.0.0.1, UDP and TCP. It answers each query with one A record, or
+/// misbehaves as `mode` says.
 struct FakeUpstream {
-  int udp = -1, tcp = -1;
+  enum class Mode { Normal, WrongId, WrongQuestion, OtherPort, SpoofFirst, Silent };
+  Mode mode;
+  int udp = -1, tcp = -1, other = -1;
   uint16_t port = 0;
+  std::atomic<int> queries{0};
   std::atomic<bool> stop{false};
   std::thread th;
-  static std::vector<uint8_t> answer_for(const uint8_t* q, size_t n) {
+  std::vector<uint8_t> answer_for(const uint8_t* q, size_t n, bool spoof = false) const {
     std::vector<uint8_t> a(q, q + n);
     a[2] = 0x81;
     a[3] = 0x80;
     a[7] = 1;  // ANCOUNT = 1
     const uint8_t rr[] = {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 10, 199, 77, 7};
     a.insert(a.end(), rr, rr + sizeof rr);
+    if (spoof || mode == Mode::WrongId) a[1] ^= 0x5a;
+    if (mode == Mode::WrongQuestion) {
+      Builder b(static_cast<uint16_t>(a[0] << 8 | a[1]));
+      b.count(0, 1);
+      b.count(1, 1);
+      b.question("evil.test", kTypeA);
+      b.a("evil.test", "10.199.66.6", 30);
+      return b.b;
+    }
     return a;
   }
-  FakeUpstream() {
+  explicit FakeUpstream(Mode m = Mode::Normal) : mode(m) {
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -245,6 +410,9 @@ struct FakeUpstream {
     setsockopt(tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     REQUIRE(bind(tcp, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
     listen(tcp, 8);
+    other = socket(AF_INET, SOCK_DGRAM, 0);  // same address, another port
+    a.sin_port = 0;
+    bind(other, reinterpret_cast<sockaddr*>(&a), sizeof a);
     th = std::thread([this] {
       uint8_t buf[1500];
       while (!stop) {
@@ -254,15 +422,23 @@ struct FakeUpstream {
           sockaddr_storage from;
           socklen_t fl = sizeof from;
           ssize_t n = recvfrom(udp, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+          ++queries;
+          if (n < 12 || mode == Mode::Silent) continue;
+          auto* to = reinterpret_cast<sockaddr*>(&from);
+          if (mode == Mode::SpoofFirst) {
+            auto fake = answer_for(buf, n, true);
+            sendto(udp, fake.data(), fake.size(), 0, to, fl);
+          }
           auto ans = answer_for(buf, n);
-          sendto(udp, ans.data(), ans.size(), 0, reinterpret_cast<sockaddr*>(&from), fl);
+          sendto(mode == Mode::OtherPort ? other : udp, ans.data(), ans.size(), 0, to, fl);
         }
         if (p[1].revents & POLLIN) {
           int c = accept(tcp, nullptr, nullptr);
           uint8_t len[2];
           if (recv(c, len, 2, MSG_WAITALL) == 2) {
             size_t n = size_t(len[0]) << 8 | len[1];
-            if (recv(c, buf, n, MSG_WAITALL) == static_cast<ssize_t>(n)) {
+            if (recv(c, buf, n, MSG_WAITALL) == static_cast<ssize_t>(n) && n >= 12) {
+              ++queries;
               auto ans = answer_for(buf, n);
               uint8_t al[2] = {uint8_t(ans.size() >> 8), uint8_t(ans.size())};
               send(c, al, 2, 0);
@@ -279,6 +455,7 @@ struct FakeUpstream {
     th.join();
     close(udp);
     close(tcp);
+    close(other);
   }
 };
 
@@ -294,61 +471,254 @@ uint16_t free_port() {
   return ntohs(a.sin_port);
 }
 
+int64_t mono_ns() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
+
+std::vector<uint8_t> query_for(const std::string& name, uint16_t id = 0x4242) {
+  Builder q(id, 0x0100);
+  q.count(0, 1);
+  q.question(name, kTypeA);
+  return q.b;
+}
+
+sockaddr_in loopback(uint16_t port, const char* ip = "127.0.0.1") {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  inet_pton(AF_INET, ip, &a.sin_addr);
+  return a;
+}
+
+/// One UDP query to the proxy from `from` (a loopback address); the reply, or nothing.
+std::optional<Response> udp_ask(uint16_t port, const std::vector<uint8_t>& q, int timeout_ms = 3000,
+                                const char* from = "127.0.0.1") {
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in src = loopback(0, from);
+  bind(s, reinterpret_cast<sockaddr*>(&src), sizeof src);
+  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in a = loopback(port);
+  sendto(s, q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  uint8_t buf[1500];
+  ssize_t n = recv(s, buf, sizeof buf, 0);
+  close(s);
+  if (n <= 0) return std::nullopt;
+  return parse_message(buf, n);
+}
+
+/// One query over a fresh TCP connection; the reply, or nothing.
+std::optional<Response> tcp_ask(uint16_t port, const std::vector<uint8_t>& q, int timeout_ms = 3000) {
+  int t = socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  setsockopt(t, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in a = loopback(port);
+  if (connect(t, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(t);
+    return std::nullopt;
+  }
+  uint8_t len[2] = {uint8_t(q.size() >> 8), uint8_t(q.size())};
+  send(t, len, 2, 0);
+  send(t, q.data(), q.size(), 0);
+  std::optional<Response> r;
+  uint8_t buf[1500];
+  if (recv(t, len, 2, MSG_WAITALL) == 2) {
+    size_t n = size_t(len[0]) << 8 | len[1];
+    if (recv(t, buf, n, MSG_WAITALL) == static_cast<ssize_t>(n)) r = parse_message(buf, n);
+  }
+  close(t);
+  return r;
+}
+
+struct ProxyUnderTest {
+  uint16_t port = free_port();
+  std::unique_ptr<DnsProxy> proxy;
+  ProxyUnderTest(uint16_t upstream, OnQuery on_query, OnAnswer on_answer, ProxyOptions opts = {}) {
+    opts.listen = {"127.0.0.1:" + std::to_string(port)};
+    opts.upstream = "127.0.0.1:" + std::to_string(upstream);
+    opts.timeout_ms = 1000;
+    std::string err;
+    proxy = DnsProxy::start(opts, std::move(on_query), std::move(on_answer), err);
+    REQUIRE(proxy);
+  }
+};
+
 } // namespace
 
 TEST_CASE("the proxy forwards an answer only after the callback returned (UDP and TCP)") {
   FakeUpstream up;
-  uint16_t port = free_port();
   std::atomic<int64_t> callback_done_ns{0};
   std::atomic<int> calls{0};
-  std::string err;
-  auto proxy = DnsProxy::start({{"127.0.0.1:" + std::to_string(port)}, "127.0.0.1:" + std::to_string(up.port), 1000},
-                               [&](const Response& r) {
-                                 // A slow map update: the client must not see the answer before it ends.
-                                 std::this_thread::sleep_for(std::chrono::milliseconds(50));
-                                 CHECK(r.addresses.size() == 1);
-                                 ++calls;
-                                 callback_done_ns = std::chrono::steady_clock::now().time_since_epoch().count();
-                               },
-                               err);
-  REQUIRE(proxy);
-  Builder q(0x4242, 0x0100);
-  q.count(0, 1);
-  q.question("api.example.com", kTypeA);
-
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  int s = socket(AF_INET, SOCK_DGRAM, 0);
-  timeval tv{3, 0};
-  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sendto(s, q.b.data(), q.b.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  uint8_t buf[1500];
-  ssize_t n = recv(s, buf, sizeof buf, 0);
-  int64_t got_ns = std::chrono::steady_clock::now().time_since_epoch().count();
-  close(s);
-  REQUIRE(n > 0);
+  ProxyUnderTest p(up.port, nullptr, [&](const IpAddr& client, const Response& r) -> uint64_t {
+    // A slow map update: the client must not see the answer before it ends.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CHECK(r.addresses.size() == 1);
+    CHECK(client.str() == "127.0.0.1");
+    ++calls;
+    callback_done_ns = mono_ns();
+    return 0;
+  });
+  auto r = udp_ask(p.port, query_for("api.example.com"));
+  int64_t got_ns = mono_ns();
+  REQUIRE(r);
   CHECK(calls == 1);
   CHECK(got_ns >= callback_done_ns);
-  auto r = parse_message(buf, n);
-  REQUIRE(r);
-  CHECK(r->id == 0x4242);
+  CHECK(r->id == 0x4242);  // the client's ID again (it went upstream under a random one)
   CHECK(r->addresses.at(0).ip.str() == "10.199.77.7");
 
-  int t = socket(AF_INET, SOCK_STREAM, 0);
-  setsockopt(t, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  REQUIRE(connect(t, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  uint8_t len[2] = {0, static_cast<uint8_t>(q.b.size())};
-  send(t, len, 2, 0);
-  send(t, q.b.data(), q.b.size(), 0);
-  REQUIRE(recv(t, len, 2, MSG_WAITALL) == 2);
-  n = recv(t, buf, size_t(len[0]) << 8 | len[1], MSG_WAITALL);
-  got_ns = std::chrono::steady_clock::now().time_since_epoch().count();
-  close(t);
-  REQUIRE(n > 0);
+  r = tcp_ask(p.port, query_for("api.example.com", 0x777));
+  got_ns = mono_ns();
+  REQUIRE(r);
+  CHECK(r->id == 0x777);
   CHECK(calls == 2);
   CHECK(got_ns >= callback_done_ns);
-  CHECK(proxy->stats().answers == 2);
-  CHECK(proxy->stats().hold_ns >= 100'000'000u);
+  CHECK(p.proxy->stats().answers == 2);
+  CHECK(p.proxy->stats().hold_ns >= 100'000'000u);
+}
+
+TEST_CASE("an answer with a ticket waits for its release, answers without one do not wait") {
+  FakeUpstream up;
+  ProxyUnderTest p(up.port, nullptr, [&](const IpAddr&, const Response& r) -> uint64_t {
+    return r.qname == "slow.test" ? 7 : 0;
+  });
+  std::atomic<int64_t> released_ns{0};
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    p.proxy->release(6);  // not enough
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    released_ns = mono_ns();
+    p.proxy->release(7);
+  });
+  std::optional<Response> held, tcp_held;
+  std::thread udp_client([&] { held = udp_ask(p.port, query_for("slow.test")); });
+  std::thread tcp_client([&] { tcp_held = tcp_ask(p.port, query_for("slow.test")); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  int64_t t0 = mono_ns();
+  auto quick = udp_ask(p.port, query_for("quick.test"));
+  CHECK(quick);
+  CHECK(mono_ns() - t0 < 200'000'000);  // not stuck behind the held one
+  udp_client.join();
+  tcp_client.join();
+  releaser.join();
+  int64_t done = mono_ns();
+  REQUIRE(held);
+  REQUIRE(tcp_held);
+  CHECK(done >= released_ns);
+  CHECK(p.proxy->stats().answers == 3);
+}
+
+TEST_CASE("replies that do not answer the query sent are neither learned nor forwarded") {
+  using Mode = FakeUpstream::Mode;
+  for (Mode mode : {Mode::WrongId, Mode::WrongQuestion, Mode::OtherPort}) {
+    CAPTURE(static_cast<int>(mode));
+    FakeUpstream up(mode);
+    std::atomic<int> calls{0};
+    ProxyUnderTest p(up.port, nullptr, [&](const IpAddr&, const Response&) -> uint64_t {
+      ++calls;
+      return 0;
+    });
+    CHECK_FALSE(udp_ask(p.port, query_for("api.example.com"), 1500));
+    CHECK(calls == 0);
+    CHECK(p.proxy->stats().answers == 0);
+    if (mode != Mode::OtherPort) {  // (the other port cannot speak on our TCP connection)
+      CHECK_FALSE(tcp_ask(p.port, query_for("api.example.com"), 1500));
+      CHECK(calls == 0);
+      CHECK(p.proxy->stats().mismatched >= 1);
+    }
+  }
+}
+
+TEST_CASE("a spoofed reply ahead of the real one neither teaches nor cancels the query") {
+  FakeUpstream up(FakeUpstream::Mode::SpoofFirst);
+  std::atomic<int> calls{0};
+  ProxyUnderTest p(up.port, nullptr, [&](const IpAddr&, const Response&) -> uint64_t {
+    ++calls;
+    return 0;
+  });
+  auto r = udp_ask(p.port, query_for("api.example.com"));
+  REQUIRE(r);
+  CHECK(r->id == 0x4242);
+  CHECK(calls == 1);
+  CHECK(p.proxy->stats().mismatched == 1);
+}
+
+TEST_CASE("a query outside the client's DNS rules is REFUSED without going upstream") {
+  FakeUpstream up;
+  std::atomic<int> calls{0};
+  ProxyUnderTest p(
+      up.port, [](const IpAddr&, const Response& q) { return q.qname == "api.example.com"; },
+      [&](const IpAddr&, const Response&) -> uint64_t {
+        ++calls;
+        return 0;
+      });
+  for (bool tcp : {false, true}) {
+    auto r = tcp ? tcp_ask(p.port, query_for("exfil-4f3a.tunnel.test")) : udp_ask(p.port, query_for("exfil-4f3a.tunnel.test"));
+    REQUIRE(r);
+    CHECK(r->is_response);
+    CHECK(r->rcode == kRcodeRefused);
+    CHECK(r->qname == "exfil-4f3a.tunnel.test");
+    CHECK(r->addresses.empty());
+  }
+  CHECK(up.queries == 0);
+  CHECK(calls == 0);
+  CHECK(p.proxy->stats().refused == 2);
+  auto ok = udp_ask(p.port, query_for("api.example.com"));
+  REQUIRE(ok);
+  CHECK(ok->rcode == 0);
+  CHECK(calls == 1);
+  // Two questions in one query: one name could ride past the rules on the other's back.
+  Builder two(0x99, 0x0100);
+  two.count(0, 2);
+  two.question("api.example.com", kTypeA);
+  two.question("exfil.tunnel.test", kTypeA);
+  auto r2 = udp_ask(p.port, two.b);
+  REQUIRE(r2);
+  CHECK(r2->rcode == kRcodeFormErr);
+  CHECK(up.queries == 1);
+}
+
+TEST_CASE("TCP connections are served by a bounded pool with an idle timeout, and UDP in flight is bounded") {
+  FakeUpstream up;
+  ProxyOptions o;
+  o.tcp_workers = 1;
+  o.tcp_idle_ms = 300;
+  ProxyUnderTest p(up.port, nullptr, [](const IpAddr&, const Response&) -> uint64_t { return 0; }, o);
+  // An idle client holds the only worker until its idle timeout.
+  int idle = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a = loopback(p.port);
+  REQUIRE(connect(idle, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  int64_t t0 = mono_ns();
+  auto r = tcp_ask(p.port, query_for("api.example.com"));
+  int64_t waited_ms = (mono_ns() - t0) / 1'000'000;
+  close(idle);
+  REQUIRE(r);
+  CHECK(waited_ms >= 200);
+  CHECK(waited_ms < 1500);
+
+  FakeUpstream silent(FakeUpstream::Mode::Silent);
+  ProxyOptions small;
+  small.max_pending = 4;
+  ProxyUnderTest q(silent.port, nullptr, [](const IpAddr&, const Response&) -> uint64_t { return 0; }, small);
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in qa = loopback(q.port);
+  for (int i = 0; i < 10; ++i) {
+    auto msg = query_for("n" + std::to_string(i) + ".test", static_cast<uint16_t>(i));
+    sendto(s, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&qa), sizeof qa);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  close(s);
+  CHECK(q.proxy->stats().queries == 10);
+  CHECK(q.proxy->stats().dropped == 6);
+  CHECK(silent.queries == 4);
+}
+
+TEST_CASE("the identities of an address whose names keep changing do not pile up") {
+  bundle::IdentityAllocator ids;
+  uint32_t first = ids.get("x|10.199.7.99,|n0.test,", true);
+  for (int i = 1; i < 1000; ++i) {
+    std::string key = "x|10.199.7.99,|n" + std::to_string(i) + ".test,";
+    uint32_t id = ids.get(key, true);
+    CHECK(id != first);  // a forgotten number is never handed out again
+    ids.retain({key});
+  }
+  CHECK(ids.size() == 1);
 }
