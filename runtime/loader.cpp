@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "backend/bundle/bundle_names.h"
 #include "runtime/maps.h"
 
 namespace moat::runtime {
@@ -91,18 +92,31 @@ std::unique_ptr<Datapath> Datapath::open(const std::vector<uint8_t>& elf, const 
     error = std::string("cannot open BPF object: ") + strerror(errno) + "\n" + last_lines(log.text, 20);
     return nullptr;
   }
-  if (!opts.pin_dir.empty()) {
-    bpf_map* map;
-    bpf_object__for_each_map(map, obj) {
-      // libbpf names the .bss map after the object ("moat.bss"); pin it under the name of
-      // the one variable it holds, so a reader of the pin directory finds the epoch.
-      bool epoch = is_epoch_map(map);
-      std::string path = opts.pin_dir + "/" + (epoch ? abi::kGlobalEpoch : bpf_map__name(map));
-      if (bpf_map__set_pin_path(map, path.c_str()) != 0) {
-        error = "cannot set pin path " + path;
-        bpf_object__close(obj);
-        return nullptr;
-      }
+  // Only the programs and maps moat generates: an object's names steer pin paths and
+  // attach lookups, and a map pinned elsewhere must never be reused (bundle_names.h).
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, obj) {
+    if (!bundle::known_program_name(bpf_program__name(prog))) {
+      error = std::string("the object has a program moat does not generate: '") + bpf_program__name(prog) + "'";
+      bpf_object__close(obj);
+      return nullptr;
+    }
+  }
+  bpf_map* map;
+  bpf_object__for_each_map(map, obj) {
+    if (!bundle::known_map_name(bpf_map__name(map))) {
+      error = std::string("the object has a map moat does not generate: '") + bpf_map__name(map) + "'";
+      bpf_object__close(obj);
+      return nullptr;
+    }
+    if (opts.pin_dir.empty()) continue;
+    // libbpf names the .bss map after the object ("moat.bss"); pin it under the name of
+    // the one variable it holds, so a reader of the pin directory finds the epoch.
+    auto path = bundle::pin_path(opts.pin_dir, is_epoch_map(map) ? abi::kGlobalEpoch : bpf_map__name(map), error);
+    if (!path || bpf_map__set_pin_path(map, path->c_str()) != 0) {
+      if (path) error = "cannot set pin path " + *path;
+      bpf_object__close(obj);
+      return nullptr;
     }
   }
   if (bpf_object__load(obj) != 0) {

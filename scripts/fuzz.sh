@@ -4,7 +4,7 @@
 #   scripts/fuzz.sh [TARGET...]           fuzz each target for FUZZ_SECONDS (default 60)
 #   scripts/fuzz.sh --replay [TARGET...]  run every seed and fuzz/regressions/TARGET/ input once
 #
-# TARGET is fuzz_moat, fuzz_yaml or fuzz_cases (default: all three). The build lives in
+# TARGET is fuzz_moat, fuzz_yaml, fuzz_cases or fuzz_inventory (default: all four). The build lives in
 # FUZZ_BUILD_DIR (default build-fuzz/), configured with -DMOAT_FUZZ=ON when missing. Seeds are
 # assembled in FUZZ_BUILD_DIR/seeds/ from examples/, tests/ and ../shared/corpus (read only);
 # the growing corpus is FUZZ_BUILD_DIR/corpus/TARGET/, and crashes, timeouts and OOMs are
@@ -24,13 +24,14 @@ if [ "${1:-}" = "--replay" ]; then
   shift
 fi
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_moat fuzz_yaml fuzz_cases)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_moat fuzz_yaml fuzz_cases fuzz_inventory)
 
 max_len() {
   case $1 in
   fuzz_moat) echo 8192 ;;
   fuzz_yaml) echo 16384 ;;
   fuzz_cases) echo 8192 ;;
+  fuzz_inventory) echo 16384 ;;
   esac
 }
 dict() {
@@ -58,6 +59,11 @@ seed_files() {
     [ -d "$CORPUS_ROOT" ] && find "$CORPUS_ROOT" -type f \( -name '*.yaml' -o -name '*.yml' \)
     ;;
   fuzz_cases) find examples tests -type f -name '*cases*.yaml' ;;
+  # Node, Namespace and Pod objects (YAML and kubectl's JSON).
+  fuzz_inventory)
+    find examples -type f -name '*.pods.yaml'
+    find tests/runtime/data -type f \( -name '*.yaml' -o -name '*.json' \)
+    ;;
   esac
   return 0
 }
