@@ -21,4 +21,10 @@ void parse_moat(FileId file, const SourceManager& sm, Module& out, Diagnostics& 
 /// NodePool (karpenter.sh/v1), List of those. Other kinds: N005 note and skipped.
 void parse_yaml(FileId file, const SourceManager& sm, Module& out, Diagnostics& diags);
 
+/// The YAML front end's guards against hostile input, for other readers of YAML files
+/// (the inventory): false, with an E201 at the problem, when the text nests deeper than
+/// the YAML front end accepts or holds a document yaml-cpp would never finish reading
+/// (`YAML::LoadAll` would loop forever). True means LoadAll may be called on the text.
+bool yaml_loadable(FileId file, const SourceManager& sm, Diagnostics& diags);
+
 } // namespace moat

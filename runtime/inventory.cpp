@@ -4,12 +4,15 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 
 #include <yaml-cpp/yaml.h>
 
+#include "frontend/frontend.h"
+#include "frontend/utf8.h"
 #include "ir/validate.h"
 
 namespace moat::runtime {
@@ -357,6 +360,13 @@ public:
 
   /// Visits one object (recursing into List kinds); `nodes` collects Node objects.
   bool object(const YAML::Node& obj, Inventory& inv, int depth = 0) {
+    // Aliases share nodes, so Lists of aliased Lists can name millions of objects in a few
+    // lines; without aliases an object takes at least 16 bytes (`{kind: Pod, ...}`).
+    if (++visits_ > max_visits_) {
+      if (visits_ == max_visits_ + 1)
+        error(obj, "more than " + std::to_string(max_visits_) + " objects (aliases expanding?); not read");
+      return false;
+    }
     if (!obj.IsMap()) return error(obj, "expected a Kubernetes object (a map)");
     std::string kind;
     if (!scalar(obj, "kind", kind)) return false;
@@ -387,6 +397,7 @@ public:
   }
 
   bool file(const std::string& text, Inventory& inv) {
+    max_visits_ = 1000 + text.size() / 16;
     std::vector<YAML::Node> docs;
     try {
       docs = YAML::LoadAll(text);
@@ -411,9 +422,23 @@ public:
 private:
   FileId file_;
   Diagnostics& diags_;
+  size_t visits_ = 0, max_visits_ = 0;
 };
 
+/// Far above `kubectl get ns,pods -A -o yaml` of a large cluster, far below what would
+/// take the agent minutes to parse.
+constexpr uintmax_t kMaxInventoryBytes = uintmax_t(512) << 20;
+
+/// The file's text, registered in `sm`: readable (E001) and not oversize (E003).
 std::optional<FileId> read_file(const std::string& path, SourceManager& sm, Diagnostics& diags) {
+  std::error_code ec;
+  if (uintmax_t size = std::filesystem::file_size(path, ec); !ec && size > kMaxInventoryBytes) {
+    FileId f = sm.add(path, "");
+    diags.report(Code::E003, SourceRange::at(f, 1, 1),
+                 "'" + path + "' is " + std::to_string(size) + " bytes; inventory files are limited to " +
+                     std::to_string(kMaxInventoryBytes) + " bytes");
+    return std::nullopt;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     diags.report(Code::E001, {}, "cannot read '" + path + "'");
@@ -421,12 +446,20 @@ std::optional<FileId> read_file(const std::string& path, SourceManager& sm, Diag
   }
   std::ostringstream ss;
   ss << in.rdbuf();
-  return sm.add(path, ss.str());
+  std::string text = ss.str();
+  return sm.add(path, std::move(text));
+}
+
+/// The gates every moat input passes before it is parsed: UTF-8 (E002) and YAML that
+/// yaml-cpp can finish reading (E201; the YAML front end's guards).
+bool parsable(FileId file, const SourceManager& sm, Diagnostics& diags) {
+  return check_utf8(file, sm, diags) && yaml_loadable(file, sm, diags);
 }
 
 } // namespace
 
 std::optional<KubeNode> parse_node(FileId file, const SourceManager& sm, Diagnostics& diags) {
+  if (!parsable(file, sm, diags)) return std::nullopt;
   Inventory inv;
   Reader r(file, diags);
   if (!r.file(sm.text(file), inv)) return std::nullopt;
@@ -439,7 +472,7 @@ std::optional<KubeNode> parse_node(FileId file, const SourceManager& sm, Diagnos
 }
 
 bool parse_inventory(FileId file, const SourceManager& sm, Inventory& out, Diagnostics& diags) {
-  return Reader(file, diags).file(sm.text(file), out);
+  return parsable(file, sm, diags) && Reader(file, diags).file(sm.text(file), out);
 }
 
 void resolve_namespaces(Inventory& inv, Diagnostics& diags) {

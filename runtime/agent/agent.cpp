@@ -142,6 +142,12 @@ bool Agent::load_bundle(std::string& error) {
     error = "bundle has no objects";
     return false;
   }
+  for (size_t i = 0; i < b->objects.size(); ++i) {
+    if (!check_object(b->objects[i], error)) {
+      error = "object " + b->manifest.objects[i].file + ": " + error;
+      return false;
+    }
+  }
   for (const auto& r : b->manifest.policy.rules) {
     if (!r.http.empty()) {  // the datapath cannot enforce L7: refuse rather than fail open
       error = "bundle contains L7 rules, which the datapath does not enforce";
