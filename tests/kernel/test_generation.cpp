@@ -151,12 +151,18 @@ TEST_CASE("generations: an object's map and program names cannot steer pins or l
   std::vector<uint8_t> elf = test::compile_for(policy());
   std::string parent = pin.path + "/gen";  // generation_dir(pin, 1) is PIN/gen/1
   std::string note, error;
-  // The frag map renamed ../../frag: libbpf would pin it (or reuse what is pinned there)
-  // at PIN/frag, outside generation 1's directory.
+  // A compatible map pinned at PIN/frag (another tool's, or one an attacker prepared), where
+  // a map renamed ../../frag points from generation 1's directory: a loader that trusted
+  // the name would adopt that map instead of creating its own.
+  auto other = open_generation(elf, pin.path, 7, "", false, note, error);
+  REQUIRE(other);
+  int fd = bpf_obj_get((generation_dir(pin.path, 7) + "/" + abi::kMapFragments).c_str());
+  REQUIRE(fd >= 0);
+  REQUIRE(bpf_obj_pin(fd, (pin.path + "/frag").c_str()) == 0);
+  close(fd);
   auto g = open_generation(renamed(elf, abi::kMapFragments, "../../frag"), pin.path, 1, "", false, note, error);
   CHECK_FALSE(g);
   CHECK(error.find("map moat does not generate: '../../frag'") != std::string::npos);
-  CHECK(access((pin.path + "/frag").c_str(), F_OK) != 0);
   CHECK(access((parent + "/frag").c_str(), F_OK) != 0);
   // A map of another tool's name, and an extra program.
   g = open_generation(renamed(elf, abi::kMapEvents, "xdp_events_"), pin.path, 1, "", false, note, error);
