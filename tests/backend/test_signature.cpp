@@ -64,7 +64,7 @@ std::optional<bundle::Bundle> read_trusted(const fs::path& dir, const std::vecto
 
 } // namespace
 
-TEST_CASE("signature: key files round trip; the secret key is 0600 and never overwritten", "[backend]") {
+TEST_CASE("signature: key files round trip, the secret key is 0600 and never overwritten", "[backend]") {
   fs::path dir = scratch("keys");
   auto key = new_key();
   std::string error;
@@ -95,7 +95,7 @@ TEST_CASE("signature: key files round trip; the secret key is 0600 and never ove
   fs::remove_all(dir);
 }
 
-TEST_CASE("signature: a signed bundle loads; tampering, other keys and missing signatures are refused",
+TEST_CASE("signature: a signed bundle loads, tampering, other keys and missing signatures are refused",
           "[backend]") {
   fs::path dir = scratch("bundle") / "b";
   auto key = new_key(), other = new_key();
