@@ -68,6 +68,8 @@ void add_agent_command(CLI::App& app, int& exit_code) {
   auto& o = c->opts;
   CLI::App* cmd = app.add_subcommand("agent", "Enforce a bundle on this node (tc / cgroup_skb, pinned)");
   cmd->add_option("--bundle", o.bundle_dir, "Bundle directory written by `moat build -o`");
+  cmd->add_option("--trust", o.trust_files,
+                  "Public key file (moat keygen): use only bundles signed by it; repeatable (key rotation)");
   cmd->add_option("--node", o.node_file, "This node's Kubernetes Node object (YAML or JSON)");
   cmd->add_option("--inventory", o.inventory_files, "Namespaces and Pods (List, YAML or JSON); repeatable");
   cmd->add_flag("--once", o.once, "Load, attach, write the status and exit; enforcement stays pinned");

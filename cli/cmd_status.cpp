@@ -43,7 +43,9 @@ void print_text(const std::optional<runtime::agent::Status>& s, const std::optio
                 s->pool.empty() ? "(none)" : s->pool.c_str(), s->ready ? "READY" : "NOT READY",
                 static_cast<unsigned long long>(s->generation), s->epoch, s->adopted ? " (adopted)" : "",
                 s->running ? fmt::format(", agent pid {}", s->pid).c_str() : ", agent not running (pinned)");
-    std::printf("bundle %s (manifest sha256 %s), object %s\n", s->bundle_dir.c_str(), s->bundle_sha.substr(0, 16).c_str(),
+    std::printf("bundle %s (manifest sha256 %s, %s), object %s\n", s->bundle_dir.c_str(),
+                s->bundle_sha.substr(0, 16).c_str(),
+                s->bundle_signer.empty() ? "not authenticated" : ("signed by key " + s->bundle_signer).c_str(),
                 s->object.c_str());
     if (!s->startup_taint.empty())
       std::printf("startup taint %s: %s\n", s->startup_taint.c_str(),

@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "backend/bundle/bundle_names.h"
 #include "runtime/maps.h"
 
 namespace moat::runtime {
@@ -80,7 +81,40 @@ bool is_epoch_map(const bpf_map* map) {
   return bpf_map__is_internal(map) && n >= 4 && std::strcmp(name + n - 4, ".bss") == 0;
 }
 
+/// Only the programs and maps moat generates: an object's names steer pin paths and
+/// attach lookups, and a map pinned elsewhere must never be reused (bundle_names.h).
+bool known_names(bpf_object* obj, std::string& error) {
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, obj) {
+    if (!bundle::known_program_name(bpf_program__name(prog))) {
+      error = std::string("the object has a program moat does not generate: '") + bpf_program__name(prog) + "'";
+      return false;
+    }
+  }
+  bpf_map* map;
+  bpf_object__for_each_map(map, obj) {
+    if (!bundle::known_map_name(bpf_map__name(map))) {
+      error = std::string("the object has a map moat does not generate: '") + bpf_map__name(map) + "'";
+      return false;
+    }
+  }
+  return true;
+}
+
 } // namespace
+
+bool check_object(const std::vector<uint8_t>& elf, std::string& error) {
+  LogCapture log(false);
+  LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "moat");
+  bpf_object* obj = bpf_object__open_mem(elf.data(), elf.size(), &oo);
+  if (!obj) {
+    error = std::string("cannot open BPF object: ") + strerror(errno);
+    return false;
+  }
+  bool ok = known_names(obj, error);
+  bpf_object__close(obj);
+  return ok;
+}
 
 std::unique_ptr<Datapath> Datapath::open(const std::vector<uint8_t>& elf, const OpenOptions& opts,
                                          std::string& error) {
@@ -100,18 +134,20 @@ std::unique_ptr<Datapath> Datapath::open(const std::vector<uint8_t>& elf, const 
       return nullptr;
     }
   }
-  if (!opts.pin_dir.empty()) {
-    bpf_map* map;
-    bpf_object__for_each_map(map, obj) {
-      // libbpf names the .bss map after the object ("moat.bss"); pin it under the name of
-      // the one variable it holds, so a reader of the pin directory finds the epoch.
-      bool epoch = is_epoch_map(map);
-      std::string path = opts.pin_dir + "/" + (epoch ? abi::kGlobalEpoch : bpf_map__name(map));
-      if (bpf_map__set_pin_path(map, path.c_str()) != 0) {
-        error = "cannot set pin path " + path;
-        bpf_object__close(obj);
-        return nullptr;
-      }
+  if (!known_names(obj, error)) {
+    bpf_object__close(obj);
+    return nullptr;
+  }
+  bpf_map* map;
+  bpf_object__for_each_map(map, obj) {
+    if (opts.pin_dir.empty()) break;
+    // libbpf names the .bss map after the object ("moat.bss"); pin it under the name of
+    // the one variable it holds, so a reader of the pin directory finds the epoch.
+    auto path = bundle::pin_path(opts.pin_dir, is_epoch_map(map) ? abi::kGlobalEpoch : bpf_map__name(map), error);
+    if (!path || bpf_map__set_pin_path(map, path->c_str()) != 0) {
+      if (path) error = "cannot set pin path " + *path;
+      bpf_object__close(obj);
+      return nullptr;
     }
   }
   if (bpf_object__load(obj) != 0) {

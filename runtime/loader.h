@@ -116,6 +116,11 @@ private:
   static int on_event(void* self, void* data, size_t size);
 };
 
+/// Opens `elf` without loading it and checks that it holds only the programs and maps moat
+/// generates (bundle_names.h); Datapath::open checks the same. The agent runs it on every
+/// object of a new bundle, so a bundle it would refuse to load is refused as a whole.
+bool check_object(const std::vector<uint8_t>& elf, std::string& error);
+
 /// The epoch of a generation pinned under `pin_dir` (the `.bss` map pinned as
 /// abi::kGlobalEpoch); nullopt when absent or unreadable.
 std::optional<uint32_t> read_pinned_epoch(const std::string& pin_dir);

@@ -5,7 +5,7 @@
 #   scripts/fuzz.sh [TARGET...]           fuzz each target for FUZZ_SECONDS (default 60)
 #   scripts/fuzz.sh --replay [TARGET...]  run every seed and fuzz/regressions/TARGET/ input once
 #
-# TARGET is fuzz_moat, fuzz_yaml, fuzz_cases or fuzz_dns (default: all four). The build lives in
+# TARGET is fuzz_moat, fuzz_yaml, fuzz_cases, fuzz_dns or fuzz_inventory (default: all five). The build lives in
 # FUZZ_BUILD_DIR (default build-fuzz/), configured with -DMOAT_FUZZ=ON when missing. Seeds are
 # assembled in FUZZ_BUILD_DIR/seeds/ from examples/ and tests/ (third-party corpus included)
 # and fuzz/dns_seeds/ (DNS messages);
@@ -25,7 +25,7 @@ if [ "${1:-}" = "--replay" ]; then
   shift
 fi
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_moat fuzz_yaml fuzz_cases fuzz_dns)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_moat fuzz_yaml fuzz_cases fuzz_dns fuzz_inventory)
 
 max_len() {
   case $1 in
@@ -33,6 +33,7 @@ max_len() {
   fuzz_yaml) echo 16384 ;;
   fuzz_cases) echo 8192 ;;
   fuzz_dns) echo 4096 ;;
+  fuzz_inventory) echo 16384 ;;
   esac
 }
 dict() {
@@ -63,6 +64,11 @@ seed_files() {
     ;;
   fuzz_cases) find examples tests -type f -name '*cases*.yaml' ;;
   fuzz_dns) find fuzz/dns_seeds -type f ;;
+  # Node, Namespace and Pod objects (YAML and kubectl's JSON).
+  fuzz_inventory)
+    find examples -type f -name '*.pods.yaml'
+    find tests/runtime/data -type f \( -name '*.yaml' -o -name '*.json' \)
+    ;;
   esac
   return 0
 }

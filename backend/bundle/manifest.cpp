@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "backend/bundle/bundle_names.h"
 #include "backend/bundle/datapath_abi.h"
 #include "backend/bundle/sha256.h"
 
@@ -308,15 +309,6 @@ void put_rule(std::string& out, const Rule& r, const RuleOrigin* origin, Selecto
   out += "],\"subject\":" + std::to_string(sel.add(r.subject)) + "}";
 }
 
-bool read_file(const fs::path& p, std::string& out) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
-  return true;
-}
-
 bool write_file(const fs::path& p, const void* data, size_t size, std::string& error) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
   out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
@@ -416,8 +408,15 @@ std::optional<Manifest> manifest_from_json(const std::string& text, std::string&
     }
     m.generator = j.at("generator").get<std::string>();
     for (const json& s : j.at("sources")) m.sources.push_back({s.at("path"), s.at("sha256")});
-    for (const json& o : j.at("objects"))
-      m.objects.push_back({o.at("name"), o.at("file"), o.at("sha256"), parse_plan(o.at("plan"))});
+    for (const json& o : j.at("objects")) {
+      ObjectEntry e{o.at("name"), o.at("file"), o.at("sha256"), parse_plan(o.at("plan"))};
+      // Names become file names (and log text): only what the backend emits is accepted.
+      if (auto why = check_object_name(e.name)) throw std::runtime_error("object name '" + e.name + "': " + *why);
+      if (e.file != object_file(e.name))
+        throw std::runtime_error("object '" + e.name + "' must be in file " + object_file(e.name) + ", not '" + e.file + "'");
+      if (m.find_object(e.name)) throw std::runtime_error("object '" + e.name + "' is listed twice");
+      m.objects.push_back(std::move(e));
+    }
     std::vector<EndpointSelector> sel;
     for (const json& s : j.at("selectors")) sel.push_back(parse_selector(s));
     for (const json& rj : j.at("rules")) {
@@ -461,34 +460,64 @@ std::optional<Manifest> manifest_from_json(const std::string& text, std::string&
   }
 }
 
-std::optional<Bundle> read_bundle(const std::string& dir, std::string& error) {
-  std::string text;
-  fs::path root(dir);
-  if (!read_file(root / kManifestFile, text)) {
-    error = "cannot read " + (root / kManifestFile).string();
+std::optional<std::string> read_bundle_file(const std::string& path, size_t limit, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = "cannot read " + path;
     return std::nullopt;
   }
-  auto m = manifest_from_json(text, error);
-  if (!m) return std::nullopt;
-  Bundle b;
-  for (const ObjectEntry& o : m->objects) {
-    std::string bytes;
-    if (o.file.find('/') != std::string::npos || !read_file(root / o.file, bytes)) {
-      error = "cannot read object " + (root / o.file).string();
+  std::string out;
+  char buf[65536];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    out.append(buf, static_cast<size_t>(in.gcount()));
+    if (out.size() > limit) {
+      error = path + " is larger than " + std::to_string(limit) + " bytes";
       return std::nullopt;
     }
-    if (sha256_hex(bytes) != o.sha256) {
+  }
+  if (in.bad()) {
+    error = "cannot read " + path;
+    return std::nullopt;
+  }
+  return out;
+}
+
+std::optional<Bundle> read_bundle(const std::string& dir, std::string& error, const Authenticator& authenticate) {
+  // Limits far above real bundles (a 100k-rule manifest is ~30 MB), so a hostile file
+  // cannot make the agent allocate without bound.
+  constexpr size_t kMaxManifest = size_t(1) << 30, kMaxObject = size_t(256) << 20, kMaxSignature = 4096;
+  fs::path root(dir);
+  Bundle b;
+  auto text = read_bundle_file((root / kManifestFile).string(), kMaxManifest, error);
+  if (!text) return std::nullopt;
+  if (authenticate) {
+    std::string sig_path = (root / kSignatureFile).string();
+    std::optional<std::string> sig;
+    if (fs::exists(sig_path) && !(sig = read_bundle_file(sig_path, kMaxSignature, error))) return std::nullopt;
+    if (!authenticate(*text, sig, error)) return std::nullopt;
+  }
+  auto m = manifest_from_json(*text, error);
+  if (!m) return std::nullopt;
+  for (const ObjectEntry& o : m->objects) {
+    // o.file passed check_object_name/object_file in manifest_from_json: a plain file name.
+    auto bytes = read_bundle_file((root / o.file).string(), kMaxObject, error);
+    if (!bytes) {
+      error = "cannot read object: " + error;
+      return std::nullopt;
+    }
+    if (sha256_hex(*bytes) != o.sha256) {
       error = "object " + o.file + " does not match its sha256 in the manifest";
       return std::nullopt;
     }
-    b.objects.emplace_back(bytes.begin(), bytes.end());
+    b.objects.emplace_back(bytes->begin(), bytes->end());
   }
   b.manifest = std::move(*m);
+  b.manifest_text = std::move(*text);
   return b;
 }
 
 bool write_bundle(const std::string& dir, Manifest manifest, const std::vector<std::vector<uint8_t>>& objects,
-                  std::string& error) {
+                  std::string& error, const Signer& sign) {
   std::error_code ec;
   fs::path target = fs::absolute(fs::path(dir), ec).lexically_normal();
   if (target.has_filename() == false) target = target.parent_path();
@@ -519,12 +548,17 @@ bool write_bundle(const std::string& dir, Manifest manifest, const std::vector<s
   if (objects.size() != manifest.objects.size()) return fail("internal error: object count mismatch");
   for (size_t i = 0; i < objects.size(); ++i) {
     ObjectEntry& o = manifest.objects[i];
-    o.file = o.name + ".bpf.o";
+    if (auto why = check_object_name(o.name)) return fail("internal error: object name '" + o.name + "': " + *why);
+    o.file = object_file(o.name);
     o.sha256 = sha256_hex(objects[i].data(), objects[i].size());
     if (!write_file(tmp / o.file, objects[i].data(), objects[i].size(), error)) return fail(error);
   }
   std::string text = manifest_to_json(manifest);
   if (!write_file(tmp / kManifestFile, text.data(), text.size(), error)) return fail(error);
+  if (sign) {
+    std::string sig = sign(text);
+    if (!write_file(tmp / kSignatureFile, sig.data(), sig.size(), error)) return fail(error);
+  }
   // Swap in: move the old bundle aside, rename the new one into place, then delete the old.
   fs::path old = parent / ("." + target.filename().string() + ".old-" + std::to_string(getpid()));
   bool had_old = fs::exists(target, ec);

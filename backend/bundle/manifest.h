@@ -6,6 +6,7 @@
 // Pure C++ (no LLVM, no libbpf): library moat_bundle.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,8 @@ namespace moat::bundle {
 
 inline constexpr int kManifestFormatVersion = 1;
 inline constexpr const char* kManifestFile = "manifest.json";
+/// The detached signature of manifest.json (signature.h), present in signed bundles.
+inline constexpr const char* kSignatureFile = "manifest.json.sig";
 
 struct SourceHash {
   std::string path;    // as given on the command line (or found in a directory)
@@ -72,17 +75,37 @@ std::optional<Manifest> manifest_from_json(const std::string& text, std::string&
 /// A bundle read back from disk: the manifest and each object's bytes (hash-checked).
 struct Bundle {
   Manifest manifest;
+  std::string manifest_text;                  // the exact bytes parsed (and authenticated)
   std::vector<std::vector<uint8_t>> objects;  // parallel to manifest.objects
   const std::vector<uint8_t>* object_bytes(const std::string& name) const;
 };
-/// Reads DIR/manifest.json and every object; fails on a missing file or a hash mismatch.
-std::optional<Bundle> read_bundle(const std::string& dir, std::string& error);
+
+/// Decides whether a manifest's bytes may be used, given the text of DIR/manifest.json.sig
+/// (nullopt when the bundle has none); false with `error` set refuses the bundle.
+/// (`moat agent --trust` passes one built on bundle::verify_manifest, signature.h.)
+using Authenticator =
+    std::function<bool(const std::string& manifest, const std::optional<std::string>& signature, std::string& error)>;
+
+/// Reads DIR/manifest.json once; when `authenticate` is set, checks those bytes (with the
+/// signature file) before parsing them; then reads every object once and checks its sha256
+/// on the same bytes it returns, so what is checked is what gets loaded. Fails on a missing
+/// file, an authentication failure, a name the backend never emits or a hash mismatch.
+std::optional<Bundle> read_bundle(const std::string& dir, std::string& error,
+                                  const Authenticator& authenticate = nullptr);
+
+/// Makes the text of DIR/manifest.json.sig for the manifest's bytes (`moat build --sign`).
+using Signer = std::function<std::string(const std::string& manifest)>;
 
 /// Writes `objects` (parallel to manifest.objects, whose file/sha256 fields it fills) and
-/// manifest.json into `dir` atomically: everything goes to a temporary sibling directory
-/// that is renamed over `dir` at the end, so a failure never leaves a half-written bundle.
+/// manifest.json (and, with `sign`, manifest.json.sig over its bytes) into `dir`
+/// atomically: everything goes to a temporary sibling directory that is renamed over `dir`
+/// at the end, so a failure never leaves a half-written or half-signed bundle.
 /// An existing `dir` is replaced only if it holds a moat bundle (or is empty).
 bool write_bundle(const std::string& dir, Manifest manifest, const std::vector<std::vector<uint8_t>>& objects,
-                  std::string& error);
+                  std::string& error, const Signer& sign = nullptr);
+
+/// Bytes read from a bundle file, at most `limit` (a larger file fails); nullopt when the
+/// file cannot be read.
+std::optional<std::string> read_bundle_file(const std::string& path, size_t limit, std::string& error);
 
 } // namespace moat::bundle

@@ -2,6 +2,7 @@
 // kube_reader.h). yaml-cpp exceptions stay inside this file: each becomes a diagnostic at
 // the mark where the parser stopped.
 #include "frontend/k8s/kube_reader.h"
+#include "frontend/frontend.h"
 
 #include <algorithm>
 
@@ -209,6 +210,9 @@ bool is_kube_object_kind(std::string_view kind) {
 }
 
 bool parse_kube_objects(FileId file, const SourceManager& sm, KubeObjects& out, Diagnostics& diags) {
+  // The policy front end's gates first: yaml-cpp 0.7 never returns on some inputs (a stray
+  // ',' at document level) and has no depth limit of its own.
+  if (!yaml_loadable(file, sm, diags)) return false;
   const std::string& text = sm.text(file);
   return k8s::Reader(file, 0, diags, 100'000 + 2 * text.size()).file(text, out);
 }

@@ -65,6 +65,15 @@ std::optional<FileId> read_file(const std::string& path, SourceManager& sm, Diag
     diags.report(Code::E001, {}, "cannot read '" + path + "'");
     return std::nullopt;
   }
+  // The same bound as policy files: an inventory is input the agent does not control.
+  std::error_code ec;
+  if (auto size = std::filesystem::file_size(path, ec); !ec && size > kDefaultMaxFileBytes) {
+    FileId f = sm.add(path, "");
+    diags.report(Code::E003, SourceRange::at(f, 1, 1),
+                 "'" + path + "' is " + std::to_string(size) + " bytes; inputs are limited to " +
+                     std::to_string(kDefaultMaxFileBytes) + " bytes");
+    return std::nullopt;
+  }
   std::ostringstream ss;
   ss << in.rdbuf();
   FileId f = sm.add(path, ss.str());

@@ -439,6 +439,26 @@ void parse_chunk(Ctx& ctx, const Chunk& chunk) {
 
 } // namespace
 
+bool yaml_loadable(FileId file, const SourceManager& sm, Diagnostics& diags) {
+  const std::string& text = sm.text(file);
+  if (auto deep = find_deep_nesting(text)) {
+    diags.report(Code::E201, SourceRange::at(file, deep->line, deep->col),
+                 "nesting too deep: more than " + std::to_string(kMaxNesting) + " levels; not parsed");
+    return false;
+  }
+  Module unused;
+  for (const Chunk& chunk : split_documents(text)) {
+    Ctx ctx{file, sm, unused, diags};
+    ctx.line_offset = chunk.first_line;
+    try {
+      if (!parser_terminates(ctx, chunk)) return false;
+    } catch (const YAML::Exception&) {
+      // A syntax error: yaml-cpp terminates on it, and the caller's parse reports it.
+    }
+  }
+  return true;
+}
+
 void parse_yaml(FileId file, const SourceManager& sm, Module& out, Diagnostics& diags, const LoadOptions& opts,
                 SeenObjects* seen, KubeObjects* kube) {
   SeenObjects this_file;

@@ -24,6 +24,7 @@
 #include "runtime/agent/attachments.h"
 #include "ir/interp.h"
 #include "runtime/agent/fqdn_conntrack.h"
+#include "backend/bundle/signature.h"
 #include "runtime/agent/generation.h"
 #include "runtime/agent/metrics.h"
 #include "runtime/agent/state.h"
@@ -61,7 +62,8 @@ std::vector<int64_t> fingerprint(const std::vector<std::string>& paths) {
 
 class Agent {
 public:
-  Agent(const AgentOptions& o, const AgentHooks& h) : opts_(o), hooks_(h) {}
+  Agent(const AgentOptions& o, const AgentHooks& h, std::vector<bundle::PublicKey> trusted)
+      : opts_(o), hooks_(h), trusted_(std::move(trusted)) {}
   int start();
   void loop();
 
@@ -87,6 +89,8 @@ private:
 
   AgentOptions opts_;
   AgentHooks hooks_;
+  std::vector<bundle::PublicKey> trusted_;  // --trust; empty: bundles are not authenticated
+  std::string signer_;                      // key id that signed the loaded bundle
   std::mutex mu_;
   std::optional<Dispatch> dispatch_;
   bool adopted_ = false;
@@ -138,7 +142,8 @@ constexpr int kRefusedLogPerSecond = 20;
 constexpr int64_t kRefreshMarginMs = 1000;  // a known name this close to expiry waits for its refresh
 
 std::vector<std::string> Agent::bundle_paths() const {
-  std::vector<std::string> out{opts_.bundle_dir + "/" + bundle::kManifestFile};
+  std::vector<std::string> out{opts_.bundle_dir + "/" + bundle::kManifestFile,
+                               opts_.bundle_dir + "/" + bundle::kSignatureFile};
   if (bundle_)
     for (const auto& o : bundle_->manifest.objects) out.push_back(opts_.bundle_dir + "/" + o.file);
   return out;
@@ -151,19 +156,33 @@ std::vector<std::string> Agent::cluster_paths() const {
 }
 
 bool Agent::load_bundle(std::string& error) {
-  // Read the manifest text around read_bundle: equal texts mean the directory did not
-  // change under us (a deploy job may be replacing it right now).
-  auto before = read_file(opts_.bundle_dir + "/" + bundle::kManifestFile);
-  auto b = bundle::read_bundle(opts_.bundle_dir, error);
-  auto after = read_file(opts_.bundle_dir + "/" + bundle::kManifestFile);
+  // With --trust, the manifest's bytes are checked against the signature before they are
+  // parsed; read_bundle then uses exactly those bytes, and hashes each object on the bytes
+  // it returns. Nothing of a refused bundle is kept: the active generation stays.
+  std::string signer;
+  bundle::Authenticator authenticate;
+  if (!trusted_.empty())
+    authenticate = [&](const std::string& manifest, const std::optional<std::string>& sig, std::string& err) {
+      return bundle::verify_manifest(manifest, sig, trusted_, signer, err);
+    };
+  auto b = bundle::read_bundle(opts_.bundle_dir, error, authenticate);
   if (!b) return false;
-  if (!before || !after || *before != *after) {
+  // Equal manifest texts before and after the objects were read mean the directory did not
+  // change under us (a deploy job may be replacing it right now).
+  auto after = read_file(opts_.bundle_dir + "/" + bundle::kManifestFile);
+  if (!after || *after != b->manifest_text) {
     error = "bundle changed while it was read; retrying";
     return false;
   }
   if (b->manifest.objects.empty()) {
     error = "bundle has no objects";
     return false;
+  }
+  for (size_t i = 0; i < b->objects.size(); ++i) {
+    if (!check_object(b->objects[i], error)) {
+      error = "object " + b->manifest.objects[i].file + ": " + error;
+      return false;
+    }
   }
   for (const auto& r : b->manifest.policy.rules) {
     if (!r.http.empty()) {  // the datapath cannot enforce L7: refuse rather than fail open
@@ -172,8 +191,9 @@ bool Agent::load_bundle(std::string& error) {
     }
   }
   bundle_ = std::move(*b);
-  manifest_text_ = *before;
+  manifest_text_ = bundle_->manifest_text;
   bundle_sha_ = bundle::sha256_hex(manifest_text_);
+  signer_ = signer;
   selectors_.emplace(bundle_->manifest.policy);
   {
     std::lock_guard fl(fqdn_mu_);
@@ -257,6 +277,7 @@ bool Agent::apply_policy(bool force_new_generation) {
       return false;
     }
     g->bundle_sha = bundle_sha_;
+    g->signer = signer_;
     g->object = obj->name;
     if (!fill(*g, bundle_->manifest.policy, desired_, err)) {
       errors_.push_back("cannot fill generation " + std::to_string(n) + ": " + err);
@@ -359,6 +380,7 @@ void Agent::write_status() {
   s.bundle_dir = opts_.bundle_dir;
   s.bundle_sha = active_ ? active_->bundle_sha : persisted_.bundle_sha;
   s.object = active_ ? active_->object : persisted_.object;
+  s.bundle_signer = active_ ? active_->signer : "";
   s.pin_dir = opts_.pin_dir;
   s.attach = desired_.attach;
   if (active_) {
@@ -548,6 +570,11 @@ int Agent::start() {
     if (dns::parse_host_port(opts_.dns_upstream, host, port)) proxy_addrs_.upstream = IpAddr::parse(host);
   }
 
+  if (trusted_.empty())
+    log("warning: no --trust key given: bundles are not authenticated, so whoever can write " + opts_.bundle_dir +
+        " decides what this node enforces");
+  else
+    log("bundles must be signed by one of " + std::to_string(trusted_.size()) + " trusted key(s)");
   bundle_fp_ = fingerprint(bundle_paths());
   cluster_fp_ = fingerprint(cluster_paths());
   bool inputs_ok = load_bundle(err);
@@ -630,6 +657,7 @@ void Agent::loop() {
         log("bundle not reloaded, previous policy stays: " + err);
         bundle_fp_ = bfp;  // retried when the files change again
       }
+      status_dirty_ = true;  // `moat status` shows a refused bundle at once
     }
     auto cfp = fingerprint(cluster_paths());
     if (cfp != cluster_fp_) {
@@ -735,7 +763,18 @@ std::string status_path(const AgentOptions& opts) {
 
 int run_agent(const AgentOptions& opts, const AgentHooks& hooks) {
   g_stop = 0;
-  Agent agent(opts, hooks);
+  // An unusable trust key stops the agent: running without it would accept any bundle.
+  std::vector<bundle::PublicKey> trusted;
+  for (const std::string& path : opts.trust_files) {
+    std::string err;
+    auto pk = bundle::read_public_key(path, err);
+    if (!pk) {
+      if (hooks.log) hooks.log("--trust: " + err);
+      return 2;
+    }
+    trusted.push_back(*pk);
+  }
+  Agent agent(opts, hooks, std::move(trusted));
   int rc = agent.start();
   if (opts.once || rc == 3) return rc;
   // Bad inputs at start: keep running (pinned enforcement, if any, stays in force) and

@@ -19,6 +19,10 @@ namespace moat::runtime::agent {
 
 struct AgentOptions {
   std::string bundle_dir;
+  /// Public key files (moat keygen): when any is given, a bundle is used only if one of
+  /// these keys signed its manifest (several: key rotation). None: bundles are not
+  /// authenticated (the agent warns once).
+  std::vector<std::string> trust_files;
   std::string node_file;
   std::vector<std::string> inventory_files;
   std::string pin_dir = "/sys/fs/bpf/moat";
@@ -58,7 +62,8 @@ struct AgentHooks {
 };
 
 /// Runs the agent. Exit codes (docs/DIAGNOSTICS.md): 0 enforcement in place; 1 not ready (an attach
-/// failed); 2 bad input on the first load (nothing enforced); 3 internal error.
+/// failed); 2 bad input on the first load (nothing enforced; also an unreadable --trust key,
+/// which stops the agent at once); 3 internal error.
 int run_agent(const AgentOptions& opts, const AgentHooks& hooks);
 
 /// `--detach`: removes the dispatchers from every interface (of this network namespace)

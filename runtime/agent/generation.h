@@ -37,6 +37,7 @@ struct Generation {
   uint64_t number = 0;
   std::string dir;  // PIN_DIR/gen/N
   std::string bundle_sha, object;
+  std::string signer;  // id of the key that signed the bundle ("" when not authenticated)
   std::unique_ptr<Datapath> dp;
   bundle::IdentityAllocator ids;
   bundle::MapContents contents;  // what the maps hold now

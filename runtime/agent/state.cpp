@@ -76,7 +76,7 @@ std::string to_json(const Status& s) {
       {"generation", s.generation},
       {"epoch", s.epoch},
       {"adopted", s.adopted},
-      {"bundle", {{"dir", s.bundle_dir}, {"sha256", s.bundle_sha}, {"object", s.object}}},
+      {"bundle", {{"dir", s.bundle_dir}, {"sha256", s.bundle_sha}, {"object", s.object}, {"signer", s.bundle_signer}}},
       {"pin_dir", s.pin_dir},
       {"attach", attach},
       {"maps", {{"identities", s.identities}, {"ipcache", s.ipcache}, {"policy", s.policy}, {"endpoints", s.endpoints}}},
@@ -113,6 +113,7 @@ std::optional<Status> status_from_json(const std::string& text) {
     if (j.contains("bundle")) {
       s.bundle_dir = j["bundle"].value("dir", "");
       s.bundle_sha = j["bundle"].value("sha256", "");
+      s.bundle_signer = j["bundle"].value("signer", "");
       s.object = j["bundle"].value("object", "");
     }
     s.pin_dir = j.value("pin_dir", "");

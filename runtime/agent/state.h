@@ -46,6 +46,7 @@ struct Status {
   uint32_t epoch = 0;               // the active generation's policy epoch (changes with every change)
   bool adopted = false;             // pinned state from an earlier agent was found and adopted
   std::string bundle_dir, bundle_sha, object;
+  std::string bundle_signer;        // key id that signed the active bundle ("": not authenticated)
   std::string pin_dir;
   std::vector<AttachRecord> attach;
   size_t identities = 0, ipcache = 0, policy = 0, endpoints = 0;  // map fill (entries written)

@@ -3,12 +3,14 @@
 // epoch only when an entry changed, conntrack is carried to the next generation, and the
 // connections of a conntrack map the new object cannot reuse (another layout) are copied
 // with epoch 0 — judged again on their next packet rather than lost. Also the conntrack size
-// override and the conntrack reads and marks behind zombie FQDN addresses.
+// override and the conntrack reads and marks behind zombie FQDN addresses. An object whose map or
+// program names moat never generates is refused before anything is pinned.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
 
 #include <cstddef>
+#include <algorithm>
 
 #include <bpf/bpf.h>
 
@@ -217,4 +219,51 @@ TEST_CASE("generations: a conntrack size override, and the conntrack epochs zomb
   CHECK_FALSE(g2->carried);
   CHECK(max_entries(g2->dp->map_fd(abi::kMapConntrack)) > 4096);
   CHECK(note.find("1 tracked connections copied") != std::string::npos);
+
+namespace {
+
+/// `elf` with every NUL-terminated occurrence of `from` replaced by `to` (same length): a
+/// map or program renamed in the symbol and BTF string tables, as a hand-made object could.
+std::vector<uint8_t> renamed(std::vector<uint8_t> elf, const std::string& from, const std::string& to) {
+  REQUIRE(from.size() == to.size());
+  std::string needle = from + '\0';
+  size_t hits = 0;
+  for (auto it = elf.begin(); (it = std::search(it, elf.end(), needle.begin(), needle.end())) != elf.end(); ++hits)
+    it = std::copy(to.begin(), to.end(), it);
+  REQUIRE(hits > 0);
+  return elf;
+}
+
+} // namespace
+
+TEST_CASE("generations: an object's map and program names cannot steer pins or lookups", "[kernel]") {
+  MOAT_REQUIRE_KERNEL();
+  PinDir pin;
+  std::vector<uint8_t> elf = test::compile_for(policy());
+  std::string parent = pin.path + "/gen";  // generation_dir(pin, 1) is PIN/gen/1
+  std::string note, error;
+  // A compatible map pinned at PIN/frag (another tool's, or one an attacker prepared), where
+  // a map renamed ../../frag points from generation 1's directory: a loader that trusted
+  // the name would adopt that map instead of creating its own.
+  auto other = open_generation(elf, pin.path, 7, "", false, note, error);
+  REQUIRE(other);
+  int fd = bpf_obj_get((generation_dir(pin.path, 7) + "/" + abi::kMapFragments).c_str());
+  REQUIRE(fd >= 0);
+  REQUIRE(bpf_obj_pin(fd, (pin.path + "/frag").c_str()) == 0);
+  close(fd);
+  auto g = open_generation(renamed(elf, abi::kMapFragments, "../../frag"), pin.path, 1, "", false, note, error);
+  CHECK_FALSE(g);
+  CHECK(error.find("map moat does not generate: '../../frag'") != std::string::npos);
+  CHECK(access((parent + "/frag").c_str(), F_OK) != 0);
+  // A map of another tool's name, and an extra program.
+  g = open_generation(renamed(elf, abi::kMapEvents, "xdp_events_"), pin.path, 1, "", false, note, error);
+  CHECK_FALSE(g);
+  CHECK(error.find("map moat does not generate") != std::string::npos);
+  g = open_generation(renamed(elf, abi::kProgTcEgress, "moat_tc_egres2"), pin.path, 1, "", false, note, error);
+  CHECK_FALSE(g);
+  CHECK(error.find("program moat does not generate") != std::string::npos);
+  // The untouched object still opens.
+  g = open_generation(elf, pin.path, 1, "", false, note, error);
+  INFO(error);
+  CHECK(g);
 }

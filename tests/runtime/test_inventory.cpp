@@ -212,3 +212,34 @@ TEST_CASE("unknown kinds are skipped with a note, a node file needs exactly one 
   CHECK_FALSE(load_node("/nonexistent/node.yaml", sm, d3));
   CHECK(has_code(d3, Code::E001));
 }
+
+TEST_CASE("hostile inventory files end in a diagnostic, not a hang or a blow-up") {
+  struct Bad {
+    std::string text;
+    Code code;
+  };
+  // Lists of aliased Lists: 200 x 200 x 200 pods named in a few kilobytes.
+  std::string bomb = "kind: List\nitems:\n- &l1 {kind: List, items: [&l0 {kind: List, items: [&p {kind: Pod, metadata: {name: p}}";
+  for (int i = 0; i < 199; ++i) bomb += ", *p";
+  bomb += "]}";
+  for (int i = 0; i < 199; ++i) bomb += ", *l0";
+  bomb += "]}\n";
+  for (int i = 0; i < 199; ++i) bomb += "- *l1\n";
+  const Bad cases[] = {
+      {",a\n", Code::E201},                                           // yaml-cpp's LoadAll never returns
+      {"kind: Pod\nmetadata: {name: p}\n---\n, x\n", Code::E201},     // ... also in a later document
+      {"kind: \"\xff\"\nmetadata: {name: p}\n", Code::E002},          // not UTF-8 (quoted in messages)
+      {std::string(5000, '[') + std::string(5000, ']') + "\n", Code::E201},  // nesting
+      {bomb, Code::E801},
+  };
+  for (const Bad& b : cases) {
+    INFO(b.text.substr(0, 60));
+    Diagnostics diags;
+    CHECK_FALSE(parse_text(b.text, diags));
+    CHECK(has_code(diags, b.code));
+    SourceManager sm;
+    Diagnostics nd;
+    CHECK_FALSE(parse_node(sm.add("n.yaml", b.text), sm, nd));
+    CHECK(nd.has_errors());
+  }
+}

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Bundle authentication end to end: an agent started with --trust (two keys: rotation)
+# enforces a signed bundle, then is offered bundles it must refuse — unsigned, signed by an
+# untrusted key, manifest edited after signing, object edited after signing, and a signed
+# object with a map name the backend never emits (../../frag). After each, the old
+# generation must stay active and keep enforcing (traffic checked) and the status must say
+# why. A bundle signed by the second trusted key is then accepted.
+#   agent_trust.sh MOAT NETPROBE
+source "$(dirname "$0")/lib.sh"
+nt_init "$1" "$2"
+nt_pod a 1
+nt_pod b 2
+
+nt_client_db_policy "$NT_TMP/v1" "{port: 5432}, {port: 80}" "{port: 5432}"
+nt_client_db_policy "$NT_TMP/v2" "{port: 5432}, {port: 80}" "{port: 5432}, {port: 80}"  # db also accepts 80
+for k in k1 k2 k3; do
+  "$NT_MOAT" keygen "$NT_TMP/$k" > "$NT_TMP/$k.out" || { nt_log "moat keygen failed"; exit 1; }
+done
+K1_ID="$(awk '{print $4}' "$NT_TMP/k1.out" | tr -d :)"
+build() {  # build NAME POLICY [--sign KEY]
+  local name="$1" policy="$2"; shift 2
+  "$NT_MOAT" build -q -o "$NT_TMP/$name" "$@" "$NT_TMP/$policy" || { nt_log "moat build $name failed"; exit 1; }
+}
+build good1 v1 --sign "$NT_TMP/k1.key"
+build good2 v2 --sign "$NT_TMP/k2.key"
+build unsigned v2
+build wrongkey v2 --sign "$NT_TMP/k3.key"
+nt_check "moat build --sign writes the signature" test -f "$NT_TMP/good1/manifest.json.sig"
+
+# Edited after signing: v1's manifest with db's port 5432 turned into 80; an object byte flipped.
+cp -r "$NT_TMP/good1" "$NT_TMP/tampered-manifest"
+sed -i 's/"hi": 5432,/"hi": 80,/; s/"lo": 5432,/"lo": 80,/' "$NT_TMP/tampered-manifest/manifest.json"
+nt_check "the manifest edit changed something" \
+  sh -c "! cmp -s '$NT_TMP/good1/manifest.json' '$NT_TMP/tampered-manifest/manifest.json'"
+cp -r "$NT_TMP/good1" "$NT_TMP/tampered-object"
+python3 -c '
+import sys
+p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[-1] ^= 0xff; open(p, "wb").write(b)
+' "$NT_TMP/tampered-object/default.bpf.o"
+
+# Signed by a trusted key, but with a name the backend never emits (a compromised build
+# host): the object's map moat_frags renamed ../../frag, which a trusting loader would pin
+# (or reuse, if something is pinned there) two directories above the generation's.
+cp -r "$NT_TMP/good1" "$NT_TMP/evil-map"
+python3 -c '
+import hashlib, json, sys
+d = sys.argv[1]
+o = d + "/default.bpf.o"
+b = open(o, "rb").read()
+assert b.count(b"moat_frags\0") >= 1
+open(o, "wb").write(b.replace(b"moat_frags\0", b"../../frag\0"))
+m = open(d + "/manifest.json").read()
+old = [x["sha256"] for x in json.loads(m)["objects"] if x["name"] == "default"][0]
+m = m.replace(old, hashlib.sha256(open(o, "rb").read()).hexdigest())
+open(d + "/manifest.json", "w").write(m)
+' "$NT_TMP/evil-map"
+"$NT_MOAT" sign "$NT_TMP/evil-map" --key "$NT_TMP/k1.key" 2>/dev/null || { nt_log "moat sign failed"; exit 1; }
+# A manifest naming an object file outside the bundle is not even signed by `moat sign` (the
+# agent-side refusal of such a manifest, signed anyway, is tested in tests/backend).
+cp -r "$NT_TMP/good1" "$NT_TMP/evil-file"
+sed -i 's|"file": "default.bpf.o"|"file": "../good2/default.bpf.o"|' "$NT_TMP/evil-file/manifest.json"
+"$NT_MOAT" sign "$NT_TMP/evil-file" --key "$NT_TMP/k1.key" 2>/dev/null
+nt_check "moat sign refuses a manifest whose object file is outside the bundle" test $? = 2
+
+ln -sfn "$NT_TMP/good1" "$NT_TMP/bundle"
+# Switch the bundle the way kubelet updates a ConfigMap volume: one atomic rename.
+use_bundle() { ln -sfn "$NT_TMP/$1" "$NT_TMP/bundle.new" && mv -T "$NT_TMP/bundle.new" "$NT_TMP/bundle"; }
+
+status_field() { grep -o "\"$1\": [0-9a-z]*" "$NT_STATE/status.json" 2>/dev/null | head -1 | awk '{print $2}'; }
+wait_for() {  # wait_for DESCRIPTION CMD...: bounded (15 s) wait until CMD succeeds
+  local what="$1"; shift
+  local n=0
+  until "$@"; do
+    n=$((n + 1))
+    if [ $n -ge 150 ]; then nt_log "FAIL timed out waiting: $what"; NT_FAILS=$((NT_FAILS + 1)); return 1; fi
+    sleep 0.1
+  done
+}
+is_ready() { [ "$(status_field ready)" = "true" ]; }
+gen_above() { local g; g="$(status_field generation)"; [ -n "$g" ] && [ "$g" -gt "$1" ]; }
+status_says() { grep -qF -- "$1" "$NT_STATE/status.json" 2>/dev/null; }
+
+for p in a b; do nt_serve "$p"; done
+cat > "$NT_TMP/node.yaml" <<'EOF'
+kind: Node
+metadata: {name: node-1}
+status: {addresses: [{type: InternalIP, address: 10.199.1.1}, {type: InternalIP, address: 10.199.2.1}]}
+EOF
+cat > "$NT_TMP/inventory.yaml" <<'EOF'
+kind: List
+items:
+  - {kind: Namespace, metadata: {name: front}}
+  - {kind: Namespace, metadata: {name: back}}
+  - kind: Pod
+    metadata: {name: a, namespace: front, labels: {app: web-client}, annotations: {moat.dev/interface: h-a}}
+    spec: {nodeName: node-1}
+    status: {podIPs: [{ip: 10.199.1.2}]}
+  - kind: Pod
+    metadata: {name: b, namespace: back, labels: {app: db}, annotations: {moat.dev/interface: h-b}}
+    spec: {nodeName: node-1}
+    status: {podIPs: [{ip: 10.199.2.2}]}
+EOF
+AGENT=(agent --bundle "$NT_TMP/bundle" --node "$NT_TMP/node.yaml" --inventory "$NT_TMP/inventory.yaml"
+       --pin-dir "$NT_PIN" --state-dir "$NT_STATE")
+
+# An unusable trust key (here: the secret key file) stops the agent before it loads anything.
+nt_node_exec "$NT_MOAT" "${AGENT[@]}" --once --trust "$NT_TMP/k1.key" 2>"$NT_TMP/badkey.log"
+nt_check "a --trust file that is no public key: exit 2" test $? = 2
+nt_check "... and nothing pinned" test ! -e "$NT_PIN/gen"
+
+# nsenter execs the agent itself, so $! is the agent's pid (the cleanup kills it).
+nsenter --net="/run/netns/$NT_NODE" "$NT_MOAT" "${AGENT[@]}" --poll-ms 100 --trust "$NT_TMP/k1.pub" \
+  --trust "$NT_TMP/k2.pub" 2>>"$NT_TMP/agent.log" &
+NT_PIDS+=("$!")
+wait_for "agent ready" is_ready
+G="$(status_field generation)"
+nt_check "status names the signing key" status_says "\"signer\": \"$K1_ID\""
+nt_check "moat status says the bundle is signed" \
+  sh -c "'$NT_MOAT' status --state-dir '$NT_STATE' | grep -q 'signed by key $K1_ID'"
+nt_expect deny a tcp 10.199.2.2 80 "v1 (signed by k1) denies db:80"
+nt_expect allow a tcp 10.199.2.2 5432 "v1 allows db:5432"
+
+refused() {  # refused BUNDLE STATUS-TEXT: offered, refused with that reason, old generation kept
+  use_bundle "$1"
+  wait_for "$1 refused" status_says "$2"
+  nt_check "$1: generation $G still active" test "$(status_field generation)" = "$G"
+  nt_expect deny a tcp 10.199.2.2 80 "$1 refused: v1 still enforced"
+  nt_expect allow a tcp 10.199.2.2 5432 "$1 refused: v1 still enforced"
+}
+refused unsigned "is not signed"
+refused wrongkey "which is not trusted"
+refused tampered-manifest "modified after signing"
+refused tampered-object "does not match its sha256"
+# A compatible map pinned where ../../frag leads from a generation's directory (here the
+# active generation's own fragment map): an agent that trusted the name would adopt it and
+# swap the object in.
+bpftool map pin pinned "$NT_PIN/gen/$G/moat_frags" "$NT_PIN/frag" || { nt_log "bpftool map pin failed"; exit 1; }
+refused evil-map "a map moat does not generate: '../../frag'"
+nt_check "nothing pinned by the refused object" test ! -e "$NT_PIN/gen/frag"
+
+use_bundle good2
+wait_for "a bundle signed by the second trusted key is accepted" gen_above "$G"
+nt_expect allow a tcp 10.199.2.2 80 "v2 (signed by k2) allows db:80"
+nt_check "the agent logged each of the five refusals" \
+  test "$(grep -c 'bundle not reloaded, previous policy stays' "$NT_TMP/agent.log")" -ge 5
+nt_check "... and warned about nothing unauthenticated" sh -c "! grep -q 'not authenticated' '$NT_TMP/agent.log'"
+nt_finish
