@@ -219,6 +219,7 @@ TEST_CASE("generations: a conntrack size override, and the conntrack epochs zomb
   CHECK_FALSE(g2->carried);
   CHECK(max_entries(g2->dp->map_fd(abi::kMapConntrack)) > 4096);
   CHECK(note.find("1 tracked connections copied") != std::string::npos);
+}
 
 namespace {
 
