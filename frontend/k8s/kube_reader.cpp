@@ -3,6 +3,7 @@
 // the mark where the parser stopped.
 #include "frontend/k8s/kube_reader.h"
 #include "frontend/frontend.h"
+#include "frontend/utf8.h"
 
 #include <algorithm>
 
@@ -30,7 +31,8 @@ std::string_view typed_list_item(std::string_view kind) {
 } // namespace
 
 YAML::Node child(const YAML::Node& n, const char* key) {
-  if (!n || !n.IsMap()) return YAML::Node();
+  // A missing key yields yaml-cpp's invalid node, whose Mark() throws: an empty node instead.
+  if (!n || !n.IsMap() || !n[key]) return YAML::Node();
   return n[key];
 }
 
@@ -140,6 +142,7 @@ bool Reader::object(const YAML::Node& obj, KubeObjects& out, int depth) {
       } else {
         bool all = true;
         for (const auto& element : items) {
+          if (exhausted()) break;
           YAML::Node it = element;
           // Typed lists may omit each item's kind (kubectl omits it).
           if (it.IsMap() && !it["kind"] && !item.empty()) it["kind"] = std::string(item);
@@ -183,6 +186,7 @@ bool Reader::file(const std::string& text, KubeObjects& out) {
     return false;
   }
   for (const auto& d : docs) {
+    if (exhausted()) break;
     if (d.IsNull()) continue;
     try {
       object(d, out);
@@ -192,12 +196,26 @@ bool Reader::file(const std::string& text, KubeObjects& out) {
                     e.msg + "; the object is skipped");
     }
   }
+  if (exhausted()) {
+    // Not one bad object but a hostile file: none of it is trusted.
+    diags_.report(Code::E801, SourceRange::at(file_, 1, 1),
+                  "the file names more objects than its size allows (aliases?); not read");
+    return false;
+  }
   return true;
 }
 
 void read_kube_object(const YAML::Node& obj, FileId file, uint32_t line_offset, size_t max_visits, KubeObjects& out,
                       Diagnostics& diags) {
-  Reader(file, line_offset, diags, max_visits).object(obj, out);
+  try {
+    Reader(file, line_offset, diags, max_visits).object(obj, out);
+  } catch (const YAML::Exception& e) {
+    // As in Reader::file: a conversion error skips this object, never the whole file.
+    SourceRange at = e.mark.line >= 0 ? SourceRange::at(file, line_offset + static_cast<uint32_t>(e.mark.line + 1),
+                                                        static_cast<uint32_t>(e.mark.column + 1))
+                                      : SourceRange::at(file, line_offset + 1, 1);
+    diags.report(Code::W807, at, e.msg + "; the object is skipped");
+  }
 }
 
 } // namespace moat::k8s
@@ -212,7 +230,7 @@ bool is_kube_object_kind(std::string_view kind) {
 bool parse_kube_objects(FileId file, const SourceManager& sm, KubeObjects& out, Diagnostics& diags) {
   // The policy front end's gates first: yaml-cpp 0.7 never returns on some inputs (a stray
   // ',' at document level) and has no depth limit of its own.
-  if (!yaml_loadable(file, sm, diags)) return false;
+  if (!check_utf8(file, sm, diags) || !yaml_loadable(file, sm, diags)) return false;
   const std::string& text = sm.text(file);
   return k8s::Reader(file, 0, diags, 100'000 + 2 * text.size()).file(text, out);
 }

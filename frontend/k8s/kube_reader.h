@@ -24,6 +24,8 @@ public:
   bool object(const YAML::Node& obj, KubeObjects& out, int depth = 0);
   /// Every document of `text`; false when the YAML is unreadable (E201).
   bool file(const std::string& text, KubeObjects& out);
+  /// The file's work budget is spent (aliases naming a huge tree): reading stops.
+  bool exhausted() const { return visits_ > max_visits_; }
 
   // Field access: each returns false after recording the first mistake (error()).
   SourceRange at(const YAML::Node& n) const;

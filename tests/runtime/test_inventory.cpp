@@ -153,7 +153,7 @@ items:
   CHECK(eps[0].range.line == 4);
 }
 
-TEST_CASE("malformed objects are skipped with a warning at their mistake; the rest of the inventory applies") {
+TEST_CASE("malformed objects are skipped with a warning at their mistake, and the rest of the inventory applies") {
   struct Bad {
     const char* text;
     uint32_t line;

@@ -95,7 +95,7 @@ TEST_CASE("moat check --inventory CASES: workloads that tolerate the pool are no
   CHECK(r.exit_code == 0);
 }
 
-TEST_CASE("moat check --inventory with a bad shape is exit 2 at the line; a bad object is skipped", "[cli][inventory]") {
+TEST_CASE("moat check --inventory with a bad shape is exit 2 at the line, a bad object is skipped", "[cli][inventory]") {
   std::string path = std::string(MOAT_BINARY_DIR) + "/bad-inventory-cases.yaml";
   std::ofstream(path) << "endpoints:\n  - {name: a, namespace: n,\n     tolerations: [{key: x, operator: Maybe}]}\n";
   Run r = run_moat("check --format json examples/ml-platform.moat --inventory " + path);

@@ -84,7 +84,7 @@ TEST_CASE("every workload kind: one endpoint from its pod template, named ns/nam
   }
 }
 
-TEST_CASE("pods group under their controller; bare pods are ns/p[Pod]", "[workloads]") {
+TEST_CASE("pods group under their controller, bare pods are ns/p[Pod]", "[workloads]") {
   SourceManager sm;
   Diagnostics diags;
   KubeObjects objs = read(R"(
@@ -204,7 +204,7 @@ TEST_CASE("resource quantities parse as Kubernetes parses them", "[workloads][qu
   }
 }
 
-TEST_CASE("a pod asking for `1k` GPUs is read; a malformed pod is skipped and the new pod applies",
+TEST_CASE("a pod asking for `1k` GPUs is read, a malformed pod is skipped and the new pod applies",
           "[workloads][quantity]") {
   SourceManager sm;
   Diagnostics diags;
@@ -232,7 +232,7 @@ items:
     }
 }
 
-TEST_CASE("malformed objects are W807 at the mistake, skipped; a malformed Node is E801", "[workloads]") {
+TEST_CASE("malformed objects are W807 at the mistake, skipped, a malformed Node is E801", "[workloads]") {
   struct Bad {
     const char* text;
     uint32_t line;

@@ -95,9 +95,9 @@ TEST_CASE("golden: invalid NetworkPolicies", "[golden]") {
 }
 
 TEST_CASE("golden: Kubernetes workloads (one endpoint per workload, every kind)", "[golden]") {
-  check_golden("workloads-all-kinds", {std::string(MOAT_SOURCE_DIR) + "/tests/workloads/data/all-kinds.yaml"});
+  check_golden("workloads-all-kinds", {std::string(MOAT_SOURCE_DIR) + "/tests/workloads/data/all-kinds.yaml"}, false);
   check_golden("workloads-shop", {std::string(MOAT_SOURCE_DIR) + "/tests/workloads/data/shop/cluster",
-                                  std::string(MOAT_SOURCE_DIR) + "/tests/workloads/data/shop/v2"});
+                                  std::string(MOAT_SOURCE_DIR) + "/tests/workloads/data/shop/v2"}, false);
   check_golden("netpol-analyzer-named-ports",
                {corpus("np-guard__netpol-analyzer/tests/netpol_named_port_test")});
 }
