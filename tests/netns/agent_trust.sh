@@ -92,13 +92,13 @@ items:
   - {kind: Namespace, metadata: {name: front}}
   - {kind: Namespace, metadata: {name: back}}
   - kind: Pod
-    metadata: {name: a, namespace: front, labels: {app: web-client}, annotations: {moat.dev/interface: h-a}}
+    metadata: {name: a, namespace: front, labels: {app: web-client}}
     spec: {nodeName: node-1}
-    status: {podIPs: [{ip: 10.199.1.2}]}
+    status: {podIPs: [{ip: 10.199.1.2}, {ip: "fd00:199:1::2"}]}
   - kind: Pod
-    metadata: {name: b, namespace: back, labels: {app: db}, annotations: {moat.dev/interface: h-b}}
+    metadata: {name: b, namespace: back, labels: {app: db}}
     spec: {nodeName: node-1}
-    status: {podIPs: [{ip: 10.199.2.2}]}
+    status: {podIPs: [{ip: 10.199.2.2}, {ip: "fd00:199:2::2"}]}
 EOF
 AGENT=(agent --bundle "$NT_TMP/bundle" --node "$NT_TMP/node.yaml" --inventory "$NT_TMP/inventory.yaml"
        --pin-dir "$NT_PIN" --state-dir "$NT_STATE")
