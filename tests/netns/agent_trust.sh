@@ -66,18 +66,7 @@ ln -sfn "$NT_TMP/good1" "$NT_TMP/bundle"
 # Switch the bundle the way kubelet updates a ConfigMap volume: one atomic rename.
 use_bundle() { ln -sfn "$NT_TMP/$1" "$NT_TMP/bundle.new" && mv -T "$NT_TMP/bundle.new" "$NT_TMP/bundle"; }
 
-status_field() { grep -o "\"$1\": [0-9a-z]*" "$NT_STATE/status.json" 2>/dev/null | head -1 | awk '{print $2}'; }
-wait_for() {  # wait_for DESCRIPTION CMD...: bounded (15 s) wait until CMD succeeds
-  local what="$1"; shift
-  local n=0
-  until "$@"; do
-    n=$((n + 1))
-    if [ $n -ge 150 ]; then nt_log "FAIL timed out waiting: $what"; NT_FAILS=$((NT_FAILS + 1)); return 1; fi
-    sleep 0.1
-  done
-}
-is_ready() { [ "$(status_field ready)" = "true" ]; }
-gen_above() { local g; g="$(status_field generation)"; [ -n "$g" ] && [ "$g" -gt "$1" ]; }
+# status_field, wait_for, is_ready, gen_above: tests/netns/lib.sh
 status_says() { grep -qF -- "$1" "$NT_STATE/status.json" 2>/dev/null; }
 
 for p in a b; do nt_serve "$p"; done
