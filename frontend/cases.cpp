@@ -2,6 +2,7 @@
 // read with yaml-cpp. Every mistake is an E205 diagnostic at the offending key or value, so
 // a typo in a 500-line truth table points at its line; nothing here throws past load_cases.
 #include "frontend/cases.h"
+#include "frontend/read_input.h"
 
 #include <charconv>
 #include <filesystem>
@@ -510,26 +511,9 @@ bool is_kubernetes_objects(const std::string& text) {
 constexpr uintmax_t kMaxCasesBytes = 16u << 20;
 
 std::optional<CasesFile> load_cases(const std::string& path, SourceManager& sm, Diagnostics& diags) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    FileId f = sm.add(path, "");
-    diags.report(Code::E001, SourceRange::at(f, 1, 1), "cannot read cases file '" + path + "'");
-    return std::nullopt;
-  }
-  // The gates policy files pass in load_paths: bounded size, strict UTF-8.
-  std::error_code ec;
-  if (uintmax_t size = std::filesystem::file_size(path, ec); !ec && size > kMaxCasesBytes) {
-    FileId f = sm.add(path, "");
-    diags.report(Code::E003, SourceRange::at(f, 1, 1),
-                 "'" + path + "' is " + std::to_string(size) + " bytes; cases files are limited to " +
-                     std::to_string(kMaxCasesBytes) + " bytes");
-    return std::nullopt;
-  }
-  std::stringstream buf;
-  buf << in.rdbuf();
-  FileId f = sm.add(path, buf.str());
-  if (!check_utf8(f, sm, diags)) return std::nullopt;
-  return CasesLoader(f, diags).load(sm.text(f));
+  auto f = read_input_file(path, kMaxCasesBytes, "cases file", sm, diags);
+  if (!f) return std::nullopt;
+  return CasesLoader(*f, diags).load(sm.text(*f));
 }
 
 std::string add_endpoint(CasesFile& cf, Endpoint ep) {

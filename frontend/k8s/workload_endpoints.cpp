@@ -8,6 +8,7 @@
 
 #include "frontend/frontend.h"
 #include "frontend/k8s/kube_reader.h"
+#include "frontend/read_input.h"
 #include "frontend/utf8.h"
 
 namespace moat {
@@ -60,25 +61,8 @@ void add_ips(Endpoint& to, const std::vector<IpAddr>& ips) {
 }
 
 std::optional<FileId> read_file(const std::string& path, SourceManager& sm, Diagnostics& diags) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    diags.report(Code::E001, {}, "cannot read '" + path + "'");
-    return std::nullopt;
-  }
   // The same bound as policy files: an inventory is input the agent does not control.
-  std::error_code ec;
-  if (auto size = std::filesystem::file_size(path, ec); !ec && size > kDefaultMaxFileBytes) {
-    FileId f = sm.add(path, "");
-    diags.report(Code::E003, SourceRange::at(f, 1, 1),
-                 "'" + path + "' is " + std::to_string(size) + " bytes; inputs are limited to " +
-                     std::to_string(kDefaultMaxFileBytes) + " bytes");
-    return std::nullopt;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  FileId f = sm.add(path, ss.str());
-  if (!check_utf8(f, sm, diags)) return std::nullopt;
-  return f;
+  return read_input_file(path, kDefaultMaxFileBytes, "inventory file", sm, diags);
 }
 
 } // namespace

@@ -1,9 +1,11 @@
 // The agent: first load, then a polling loop. Every change goes through reconcile(), which
-// holds the agent's lock. The DNS proxy never takes that lock: its callbacks read a
+// holds the agent's lock (the class is in agent_impl.h; its DNS side in agent_dns.cpp). The
+// DNS proxy never takes that lock: its callbacks read a
 // snapshot (DNS rules by client address, the FQDN selectors) under a small lock of their
 // own and queue what an answer teaches; an applier thread learns queued answers in batches
 // (one reconcile per batch, no fsync) and releases their held answers.
 #include "runtime/agent/agent.h"
+#include "runtime/agent/agent_impl.h"
 
 #include <fcntl.h>
 #include <net/if.h>
@@ -38,13 +40,6 @@ namespace {
 volatile sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
 
-int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-int64_t mono_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 /// (inode, size, mtime) of each path, following symlinks (ConfigMap volumes swap a
 /// `..data` symlink, which changes all three).
 std::vector<int64_t> fingerprint(const std::vector<std::string>& paths) {
@@ -60,86 +55,9 @@ std::vector<int64_t> fingerprint(const std::vector<std::string>& paths) {
   return out;
 }
 
-class Agent {
-public:
-  Agent(const AgentOptions& o, const AgentHooks& h, std::vector<bundle::PublicKey> trusted)
-      : opts_(o), hooks_(h), trusted_(std::move(trusted)) {}
-  int start();
-  void loop();
+} // namespace
 
-private:
-  void log(const std::string& line) const {
-    if (hooks_.log) hooks_.log(line);
-  }
-  bool load_bundle(std::string& error);
-  bool load_cluster();
-  bool reconcile(bool force_new_generation, bool rediscover = true, bool persist_now = true);
-  bool apply_policy(bool force_new_generation);
-  void write_status();
-  void persist();
-  bool on_dns_query(const IpAddr& client, const dns::Response& q);
-  uint64_t on_dns_answer(const IpAddr& client, const dns::Response& r);
-  void apply_learned();
-  void update_dns_view();
-  bool expire_fqdn(int64_t now);
-  dns::LearnLimits learn_limits() const;
-  std::string metrics_text();
-  std::vector<std::string> bundle_paths() const;
-  std::vector<std::string> cluster_paths() const;
-
-  AgentOptions opts_;
-  AgentHooks hooks_;
-  std::vector<bundle::PublicKey> trusted_;  // --trust; empty: bundles are not authenticated
-  std::string signer_;                      // key id that signed the loaded bundle
-  std::mutex mu_;
-  std::optional<Dispatch> dispatch_;
-  bool adopted_ = false;
-  PersistedState persisted_;
-  std::unique_ptr<Generation> active_;
-  std::optional<bundle::Bundle> bundle_;
-  std::string bundle_sha_, manifest_text_;
-  std::optional<dns::FqdnSelectors> selectors_;
-  std::unique_ptr<SourceManager> sm_;  // the inputs' text, for rendering their diagnostics
-  bool report_plan_ = false;           // show the node plan's warnings on the next pass
-  std::optional<KubeNode> node_;
-  std::optional<Inventory> inv_;
-  Desired desired_;
-  std::vector<attach::PodAttach> found_;  // the local pods' attach points (into *inv_)
-  bool apply_failed_ = false;             // the last reconcile could not write the maps
-  dns::FqdnCache fqdn_;
-  ProxyAddresses proxy_addrs_;
-  std::unique_ptr<dns::DnsProxy> proxy_;
-  std::unique_ptr<MetricsServer> metrics_;
-  Status status_;
-  std::vector<std::string> errors_;
-  uint64_t reloads_ = 0, updates_ = 0;
-  uint32_t epoch_ = 0;  // the last policy epoch set in any generation (next_epoch follows it)
-  std::vector<int64_t> bundle_fp_, cluster_fp_;
-  int lock_fd_ = -1;  // held for the agent's life (closed by the kernel at exit)
-  bool status_dirty_ = false;  // something changed outside the loop (a learned name)
-  bool fqdn_dirty_ = false;    // fqdn.json is behind (written by the loop, not the answer path)
-  std::map<IpAddr, uint32_t> zombie_marks_;  // epoch stamped on a zombie's conntrack entries
-
-  // The DNS proxy's view, under dns_mu_ only (never mu_): which names each local client may
-  // ask for (absent: no DNS rules, not restricted), what is worth learning, and the queue of
-  // answers waiting to be learned (ticket, answer).
-  std::mutex dns_mu_;
-  // fqdn_ is written under mu_ AND fqdn_mu_; the proxy's callback reads it under fqdn_mu_
-  // alone (never waiting for a reconcile), everything else under mu_.
-  std::mutex fqdn_mu_;
-  std::condition_variable learn_cv_;
-  std::map<IpAddr, std::vector<FqdnMatch>> dns_rules_;
-  std::shared_ptr<const dns::FqdnSelectors> dns_selectors_;
-  std::vector<std::pair<uint64_t, dns::Response>> learn_queue_;
-  uint64_t next_ticket_ = 0;
-  bool stop_applier_ = false;
-  std::thread applier_;
-  int64_t refused_window_ = 0;  // refusal log lines: at most kRefusedLogPerSecond a second
-  int refused_logged_ = 0;
-};
-
-constexpr int kRefusedLogPerSecond = 20;
-constexpr int64_t kRefreshMarginMs = 1000;  // a known name this close to expiry waits for its refresh
+namespace impl {
 
 std::vector<std::string> Agent::bundle_paths() const {
   std::vector<std::string> out{opts_.bundle_dir + "/" + bundle::kManifestFile,
@@ -326,39 +244,6 @@ bool Agent::apply_policy(bool force_new_generation) {
   return true;
 }
 
-void Agent::update_dns_view() {
-  // A local pod is restricted by the union of the `rules: dns` of every egress allow rule
-  // selecting it; a pod none of whose rules carries DNS rules is not restricted (Cilium:
-  // DNS rules restrict only where present). Addresses not of a local pod: not restricted.
-  std::map<IpAddr, std::vector<FqdnMatch>> rules;
-  for (const Endpoint& ep : desired_.endpoints) {
-    if (ep.kind != EndpointKind::Workload || !node_ || ep.node != node_->name) continue;
-    std::vector<FqdnMatch> allowed;
-    bool restricted = false;
-    for (const Rule& r : bundle_->manifest.policy.rules) {
-      if (r.dir != Direction::Egress || r.action != Action::Allow || r.dns.empty()) continue;
-      if (!endpoint_selector_matches(r.subject, ep)) continue;
-      restricted = true;
-      allowed.insert(allowed.end(), r.dns.begin(), r.dns.end());
-    }
-    if (restricted)
-      for (const IpAddr& ip : ep.ips) rules[ip] = allowed;
-  }
-  std::lock_guard lk(dns_mu_);
-  dns_rules_ = std::move(rules);
-}
-
-dns::LearnLimits Agent::learn_limits() const {
-  dns::LearnLimits lim;
-  lim.min_ttl_s = opts_.fqdn_min_ttl;
-  lim.max_ttl_s = opts_.fqdn_max_ttl;
-  lim.max_addresses_per_name = opts_.fqdn_max_ips_per_name;
-  lim.max_names_per_address = opts_.fqdn_max_names_per_ip;
-  lim.max_addresses = opts_.fqdn_max_ips;
-  lim.cluster_domain = dns::normalize_name(opts_.cluster_domain);
-  return lim;
-}
-
 void Agent::persist() {
   std::string err;
   persisted_.node = node_ ? node_->name : "";
@@ -416,113 +301,6 @@ void Agent::write_status() {
   status_ = s;
   std::string err;
   if (!write_file_atomic(status_path(opts_), to_json(s), err)) log(err);
-}
-
-bool Agent::on_dns_query(const IpAddr& client, const dns::Response& q) {
-  std::lock_guard lk(dns_mu_);
-  auto it = dns_rules_.find(client);
-  if (it == dns_rules_.end()) return true;
-  for (const FqdnMatch& m : it->second)
-    if (fqdn_matches(m, q.qname)) return true;
-  // Refused, and said so (rate-limited: a pod must not be able to flood the log).
-  int64_t second = mono_ms() / 1000;
-  if (second != refused_window_) refused_window_ = second, refused_logged_ = 0;
-  if (++refused_logged_ <= kRefusedLogPerSecond)
-    log("DNS: refused query for '" + q.qname + "' from " + client.str() + ": outside its DNS rules");
-  return false;
-}
-
-uint64_t Agent::on_dns_answer(const IpAddr&, const dns::Response& r) {
-  std::lock_guard lk(dns_mu_);
-  // An answer that teaches nothing goes out at once; one that does waits for the batch that
-  // puts its addresses in the ipcache (other answers do not wait meanwhile).
-  if (!dns_selectors_ || !dns::teaches(r, *dns_selectors_, learn_limits())) return 0;
-  bool known;
-  {
-    // A refresh of what the maps already hold, for a while yet, goes out at once too (the
-    // queued copy only extends the expiry).
-    std::lock_guard fl(fqdn_mu_);
-    known = fqdn_.knows(r, *dns_selectors_, learn_limits(), unix_ms(), kRefreshMarginMs);
-  }
-  if (learn_queue_.size() >= std::max<size_t>(1, opts_.dns_max_pending) * 4) {
-    // The applier is far behind: a refresh is skipped; a new answer is never released (the
-    // proxy drops it at its timeout, the client retries) rather than sent unlearned.
-    return known ? 0 : UINT64_MAX;
-  }
-  learn_queue_.emplace_back(++next_ticket_, r);
-  learn_cv_.notify_one();
-  return known ? 0 : next_ticket_;
-}
-
-void Agent::apply_learned() {
-  for (;;) {
-    std::vector<std::pair<uint64_t, dns::Response>> batch;
-    {
-      std::unique_lock lk(dns_mu_);
-      learn_cv_.wait(lk, [&] { return stop_applier_ || !learn_queue_.empty(); });
-      if (stop_applier_) return;
-      batch.swap(learn_queue_);
-    }
-    {
-      std::lock_guard lk(mu_);
-      bool changed = false;
-      if (selectors_ && active_) {
-        std::lock_guard fl(fqdn_mu_);
-        for (const auto& [ticket, r] : batch) changed = fqdn_.learn(r, *selectors_, learn_limits(), unix_ms()) || changed;
-      }
-      int64_t t0 = mono_ms();
-      // One reconcile for the whole batch; fqdn.json is written by the loop (no fsync here).
-      if (changed && reconcile(false, /*rediscover=*/false, /*persist_now=*/false)) {
-        status_dirty_ = true;
-        std::string names;
-        for (size_t k = 0; k < batch.size() && k < 3; ++k) names += (k ? ", " : "") + batch[k].second.qname;
-        log("learned " + names + (batch.size() > 3 ? " and " + std::to_string(batch.size() - 3) + " more" : "") +
-            " (maps updated in " + std::to_string(mono_ms() - t0) + " ms)");
-      }
-    }
-    // Released even when nothing could be learned: the answer then leads to a denied
-    // connection (fail closed), not to a hung lookup.
-    proxy_->release(batch.back().first);
-  }
-}
-
-bool Agent::expire_fqdn(int64_t now) {
-  // Addresses whose names all expired stay (as zombies) while conntrack shows a connection
-  // using them: an upload to S3 outlives the 5 s TTL of the answer that started it.
-  int fd = active_ ? active_->dp->map_fd(abi::kMapConntrack) : -1;
-  uint32_t current = active_ ? active_->epoch : 0;
-  // The conntrack scan (syscalls per entry) runs before fqdn_mu_ is taken: the proxy's
-  // callback must not wait for it. fqdn_ only changes under mu_, which we hold.
-  std::map<IpAddr, std::vector<uint32_t>> uses;
-  if (fd >= 0 && !fqdn_.zombie_candidates(now).empty()) uses = conntrack_epochs(fd);
-  std::vector<IpAddr> keep;
-  dns::ZombiePolicy z;
-  z.recheck_ms = int64_t(std::max(1, opts_.fqdn_zombie_recheck_s)) * 1000;
-  z.max_zombies = opts_.fqdn_max_zombies;
-  z.in_use = [&](const IpAddr& ip, bool first) {
-    auto it = uses.find(ip);
-    if (it == uses.end()) return false;
-    auto mark = zombie_marks_.find(ip);
-    // First time, or an object without epochs: any entry counts. Later: an entry counts
-    // when a packet stamped it with a newer epoch than our mark since the last check.
-    bool live = first || !current || mark == zombie_marks_.end() ||
-                std::any_of(it->second.begin(), it->second.end(), [&](uint32_t e) { return e != mark->second; });
-    if (live) keep.push_back(ip);
-    return live;
-  };
-  bool changed;
-  {
-    std::lock_guard fl(fqdn_mu_);
-    changed = fqdn_.expire(now, z);
-  }
-  if (current && !keep.empty()) {
-    uint32_t mark = current - 1;  // older than the current epoch (serial order): judged again
-    mark_conntrack(fd, keep, mark);
-    for (const IpAddr& ip : keep) zombie_marks_[ip] = mark;
-  }
-  std::erase_if(zombie_marks_, [&](const auto& m) { return !fqdn_.is_zombie(m.first); });
-  if (!keep.empty()) log("kept " + std::to_string(keep.size()) + " expired FQDN address(es) for live connections");
-  return changed;
 }
 
 int Agent::start() {
@@ -755,7 +533,7 @@ std::string Agent::metrics_text() {
   return render_metrics(m);
 }
 
-} // namespace
+} // namespace impl
 
 std::string status_path(const AgentOptions& opts) {
   return opts.status_file.empty() ? opts.state_dir + "/status.json" : opts.status_file;
@@ -774,7 +552,7 @@ int run_agent(const AgentOptions& opts, const AgentHooks& hooks) {
     }
     trusted.push_back(*pk);
   }
-  Agent agent(opts, hooks, std::move(trusted));
+  impl::Agent agent(opts, hooks, std::move(trusted));
   int rc = agent.start();
   if (opts.once || rc == 3) return rc;
   // Bad inputs at start: keep running (pinned enforcement, if any, stays in force) and
