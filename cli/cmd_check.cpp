@@ -26,10 +26,14 @@ int run_check(const CheckOptions& o) {
   SourceManager sm;
   Module module;
   Diagnostics diags;
+  std::unique_ptr<RunClock> clock = o.verify.make_clock();
+  clock->phase("loading policies");
   load_paths(o.paths, sm, module, diags, o.load);
+  clock->phase("lints");
   if (!diags.has_errors()) run_lints(module, diags);
   CheckVerification verification;
-  if (!diags.has_errors()) verification = verify_for_check(module, sm, diags, o.verify);
+  if (!diags.has_errors()) verification = verify_for_check(module, sm, diags, o.verify, clock.get());
+  clock->done();
   if (o.dump_ir && !diags.has_errors()) std::fputs(print_module(module, sm).c_str(), stdout);
   int code = diags.has_errors() ? 2 : (o.werror && diags.warning_count() > 0) ? 1 : 0;
   if (!diags.has_errors()) code = std::max(code, verification_exit_code(verification));

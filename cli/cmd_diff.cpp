@@ -63,9 +63,13 @@ int run_diff(const DiffOptions& o) {
   SourceManager sm;
   Module old_m, new_m;
   Diagnostics diags;
+  std::unique_ptr<RunClock> clock = o.verify.make_clock();
+  clock->phase("loading the old version");
   load_paths({o.old_path}, sm, old_m, diags, o.load);
+  clock->phase("loading the new version");
   load_paths({o.new_path}, sm, new_m, diags, o.load);
   std::optional<CasesFile> inv;
+  clock->phase("loading the inventory");
   if (!o.verify.inventory.empty()) inv = load_inventory_file(o.verify.inventory, sm, diags);
   if (diags.has_errors()) {
     print_diagnostics(diags, sm, stderr);
@@ -74,8 +78,10 @@ int run_diff(const DiffOptions& o) {
   VerifyOptions vo;
   vo.timeout_ms = o.verify.timeout_ms;
   vo.max_cubes = o.max_cubes;
+  vo.clock = clock.get();
   if (inv) vo.inventory = &inv->endpoints;
   DiffReport r = semantic_diff(old_m, new_m, vo);
+  clock->done();
   if (!r.internal_error.empty()) {
     std::fprintf(stderr, "moat diff: internal error: %s\n", r.internal_error.c_str());
     return 3;
@@ -174,6 +180,7 @@ void add_diff_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--inventory", opts->verify.inventory,
                   "Cases file, or Kubernetes Pods and Namespaces (List YAML/JSON), whose endpoints are the "
                   "scope (default: every possible endpoint)");
+  add_run_clock_options(cmd, opts->verify);
   cmd->callback([opts, &exit_code] { exit_code = run_diff(*opts); });
 }
 

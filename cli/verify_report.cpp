@@ -67,16 +67,33 @@ void add_verify_options(CLI::App* cmd, VerifyCliOptions& o) {
                   "scope (default: every possible endpoint)");
   cmd->add_flag("--no-prove", o.no_prove, "Skip the prove statements");
   cmd->add_flag("--no-solver-lints", o.no_solver_lints, "Skip the lints that need the solver (W5xx)");
+  add_run_clock_options(cmd, o);
 }
 
-CheckVerification verify_for_check(const Module& m, SourceManager& sm, Diagnostics& diags, const VerifyCliOptions& o) {
+void add_run_clock_options(CLI::App* cmd, VerifyCliOptions& o) {
+  cmd->add_option("--deadline", o.deadline_s,
+                  "Bound the whole run to this many seconds (0: none); what could not run in time is reported as "
+                  "unknown, by name (W609, unknown proofs)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--progress", o.progress,
+                "Show progress on stderr even when it is not a terminal (on a terminal it shows after about a second)");
+}
+
+std::unique_ptr<RunClock> VerifyCliOptions::make_clock() const {
+  return std::make_unique<RunClock>(deadline_s, progress ? RunClock::Show::Always : RunClock::Show::Auto);
+}
+
+CheckVerification verify_for_check(const Module& m, SourceManager& sm, Diagnostics& diags, const VerifyCliOptions& o,
+                                   RunClock* clock) {
   CheckVerification v;
   if (!o.inventory.empty()) {
+    if (clock) clock->phase("loading the inventory");
     v.inventory = load_inventory_file(o.inventory, sm, diags);
     if (!v.inventory) return v;
   }
   VerifyOptions vo;
   vo.timeout_ms = o.timeout_ms;
+  vo.clock = clock;
   if (v.inventory) vo.inventory = &v.inventory->endpoints;
   v.ran = true;
   if (!o.no_solver_lints) {

@@ -12,7 +12,10 @@
 #include "cli/format_junit.h"
 #include "cli/format_sarif.h"
 #include "frontend/cases.h"
+#include <memory>
+
 #include "ir/diagnostic.h"
+#include "ir/run_clock.h"
 #include "ir/source.h"
 #include "verifier/verifier.h"
 
@@ -23,10 +26,16 @@ struct VerifyCliOptions {
   std::string inventory;  // a cases file or Kubernetes objects: the inventory scope
   bool no_prove = false;
   bool no_solver_lints = false;
+  double deadline_s = 0;  // the whole run; 0: none
+  bool progress = false;  // show progress even when stderr is not a terminal
+  /// The run's clock for these options (progress on a terminal, or always with --progress).
+  std::unique_ptr<RunClock> make_clock() const;
 };
 
-/// Adds --timeout, --inventory, --no-prove, --no-solver-lints to `cmd`.
+/// Adds --timeout, --inventory, --no-prove, --no-solver-lints, --deadline, --progress to `cmd`.
 void add_verify_options(CLI::App* cmd, VerifyCliOptions& o);
+/// Adds --deadline and --progress alone (commands with their own --timeout / --inventory).
+void add_run_clock_options(CLI::App* cmd, VerifyCliOptions& o);
 
 struct CheckVerification {
   bool ran = false;
@@ -38,7 +47,7 @@ struct CheckVerification {
 /// Loads the inventory (its errors go to `diags`), runs the solver lints into `diags` and
 /// then every `prove` statement.
 CheckVerification verify_for_check(const Module& m, SourceManager& sm, Diagnostics& diags,
-                                   const VerifyCliOptions& o);
+                                   const VerifyCliOptions& o, RunClock* clock = nullptr);
 /// 3 on an internal error, 1 when a proof failed or is unknown, else 0.
 int verification_exit_code(const CheckVerification& v);
 

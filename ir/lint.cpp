@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "ir/interp.h"
+#include "ir/subject_index.h"
 
 namespace moat {
 
@@ -39,11 +40,23 @@ bool requirements_conflict(const LabelRequirement& a, const LabelRequirement& b)
   return false;
 }
 
-bool isolated_somewhere(const Module& m, const EndpointSelector& subject, Direction dir) {
-  return std::any_of(m.isolations.begin(), m.isolations.end(), [&](const Isolation& iso) {
-    return iso.dir == dir && selectors_may_overlap(iso.subject, subject);
-  });
-}
+/// The module's isolations and rules, indexed by the namespaces their subjects pin: every
+/// lint below asks about one rule's subject, and scanning all isolations or rules per rule
+/// is quadratic on a cluster of many namespaces.
+struct Indexes {
+  const Module& m;
+  SubjectIndex isolations, rules;
+  explicit Indexes(const Module& mod) : m(mod), isolations(isolation_index(mod)) {
+    for (const Rule& r : mod.rules) rules.add(r.subject, r.id);
+  }
+  bool isolated_somewhere(const EndpointSelector& subject, Direction dir) const {
+    for (uint32_t i : isolations.candidates(subject)) {
+      const Isolation& iso = m.isolations[i];
+      if (iso.dir == dir && selectors_may_overlap(iso.subject, subject)) return true;
+    }
+    return false;
+  }
+};
 
 bool peer_is_world_wide(const Peer& p) {
   switch (p.kind) {
@@ -66,10 +79,12 @@ Endpoint kube_dns_endpoint() {
 }
 
 /// Can an egress allow let `subject` query DNS (udp/53 to kube-dns, or anywhere)?
-bool dns_allowed(const Module& m, const EndpointSelector& subject) {
-  if (!isolated_somewhere(m, subject, Direction::Egress)) return true;
+bool dns_allowed(const Indexes& idx, const EndpointSelector& subject) {
+  if (!idx.isolated_somewhere(subject, Direction::Egress)) return true;
   Endpoint dns = kube_dns_endpoint();
-  return std::any_of(m.rules.begin(), m.rules.end(), [&](const Rule& r) {
+  std::vector<uint32_t> cand = idx.rules.candidates(subject);
+  return std::any_of(cand.begin(), cand.end(), [&](uint32_t id) {
+    const Rule& r = idx.m.rules[id];
     if (r.dir != Direction::Egress || r.action != Action::Allow) return false;
     if (!selectors_may_overlap(r.subject, subject)) return false;
     bool to_dns = r.peer.kind == Peer::Kind::Any || peer_matches(r.peer, dns) ||
@@ -107,6 +122,7 @@ bool selectors_may_overlap(const EndpointSelector& a, const EndpointSelector& b)
 }
 
 void run_lints(const Module& m, Diagnostics& diags) {
+  Indexes idx(m);
   std::set<std::tuple<FileId, uint32_t, uint32_t>> l7_reported;  // one W407 per L7 section
   for (const Rule& r : m.rules) {
     if (!r.http.empty()) {
@@ -117,7 +133,7 @@ void run_lints(const Module& m, Diagnostics& diags) {
                      "the HTTP condition, but `moat build` refuses it (E701): the datapath cannot enforce L7, "
                      "and moat never fails open");
     }
-    if (r.action == Action::Allow && !isolated_somewhere(m, r.subject, r.dir))
+    if (r.action == Action::Allow && !idx.isolated_somewhere(r.subject, r.dir))
       diags.report(Code::W401, r.range,
                    std::string("this allow changes nothing: no isolation selects its subject for ") +
                        to_string(r.dir) + " (add `default deny` or a policy that isolates it)");
@@ -125,7 +141,7 @@ void run_lints(const Module& m, Diagnostics& diags) {
       diags.report(Code::W403, r.peer.fqdn.range.known() ? r.peer.fqdn.range : r.range,
                    "FQDN pattern '*' matches every name: this allows all DNS-named egress");
     if (r.peer.kind == Peer::Kind::Fqdn && r.dir == Direction::Egress && r.action == Action::Allow &&
-        !dns_allowed(m, r.subject))
+        !dns_allowed(idx, r.subject))
       diags.report(Code::W402, r.range,
                    "FQDN egress needs DNS: no rule lets this subject reach kube-dns on udp 53, so the "
                    "name is never resolved and learned");

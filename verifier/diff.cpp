@@ -67,12 +67,22 @@ struct Region {
   verify::RuleFilter filter;
 };
 
+/// Inventory scope: the flows whose local end (in `dir`) is one of `local` and whose remote
+/// end is one of `remote`.
+z3::expr inventory_region(Session& s, const SymFlow& f, Direction dir, const std::vector<uint32_t>& local,
+                          const std::vector<uint32_t>& remote) {
+  return dir == Direction::Egress ? s.scope().flow(f, local, remote) : s.scope().flow(f, remote, local);
+}
+
 Region region_of(Session& s, const SymFlow& f, const Changed& c) {
   verify::Encoder& enc = s.enc();
+  verify::InventoryClasses* classes = s.scope().classes();
   if (c.isolation) {
     const Isolation& iso = *c.isolation;
     const EndpointSelector* sel = &iso.subject;
-    return Region{enc.endpoint_selector(verify::Encoder::local(f, iso.dir), iso.subject),
+    z3::expr where = enc.endpoint_selector(verify::Encoder::local(f, iso.dir), iso.subject);
+    if (classes) where = where && inventory_region(s, f, iso.dir, classes->matching(iso.subject), classes->all());
+    return Region{where,
                   iso.dir == Direction::Egress ? verify::overlap_filter(sel, nullptr) : verify::overlap_filter(nullptr, sel)};
   }
   const Rule& r = *c.rule;
@@ -88,7 +98,9 @@ Region region_of(Session& s, const SymFlow& f, const Changed& c) {
       return d != far && (!inner || inner(d, sel));
     };
   }
-  return Region{enc.rule_match(r, f), filter};
+  z3::expr where = enc.rule_match(r, f);
+  if (classes) where = where && inventory_region(s, f, r.dir, classes->matching(r.subject), classes->matching(r.peer));
+  return Region{where, filter};
 }
 
 } // namespace
@@ -96,19 +108,6 @@ Region region_of(Session& s, const SymFlow& f, const Changed& c) {
 DiffReport semantic_diff(const Module& old_m, const Module& new_m, const VerifyOptions& opts) {
   DiffReport report;
   auto t0 = std::chrono::steady_clock::now();
-  if (opts.inventory) {
-    // Over an inventory no policy selects, both versions allow everything: "equivalent"
-    // would be true and useless. The CLI refuses it; count what is compared.
-    report.inventory_endpoints = opts.inventory->size();
-    for (const Endpoint& e : *opts.inventory) {
-      bool selected = false;
-      for (const Module* m : {&old_m, &new_m}) {
-        for (const Rule& r : m->rules) selected = selected || endpoint_selector_matches(r.subject, e);
-        for (const Isolation& i : m->isolations) selected = selected || endpoint_selector_matches(i.subject, e);
-      }
-      report.inventory_subjects += selected;
-    }
-  }
   try {
     std::string error;
     auto s = Session::make({&old_m, &new_m}, {}, opts.inventory, opts.timeout_ms, &error);
@@ -116,8 +115,28 @@ DiffReport semantic_diff(const Module& old_m, const Module& new_m, const VerifyO
       report.internal_error = error;
       return report;
     }
+    verify::InventoryClasses* classes = s->scope().classes();
+    if (classes) {
+      // Over an inventory no policy selects, both versions allow everything: "equivalent"
+      // would be true and useless. The CLI refuses it; count what is compared (per class
+      // of each distinct subject, through the index).
+      report.inventory_endpoints = opts.inventory->size();
+      std::vector<char> selected(classes->classes().size(), 0);
+      auto mark = [&](const EndpointSelector& sel) {
+        for (uint32_t c : classes->matching(sel)) selected[c] = 1;
+      };
+      for (const Module* m : {&old_m, &new_m}) {
+        for (const Rule& r : m->rules) mark(r.subject);
+        for (const Isolation& i : m->isolations) mark(i.subject);
+      }
+      for (size_t c = 0; c < selected.size(); ++c)
+        if (selected[c]) report.inventory_subjects += classes->classes()[c].size;
+    }
+    s->set_clock(opts.clock);
     SymFlow f = s->enc().flow("d");
-    s->assume(s->scope().flow(f));
+    // The every-endpoint scope holds for every query; the inventory scope is asserted per
+    // changed item, over the classes its region can touch.
+    if (!classes) s->assume(s->scope().flow(f));
     std::vector<IpPrefix> prefixes;
     for (const Module* m : {&old_m, &new_m})
       for (const Rule& r : m->rules)
@@ -139,11 +158,21 @@ DiffReport semantic_diff(const Module& old_m, const Module& new_m, const VerifyO
     for (const Isolation* i : isos) items.push_back(Changed{nullptr, i});
 
     bool unknown = false;
+    if (opts.clock) opts.clock->phase("diff: changed rules", 2 * items.size());
     for (bool newly_allowed : {true, false}) {
       z3::expr_vector blocked(s->ctx());
       size_t found = 0;
       for (const Changed& item : items) {
         if (report.truncated) break;
+        if (opts.clock) {
+          opts.clock->step();
+          if (opts.clock->expired()) {
+            // What was not searched may hide differences: never "equivalent".
+            unknown = true;
+            report.message = "--deadline reached before every changed rule was compared";
+            break;
+          }
+        }
         Region region = region_of(*s, f, item);
         z3::expr a_old = s->enc().allowed(old_m, f, region.filter);
         z3::expr a_new = s->enc().allowed(new_m, f, region.filter);

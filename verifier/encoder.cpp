@@ -11,7 +11,7 @@
 namespace moat::verify {
 
 namespace {
-constexpr unsigned kKindBits = 3, kIdentBits = 16, kNodeBits = 16;
+constexpr unsigned kKindBits = 3, kIdentBits = 24, kNodeBits = 16;
 
 unsigned kind_value(EndpointKind k) { return static_cast<unsigned>(k); }
 
@@ -352,6 +352,15 @@ z3::expr Encoder::any_rule(const Module& m, Direction dir, Action a, const SymFl
   const SymEndpoint& l = local(f, dir);
   const SymEndpoint& r = remote(f, dir);
   z3::expr_vector subjects(ctx_);
+  if (filter.rule_ids) {
+    for (uint32_t id : *filter.rule_ids) {
+      const Rule& rule = m.rules[id];
+      if (rule.dir != dir || rule.action != a || static_cast<int64_t>(id) == filter.skip_rule) continue;
+      if (!filter.accepts(dir, rule.subject) || !filter.accepts_peer(dir, rule.peer)) continue;
+      subjects.push_back(rule_match(rule, f));
+    }
+    return any_of(ctx_, subjects);
+  }
   for (const SubjectGroup& g : groups(m, dir, a)) {
     if (!filter.accepts(dir, *g.subject)) continue;
     z3::expr_vector peers(ctx_);
@@ -379,11 +388,15 @@ z3::expr Encoder::any_rule(const Module& m, Direction dir, Action a, const SymFl
 z3::expr Encoder::isolated(const Module& m, Direction dir, const SymEndpoint& l, const RuleFilter& filter) {
   z3::expr_vector alts(ctx_);
   std::unordered_map<std::string, bool> seen;
-  for (const Isolation& iso : m.isolations) {
-    if (iso.dir != dir || !filter.accepts(dir, iso.subject)) continue;
-    if (!seen.emplace(print_endpoint_selector(iso.subject), true).second) continue;
+  auto add = [&](const Isolation& iso) {
+    if (iso.dir != dir || !filter.accepts(dir, iso.subject)) return;
+    if (!seen.emplace(print_endpoint_selector(iso.subject), true).second) return;
     alts.push_back(endpoint_selector(l, iso.subject));
-  }
+  };
+  if (filter.isolation_ids)
+    for (uint32_t i : *filter.isolation_ids) add(m.isolations[i]);
+  else
+    for (const Isolation& iso : m.isolations) add(iso);
   return any_of(ctx_, alts);
 }
 

@@ -40,6 +40,10 @@ struct RuleFilter {
   /// group the remote end is constrained to) contribute nothing either.
   std::function<bool(Direction, const Peer&)> peer;
   int64_t skip_rule = -1;
+  /// When set, only these rules (ids) and isolations (indices) are considered at all: the
+  /// caller found them through an index, so no formula scans the whole module.
+  const std::vector<uint32_t>* rule_ids = nullptr;
+  const std::vector<uint32_t>* isolation_ids = nullptr;
   bool accepts(Direction d, const EndpointSelector& s) const { return !subject || subject(d, s); }
   bool accepts_peer(Direction d, const Peer& p) const { return !peer || peer(d, p); }
 };

@@ -41,7 +41,10 @@ std::string flow_text(const Witness& w) {
 
 class Prover {
 public:
-  Prover(Session& s, const Module& m) : s_(s), m_(m), f_(s.enc().flow("f")) { s_.assume(s_.scope().flow(f_)); }
+  Prover(Session& s, const Module& m) : s_(s), m_(m), f_(s.enc().flow("f")) {
+    // The inventory scope is asserted per query, over the classes its ends can be.
+    if (!s_.scope().inventory()) s_.assume(s_.scope().flow(f_));
+  }
 
   ProofResult prove(const Prove& p) {
     if (auto why = vacuous(p)) {
@@ -61,12 +64,7 @@ public:
   std::string error;
 
 private:
-  static bool matches_some(const Peer& peer, const std::vector<Endpoint>& inventory) {
-    for (const Endpoint& e : inventory)
-      for (size_t a = 0; a < std::max<size_t>(1, e.ips.size()); ++a)
-        if (peer_matches(peer, e, a)) return true;
-    return false;
-  }
+  bool matches_some(const Peer& peer, const std::vector<Endpoint>&) { return !s_.scope().classes()->matching(peer).empty(); }
 
   /// Inventory scope: why the statement is about nothing (its subject, or a group whose
   /// flows it quantifies over, matches no endpoint), or nullopt.
@@ -96,6 +94,15 @@ private:
 
   Encoder& enc() { return s_.enc(); }
 
+  /// The scope of one query: every endpoint, or (inventory) the classes of endpoints the
+  /// source and destination peers can match (nullptr: any class).
+  z3::expr ends(const Peer* src, const Peer* dst) {
+    InventoryClasses* ic = s_.scope().classes();
+    if (!ic) return s_.ctx().bool_val(true);
+    auto classes = [&](const Peer* p) { return p ? ic->matching(*p) : ic->all(); };
+    return s_.scope().flow(f_, classes(src), classes(dst));
+  }
+
   /// Fills `r` from a negated query: unsat proves, sat fails with a replayed witness.
   bool settle(ProofResult& r, const CheckOutcome& o, const z3::expr& allowed, const std::string& what) {
     if (o.result == z3::unsat) return false;
@@ -124,8 +131,9 @@ private:
         z3::expr allowed = enc().allowed(m_, f_, overlap_filter(workload_selector(a), workload_selector(b)));
         // Neighbour discovery is link-layer plumbing no policy can stop (like ARP): it carries
         // no connection, so two groups that exchange only NDP are isolated.
-        CheckOutcome o = s_.check_readable(
-            enc().peer(f_.src, a) && enc().peer(f_.dst, b) && allowed && !enc().neighbour_discovery(f_), f_);
+        CheckOutcome o = s_.check_readable(ends(&a, &b) && enc().peer(f_.src, a) && enc().peer(f_.dst, b) && allowed &&
+                                               !enc().neighbour_discovery(f_),
+                                           f_);
         ProofResult one;
         if (!settle(one, o, allowed, fmt::format("{} can reach {}", peer_text(a), peer_text(b)))) continue;
         if (!error.empty()) return r;
@@ -148,7 +156,8 @@ private:
     bool unknown = false;
     std::vector<std::string> vacuous;
     for (const PeerPorts& pp : p.peers) {
-      z3::expr in = enc().peer(f_.dst, dst) && enc().peer(f_.src, pp.peer) && enc().ports(pp.ports, f_);
+      z3::expr in = ends(&pp.peer, &dst) && enc().peer(f_.dst, dst) && enc().peer(f_.src, pp.peer) &&
+                    enc().ports(pp.ports, f_);
       z3::expr allowed = enc().allowed(m_, f_, overlap_filter(workload_selector(pp.peer), workload_selector(dst)));
       CheckOutcome o = s_.check_readable(in && !allowed, f_);
       ProofResult one;
@@ -181,7 +190,8 @@ private:
     z3::expr allowed = enc().allowed(m_, f_, dir == Direction::Egress ? overlap_filter(sel, nullptr)
                                                                       : overlap_filter(nullptr, sel));
     // Traffic no policy can stop (a pod to itself, its node's kubelet) is not a finding.
-    z3::expr q = enc().peer(local, subject) && allowed && !enc().implicit(f_) &&
+    z3::expr scope = dir == Direction::Egress ? ends(&subject, nullptr) : ends(nullptr, &subject);
+    z3::expr q = scope && enc().peer(local, subject) && allowed && !enc().implicit(f_) &&
                  !(inside.empty() ? s_.ctx().bool_val(false) : z3::mk_or(inside));
     CheckOutcome o = s_.check_readable(q, f_);
     settle(r, o, allowed,
@@ -271,10 +281,21 @@ ProofReport run_proofs(const Module& m, const VerifyOptions& opts) {
       report.internal_error = error;
       return report;
     }
+    s->set_clock(opts.clock);
     verify::Prover prover(*s, m);
+    if (opts.clock) opts.clock->phase("proofs", m.proofs.size());
     for (size_t i = 0; i < m.proofs.size(); ++i) {
       auto t0 = std::chrono::steady_clock::now();
+      if (opts.clock && opts.clock->expired()) {
+        ProofResult r;
+        r.index = i;
+        r.status = ProofStatus::Unknown;
+        r.message = "not run: --deadline reached";
+        report.results.push_back(std::move(r));
+        continue;
+      }
       ProofResult r = prover.prove(m.proofs[i]);
+      if (opts.clock) opts.clock->step();
       if (!prover.error.empty()) {
         report.internal_error = prover.error;
         return report;

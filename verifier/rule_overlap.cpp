@@ -9,6 +9,7 @@
 #include <string>
 
 #include "ir/lint.h"
+#include "ir/subject_index.h"
 #include "verifier/session.h"
 
 namespace moat::verify {
@@ -28,13 +29,6 @@ bool ports_may_overlap(const std::vector<PortMatch>& a, const std::vector<PortMa
       if (!x.name.empty() || !y.name.empty() || (x.lo <= y.hi && y.lo <= x.hi)) return true;
     }
   return false;
-}
-
-/// Namespaces a subject pins (kubernetes.io/metadata.name In [...]); empty: any.
-std::vector<std::string> pinned_namespaces(const EndpointSelector& s) {
-  for (const LabelRequirement& r : s.namespaces.reqs)
-    if (r.key == kNamespaceNameLabel && r.op == LabelRequirement::Op::In) return r.values;
-  return {};
 }
 
 /// Which endpoint kinds a peer can match: external addresses, cluster endpoints, or both.
@@ -115,9 +109,10 @@ std::vector<std::vector<uint32_t>> overlapping_rules(const Module& m) {
   std::map<std::string, Bucket> by_ns;
   Bucket anywhere;
   for (const Rule& r : m.rules) {
-    auto ns = pinned_namespaces(r.subject);
-    if (ns.empty()) anywhere.add(r);
-    for (const std::string& n : ns) by_ns[n].add(r);
+    const auto* ns = pinned_namespaces(r.subject);
+    if (!ns) anywhere.add(r);
+    else
+      for (const std::string& n : *ns) by_ns[n].add(r);
   }
   for (auto& [n, b] : by_ns) std::sort(b.cidrs.begin(), b.cidrs.end());
   std::sort(anywhere.cidrs.begin(), anywhere.cidrs.end());
@@ -130,12 +125,12 @@ std::vector<std::vector<uint32_t>> overlapping_rules(const Module& m) {
       seen_for[id] = r.id;
       if (rules_may_overlap(r, m.rules[id])) out[r.id].push_back(id);
     };
-    auto ns = pinned_namespaces(r.subject);
+    const auto* ns = pinned_namespaces(r.subject);
     anywhere.each_near(r, visit);
-    if (ns.empty()) {
+    if (!ns) {
       for (const auto& [n, b] : by_ns) b.each_near(r, visit);
     } else {
-      for (const std::string& n : ns)
+      for (const std::string& n : *ns)
         if (auto it = by_ns.find(n); it != by_ns.end()) it->second.each_near(r, visit);
     }
     std::sort(out[r.id].begin(), out[r.id].end());

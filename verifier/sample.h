@@ -14,6 +14,7 @@ struct SampleFlow {
   Endpoint local, remote;
   Protocol proto = Protocol::TCP;
   uint16_t port = 0;
+  size_t addr = 0;  // the remote end's address the peer matches (several: several hosts)
 };
 
 /// nullopt when the rule's parts are not easy to instantiate (the solver decides then).

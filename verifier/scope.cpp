@@ -121,39 +121,50 @@ std::string moat::describe_peer(const Peer& p) {
 
 namespace moat::verify {
 
-Scope::Scope(Encoder& enc, const std::vector<Endpoint>* inventory) : enc_(enc), inventory_(inventory) {}
+Scope::Scope(Encoder& enc, const std::vector<Endpoint>* inventory) : enc_(enc), inventory_(inventory) {
+  if (inventory_) classes_ = std::make_unique<InventoryClasses>(*inventory_, enc_.domain());
+}
 
-std::vector<Scope::Pin>& Scope::pins(const SymEndpoint& e) {
+Scope::~Scope() = default;
+
+Scope::Var& Scope::var(const SymEndpoint& e) {
   std::string key = e.kind.to_string();
-  for (auto& [k, v] : pins_)
+  for (auto& [k, v] : vars_)
     if (k == key) return v;
-  std::vector<Pin> out;
-  // Identities decide "self" the way the interpreter does: the same endpoint, or the same
-  // non-empty name and kind. Node ids: 0 is "unset" (the single node of a test).
-  std::map<std::pair<std::string, int>, unsigned> ident;
-  std::map<std::string, unsigned> node;
-  for (size_t i = 0; i < inventory_->size(); ++i) {
-    const Endpoint& c = (*inventory_)[i];
-    unsigned id = static_cast<unsigned>(i + 1);
-    if (!c.name.empty()) id = ident.emplace(std::make_pair(c.name, static_cast<int>(c.kind)), id).first->second;
-    unsigned n = 0;
-    if (!c.node.empty()) n = node.emplace(c.node, static_cast<unsigned>(node.size() + 1)).first->second;
-    // Only external addresses matter (CIDR peers match nothing else): one pin per address.
-    if (c.kind == EndpointKind::External && c.ips.size() > 1) {
-      for (size_t a = 0; a < c.ips.size(); ++a)
-        out.push_back(Pin{i, static_cast<int>(a), enc_.pin(e, c, &c.ips[a], id, n)});
-    } else {
-      out.push_back(Pin{i, c.ips.empty() ? -1 : 0, enc_.pin(e, c, c.ips.empty() ? nullptr : &c.ips[0], id, n)});
-    }
-  }
-  pins_.emplace_back(key, std::move(out));
-  return pins_.back().second;
+  vars_.emplace_back(key, Var{});
+  vars_.back().second.by_class.resize(classes_ ? classes_->classes().size() : 0);
+  return vars_.back().second;
+}
+
+unsigned Scope::node_id(const Endpoint& c) {
+  // Node ids: 0 is "unset" (the single node of a test).
+  if (c.node.empty()) return 0;
+  return nodes_.emplace(c.node, static_cast<unsigned>(nodes_.size() + 1)).first->second;
+}
+
+z3::expr Scope::member_pin(const SymEndpoint& e, size_t i, int ip) {
+  const Endpoint& c = (*inventory_)[i];
+  return enc_.pin(e, c, ip < 0 ? nullptr : &c.ips[static_cast<size_t>(ip)], classes_->ident(i), node_id(c));
+}
+
+const std::vector<Scope::Pin>& Scope::class_pins(Var& v, const SymEndpoint& e, uint32_t c) {
+  std::vector<Pin>& out = v.by_class[c];
+  if (!out.empty()) return out;
+  for (const ClassPin& p : classes_->classes()[c].pins) out.push_back(Pin{p.member, p.addr, member_pin(e, p.member, p.addr)});
+  v.built.push_back(c);
+  return out;
 }
 
 z3::expr Scope::endpoint(const SymEndpoint& e) {
   if (!inventory_) return enc_.well_formed(e);
+  return endpoint(e, classes_->all());
+}
+
+z3::expr Scope::endpoint(const SymEndpoint& e, const std::vector<uint32_t>& classes) {
+  Var& v = var(e);
   z3::expr_vector alts(enc_.ctx());
-  for (const Pin& p : pins(e)) alts.push_back(p.formula);
+  for (uint32_t c : classes)
+    for (const Pin& p : class_pins(v, e, c)) alts.push_back(p.formula);
   return alts.empty() ? enc_.ctx().bool_val(false) : z3::mk_or(alts);
 }
 
@@ -162,33 +173,44 @@ z3::expr Scope::flow(const SymFlow& f) {
   return endpoint(f.src) && endpoint(f.dst) && enc_.valid_proto_port(f);
 }
 
+z3::expr Scope::flow(const SymFlow& f, const std::vector<uint32_t>& src, const std::vector<uint32_t>& dst) {
+  return endpoint(f.src, src) && endpoint(f.dst, dst) && enc_.valid_proto_port(f);
+}
+
 z3::expr Scope::is(const SymEndpoint& e, size_t i) {
+  if (!inventory_) return enc_.ctx().bool_val(false);
+  const Endpoint& c = (*inventory_)[i];
+  if (c.kind != EndpointKind::External || c.ips.size() <= 1) return is(e, i, 0);
   z3::expr_vector alts(enc_.ctx());
-  if (inventory_)
-    for (const Pin& p : pins(e))
-      if (p.index == i) alts.push_back(p.formula);
-  return alts.empty() ? enc_.ctx().bool_val(false) : z3::mk_or(alts);
+  for (size_t a = 0; a < c.ips.size(); ++a) alts.push_back(is(e, i, a));
+  return z3::mk_or(alts);
 }
 
 z3::expr Scope::is(const SymEndpoint& e, size_t i, size_t addr) {
-  z3::expr_vector alts(enc_.ctx());
-  if (inventory_)
-    for (const Pin& p : pins(e)) {
-      const Endpoint& c = (*inventory_)[p.index];
-      bool several = c.kind == EndpointKind::External && c.ips.size() > 1;
-      if (p.index == i && (!several || p.ip == static_cast<int>(addr))) alts.push_back(p.formula);
-    }
-  return alts.empty() ? enc_.ctx().bool_val(false) : z3::mk_or(alts);
+  if (!inventory_) return enc_.ctx().bool_val(false);
+  const Endpoint& c = (*inventory_)[i];
+  int ip = c.ips.empty() ? -1 : (c.kind == EndpointKind::External && c.ips.size() > 1 ? static_cast<int>(addr) : 0);
+  if (ip >= static_cast<int>(c.ips.size())) return enc_.ctx().bool_val(false);
+  Var& v = var(e);
+  for (const Pin& p : v.members)
+    if (p.member == i && p.ip == ip) return p.formula;
+  v.members.push_back(Pin{i, ip, member_pin(e, i, ip)});
+  return v.members.back().formula;
 }
 
 Endpoint Scope::decode(const z3::model& model, const SymEndpoint& e, const std::string& name) {
   if (inventory_) {
-    for (const Pin& p : pins(e))
-      if (eval_bool(model, p.formula)) {
-        Endpoint c = (*inventory_)[p.index];
-        if (p.ip >= 0 && c.ips.size() > 1) c.ips = {c.ips[p.ip]};
-        return c;
-      }
+    Var& v = var(e);
+    auto concrete = [&](const Pin& p) {
+      Endpoint c = (*inventory_)[p.member];
+      if (p.ip >= 0 && c.ips.size() > 1) c.ips = {c.ips[static_cast<size_t>(p.ip)]};
+      return c;
+    };
+    for (const Pin& p : v.members)
+      if (eval_bool(model, p.formula)) return concrete(p);
+    for (uint32_t c : v.built)
+      for (const Pin& p : v.by_class[c])
+        if (eval_bool(model, p.formula)) return concrete(p);
   }
   const Domain& d = enc_.domain();
   Endpoint out;

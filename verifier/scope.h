@@ -3,11 +3,14 @@
 // endpoints). Also turns solver models back into concrete endpoints and flows, and
 // replays them through the interpreter: a disagreement is reported, never hidden.
 #pragma once
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "verifier/encoder.h"
+#include "verifier/inventory_classes.h"
 #include "verifier/verifier.h"
 
 namespace moat::verify {
@@ -15,14 +18,22 @@ namespace moat::verify {
 class Scope {
 public:
   Scope(Encoder& enc, const std::vector<Endpoint>* inventory);
+  ~Scope();
   bool inventory() const { return inventory_ != nullptr; }
   /// The inventory's endpoints, or nullptr in the every-endpoint scope.
   const std::vector<Endpoint>* endpoints() const { return inventory_; }
+  /// Inventory scope: the endpoints' classes and their index (nullptr otherwise).
+  InventoryClasses* classes() { return classes_.get(); }
 
-  /// `e` ranges over the scope's endpoints.
+  /// `e` ranges over the scope's endpoints (inventory: every class).
   z3::expr endpoint(const SymEndpoint& e);
+  /// Inventory scope: `e` ranges over the given classes only (a query that constrains `e`
+  /// to what some selector matches needs no other class).
+  z3::expr endpoint(const SymEndpoint& e, const std::vector<uint32_t>& classes);
   /// Both ends in scope, a real protocol and port, and the consistency of the two ends.
   z3::expr flow(const SymFlow& f);
+  /// Inventory scope: as flow(), with each end restricted to the given classes.
+  z3::expr flow(const SymFlow& f, const std::vector<uint32_t>& src, const std::vector<uint32_t>& dst);
   /// Inventory scope: `e` is inventory endpoint `i` (through any of its addresses).
   z3::expr is(const SymEndpoint& e, size_t i);
   /// Inventory scope: `e` is inventory endpoint `i` at address `ips[addr]` (an external
@@ -37,14 +48,26 @@ public:
 
 private:
   struct Pin {
-    size_t index;
+    size_t member;
     int ip;  // index into ips, or -1
     z3::expr formula;
   };
-  std::vector<Pin>& pins(const SymEndpoint& e);
+  /// Pins built so far for one symbolic endpoint (built on demand: a query about one rule
+  /// of a 100k-pod inventory encodes only the classes it can touch).
+  struct Var {
+    std::vector<std::vector<Pin>> by_class;
+    std::vector<uint32_t> built;  // classes with pins, in build order
+    std::vector<Pin> members;     // pins of single endpoints (is())
+  };
+  Var& var(const SymEndpoint& e);
+  const std::vector<Pin>& class_pins(Var& v, const SymEndpoint& e, uint32_t c);
+  z3::expr member_pin(const SymEndpoint& e, size_t i, int ip);
+  unsigned node_id(const Endpoint& c);
   Encoder& enc_;
   const std::vector<Endpoint>* inventory_;
-  std::vector<std::pair<std::string, std::vector<Pin>>> pins_;  // by the endpoint's kind var
+  std::unique_ptr<InventoryClasses> classes_;
+  std::map<std::string, unsigned> nodes_;
+  std::vector<std::pair<std::string, Var>> vars_;  // by the endpoint's kind var
 };
 
 /// Decodes the flow in `model`, replays it through the interpreter on `m`, and checks

@@ -20,12 +20,14 @@ std::unique_ptr<Session> Session::make(const std::vector<const Module*>& modules
   s->scope_ = std::make_unique<Scope>(*s->enc_, inventory);
   s->solver_ = std::make_unique<z3::solver>(s->ctx_);
   if (timeout_ms) s->solver_->set("timeout", timeout_ms);
+  s->timeout_ms_ = timeout_ms;
   return s;
 }
 
 CheckOutcome Session::check(const z3::expr& q) {
   CheckOutcome out;
   ++queries_;
+  if (clock_ && clock_->has_deadline()) solver_->set("timeout", clock_->query_timeout_ms(timeout_ms_));
   solver_->push();
   solver_->add(q);
   out.result = solver_->check();

@@ -41,6 +41,8 @@ public:
   /// like hosts (not x.x.x.0 or .255, not 0.0.0.0): one more query, for reports.
   CheckOutcome check_readable(const z3::expr& q, const SymFlow& f);
   size_t queries() const { return queries_; }
+  /// Cuts each query's time limit to what is left of the run's deadline.
+  void set_clock(const RunClock* c) { clock_ = c; }
 
 private:
   Session() = default;
@@ -50,6 +52,8 @@ private:
   std::unique_ptr<Scope> scope_;
   std::unique_ptr<z3::solver> solver_;
   size_t queries_ = 0;
+  unsigned timeout_ms_ = 0;
+  const RunClock* clock_ = nullptr;
 };
 
 /// Syntactic filter: rules and isolations whose subject may select an endpoint matching

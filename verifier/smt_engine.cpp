@@ -29,7 +29,8 @@ SmtEngine::SmtEngine(const Module& m, std::vector<Endpoint> endpoints, const Ver
     verify::Session& s = *impl_->session;
     impl_->flow.emplace(s.enc().flow("q"));
     impl_->allowed.emplace(s.enc().allowed(m, *impl_->flow));
-    s.assume(s.scope().flow(*impl_->flow));
+    // Every query pins both ends to inventory endpoints (Scope::is).
+    s.assume(s.enc().valid_proto_port(*impl_->flow));
   } catch (const z3::exception& e) {
     impl_->session.reset();
     impl_->error = std::string("Z3: ") + e.msg();

@@ -12,6 +12,7 @@
 #include "ir/diagnostic.h"
 #include "ir/interp.h"
 #include "ir/ir.h"
+#include "ir/run_clock.h"
 
 namespace moat {
 
@@ -21,7 +22,9 @@ struct VerifyOptions {
   unsigned timeout_ms = 0;                          // per solver query; 0: no limit
   const std::vector<Endpoint>* inventory = nullptr;  // inventory scope
   size_t max_cubes = 32;                            // diff: cubes reported per direction
-  size_t max_lint_rules = 20000;                    // solver lints skip bigger modules
+  /// The run's --deadline and progress line (optional): work not reached in time is
+  /// reported as unknown, by name; solver queries are cut to what is left.
+  RunClock* clock = nullptr;
 };
 
 enum class ProofStatus : uint8_t { Proved, Failed, Unknown };

@@ -1,0 +1,54 @@
+// Subject buckets by pinned namespace (see subject_index.h).
+#include "ir/subject_index.h"
+
+#include <algorithm>
+
+namespace moat {
+
+const std::vector<std::string>* pinned_namespaces(const EndpointSelector& s) {
+  for (const LabelRequirement& r : s.namespaces.reqs)
+    if (r.key == kNamespaceNameLabel && r.op == LabelRequirement::Op::In) return &r.values;
+  return nullptr;
+}
+
+void SubjectIndex::add(const EndpointSelector& subject, uint32_t id) {
+  all_.push_back(id);
+  const auto* ns = pinned_namespaces(subject);
+  if (!ns) {
+    anywhere_.push_back(id);
+    return;
+  }
+  for (const std::string& n : *ns) by_ns_[n].push_back(id);
+}
+
+namespace {
+void sort_unique(std::vector<uint32_t>& v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+} // namespace
+
+std::vector<uint32_t> SubjectIndex::candidates(const EndpointSelector& s) const {
+  const auto* ns = pinned_namespaces(s);
+  if (!ns) return all_;
+  std::vector<uint32_t> out = anywhere_;
+  for (const std::string& n : *ns)
+    if (auto it = by_ns_.find(n); it != by_ns_.end()) out.insert(out.end(), it->second.begin(), it->second.end());
+  sort_unique(out);
+  return out;
+}
+
+std::vector<uint32_t> SubjectIndex::in_namespace(const std::string& ns) const {
+  std::vector<uint32_t> out = anywhere_;
+  if (auto it = by_ns_.find(ns); it != by_ns_.end()) out.insert(out.end(), it->second.begin(), it->second.end());
+  sort_unique(out);
+  return out;
+}
+
+SubjectIndex isolation_index(const Module& m) {
+  SubjectIndex idx;
+  for (size_t i = 0; i < m.isolations.size(); ++i) idx.add(m.isolations[i].subject, static_cast<uint32_t>(i));
+  return idx;
+}
+
+} // namespace moat

@@ -1,0 +1,36 @@
+// Rules and isolations bucketed by the namespaces their subject pins, so that "which items
+// may select an endpoint that selector S selects" looks at S's namespaces (plus the items
+// that pin none) instead of at every item: the lints, the proofs and the diff ask it once
+// per rule, and a scan per rule would make a 25,000-namespace cluster quadratic.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ir/ir.h"
+
+namespace moat {
+
+/// The namespaces a selector pins (`kubernetes.io/metadata.name In [...]`); empty: any.
+const std::vector<std::string>* pinned_namespaces(const EndpointSelector& s);
+
+class SubjectIndex {
+public:
+  /// Adds item `id` whose subject is `subject`.
+  void add(const EndpointSelector& subject, uint32_t id);
+  /// Items whose subject may share a namespace with `s` (a superset of those that may
+  /// overlap it: callers still test each), sorted, each once.
+  std::vector<uint32_t> candidates(const EndpointSelector& s) const;
+  /// Items whose subject may select a workload of namespace `ns`, sorted, each once.
+  std::vector<uint32_t> in_namespace(const std::string& ns) const;
+
+private:
+  std::unordered_map<std::string, std::vector<uint32_t>> by_ns_;
+  std::vector<uint32_t> anywhere_, all_;
+};
+
+/// Index of a module's isolations (ids are indices into Module::isolations).
+SubjectIndex isolation_index(const Module& m);
+
+} // namespace moat

@@ -1,0 +1,174 @@
+// Inventory classes and their selector index (see inventory_classes.h).
+#include "verifier/inventory_classes.h"
+
+#include <algorithm>
+
+#include "ir/interp.h"
+#include "ir/printer.h"
+#include "ir/subject_index.h"
+
+namespace moat::verify {
+
+namespace {
+
+/// What the encoding of a workload sees, as text: labels projected onto the domain (a value
+/// no selector mentions is one fresh value), named ports the domain knows, and the node
+/// when host endpoints make nodes matter.
+std::string class_key(const Endpoint& e, const Domain& d, bool nodes_matter) {
+  std::string k;
+  auto labels = [&](const std::vector<KeyDomain>& keys, const Labels& l) {
+    for (size_t i = 0; i < keys.size(); ++i) {
+      auto it = l.find(keys[i].key);
+      if (it == l.end()) {
+        k += '-';
+      } else {
+        k += std::to_string(keys[i].index_of(it->second));
+      }
+      k += ',';
+    }
+    k += '|';
+  };
+  Labels ns_labels = e.ns_labels;
+  if (!e.ns.empty()) ns_labels.emplace(kNamespaceNameLabel, e.ns);
+  labels(d.ns_keys, ns_labels);
+  labels(d.pod_keys, e.labels);
+  for (const std::string& name : d.port_names)
+    for (const NamedPort& p : e.ports)
+      if (p.name == name) {
+        k += name + ':' + std::to_string(static_cast<int>(p.proto)) + '/' + std::to_string(p.port) + ',';
+        break;
+      }
+  if (nodes_matter) k += '|' + e.node;
+  return k;
+}
+
+/// "Self" as the interpreter decides it: the same endpoint, or one name of one kind.
+std::string identity(const Endpoint& e, size_t i) {
+  return e.name.empty() ? "#" + std::to_string(i) : std::to_string(static_cast<int>(e.kind)) + ":" + e.name;
+}
+
+} // namespace
+
+InventoryClasses::InventoryClasses(const std::vector<Endpoint>& inv, const Domain& d) : inv_(inv) {
+  bool nodes_matter = std::any_of(inv.begin(), inv.end(), [](const Endpoint& e) { return e.kind == EndpointKind::Host; });
+  std::unordered_map<std::string, uint32_t> by_key;
+  std::unordered_map<std::string, unsigned> idents;  // identity -> ident value
+  std::vector<std::string> rep_identity;
+  class_of_.resize(inv.size());
+  ident_.resize(inv.size());
+  for (size_t i = 0; i < inv.size(); ++i) {
+    const Endpoint& e = inv[i];
+    std::string who = identity(e, i);
+    unsigned id = idents.emplace(who, static_cast<unsigned>(idents.size() + 1)).first->second;
+    ident_[i] = id;
+    uint32_t c = static_cast<uint32_t>(classes_.size());
+    bool fresh = true;
+    if (e.kind == EndpointKind::Workload) {
+      auto [it, inserted] = by_key.emplace(class_key(e, d, nodes_matter), c);
+      c = it->second;
+      fresh = inserted;
+    }
+    class_of_[i] = c;
+    if (fresh) {
+      classes_.emplace_back();
+      rep_identity.push_back(who);
+      EndpointClass& k = classes_.back();
+      // Only external addresses matter (CIDR peers match nothing else): one pin per address.
+      if (e.kind == EndpointKind::External && e.ips.size() > 1)
+        for (size_t a = 0; a < e.ips.size(); ++a) k.pins.push_back(ClassPin{i, static_cast<int>(a), id});
+      else
+        k.pins.push_back(ClassPin{i, e.ips.empty() ? -1 : 0, id});
+      all_.push_back(c);
+      if (e.kind == EndpointKind::Workload) {
+        workloads_.push_back(c);
+        by_ns_[e.ns].push_back(c);
+        for (const auto& [key, value] : e.labels) by_pod_label_[key + '=' + value].push_back(c);
+      } else if (e.kind == EndpointKind::External) {
+        externals_.push_back(c);
+      } else {
+        others_.push_back(c);
+      }
+    }
+    EndpointClass& k = classes_[c];
+    ++k.size;
+    if (!fresh && k.pins.size() == 1 && who != rep_identity[c]) k.pins.push_back(ClassPin{i, e.ips.empty() ? -1 : 0, id});
+  }
+}
+
+const std::vector<uint32_t>& InventoryClasses::in_namespace(const std::string& ns) const {
+  auto it = by_ns_.find(ns);
+  return it == by_ns_.end() ? none_ : it->second;
+}
+
+const std::vector<uint32_t>& InventoryClasses::matching(const EndpointSelector& s) {
+  std::string key = print_endpoint_selector(s);
+  if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+  // The smallest posting list some requirement implies: the pinned namespaces, or the
+  // values of one pod label In requirement; every candidate is then matched exactly.
+  std::vector<uint32_t> cand;
+  bool narrowed = false;
+  if (const auto* ns = pinned_namespaces(s)) {
+    for (const std::string& n : *ns) {
+      const auto& v = in_namespace(n);
+      cand.insert(cand.end(), v.begin(), v.end());
+    }
+    narrowed = true;
+  }
+  for (const LabelRequirement& r : s.pods.reqs) {
+    if (r.op != LabelRequirement::Op::In) continue;
+    std::vector<uint32_t> alt;
+    for (const std::string& v : r.values)
+      if (auto it = by_pod_label_.find(r.key + '=' + v); it != by_pod_label_.end())
+        alt.insert(alt.end(), it->second.begin(), it->second.end());
+    if (!narrowed || alt.size() < cand.size()) cand = std::move(alt);
+    narrowed = true;
+  }
+  const std::vector<uint32_t>& pool = narrowed ? cand : workloads_;
+  std::vector<uint32_t> out;
+  for (uint32_t c : pool)
+    if (endpoint_selector_matches(s, representative(c))) out.push_back(c);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return cache_.emplace(std::move(key), std::move(out)).first->second;
+}
+
+std::vector<uint32_t> InventoryClasses::matching(const Peer& p) {
+  switch (p.kind) {
+  case Peer::Kind::Endpoints: return matching(p.endpoints);
+  case Peer::Kind::Cidr:
+  case Peer::Kind::Fqdn: {
+    std::vector<uint32_t> out;
+    for (uint32_t c : externals_)
+      for (const ClassPin& pin : classes_[c].pins)
+        if (peer_matches(p, inv_[pin.member], pin.addr < 0 ? 0 : static_cast<size_t>(pin.addr))) {
+          out.push_back(c);
+          break;
+        }
+    return out;
+  }
+  case Peer::Kind::Any:
+  case Peer::Kind::Entity: break;
+  }
+  if (p.kind == Peer::Kind::Entity && p.entity == Entity::World) return externals_;
+  if (p.kind == Peer::Kind::Entity && p.entity != Entity::All && p.entity != Entity::Cluster) {
+    std::vector<uint32_t> out;
+    for (uint32_t c : others_)
+      if (peer_matches(p, representative(c))) out.push_back(c);
+    return out;
+  }
+  if (p.kind == Peer::Kind::Entity && p.entity == Entity::Cluster) {
+    std::vector<uint32_t> out = workloads_;
+    out.insert(out.end(), others_.begin(), others_.end());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  return all_;
+}
+
+size_t InventoryClasses::endpoints_in(const std::vector<uint32_t>& cs) const {
+  size_t n = 0;
+  for (uint32_t c : cs) n += classes_[c].size;
+  return n;
+}
+
+} // namespace moat::verify

@@ -1,0 +1,67 @@
+// The inventory scope's endpoints grouped into classes the encoding cannot tell apart, and
+// indexes that answer "which classes does this selector match" without scanning the
+// inventory. Two workloads are one class when they have the same namespace labels, pod
+// labels and named ports as far as the domain sees them (values no selector mentions are
+// one value to it) and, when the inventory has hosts, the same node: what Cilium calls an
+// identity and Antrea a group. The solver then ranges over classes, not pods, and a query
+// about one rule over only the classes its selectors can match.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ir/ir.h"
+#include "verifier/domain.h"
+
+namespace moat::verify {
+
+/// One alternative of a class as the solver sees it: a concrete member at one address.
+struct ClassPin {
+  size_t member;  // index into the inventory
+  int addr;       // index into the member's ips, or -1
+  unsigned ident; // the identity "self" compares (one per pin of a workload class)
+};
+
+struct EndpointClass {
+  /// Workload classes: the representative and, when the class holds two endpoints of
+  /// different identity, one of the other identity (so the solver sees both "to itself"
+  /// and "to another pod of the same class"). External endpoints: one pin per address.
+  std::vector<ClassPin> pins;
+  size_t size = 0;  // inventory endpoints in the class
+};
+
+class InventoryClasses {
+public:
+  InventoryClasses(const std::vector<Endpoint>& inventory, const Domain& d);
+  const std::vector<EndpointClass>& classes() const { return classes_; }
+  const std::vector<Endpoint>& inventory() const { return inv_; }
+  const Endpoint& representative(uint32_t c) const { return inv_[classes_[c].pins.front().member]; }
+  /// The class of inventory endpoint `i`.
+  uint32_t class_of(size_t i) const { return class_of_[i]; }
+  /// The identity value of inventory endpoint `i` (equal for "self", see ClassPin).
+  unsigned ident(size_t i) const { return ident_[i]; }
+
+  /// Classes whose endpoints `s` selects (exactly, by the interpreter's matcher), sorted.
+  const std::vector<uint32_t>& matching(const EndpointSelector& s);
+  /// Classes with an endpoint `p` may match, sorted (exact for selectors and CIDRs; for
+  /// other peers every class of the kinds it can match).
+  std::vector<uint32_t> matching(const Peer& p);
+  /// Workload classes of namespace `ns`, sorted.
+  const std::vector<uint32_t>& in_namespace(const std::string& ns) const;
+  /// Every class, in order.
+  const std::vector<uint32_t>& all() const { return all_; }
+  /// Inventory endpoints in the given classes.
+  size_t endpoints_in(const std::vector<uint32_t>& classes) const;
+
+private:
+  const std::vector<Endpoint>& inv_;
+  std::vector<EndpointClass> classes_;
+  std::vector<uint32_t> class_of_;
+  std::vector<unsigned> ident_;
+  std::vector<uint32_t> all_, workloads_, externals_, others_, none_;
+  std::unordered_map<std::string, std::vector<uint32_t>> by_ns_, by_pod_label_;
+  std::unordered_map<std::string, std::vector<uint32_t>> cache_;
+};
+
+} // namespace moat::verify
