@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
 
 #include "frontend/frontend.h"
 #include "frontend/k8s/kube_reader.h"
@@ -18,19 +19,30 @@ namespace {
 struct Key {
   std::string ns, kind, name;
   bool operator==(const Key& o) const { return ns == o.ns && kind == o.kind && name == o.name; }
+  std::string text() const { return workload_name(ns, name, kind); }
 };
 
-const KubeController* find_controller(const KubeObjects& objs, const Key& k) {
-  for (const KubeController& c : objs.controllers)
-    if (c.ns == k.ns && c.kind == k.kind && c.name == k.name) return &c;
-  return nullptr;
-}
+/// The controllers by namespace, kind and name: every pod looks up its owner chain, and a
+/// scan per pod is quadratic on a cluster dump (100k pods, 25k Deployments).
+class Controllers {
+public:
+  explicit Controllers(const KubeObjects& objs) {
+    for (const KubeController& c : objs.controllers) by_key_.emplace(Key{c.ns, c.kind, c.name}.text(), &c);
+  }
+  const KubeController* find(const Key& k) const {
+    auto it = by_key_.find(k.text());
+    return it == by_key_.end() ? nullptr : it->second;
+  }
+
+private:
+  std::unordered_map<std::string, const KubeController*> by_key_;
+};
 
 /// Follows controller owner references up from `k` (a ReplicaSet to its Deployment, a Job to
 /// its CronJob) as far as the objects say; references are namespace-local.
-Key top_owner(const KubeObjects& objs, Key k) {
+Key top_owner(const Controllers& objs, Key k) {
   for (int hops = 0; hops < 4; ++hops) {
-    const KubeController* c = find_controller(objs, k);
+    const KubeController* c = objs.find(k);
     if (!c || !c->owner.present()) break;
     k = Key{k.ns, c->owner.kind, c->owner.name};
   }
@@ -41,15 +53,15 @@ Key top_owner(const KubeObjects& objs, Key k) {
 /// objects stays the workload (`ns/web-5d8f[ReplicaSet]`), as netpol-analyzer names it
 /// (`moat query` still finds it by its Deployment's name), unless the Deployment it was made
 /// for is among them: "web-5d8f" with the pod's pod-template-hash 5d8f is Deployment web's.
-Key pod_workload(const KubeObjects& objs, const KubePod& p) {
+Key pod_workload(const Controllers& objs, const KubePod& p) {
   if (!p.owner.present()) return Key{p.ep.ns, "Pod", p.ep.name.substr(p.ep.ns.size() + 1)};
   Key k{p.ep.ns, p.owner.kind, p.owner.name};
   auto hash = p.ep.labels.find("pod-template-hash");
-  if (k.kind == "ReplicaSet" && !find_controller(objs, k) && hash != p.ep.labels.end()) {
+  if (k.kind == "ReplicaSet" && !objs.find(k) && hash != p.ep.labels.end()) {
     std::string suffix = "-" + hash->second;
     if (k.name.size() > suffix.size() && k.name.compare(k.name.size() - suffix.size(), suffix.size(), suffix) == 0) {
       Key deployment{k.ns, "Deployment", k.name.substr(0, k.name.size() - suffix.size())};
-      if (find_controller(objs, deployment)) return top_owner(objs, deployment);
+      if (objs.find(deployment)) return top_owner(objs, deployment);
     }
   }
   return top_owner(objs, k);
@@ -94,31 +106,37 @@ void resolve_kube_objects(KubeObjects& objs, Diagnostics& diags, bool warn_missi
     return objs.namespaces.emplace(ns, Labels{{kNamespaceNameLabel, ns}}).first->second;
   };
   for (KubeController& c : objs.controllers) c.ep.ns_labels = labels_of(c.ns, c.ep, "workload");
+  Controllers controllers(objs);
   for (KubePod& p : objs.pods) {
     p.ep.ns_labels = labels_of(p.ep.ns, p.ep, "pod");
-    Key k = pod_workload(objs, p);
+    Key k = pod_workload(controllers, p);
     p.workload = workload_name(k.ns, k.name, k.kind);
   }
 }
 
 std::vector<Endpoint> workload_endpoints(const KubeObjects& objs) {
   std::vector<Endpoint> out;
+  std::unordered_map<std::string, size_t> by_name;  // index into out
   auto find = [&](const std::string& name) -> Endpoint* {
-    for (Endpoint& e : out)
-      if (e.name == name) return &e;
-    return nullptr;
+    auto it = by_name.find(name);
+    return it == by_name.end() ? nullptr : &out[it->second];
   };
+  auto add = [&](Endpoint ep) {
+    by_name.emplace(ep.name, out.size());
+    out.push_back(std::move(ep));
+  };
+  Controllers controllers(objs);
   // Controllers first: the template is the workload's own description. A subordinate
   // (a ReplicaSet of a present Deployment) stands in only when its owner is absent.
   for (bool subordinates : {false, true})
     for (const KubeController& c : objs.controllers) {
       if (c.host_network || c.owner.present() != subordinates) continue;
-      Key top = top_owner(objs, Key{c.ns, c.kind, c.name});
-      std::string name = workload_name(top.ns, top.name, top.kind);
+      Key top = top_owner(controllers, Key{c.ns, c.kind, c.name});
+      std::string name = top.text();
       if (find(name)) continue;
       Endpoint ep = c.ep;
       ep.name = name;
-      out.push_back(std::move(ep));
+      add(std::move(ep));
     }
   for (const KubePod& p : objs.pods) {
     if (!p.is_workload()) continue;
@@ -128,7 +146,7 @@ std::vector<Endpoint> workload_endpoints(const KubeObjects& objs) {
     }
     Endpoint ep = p.ep;
     ep.name = p.workload;
-    out.push_back(std::move(ep));
+    add(std::move(ep));
   }
   return out;
 }
