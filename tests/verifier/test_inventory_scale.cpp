@@ -137,7 +137,7 @@ TEST_CASE("inventory scope: proofs over classes agree with the interpreter on ev
   CHECK(proved >= 3);
 }
 
-TEST_CASE("inventory scope: 70,000 endpoints keep distinct identities") {
+TEST_CASE("inventory scope: 70000 endpoints keep distinct identities") {
   // Identities were 16-bit: endpoint 65,536 was "the same endpoint" as endpoint 0 to the
   // solver, so traffic between them was implicitly allowed (self) and the proof broke.
   Module m;
