@@ -137,3 +137,35 @@ TEST_CASE("moat query answers per address for an endpoint with several", "[cli][
   CHECK(j["addresses"][1].at("flow").at("allowed") == false);
   CHECK(j["addresses"][1].at("to").at("ips")[0] == "52.1.0.10");
 }
+
+TEST_CASE("moat check --deadline: what did not run in time is unknown by name and never proved") {
+  // A deadline that has passed before the first check: every lint and proof is late.
+  auto r = run_moat("check examples/ml-platform.moat --deadline 0.000000001", true);
+  INFO(r.out);
+  CHECK(r.exit_code == 1);  // unknown proofs fail the run
+  CHECK(r.out.find("warning[W609]: W501/W502 (shadowed and redundant rules) not checked for this rule") !=
+        std::string::npos);
+  CHECK(r.out.find("W503 (selectors that match nothing) not checked") != std::string::npos);
+  CHECK(r.out.find("not run: --deadline reached") != std::string::npos);
+  CHECK(r.out.find(" 0 proved") != std::string::npos);
+  // A generous deadline changes nothing.
+  auto ok = run_moat("check examples/ml-platform.moat --deadline 600", true);
+  CHECK(ok.out.find("W609") == std::string::npos);
+  CHECK(ok.exit_code == run_moat("check examples/ml-platform.moat", true).exit_code);
+  // A diff cut short is never "equivalent".
+  auto d = run_moat("diff examples/ml-platform.moat examples/ml-platform-yaml --deadline 0.000000001", true);
+  INFO(d.out);
+  CHECK(d.out.find("equivalent") == std::string::npos);
+  CHECK(d.out.find("--deadline reached") != std::string::npos);
+}
+
+TEST_CASE("moat check --progress: progress lines on stderr only when asked for as stderr is not a terminal here") {
+  auto quiet = run_moat("check examples/ml-platform.moat", true);
+  CHECK(quiet.out.find("moat: proofs") == std::string::npos);
+  auto shown = run_moat("check examples/ml-platform.moat --progress", true);
+  CHECK(shown.out.find("moat: loading policies") != std::string::npos);
+  CHECK(shown.out.find("moat: lints: rules") != std::string::npos);
+  CHECK(shown.out.find("moat: proofs") != std::string::npos);
+  // stdout (the report) never carries it.
+  CHECK(run_moat("check examples/ml-platform.moat --progress", false).out.find("moat: proofs") == std::string::npos);
+}
