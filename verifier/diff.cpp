@@ -65,6 +65,9 @@ bool external_only(const Peer& p) {
 struct Region {
   z3::expr where;
   verify::RuleFilter filter;
+  /// Inventory scope: the classes the region's ends can be (asserted while the region is
+  /// searched, so that cubes generalize relative to the inventory); true otherwise.
+  z3::expr scope;
 };
 
 /// Inventory scope: the flows whose local end (in `dir`) is one of `local` and whose remote
@@ -81,9 +84,11 @@ Region region_of(Session& s, const SymFlow& f, const Changed& c) {
     const Isolation& iso = *c.isolation;
     const EndpointSelector* sel = &iso.subject;
     z3::expr where = enc.endpoint_selector(verify::Encoder::local(f, iso.dir), iso.subject);
-    if (classes) where = where && inventory_region(s, f, iso.dir, classes->matching(iso.subject), classes->all());
+    z3::expr scope = classes ? inventory_region(s, f, iso.dir, classes->matching(iso.subject), classes->all())
+                             : s.ctx().bool_val(true);
     return Region{where,
-                  iso.dir == Direction::Egress ? verify::overlap_filter(sel, nullptr) : verify::overlap_filter(nullptr, sel)};
+                  iso.dir == Direction::Egress ? verify::overlap_filter(sel, nullptr) : verify::overlap_filter(nullptr, sel),
+                  scope};
   }
   const Rule& r = *c.rule;
   const EndpointSelector* local = &r.subject;
@@ -98,9 +103,9 @@ Region region_of(Session& s, const SymFlow& f, const Changed& c) {
       return d != far && (!inner || inner(d, sel));
     };
   }
-  z3::expr where = enc.rule_match(r, f);
-  if (classes) where = where && inventory_region(s, f, r.dir, classes->matching(r.subject), classes->matching(r.peer));
-  return Region{where, filter};
+  z3::expr scope = classes ? inventory_region(s, f, r.dir, classes->matching(r.subject), classes->matching(r.peer))
+                           : s.ctx().bool_val(true);
+  return Region{enc.rule_match(r, f), filter, scope};
 }
 
 } // namespace
@@ -177,6 +182,11 @@ DiffReport semantic_diff(const Module& old_m, const Module& new_m, const VerifyO
         z3::expr a_old = s->enc().allowed(old_m, f, region.filter);
         z3::expr a_new = s->enc().allowed(new_m, f, region.filter);
         z3::expr target = region.where && (newly_allowed ? (a_new && !a_old) : (a_old && !a_new));
+        s->enter(region.scope);
+        struct Leave {
+          Session& s;
+          ~Leave() { s.leave(); }
+        } leave{*s};
         while (true) {
           z3::expr q = target;
           for (unsigned i = 0; i < blocked.size(); ++i) q = q && !blocked[i];

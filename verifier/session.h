@@ -35,6 +35,13 @@ public:
 
   /// Asserts `c` for every later query.
   void assume(const z3::expr& c) { solver_->add(c); }
+  /// Asserts `c` for the queries until the matching leave() (a scope for a group of
+  /// queries: the inventory classes one changed rule of a diff can touch).
+  void enter(const z3::expr& c) {
+    solver_->push();
+    solver_->add(c);
+  }
+  void leave() { solver_->pop(); }
   /// Is `q` satisfiable together with what was assumed? (push / add / check / pop)
   CheckOutcome check(const z3::expr& q);
   /// As check, but when `q` is satisfiable, prefers a model whose external addresses read
