@@ -186,8 +186,29 @@ void forget_unused_identities(bundle::IdentityAllocator& ids, const bundle::MapC
 
 } // namespace
 
+void mark_zombies(bundle::MapContents& c, const std::vector<Endpoint>& endpoints, const std::vector<IpAddr>& zombies) {
+  if (zombies.empty()) return;
+  std::set<IpAddr> z(zombies.begin(), zombies.end());
+  // The identity each zombie's own learned endpoint got; an address some other endpoint
+  // (a pod, an inventory entry) won in the hosts map is not marked: it is not a zombie's.
+  std::map<std::string, uint32_t> mine;  // raw hosts key -> the zombie endpoint's identity
+  for (size_t i = 0; i < endpoints.size() && i < c.endpoint_identity.size(); ++i) {
+    const Endpoint& e = endpoints[i];
+    if (e.kind != EndpointKind::External || e.ips.size() != 1 || !z.count(e.ips[0]) ||
+        e.name != dns::kLearnedEndpointPrefix + e.ips[0].str())
+      continue;
+    abi::IpcacheKey k = bundle::ipcache_key(IpPrefix{e.ips[0], static_cast<uint8_t>(e.ips[0].bits())});
+    mine[std::string(reinterpret_cast<const char*>(&k), sizeof k)] = c.endpoint_identity[i];
+  }
+  for (auto& [k, id] : c.hosts) {
+    auto it = mine.find(std::string(reinterpret_cast<const char*>(&k), sizeof k));
+    if (it != mine.end() && it->second == id) id |= abi::kIdentityZombie;
+  }
+}
+
 bool fill(Generation& g, const Module& policy, const Desired& d, std::string& error) {
   g.contents = bundle::compute_map_contents(policy, d.endpoints, d.locals, g.ids);
+  mark_zombies(g.contents, d.endpoints, d.zombies);
   if (!g.dp->apply(g.contents, error)) return false;
   if (!g.migrate_unkeyed_from.empty()) {
     migrate_conntrack(g.migrate_unkeyed_from, *g.dp, &g.contents.endpoints);
@@ -245,6 +266,7 @@ bool delete_keys(int fd, const std::vector<std::string>& keys, const char* map, 
 bool update_in_place(Generation& g, const Module& policy, const Desired& d, uint32_t epoch, bool& changed,
                      std::string& error) {
   bundle::MapContents next = bundle::compute_map_contents(policy, d.endpoints, d.locals, g.ids);
+  mark_zombies(next, d.endpoints, d.zombies);
   forget_unused_identities(g.ids, next);
   changed = !same_contents(next, g.contents);
   if (!changed) {

@@ -26,6 +26,7 @@
 #include "backend/bundle/map_contents.h"
 #include "runtime/agent/dispatch.h"
 #include "runtime/agent/desired.h"
+#include "runtime/dns/fqdn_cache.h"
 #include "runtime/loader.h"
 
 namespace moat::runtime::agent {
@@ -68,6 +69,12 @@ std::string generation_dir(const std::string& pin_dir, uint64_t number);
 std::unique_ptr<Generation> open_generation(const std::vector<uint8_t>& elf, const std::string& pin_dir,
                                             uint64_t number, const std::string& prev_dir, bool verbose,
                                             std::string& note, std::string& error, uint32_t conntrack_entries = 0);
+
+/// Marks the hosts entries of `zombies` (FQDN-learned addresses kept only for their live
+/// connections) with abi::kIdentityZombie, where their own learned endpoint (named
+/// dns::kLearnedEndpointPrefix + address, in `endpoints`) won the address: conntrack
+/// revalidation still sees the identity, a new flow does not.
+void mark_zombies(bundle::MapContents& c, const std::vector<Endpoint>& endpoints, const std::vector<IpAddr>& zombies);
 
 /// Fills a fresh (not yet active) generation's maps.
 bool fill(Generation& g, const Module& policy, const Desired& d, std::string& error);

@@ -6,9 +6,10 @@
 # proxy stay denied — each such check first proves that the name resolved. A name outside
 # the pod's `rules: dns` gets REFUSED and teaches nothing. Learned names expire, but a TCP
 # stream opened before the expiry keeps flowing (the address stays as a zombie while the
-# connection lives, also across a policy epoch change); after it ends, new connections are
-# denied. One pod resolving 10,000 random names under an allowed wildcard leaves the agent
-# within a memory bound and another pod's lookups fast. Then the race is measured without
+# connection lives, also across a policy epoch change), while a NEW connection to it is
+# denied even as the stream runs; after the stream ends, the address goes. One pod resolving
+# 10,000 random names under an allowed wildcard leaves the agent within a memory bound and
+# another pod's lookups fast. Then the race is measured without
 # the hold (the in-kernel-snooping model) and both success rates are printed.
 #   agent_fqdn.sh MOAT NETPROBE
 source "$(dirname "$0")/lib.sh"
@@ -143,6 +144,10 @@ NT_PIDS+=("$STREAM_PID")
 sleep 3.5
 nt_exec a "$NT_PROBE" dns-connect 169.254.20.10 n3.svc.example.test A 80 >/dev/null 2>&1  # epoch change
 nt_check "the address is kept for the live stream" grep -q "kept .* expired FQDN address" "$NT_TMP/agent.log"
+# A zombie serves only the connections it was kept for: a NEW connection to the same
+# address and port, while the stream is still open, needs a live answer and is dropped.
+nt_check "the stream is still open during the new-connection check" kill -0 "$STREAM_PID"
+nt_expect deny a tcp 10.199.7.2 80 "zombie address (TTL expired, stream still open): new connection denied"
 stream_rc=0
 wait "$STREAM_PID" || stream_rc=$?
 nt_check "a TCP stream keeps flowing across its address's TTL expiry (rc $stream_rc)" test "$stream_rc" = 0
