@@ -1,7 +1,11 @@
 // The agent's DNS side (agent_impl.h): which names each local pod may look up, the proxy's
 // callbacks (never under the agent's lock), the applier that learns queued answers in
-// batches, and FQDN expiry that keeps addresses live connections still use (zombies).
+// batches (each answer waits for its own entries only), and FQDN expiry that keeps
+// addresses live connections still use (zombies, which admit no new connection).
+#include <unistd.h>
+
 #include <algorithm>
+#include <set>
 
 #include "ir/interp.h"
 #include "runtime/agent/agent_impl.h"
@@ -11,6 +15,7 @@ namespace moat::runtime::agent::impl {
 
 constexpr int kRefusedLogPerSecond = 20;
 constexpr int64_t kRefreshMarginMs = 1000;  // a known name this close to expiry waits for its refresh
+constexpr int64_t kRecomputeEveryMs = 50;   // the longest a direct write waits for its node-wide recompute
 
 void Agent::update_dns_view() {
   // A local pod is restricted by the union of the `rules: dns` of every egress allow rule
@@ -61,8 +66,8 @@ bool Agent::on_dns_query(const IpAddr& client, const dns::Response& q) {
 
 uint64_t Agent::on_dns_answer(const IpAddr&, const dns::Response& r) {
   std::lock_guard lk(dns_mu_);
-  // An answer that teaches nothing goes out at once; one that does waits for the batch that
-  // puts its addresses in the ipcache (other answers do not wait meanwhile).
+  // An answer that teaches nothing goes out at once; one that does waits until the applier
+  // has written its own addresses' entries (other answers do not wait meanwhile).
   if (!dns_selectors_ || !dns::teaches(r, *dns_selectors_, learn_limits())) return 0;
   bool known;
   {
@@ -82,34 +87,85 @@ uint64_t Agent::on_dns_answer(const IpAddr&, const dns::Response& r) {
 }
 
 void Agent::apply_learned() {
+  // An answer waits only for its own addresses' entries (write_learned: a computation over
+  // the local endpoints and those addresses, then a few map writes); the node-wide
+  // recompute (update_in_place: entries of identities an address left behind go, the DNS
+  // view, the status) follows off the answer path — when no answer is waiting, and at
+  // least every kRecomputeEveryMs while answers keep coming. fqdn.json is written by the loop.
+  bool due = false;  // entries were written directly since the last recompute
+  int64_t due_since = 0;
   for (;;) {
     std::vector<std::pair<uint64_t, dns::Response>> batch;
     {
       std::unique_lock lk(dns_mu_);
-      learn_cv_.wait(lk, [&] { return stop_applier_ || !learn_queue_.empty(); });
+      auto ready = [&] { return stop_applier_ || !learn_queue_.empty(); };
+      if (due) {
+        auto deadline = std::chrono::steady_clock::time_point(std::chrono::milliseconds(due_since + kRecomputeEveryMs));
+        learn_cv_.wait_until(lk, deadline, ready);
+      } else {
+        learn_cv_.wait(lk, ready);
+      }
       if (stop_applier_) return;
       batch.swap(learn_queue_);
     }
-    {
+    uint64_t released = 0;  // every answer up to this ticket has its entries in the maps
+    bool swap = false;      // a direct write failed: a new generation takes everything
+    if (!batch.empty()) {
       std::lock_guard lk(mu_);
       bool changed = false;
       if (selectors_ && active_) {
         std::lock_guard fl(fqdn_mu_);
         for (const auto& [ticket, r] : batch) changed = fqdn_.learn(r, *selectors_, learn_limits(), unix_ms()) || changed;
       }
-      int64_t t0 = mono_ms();
-      // One reconcile for the whole batch; fqdn.json is written by the loop (no fsync here).
-      if (changed && reconcile(false, /*rediscover=*/false, /*persist_now=*/false)) {
+      if (!changed) {
+        released = batch.back().first;  // nothing new: what the answers teach is in the maps
+      } else {
+        int64_t t0 = mono_ms();
+        std::set<IpAddr> addrs, in_maps;
+        for (const auto& [ticket, r] : batch)
+          for (const dns::AddressRecord& rec : r.addresses)
+            if (!dns::learnable_names(r, rec, *selectors_, learn_limits()).empty()) addrs.insert(rec.ip);
+        std::vector<Endpoint> learned;
+        for (const IpAddr& ip : addrs)
+          if (auto e = fqdn_.endpoint(ip)) learned.push_back(std::move(*e));
+        std::string err;
+        bool wrote = false;
+        uint32_t next = next_epoch(epoch_);
+        bool seam = !opts_.fail_apply_file.empty() && access(opts_.fail_apply_file.c_str(), F_OK) == 0;
+        if (!apply_failed_ && !seam &&
+            !write_learned(*active_, bundle_->manifest.policy, desired_, learned, next, in_maps, wrote, err)) {
+          log("learned addresses not written directly (" + err + "): a new generation takes them");
+          swap = true;
+        }
+        if (wrote) epoch_ = next;  // used up even if setting it failed
+        // Tickets are released in order: the answers up to the first one some address of
+        // which is not in the maps yet go now, the rest after the recompute.
+        for (const auto& [ticket, r] : batch) {
+          bool all = std::all_of(r.addresses.begin(), r.addresses.end(), [&](const dns::AddressRecord& rec) {
+            return in_maps.count(rec.ip) || dns::learnable_names(r, rec, *selectors_, learn_limits()).empty();
+          });
+          if (!all || swap) break;
+          released = ticket;
+        }
         status_dirty_ = true;
+        if (!due) due_since = t0;
+        due = true;
         std::string names;
         for (size_t k = 0; k < batch.size() && k < 3; ++k) names += (k ? ", " : "") + batch[k].second.qname;
         log("learned " + names + (batch.size() > 3 ? " and " + std::to_string(batch.size() - 3) + " more" : "") +
-            " (maps updated in " + std::to_string(mono_ms() - t0) + " ms)");
+            " (own entries written in " + std::to_string(mono_ms() - t0) + " ms)");
       }
+    }
+    if (released) proxy_->release(released);
+    bool held = !batch.empty() && released != batch.back().first;
+    if (held || swap || (due && (batch.empty() || mono_ms() - due_since >= kRecomputeEveryMs))) {
+      std::lock_guard lk(mu_);
+      if (reconcile(swap, /*rediscover=*/false, /*persist_now=*/false)) status_dirty_ = true;
+      due = false;
     }
     // Released even when nothing could be learned: the answer then leads to a denied
     // connection (fail closed), not to a hung lookup.
-    proxy_->release(batch.back().first);
+    if (!batch.empty()) proxy_->release(batch.back().first);
   }
 }
 

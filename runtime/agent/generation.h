@@ -19,6 +19,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,19 @@ bool fill(Generation& g, const Module& policy, const Desired& d, std::string& er
 /// when any map entry had to change (`changed`), sets the epoch to `epoch`.
 bool update_in_place(Generation& g, const Module& policy, const Desired& d, uint32_t epoch, bool& changed,
                      std::string& error);
+
+/// The fast path of a DNS answer: writes the entries of `learned` (endpoints of FQDN-learned
+/// addresses, one address each) into the active generation `g` without recomputing the
+/// node: their identities come from a computation over the local endpoints of `d` and
+/// `learned` alone (the same function and allocator as a full update, so the same numbers
+/// and entries), their policy entries are written first, then their hosts entries, and `g`'s
+/// contents take them in (a later update_in_place finds them, and removes what the full
+/// computation no longer wants). An address some other endpoint holds in the hosts map (a
+/// pod, an inventory entry, a /32 CIDR class) is left to the full update. `in_maps` gets
+/// every address of `learned` whose entry is now in the maps; when anything was written the
+/// epoch becomes `epoch` (`wrote`), so tracked connections to those addresses are judged again.
+bool write_learned(Generation& g, const Module& policy, const Desired& d, const std::vector<Endpoint>& learned,
+                   uint32_t epoch, std::set<IpAddr>& in_maps, bool& wrote, std::string& error);
 
 /// Makes `g` the generation every attach point runs: all four slots, or (on failure) none.
 bool activate(Dispatch& dispatch, const Generation& g, std::string& error);

@@ -215,17 +215,29 @@ std::vector<IpAddr> FqdnCache::zombie_addresses() const {
   return out;
 }
 
+namespace {
+
+Endpoint learned_endpoint(const IpAddr& ip, const std::map<std::string, int64_t>& names) {
+  Endpoint e;
+  e.kind = EndpointKind::External;
+  e.name = kLearnedEndpointPrefix + ip.str();
+  e.ips = {ip};
+  for (const auto& [n, exp] : names) e.dns_names.push_back(n);
+  return e;
+}
+
+} // namespace
+
 std::vector<Endpoint> FqdnCache::endpoints() const {
   std::vector<Endpoint> out;
-  for (const auto& [ip, names] : entries_) {
-    Endpoint e;
-    e.kind = EndpointKind::External;
-    e.name = kLearnedEndpointPrefix + ip.str();
-    e.ips = {ip};
-    for (const auto& [n, exp] : names) e.dns_names.push_back(n);
-    out.push_back(std::move(e));
-  }
+  for (const auto& [ip, names] : entries_) out.push_back(learned_endpoint(ip, names));
   return out;
+}
+
+std::optional<Endpoint> FqdnCache::endpoint(const IpAddr& ip) const {
+  auto it = entries_.find(ip);
+  if (it == entries_.end()) return std::nullopt;
+  return learned_endpoint(ip, it->second);
 }
 
 size_t FqdnCache::name_count() const {

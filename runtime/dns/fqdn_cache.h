@@ -91,6 +91,8 @@ public:
 
   /// One external endpoint per learned address (zombies included), named "fqdn:ADDR".
   std::vector<Endpoint> endpoints() const;
+  /// The endpoint of one learned address (as endpoints() has it), if it is learned.
+  std::optional<Endpoint> endpoint(const IpAddr& ip) const;
   size_t address_count() const { return entries_.size(); }
   size_t name_count() const;
   size_t zombie_count() const { return zombies_.size(); }

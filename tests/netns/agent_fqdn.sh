@@ -11,6 +11,9 @@
 # 10,000 random names under an allowed wildcard leaves the agent within a memory bound and
 # another pod's lookups fast. Then the race is measured without
 # the hold (the in-kernel-snooping model) and both success rates are printed.
+# FQDN_EXTRA_PODS=N adds N pods of another node (each its own identity) to the inventory,
+# so the node-wide map computation an answer must not wait for has some size (the hold
+# measurement in docs/RUNTIME.md).
 #   agent_fqdn.sh MOAT NETPROBE
 source "$(dirname "$0")/lib.sh"
 nt_init "$1" "$2"
@@ -84,6 +87,10 @@ items:
     spec: {nodeName: node-1}
     status: {podIPs: [{ip: 10.199.9.2}, {ip: "fd00:199:9::2"}]}
 EOF
+for i in $(seq 1 "${FQDN_EXTRA_PODS:-0}"); do
+  echo "  - {kind: Pod, metadata: {name: bg-$i, namespace: front, labels: {app: bg-$i}}, spec: {nodeName: node-2}," \
+       "status: {podIPs: [{ip: 10.198.$((i / 250)).$((i % 250 + 1))}]}}"
+done >>"$NT_TMP/inventory.yaml"
 
 wait_ready() {
   local n=0
