@@ -131,8 +131,10 @@ void Agent::apply_learned() {
         std::string err;
         bool wrote = false;
         uint32_t next = next_epoch(epoch_);
+        // Only into maps that hold the loaded bundle's policy for the current desired state
+        // (a failed update or a pending swap: the node-wide update below takes everything).
         bool seam = !opts_.fail_apply_file.empty() && access(opts_.fail_apply_file.c_str(), F_OK) == 0;
-        if (!apply_failed_ && !seam &&
+        if (!apply_failed_ && !seam && active_->bundle_sha == bundle_sha_ &&
             !write_learned(*active_, bundle_->manifest.policy, desired_, learned, next, in_maps, wrote, err)) {
           log("learned addresses not written directly (" + err + "): a new generation takes them");
           swap = true;
@@ -153,7 +155,8 @@ void Agent::apply_learned() {
         std::string names;
         for (size_t k = 0; k < batch.size() && k < 3; ++k) names += (k ? ", " : "") + batch[k].second.qname;
         log("learned " + names + (batch.size() > 3 ? " and " + std::to_string(batch.size() - 3) + " more" : "") +
-            " (own entries written in " + std::to_string(mono_ms() - t0) + " ms)");
+            (in_maps.empty() ? std::string(" (left to the node-wide update)")
+                             : " (own entries written in " + std::to_string(mono_ms() - t0) + " ms)"));
       }
     }
     if (released) proxy_->release(released);

@@ -270,7 +270,7 @@ TEST_CASE("generations: an object's map and program names cannot steer pins or l
   CHECK(g);
 }
 
-TEST_CASE("generations: a learned address written directly is what a full update writes; zombies are marked",
+TEST_CASE("generations: a learned address written directly is what a full update writes, zombies are marked",
           "[kernel]") {
   MOAT_REQUIRE_KERNEL();
   PinDir pin;
