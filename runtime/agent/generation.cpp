@@ -184,6 +184,14 @@ void forget_unused_identities(bundle::IdentityAllocator& ids, const bundle::MapC
   ids.retain(keys);
 }
 
+std::string raw_key(const abi::IpcacheKey& k) { return std::string(reinterpret_cast<const char*>(&k), sizeof k); }
+
+const bundle::IdentityInfo* identity_info(const bundle::MapContents& c, uint32_t id) {
+  auto it = std::lower_bound(c.identities.begin(), c.identities.end(), id,
+                             [](const bundle::IdentityInfo& i, uint32_t v) { return i.id < v; });
+  return it != c.identities.end() && it->id == id ? &*it : nullptr;
+}
+
 } // namespace
 
 void mark_zombies(bundle::MapContents& c, const std::vector<Endpoint>& endpoints, const std::vector<IpAddr>& zombies) {
@@ -197,11 +205,11 @@ void mark_zombies(bundle::MapContents& c, const std::vector<Endpoint>& endpoints
     if (e.kind != EndpointKind::External || e.ips.size() != 1 || !z.count(e.ips[0]) ||
         e.name != dns::kLearnedEndpointPrefix + e.ips[0].str())
       continue;
-    abi::IpcacheKey k = bundle::ipcache_key(IpPrefix{e.ips[0], static_cast<uint8_t>(e.ips[0].bits())});
-    mine[std::string(reinterpret_cast<const char*>(&k), sizeof k)] = c.endpoint_identity[i];
+    mine[raw_key(bundle::ipcache_key(IpPrefix{e.ips[0], static_cast<uint8_t>(e.ips[0].bits())}))] =
+        c.endpoint_identity[i];
   }
   for (auto& [k, id] : c.hosts) {
-    auto it = mine.find(std::string(reinterpret_cast<const char*>(&k), sizeof k));
+    auto it = mine.find(raw_key(k));
     if (it != mine.end() && it->second == id) id |= abi::kIdentityZombie;
   }
 }
@@ -311,18 +319,6 @@ bool update_in_place(Generation& g, const Module& policy, const Desired& d, uint
   // them (an address whose identity changed, a relabelled pod, a vanished peer).
   return set_epoch(g, epoch, error);
 }
-
-namespace {
-
-std::string raw_key(const abi::IpcacheKey& k) { return std::string(reinterpret_cast<const char*>(&k), sizeof k); }
-
-const bundle::IdentityInfo* identity_info(const bundle::MapContents& c, uint32_t id) {
-  auto it = std::lower_bound(c.identities.begin(), c.identities.end(), id,
-                             [](const bundle::IdentityInfo& i, uint32_t v) { return i.id < v; });
-  return it != c.identities.end() && it->id == id ? &*it : nullptr;
-}
-
-} // namespace
 
 bool write_learned(Generation& g, const Module& policy, const Desired& d, const std::vector<Endpoint>& learned,
                    uint32_t epoch, std::set<IpAddr>& in_maps, bool& wrote, std::string& error) {
