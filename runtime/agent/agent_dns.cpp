@@ -15,7 +15,17 @@ namespace moat::runtime::agent::impl {
 
 constexpr int kRefusedLogPerSecond = 20;
 constexpr int64_t kRefreshMarginMs = 1000;  // a known name this close to expiry waits for its refresh
-constexpr int64_t kRecomputeEveryMs = 50;   // the longest a direct write waits for its node-wide recompute
+// The node-wide update after direct writes runs once no answer came for kRecomputeIdleMs
+// (it holds the agent's lock, so an answer arriving meanwhile would wait for it), and at the
+// latest kRecomputeMaxDelayMs after the first direct write. Until then the maps only hold
+// extra policy entries of identities no address refers to any more (harmless).
+// Also at once when the direct writes added kRecomputeAfterEntries identities and policy
+// entries: a flood of answers that keep changing addresses' identities must not fill the
+// policy maps (nor the agent's memory: an identity's key holds its names) with what the
+// node-wide update would have removed.
+constexpr int64_t kRecomputeIdleMs = 200;
+constexpr int64_t kRecomputeMaxDelayMs = 2000;
+constexpr size_t kRecomputeAfterEntries = 1024;
 
 void Agent::update_dns_view() {
   // A local pod is restricted by the union of the `rules: dns` of every egress allow rule
@@ -90,17 +100,19 @@ void Agent::apply_learned() {
   // An answer waits only for its own addresses' entries (write_learned: a computation over
   // the local endpoints and those addresses, then a few map writes); the node-wide
   // recompute (update_in_place: entries of identities an address left behind go, the DNS
-  // view, the status) follows off the answer path — when no answer is waiting, and at
-  // least every kRecomputeEveryMs while answers keep coming. fqdn.json is written by the loop.
+  // view, the status) follows off the answer path, in a pause between answers (see
+  // kRecomputeIdleMs). fqdn.json is written by the loop.
   bool due = false;  // entries were written directly since the last recompute
-  int64_t due_since = 0;
+  int64_t due_since = 0, last_learned = 0;
+  size_t direct_entries = 0;  // identities and policy entries added directly since the last recompute
   for (;;) {
     std::vector<std::pair<uint64_t, dns::Response>> batch;
     {
       std::unique_lock lk(dns_mu_);
       auto ready = [&] { return stop_applier_ || !learn_queue_.empty(); };
       if (due) {
-        auto deadline = std::chrono::steady_clock::time_point(std::chrono::milliseconds(due_since + kRecomputeEveryMs));
+        int64_t at = std::min(last_learned + kRecomputeIdleMs, due_since + kRecomputeMaxDelayMs);
+        auto deadline = std::chrono::steady_clock::time_point(std::chrono::milliseconds(at));
         learn_cv_.wait_until(lk, deadline, ready);
       } else {
         learn_cv_.wait(lk, ready);
@@ -131,6 +143,11 @@ void Agent::apply_learned() {
         std::string err;
         bool wrote = false;
         uint32_t next = next_epoch(epoch_);
+        auto entries = [&] {
+          const bundle::MapContents& c = active_->contents;
+          return c.identities.size() + c.policy.size() + c.policy_exact.size();
+        };
+        size_t entries_before = entries();
         // Only into maps that hold the loaded bundle's policy for the current desired state
         // (a failed update or a pending swap: the node-wide update below takes everything).
         bool seam = !opts_.fail_apply_file.empty() && access(opts_.fail_apply_file.c_str(), F_OK) == 0;
@@ -140,6 +157,7 @@ void Agent::apply_learned() {
           swap = true;
         }
         if (wrote) epoch_ = next;  // used up even if setting it failed
+        direct_entries += entries() - entries_before;
         // Tickets are released in order: the answers up to the first one some address of
         // which is not in the maps yet go now, the rest after the recompute.
         for (const auto& [ticket, r] : batch) {
@@ -152,6 +170,7 @@ void Agent::apply_learned() {
         status_dirty_ = true;
         if (!due) due_since = t0;
         due = true;
+        last_learned = mono_ms();
         std::string names;
         for (size_t k = 0; k < batch.size() && k < 3; ++k) names += (k ? ", " : "") + batch[k].second.qname;
         log("learned " + names + (batch.size() > 3 ? " and " + std::to_string(batch.size() - 3) + " more" : "") +
@@ -161,10 +180,13 @@ void Agent::apply_learned() {
     }
     if (released) proxy_->release(released);
     bool held = !batch.empty() && released != batch.back().first;
-    if (held || swap || (due && (batch.empty() || mono_ms() - due_since >= kRecomputeEveryMs))) {
+    int64_t now = mono_ms();
+    if (held || swap || direct_entries >= kRecomputeAfterEntries ||
+        (due && (now - last_learned >= kRecomputeIdleMs || now - due_since >= kRecomputeMaxDelayMs))) {
       std::lock_guard lk(mu_);
       if (reconcile(swap, /*rediscover=*/false, /*persist_now=*/false)) status_dirty_ = true;
       due = false;
+      direct_entries = 0;
     }
     // Released even when nothing could be learned: the answer then leads to a denied
     // connection (fail closed), not to a hung lookup.

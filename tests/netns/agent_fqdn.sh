@@ -202,6 +202,8 @@ nt_log "$(cat "$NT_TMP/flood.log"); agent RSS $RSS0 kB -> $RSS1 kB; learned name
 nt_log "pod b during the flood (still running after: $FLOOD_RUNNING): other.test $LAT_OTHER; n4.svc.example.test $LAT_LEARN"
 echo "MEASURE dns_flood rss_kb=$RSS0->$RSS1 names=$NAMES other_p99=$(p99 "$LAT_OTHER") learned_p99=$(p99 "$LAT_LEARN")" >&2
 nt_check "the flood was answered" grep -qE "flood: (9[0-9]{3}|10000)/10000 answered" "$NT_TMP/flood.log"
+nt_check "every learned address was written directly (no fallback to a new generation)" \
+  test "$(grep -c "not written directly" "$NT_TMP/agent.log")" = 0
 nt_check "the agent grew by less than 32 MB over 10,000 names" test "$((RSS1 - RSS0))" -lt 32768
 nt_check "learned names stay bounded (64 per address)" test "${NAMES:-99999}" -le 200
 nt_check "another pod's lookups during the flood: p99 under 50 ms" \
