@@ -106,6 +106,12 @@ struct IpcacheKey {
   uint8_t addr[16];
 };
 inline constexpr uint32_t kIpcacheFamilyBits = 32;
+/// Set in a moat_hosts value (identity | kIdentityZombie): an FQDN-learned address whose
+/// names all expired, kept only for the connections still using it. A conntrack entry judged
+/// again honours the identity in the other bits; a new flow ignores the entry (the address
+/// is then judged by the ipcache prefixes, or as WORLD): new connections need a live answer.
+/// Identities never reach this bit (external ones count up from kFirstExternalIdentity).
+inline constexpr uint32_t kIdentityZombie = 1u << 31;
 
 // ---- Policy ----
 /// LPM key, bits in order: local(32) remote(32) dir(8) proto(8) port(16, network order).

@@ -81,7 +81,7 @@ void DatapathEmitter::emit_revalidate(Value* entry, Value* key, bool reply, Basi
   BasicBlock* revoked = block("revoked");
   b.CreateCondBr(newer, established, judge);
   b.SetInsertPoint(judge);
-  emit_judge(key, reply, still_allowed, revoked);
+  emit_judge(key, reply, /*new_flow=*/false, still_allowed, revoked);
 
   // Still allowed: the entry takes the current epoch (and the rule that allows it now); the
   // packet counts as established, as it would have before the change.

@@ -117,7 +117,9 @@ private:
   /// remote identity (ipcache), host -> local workload, (local, remote) then (local, ANY)
   /// policy lookups, the isolation fallback. Sets rule_ (and remote_, isolation_) and jumps
   /// to `allow` or `deny`. Emitted once per use, so the plan's per-direction flags fold.
-  void emit_judge(llvm::Value* key, bool reply, llvm::BasicBlock* allow, llvm::BasicBlock* deny);
+  /// `new_flow`: the packet opens a flow (no conntrack entry), so a zombie hosts entry
+  /// (abi::kIdentityZombie) counts as absent; a revalidation honours it.
+  void emit_judge(llvm::Value* key, bool reply, bool new_flow, llvm::BasicBlock* allow, llvm::BasicBlock* deny);
 
   // ---- small IR helpers (policy_core.cpp) ----
   llvm::BasicBlock* block(const char* name);

@@ -1,7 +1,8 @@
 // The policy verdict of one flow at one attach point: remote identity from the ipcache,
 // host -> local workload, then at most two policy lookups — (local, remote) and (local,
 // ANY) — and the isolation flag. Used for new flows and, with the stored tuple of the
-// connection, for conntrack entries judged again after a policy change (conntrack.cpp).
+// connection, for conntrack entries judged again after a policy change (conntrack.cpp);
+// the two differ only for zombie FQDN addresses, which admit no new flow.
 #include <linux/bpf.h>
 
 #include "backend/codegen/datapath_emitter.h"
@@ -11,7 +12,7 @@ namespace moat::codegen {
 using namespace llvm;
 using namespace tuple_field;
 
-void DatapathEmitter::emit_judge(Value* key, bool reply, BasicBlock* allow, BasicBlock* deny) {
+void DatapathEmitter::emit_judge(Value* key, bool reply, bool new_flow, BasicBlock* allow, BasicBlock* deny) {
   IRBuilder<>& b = ir();
   // The judged direction: the hook's own, or for a reply the direction its connection's
   // first packet took here. dir_ is a constant in each program, so all of this folds.
@@ -48,9 +49,19 @@ void DatapathEmitter::emit_judge(Value* key, bool reply, BasicBlock* allow, Basi
   BasicBlock* host_check = block("host_check");
   BasicBlock* host_miss = block("hosts_miss");
   BasicBlock* prefixes = block("ipcache_prefixes");
+  BasicBlock* host_found = block("hosts_hit");
   Value* host_entry = map_lookup(hosts_, ip_key);
-  BasicBlock* hosts_done = b.GetInsertBlock();
-  b.CreateCondBr(b.CreateIsNull(host_entry), host_miss, ip_hit);
+  b.CreateCondBr(b.CreateIsNull(host_entry), host_miss, host_found);
+  // A zombie FQDN address (abi::kIdentityZombie) keeps its identity for the connections it
+  // was kept for — a conntrack entry judged again — but not for a new flow, which needs a
+  // live DNS answer: for it the hosts entry does not exist.
+  b.SetInsertPoint(host_found);
+  if (new_flow) {
+    Value* zombie = b.CreateAnd(load(b_.i32(), host_entry, 0, 4), b.getInt32(abi::kIdentityZombie));
+    b.CreateCondBr(b.CreateICmpNE(zombie, b.getInt32(0)), host_miss, ip_hit);
+  } else {
+    b.CreateBr(ip_hit);
+  }
   b.SetInsertPoint(host_miss);
   b.CreateCondBr(b.getInt1(plan_.ipcache_prefixes), prefixes, host_check);
   b.SetInsertPoint(prefixes);
@@ -58,9 +69,9 @@ void DatapathEmitter::emit_judge(Value* key, bool reply, BasicBlock* allow, Basi
   b.CreateCondBr(b.CreateIsNull(prefix_entry), host_check, ip_hit);
   b.SetInsertPoint(ip_hit);
   PHINode* remote_entry = b.CreatePHI(b_.ptr(), 2, "remote_entry");
-  remote_entry->addIncoming(host_entry, hosts_done);
+  remote_entry->addIncoming(host_entry, host_found);
   remote_entry->addIncoming(prefix_entry, prefixes);
-  b.CreateStore(load(b_.i32(), remote_entry, 0, 4), remote_);
+  b.CreateStore(b.CreateAnd(load(b_.i32(), remote_entry, 0, 4), b.getInt32(~abi::kIdentityZombie)), remote_);
   b.CreateBr(host_check);
   // The host may always reach its own workloads (kubelet probes).
   b.SetInsertPoint(host_check);

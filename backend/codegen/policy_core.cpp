@@ -219,7 +219,7 @@ void DatapathEmitter::emit_policy() {
 
   emit_conntrack(conntrack, new_flow);
   b.SetInsertPoint(new_flow);
-  emit_judge(tuple_, /*reply=*/false, allow, deny);
+  emit_judge(tuple_, /*reply=*/false, /*new_flow=*/true, allow, deny);
 
   b.SetInsertPoint(deny);
   b.CreateBr(drop_);

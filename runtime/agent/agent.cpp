@@ -150,6 +150,7 @@ bool Agent::reconcile(bool force_new_generation, bool rediscover, bool persist_n
     }
   }
   desired_ = derive(bundle_->manifest, *node_, *inv_, found_, fqdn_.endpoints(), proxy_addrs_, opts_.misfits, diags);
+  desired_.zombies = fqdn_.zombie_addresses();
   // The node plan's warnings (misfits, pods without attach point) once per input change.
   if (hooks_.diagnostics && !diags.all().empty() && report_plan_) hooks_.diagnostics(*sm_, diags);
   report_plan_ = false;

@@ -1,6 +1,7 @@
 // The agent's internals, shared by its two translation units: agent.cpp (load, reconcile,
-// status, the loop) and agent_dns.cpp (the DNS proxy's callbacks, batched FQDN learning,
-// expiry with zombie addresses). Not a public interface: run_agent (agent.h) is.
+// status, the loop) and agent_dns.cpp (the DNS proxy's callbacks, FQDN learning that
+// releases each answer once its own entries are written, expiry with zombie addresses).
+// Not a public interface: run_agent (agent.h) is.
 #pragma once
 #include <algorithm>
 #include <chrono>
@@ -45,7 +46,7 @@ private:
   void persist();
   bool on_dns_query(const IpAddr& client, const dns::Response& q);
   uint64_t on_dns_answer(const IpAddr& client, const dns::Response& r);
-  void apply_learned();
+  void apply_learned();  // the applier thread: direct writes, releases, batched node-wide updates
   void update_dns_view();
   bool expire_fqdn(int64_t now);
   dns::LearnLimits learn_limits() const;

@@ -37,6 +37,9 @@ struct Desired {
   std::vector<NodePool> pools;        // from the manifest
   NodePlan plan;                      // points into `pools` and the inventory given
   std::vector<MisfitRecord> misfits;
+  /// FQDN-learned addresses kept only for live connections (dns::FqdnCache zombies): their
+  /// hosts entries are marked so that no new flow gets their identity (mark_zombies).
+  std::vector<IpAddr> zombies;
   std::string startup_taint;          // "key[=value]:Effect" the agent lifts, or ""
   bool node_has_startup_taint = false;
 };

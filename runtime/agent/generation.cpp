@@ -184,10 +184,39 @@ void forget_unused_identities(bundle::IdentityAllocator& ids, const bundle::MapC
   ids.retain(keys);
 }
 
+std::string raw_key(const abi::IpcacheKey& k) { return std::string(reinterpret_cast<const char*>(&k), sizeof k); }
+
+const bundle::IdentityInfo* identity_info(const bundle::MapContents& c, uint32_t id) {
+  auto it = std::lower_bound(c.identities.begin(), c.identities.end(), id,
+                             [](const bundle::IdentityInfo& i, uint32_t v) { return i.id < v; });
+  return it != c.identities.end() && it->id == id ? &*it : nullptr;
+}
+
 } // namespace
+
+void mark_zombies(bundle::MapContents& c, const std::vector<Endpoint>& endpoints, const std::vector<IpAddr>& zombies) {
+  if (zombies.empty()) return;
+  std::set<IpAddr> z(zombies.begin(), zombies.end());
+  // The identity each zombie's own learned endpoint got; an address some other endpoint
+  // (a pod, an inventory entry) won in the hosts map is not marked: it is not a zombie's.
+  std::map<std::string, uint32_t> mine;  // raw hosts key -> the zombie endpoint's identity
+  for (size_t i = 0; i < endpoints.size() && i < c.endpoint_identity.size(); ++i) {
+    const Endpoint& e = endpoints[i];
+    if (e.kind != EndpointKind::External || e.ips.size() != 1 || !z.count(e.ips[0]) ||
+        e.name != dns::kLearnedEndpointPrefix + e.ips[0].str())
+      continue;
+    mine[raw_key(bundle::ipcache_key(IpPrefix{e.ips[0], static_cast<uint8_t>(e.ips[0].bits())}))] =
+        c.endpoint_identity[i];
+  }
+  for (auto& [k, id] : c.hosts) {
+    auto it = mine.find(raw_key(k));
+    if (it != mine.end() && it->second == id) id |= abi::kIdentityZombie;
+  }
+}
 
 bool fill(Generation& g, const Module& policy, const Desired& d, std::string& error) {
   g.contents = bundle::compute_map_contents(policy, d.endpoints, d.locals, g.ids);
+  mark_zombies(g.contents, d.endpoints, d.zombies);
   if (!g.dp->apply(g.contents, error)) return false;
   if (!g.migrate_unkeyed_from.empty()) {
     migrate_conntrack(g.migrate_unkeyed_from, *g.dp, &g.contents.endpoints);
@@ -245,6 +274,7 @@ bool delete_keys(int fd, const std::vector<std::string>& keys, const char* map, 
 bool update_in_place(Generation& g, const Module& policy, const Desired& d, uint32_t epoch, bool& changed,
                      std::string& error) {
   bundle::MapContents next = bundle::compute_map_contents(policy, d.endpoints, d.locals, g.ids);
+  mark_zombies(next, d.endpoints, d.zombies);
   forget_unused_identities(g.ids, next);
   changed = !same_contents(next, g.contents);
   if (!changed) {
@@ -287,6 +317,92 @@ bool update_in_place(Generation& g, const Module& policy, const Desired& d, uint
   g.contents = std::move(next);
   // Last: the maps are complete, so every tracked connection may now be judged again by
   // them (an address whose identity changed, a relabelled pod, a vanished peer).
+  return set_epoch(g, epoch, error);
+}
+
+bool write_learned(Generation& g, const Module& policy, const Desired& d, const std::vector<Endpoint>& learned,
+                   uint32_t epoch, std::set<IpAddr>& in_maps, bool& wrote, std::string& error) {
+  wrote = false;
+  // The local endpoints (policy entries are per local identity) and the learned ones.
+  std::vector<Endpoint> eps;
+  std::vector<bundle::LocalAttachment> locals;
+  for (bundle::LocalAttachment la : d.locals) {
+    if (la.endpoint >= d.endpoints.size()) continue;
+    eps.push_back(d.endpoints[la.endpoint]);
+    la.endpoint = eps.size() - 1;
+    locals.push_back(la);
+  }
+  size_t first = eps.size();
+  eps.insert(eps.end(), learned.begin(), learned.end());
+  bundle::MapContents part = bundle::compute_map_contents(policy, eps, locals, g.ids);
+
+  // What the hosts map holds now for the learned addresses.
+  std::map<std::string, std::pair<abi::IpcacheKey, uint32_t>> want;  // raw key -> (key, identity)
+  std::map<std::string, IpAddr> addr_of;
+  for (size_t i = first; i < eps.size(); ++i) {
+    if (eps[i].ips.size() != 1 || i >= part.endpoint_identity.size()) continue;
+    const IpAddr& ip = eps[i].ips[0];
+    abi::IpcacheKey k = bundle::ipcache_key(IpPrefix{ip, static_cast<uint8_t>(ip.bits())});
+    want[raw_key(k)] = {k, part.endpoint_identity[i]};
+    addr_of[raw_key(k)] = ip;
+  }
+  std::map<std::string, size_t> held;  // raw key -> index in g.contents.hosts
+  for (size_t i = 0; i < g.contents.hosts.size(); ++i)
+    if (std::string k = raw_key(g.contents.hosts[i].first); want.count(k)) held[k] = i;
+  std::vector<std::pair<abi::IpcacheKey, uint32_t>> hosts;
+  std::set<uint32_t> fresh;  // identities the maps have no policy entries for yet
+  for (const auto& [k, e] : want) {
+    auto h = held.find(k);
+    if (h != held.end()) {
+      uint32_t now = g.contents.hosts[h->second].second;
+      if (now == e.second) {
+        in_maps.insert(addr_of[k]);
+        continue;
+      }
+      // Another endpoint's address stays its own until the full update says otherwise.
+      const bundle::IdentityInfo* owner = identity_info(g.contents, now & ~abi::kIdentityZombie);
+      if (!owner || owner->representative.name.rfind(dns::kLearnedEndpointPrefix, 0) != 0) continue;
+    }
+    hosts.push_back(e);
+    if (!identity_info(g.contents, e.second)) fresh.insert(e.second);
+  }
+  if (hosts.empty()) return true;
+  auto of_fresh = [&](const std::vector<std::pair<abi::PolicyKey, abi::PolicyValue>>& all) {
+    std::vector<std::pair<abi::PolicyKey, abi::PolicyValue>> out;
+    for (const auto& e : all)
+      if (fresh.count(e.first.remote)) out.push_back(e);
+    return out;
+  };
+  auto exact = of_fresh(part.policy_exact), prefixes = of_fresh(part.policy);
+  int exact_fd = g.dp->map_fd(abi::kMapPolicyExact), prefix_fd = g.dp->map_fd(abi::kMapPolicy);
+  int hosts_fd = g.dp->map_fd(abi::kMapHosts);
+  if (exact_fd < 0 || prefix_fd < 0 || hosts_fd < 0) {
+    error = "object lacks a policy or hosts map";
+    return false;
+  }
+  // The contents take the entries in before they are written: whatever part of them a
+  // failure leaves in the maps, the next full update knows of and removes when unwanted
+  // (never a leftover that allows something nobody accounts for).
+  g.contents.policy_exact.insert(g.contents.policy_exact.end(), exact.begin(), exact.end());
+  g.contents.policy.insert(g.contents.policy.end(), prefixes.begin(), prefixes.end());
+  for (uint32_t id : fresh)
+    if (const bundle::IdentityInfo* info = identity_info(part, id)) {
+      auto at = std::lower_bound(g.contents.identities.begin(), g.contents.identities.end(), id,
+                                 [](const bundle::IdentityInfo& i, uint32_t v) { return i.id < v; });
+      g.contents.identities.insert(at, *info);
+    }
+  for (const auto& e : hosts) {
+    if (auto h = held.find(raw_key(e.first)); h != held.end()) g.contents.hosts[h->second].second = e.second;
+    else g.contents.hosts.push_back(e);
+  }
+  // Make-before-break, as in update_in_place: the identities' policy entries, then the
+  // addresses that refer to them.
+  if (!write_entries(exact_fd, raw_entries(exact), abi::kMapPolicyExact, error) ||
+      !write_entries(prefix_fd, raw_entries(prefixes), abi::kMapPolicy, error) ||
+      !write_entries(hosts_fd, raw_entries(hosts), abi::kMapHosts, error))
+    return false;
+  for (const auto& e : hosts) in_maps.insert(addr_of[raw_key(e.first)]);
+  wrote = true;
   return set_epoch(g, epoch, error);
 }
 

@@ -19,6 +19,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@
 #include "backend/bundle/map_contents.h"
 #include "runtime/agent/dispatch.h"
 #include "runtime/agent/desired.h"
+#include "runtime/dns/fqdn_cache.h"
 #include "runtime/loader.h"
 
 namespace moat::runtime::agent {
@@ -69,6 +71,12 @@ std::unique_ptr<Generation> open_generation(const std::vector<uint8_t>& elf, con
                                             uint64_t number, const std::string& prev_dir, bool verbose,
                                             std::string& note, std::string& error, uint32_t conntrack_entries = 0);
 
+/// Marks the hosts entries of `zombies` (FQDN-learned addresses kept only for their live
+/// connections) with abi::kIdentityZombie, where their own learned endpoint (named
+/// dns::kLearnedEndpointPrefix + address, in `endpoints`) won the address: conntrack
+/// revalidation still sees the identity, a new flow does not.
+void mark_zombies(bundle::MapContents& c, const std::vector<Endpoint>& endpoints, const std::vector<IpAddr>& zombies);
+
 /// Fills a fresh (not yet active) generation's maps.
 bool fill(Generation& g, const Module& policy, const Desired& d, std::string& error);
 
@@ -76,6 +84,19 @@ bool fill(Generation& g, const Module& policy, const Desired& d, std::string& er
 /// when any map entry had to change (`changed`), sets the epoch to `epoch`.
 bool update_in_place(Generation& g, const Module& policy, const Desired& d, uint32_t epoch, bool& changed,
                      std::string& error);
+
+/// The fast path of a DNS answer: writes the entries of `learned` (endpoints of FQDN-learned
+/// addresses, one address each) into the active generation `g` without recomputing the
+/// node: their identities come from a computation over the local endpoints of `d` and
+/// `learned` alone (the same function and allocator as a full update, so the same numbers
+/// and entries), their policy entries are written first, then their hosts entries, and `g`'s
+/// contents take them in (a later update_in_place finds them, and removes what the full
+/// computation no longer wants). An address some other endpoint holds in the hosts map (a
+/// pod, an inventory entry, a /32 CIDR class) is left to the full update. `in_maps` gets
+/// every address of `learned` whose entry is now in the maps; when anything was written the
+/// epoch becomes `epoch` (`wrote`), so tracked connections to those addresses are judged again.
+bool write_learned(Generation& g, const Module& policy, const Desired& d, const std::vector<Endpoint>& learned,
+                   uint32_t epoch, std::set<IpAddr>& in_maps, bool& wrote, std::string& error);
 
 /// Makes `g` the generation every attach point runs: all four slots, or (on failure) none.
 bool activate(Dispatch& dispatch, const Generation& g, std::string& error);

@@ -35,7 +35,8 @@ bool FqdnCache::learn(const IpAddr& ip, const std::vector<std::string>& names, u
     entries_.erase(ip);
     return false;
   }
-  zombies_.erase(ip);  // a live answer again
+  // A live answer again: the address admits new connections again (its map entry changes).
+  if (zombies_.erase(ip)) changed = true;
   enforce_caps(ip, names, lim);
   return changed;
 }
@@ -171,6 +172,7 @@ bool FqdnCache::expire(int64_t now_ms, const ZombiePolicy& z) {
     bool room = !first || zombies_.size() < z.max_zombies;
     if (z.in_use && room && z.in_use(ip, first)) {
       zombies_[ip] = now_ms + std::max<int64_t>(1, z.recheck_ms);
+      changed = changed || first;  // a new zombie admits no new connection: its entry changes
       continue;
     }
     gone.push_back(ip);
@@ -207,17 +209,35 @@ std::optional<int64_t> FqdnCache::next_expiry() const {
   return best;
 }
 
+std::vector<IpAddr> FqdnCache::zombie_addresses() const {
+  std::vector<IpAddr> out;
+  for (const auto& [ip, next] : zombies_) out.push_back(ip);
+  return out;
+}
+
+namespace {
+
+Endpoint learned_endpoint(const IpAddr& ip, const std::map<std::string, int64_t>& names) {
+  Endpoint e;
+  e.kind = EndpointKind::External;
+  e.name = kLearnedEndpointPrefix + ip.str();
+  e.ips = {ip};
+  for (const auto& [n, exp] : names) e.dns_names.push_back(n);
+  return e;
+}
+
+} // namespace
+
 std::vector<Endpoint> FqdnCache::endpoints() const {
   std::vector<Endpoint> out;
-  for (const auto& [ip, names] : entries_) {
-    Endpoint e;
-    e.kind = EndpointKind::External;
-    e.name = "fqdn:" + ip.str();
-    e.ips = {ip};
-    for (const auto& [n, exp] : names) e.dns_names.push_back(n);
-    out.push_back(std::move(e));
-  }
+  for (const auto& [ip, names] : entries_) out.push_back(learned_endpoint(ip, names));
   return out;
+}
+
+std::optional<Endpoint> FqdnCache::endpoint(const IpAddr& ip) const {
+  auto it = entries_.find(ip);
+  if (it == entries_.end()) return std::nullopt;
+  return learned_endpoint(ip, it->second);
 }
 
 size_t FqdnCache::name_count() const {

@@ -4,7 +4,8 @@
 // identity the policy gives those names. Everything is bounded: TTLs are capped, and so are
 // addresses per name, names per address and addresses in all. An address whose names all
 // expired while a tracked connection still uses it stays as a "zombie" (same names, same
-// identity) until that connection goes quiet or the zombie cap is hit; otherwise it leaves.
+// identity, marked so that the datapath admits no new connection to it) until that
+// connection goes quiet or the zombie cap is hit; otherwise it leaves.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -18,6 +19,9 @@
 #include "runtime/dns/dns_message.h"
 
 namespace moat::runtime::dns {
+
+/// The name of a learned address's endpoint is this prefix + the address ("fqdn:ADDR").
+inline constexpr const char* kLearnedEndpointPrefix = "fqdn:";
 
 /// The FQDN peers of a policy: which names are worth learning.
 class FqdnSelectors {
@@ -62,8 +66,8 @@ bool teaches(const Response& r, const FqdnSelectors& sel, const LearnLimits& lim
 class FqdnCache {
 public:
   /// Records that `ip` answers for `names` for `ttl_s` seconds (clamped to the limits).
-  /// Returns true when the address gained a name (the maps must change); a refresh of
-  /// known names only extends their expiry.
+  /// Returns true when the address gained a name or stopped being a zombie (the maps must
+  /// change); a refresh of known live names only extends their expiry.
   bool learn(const IpAddr& ip, const std::vector<std::string>& names, uint32_t ttl_s, int64_t now_ms,
              const LearnLimits& lim = {});
   /// Learns every address of `r` (only those on the question's CNAME chain) whose names
@@ -77,7 +81,8 @@ public:
   /// or its check is due): the caller can gather what it needs before taking a lock.
   std::vector<IpAddr> zombie_candidates(int64_t now_ms) const;
   /// Forgets expired names; an address left without live names becomes a zombie when
-  /// `z.in_use` says so (and the cap allows), else it goes. True when an address lost a name.
+  /// `z.in_use` says so (and the cap allows), else it goes. True when the maps must change:
+  /// an address lost a name, went, or became a zombie.
   bool expire(int64_t now_ms, const ZombiePolicy& z = {});
   /// Drops names no selector of the (new) policy selects; true when something changed.
   bool retain(const FqdnSelectors& sel);
@@ -86,10 +91,14 @@ public:
 
   /// One external endpoint per learned address (zombies included), named "fqdn:ADDR".
   std::vector<Endpoint> endpoints() const;
+  /// The endpoint of one learned address (as endpoints() has it), if it is learned.
+  std::optional<Endpoint> endpoint(const IpAddr& ip) const;
   size_t address_count() const { return entries_.size(); }
   size_t name_count() const;
   size_t zombie_count() const { return zombies_.size(); }
   bool is_zombie(const IpAddr& ip) const { return zombies_.count(ip) > 0; }
+  /// The zombie addresses (their ipcache entries carry abi::kIdentityZombie).
+  std::vector<IpAddr> zombie_addresses() const;
 
   /// JSON persistence so a restarted agent keeps what it learned (and when it expires).
   std::string to_json() const;

@@ -72,7 +72,9 @@ bool model_direction(const bundle::MapContents& c, const bundle::DatapathPlan& p
   uint32_t remote = abi::kIdentityWorld;
   if (dp.ipcache) {
     abi::IpcacheKey k = bundle::ipcache_key(IpPrefix{remote_ip, static_cast<uint8_t>(remote_ip.bits())});
-    if (const uint32_t* id = exact(c.hosts, k)) remote = *id;
+    // A zombie FQDN address (kIdentityZombie) admits no new flow: its entry counts as absent.
+    const uint32_t* id = exact(c.hosts, k);
+    if (id && !(*id & abi::kIdentityZombie)) remote = *id;
     else if (plan.ipcache_prefixes) {
       if (const uint32_t* id2 = lpm(c.ipcache, k)) remote = *id2;
     }

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <algorithm>
+#include <set>
 
 #include <bpf/bpf.h>
 
@@ -267,4 +268,84 @@ TEST_CASE("generations: an object's map and program names cannot steer pins or l
   g = open_generation(elf, pin.path, 1, "", false, note, error);
   INFO(error);
   CHECK(g);
+}
+
+TEST_CASE("generations: a learned address written directly is what a full update writes, zombies are marked",
+          "[kernel]") {
+  MOAT_REQUIRE_KERNEL();
+  PinDir pin;
+  Module m = policy();
+  EndpointSelector a;
+  a.pods.reqs.push_back({"app", LabelRequirement::Op::In, {"a"}, {}});
+  m.isolations.push_back({a, Direction::Egress, "t", {}});
+  Rule out;
+  out.subject = a;
+  out.dir = Direction::Egress;
+  out.peer.kind = Peer::Kind::Fqdn;
+  out.peer.fqdn.value = "api.example.test";
+  out.ports = {{Protocol::TCP, 80, 80, "", {}}};
+  m.add_rule(out);
+  std::vector<uint8_t> elf = test::compile_for(m);
+  Desired d;
+  d.endpoints = {test::workload("x", "a", {{"app", "a"}}, "10.0.0.1"), test::workload("x", "b", {{"app", "b"}}, "10.0.0.2")};
+  d.locals = {{0, 7, 0}};
+  std::string note, error;
+  auto g = open_generation(elf, pin.path, 1, "", false, note, error);
+  INFO(error);
+  REQUIRE(g);
+  REQUIRE(fill(*g, m, d, error));
+  REQUIRE(set_epoch(*g, 5, error));
+  size_t entries_before = g->contents.policy_exact.size() + g->contents.policy.size();
+
+  IpAddr ip = *IpAddr::parse("198.51.100.1");
+  Endpoint learned = test::external(std::string(runtime::dns::kLearnedEndpointPrefix) + "198.51.100.1", "198.51.100.1",
+                                    {"api.example.test"});
+  std::set<IpAddr> in_maps;
+  bool wrote = false;
+  REQUIRE(write_learned(*g, m, d, {learned}, 6, in_maps, wrote, error));
+  CHECK(wrote);
+  CHECK(in_maps.count(ip));
+  CHECK(g->dp->epoch() == 6u);
+  CHECK(g->contents.policy_exact.size() + g->contents.policy.size() > entries_before);  // (a, learned) TCP 80
+  abi::IpcacheKey key = bundle::ipcache_key(IpPrefix{ip, 32});
+  uint32_t id = 0;
+  REQUIRE(bpf_map_lookup_elem(g->dp->map_fd(abi::kMapHosts), &key, &id) == 0);
+  CHECK(id >= abi::kFirstExternalIdentity);
+  CHECK((id & abi::kIdentityZombie) == 0);
+  // The node-wide update with the learned endpoint finds nothing to change: same identity,
+  // same entries.
+  d.endpoints.push_back(learned);
+  bool changed = true;
+  REQUIRE(update_in_place(*g, m, d, 7, changed, error));
+  CHECK_FALSE(changed);
+  // Written again (a refresh): nothing to write, already in the maps.
+  in_maps.clear();
+  REQUIRE(write_learned(*g, m, d, {learned}, 7, in_maps, wrote, error));
+  CHECK_FALSE(wrote);
+  CHECK(in_maps.count(ip));
+
+  // The name expired while a connection lives: the entry is marked, the identity kept.
+  d.zombies = {ip};
+  REQUIRE(update_in_place(*g, m, d, 7, changed, error));
+  CHECK(changed);
+  uint32_t zombie = 0;
+  REQUIRE(bpf_map_lookup_elem(g->dp->map_fd(abi::kMapHosts), &key, &zombie) == 0);
+  CHECK(zombie == (id | abi::kIdentityZombie));
+  // A live answer again: written directly without the mark.
+  d.zombies.clear();
+  in_maps.clear();
+  REQUIRE(write_learned(*g, m, d, {learned}, 8, in_maps, wrote, error));
+  CHECK(wrote);
+  REQUIRE(bpf_map_lookup_elem(g->dp->map_fd(abi::kMapHosts), &key, &zombie) == 0);
+  CHECK(zombie == id);
+  REQUIRE(update_in_place(*g, m, d, 9, changed, error));
+  CHECK_FALSE(changed);
+
+  // An address a pod holds is never taken over directly (the node-wide update decides).
+  Endpoint b_addr = test::external(std::string(runtime::dns::kLearnedEndpointPrefix) + "10.0.0.2", "10.0.0.2",
+                                   {"api.example.test"});
+  in_maps.clear();
+  REQUIRE(write_learned(*g, m, d, {b_addr}, 10, in_maps, wrote, error));
+  CHECK_FALSE(wrote);
+  CHECK(in_maps.empty());
 }

@@ -2,7 +2,9 @@
 // judged again by the current maps — in the original direction with the normal lookup, for
 // a reply with the lookup its connection's first packet got here — and either takes the
 // current epoch or is deleted with a `revoked` drop event; an entry of the current epoch
-// passes without any policy lookup. Every case runs on tc and on cgroup_skb.
+// passes without any policy lookup. A zombie FQDN address (hosts entry marked
+// abi::kIdentityZombie) keeps its identity for revalidation but not for new flows. Every
+// case runs on tc and on cgroup_skb.
 #include <catch2/catch.hpp>
 
 #include <bpf/bpf.h>
@@ -27,14 +29,15 @@ const Hooks kHooks[] = {{Program::TcEgress, Program::TcIngress, "tc"},
                         {Program::CgroupEgress, Program::CgroupIngress, "cgroup_skb"}};
 
 /// a (10.0.0.1) is isolated both ways; it may open TCP 80, UDP 53 and ICMP echo to anything
-/// outside the cluster and accept TCP 22 from anyone. The peer is 198.51.100.1.
+/// outside the cluster (with `fqdn`: only to the name api.example.test) and accept TCP 22
+/// from anyone. The peer is 198.51.100.1, an address learned for api.example.test.
 struct Net {
   Module m;
   std::vector<Endpoint> eps;
   std::unique_ptr<runtime::KernelFlowRunner> runner;
   std::string error;
 
-  Net() {
+  explicit Net(bool fqdn = false) {
     EndpointSelector a;
     a.pods.reqs.push_back({"app", LabelRequirement::Op::In, {"a"}, {}});
     m.isolations.push_back({a, Direction::Ingress, "t", {}});
@@ -44,6 +47,10 @@ struct Net {
     out.dir = Direction::Egress;
     out.peer.kind = Peer::Kind::Cidr;
     out.peer.cidr = *IpPrefix::parse("0.0.0.0/0");
+    if (fqdn) {
+      out.peer.kind = Peer::Kind::Fqdn;
+      out.peer.fqdn.value = "api.example.test";
+    }
     out.ports = {{Protocol::TCP, 80, 80, "", {}}, {Protocol::UDP, 53, 53, "", {}}, {Protocol::ICMP, 8, 8, "", {}}};
     m.add_rule(out);
     Rule in;
@@ -51,7 +58,8 @@ struct Net {
     in.dir = Direction::Ingress;
     in.ports = {{Protocol::TCP, 22, 22, "", {}}};
     m.add_rule(in);
-    eps = {test::workload("x", "a", {{"app", "a"}}, "10.0.0.1"), test::external("peer", "198.51.100.1")};
+    eps = {test::workload("x", "a", {{"app", "a"}}, "10.0.0.1"),
+           test::external("fqdn:198.51.100.1", "198.51.100.1", {"api.example.test"})};
     runner = runtime::KernelFlowRunner::create(test::compile_for(m), m, eps, {}, error);
     INFO(error);
     REQUIRE(runner);
@@ -85,6 +93,14 @@ struct Net {
     auto e = dp().epoch();
     REQUIRE(e);
     return *e;
+  }
+  /// The peer's hosts entry with its identity, marked as a zombie or not.
+  void set_zombie(bool zombie) {
+    for (const auto& [k, id] : runner->contents().hosts) {
+      if (id != runner->contents().endpoint_identity.at(1)) continue;
+      uint32_t v = zombie ? id | abi::kIdentityZombie : id;
+      REQUIRE(bpf_map_update_elem(dp().map_fd(abi::kMapHosts), &k, &v, BPF_ANY) == 0);
+    }
   }
   /// A policy change: the epoch moves on.
   void bump() { REQUIRE(dp().set_epoch(epoch() + 1, error)); }
@@ -269,5 +285,51 @@ TEST_CASE("kernel revalidate: ICMP echo replies and entries from newer or older 
     auto events = n.drain_events();
     REQUIRE(events.size() == 1);
     CHECK(events[0].reason == abi::kDropReasonRevoked);
+  }
+}
+
+TEST_CASE("kernel revalidate: a zombie FQDN address keeps its connections, admits no new one", "[kernel]") {
+  MOAT_REQUIRE_KERNEL();
+  Net n(/*fqdn=*/true);
+  REQUIRE(n.runner->contents().hosts.size() == 2);  // a and the learned address
+  for (const Hooks& h : kHooks) {
+    INFO(h.name);
+    n.start_clean();
+    REQUIRE(n.run(h.egress, n.packet(6, 80, runtime::kTcpSyn)));  // a live answer: allowed
+    // The name expires while the connection lives: the agent marks the address a zombie,
+    // which changes the maps, hence the epoch.
+    n.set_zombie(true);
+    n.bump();
+    // The connection's packets are judged again with the address's identity: still allowed.
+    CHECK(n.run(h.egress, n.packet(6, 80, runtime::kTcpAck)));
+    CHECK(n.run(h.ingress, runtime::reply_of(n.packet(6, 80, runtime::kTcpAck))));
+    CHECK(n.conntrack().at(0).second.epoch == n.epoch());
+    // A new connection to the same address and port needs a live answer: it is WORLD now.
+    PacketSpec other = n.packet(6, 80, runtime::kTcpSyn);
+    other.sport = 40001;
+    n.drain_events();
+    CHECK_FALSE(n.run(h.egress, other));
+    auto events = n.drain_events();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].reason == abi::kDropReasonVerdict);
+    CHECK(events[0].remote == abi::kIdentityWorld);
+    // The agent's activity probe (an older epoch stamped on the entry) and a policy change
+    // still judge the connection again; it survives both while the policy allows the name.
+    n.bump();
+    CHECK(n.run(h.egress, n.packet(6, 80, runtime::kTcpAck)));
+    // ... and is revoked once the policy no longer allows it.
+    n.revoke_policy(Direction::Egress);
+    n.bump();
+    n.drain_events();
+    CHECK_FALSE(n.run(h.egress, n.packet(6, 80, runtime::kTcpAck)));
+    CHECK(n.conntrack().empty());
+    events = n.drain_events();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].reason == abi::kDropReasonRevoked);
+    // A live answer again: new connections are allowed again.
+    n.set_zombie(false);
+    REQUIRE(n.dp().apply(n.runner->contents(), n.error));
+    n.bump();
+    CHECK(n.run(h.egress, other));
   }
 }

@@ -6,10 +6,14 @@
 # proxy stay denied — each such check first proves that the name resolved. A name outside
 # the pod's `rules: dns` gets REFUSED and teaches nothing. Learned names expire, but a TCP
 # stream opened before the expiry keeps flowing (the address stays as a zombie while the
-# connection lives, also across a policy epoch change); after it ends, new connections are
-# denied. One pod resolving 10,000 random names under an allowed wildcard leaves the agent
-# within a memory bound and another pod's lookups fast. Then the race is measured without
+# connection lives, also across a policy epoch change), while a NEW connection to it is
+# denied even as the stream runs; after the stream ends, the address goes. One pod resolving
+# 10,000 random names under an allowed wildcard leaves the agent within a memory bound and
+# another pod's lookups fast. Then the race is measured without
 # the hold (the in-kernel-snooping model) and both success rates are printed.
+# FQDN_EXTRA_PODS=N adds N pods of another node (each its own identity) to the inventory,
+# so the node-wide map computation an answer must not wait for has some size (the hold
+# measurement in docs/RUNTIME.md).
 #   agent_fqdn.sh MOAT NETPROBE
 source "$(dirname "$0")/lib.sh"
 nt_init "$1" "$2"
@@ -83,6 +87,10 @@ items:
     spec: {nodeName: node-1}
     status: {podIPs: [{ip: 10.199.9.2}, {ip: "fd00:199:9::2"}]}
 EOF
+for i in $(seq 1 "${FQDN_EXTRA_PODS:-0}"); do
+  echo "  - {kind: Pod, metadata: {name: bg-$i, namespace: front, labels: {app: bg-$i}}, spec: {nodeName: node-2}," \
+       "status: {podIPs: [{ip: 10.198.$((i / 250)).$((i % 250 + 1))}]}}"
+done >>"$NT_TMP/inventory.yaml"
 
 wait_ready() {
   local n=0
@@ -143,6 +151,10 @@ NT_PIDS+=("$STREAM_PID")
 sleep 3.5
 nt_exec a "$NT_PROBE" dns-connect 169.254.20.10 n3.svc.example.test A 80 >/dev/null 2>&1  # epoch change
 nt_check "the address is kept for the live stream" grep -q "kept .* expired FQDN address" "$NT_TMP/agent.log"
+# A zombie serves only the connections it was kept for: a NEW connection to the same
+# address and port, while the stream is still open, needs a live answer and is dropped.
+nt_check "the stream is still open during the new-connection check" kill -0 "$STREAM_PID"
+nt_expect deny a tcp 10.199.7.2 80 "zombie address (TTL expired, stream still open): new connection denied"
 stream_rc=0
 wait "$STREAM_PID" || stream_rc=$?
 nt_check "a TCP stream keeps flowing across its address's TTL expiry (rc $stream_rc)" test "$stream_rc" = 0
@@ -190,6 +202,8 @@ nt_log "$(cat "$NT_TMP/flood.log"); agent RSS $RSS0 kB -> $RSS1 kB; learned name
 nt_log "pod b during the flood (still running after: $FLOOD_RUNNING): other.test $LAT_OTHER; n4.svc.example.test $LAT_LEARN"
 echo "MEASURE dns_flood rss_kb=$RSS0->$RSS1 names=$NAMES other_p99=$(p99 "$LAT_OTHER") learned_p99=$(p99 "$LAT_LEARN")" >&2
 nt_check "the flood was answered" grep -qE "flood: (9[0-9]{3}|10000)/10000 answered" "$NT_TMP/flood.log"
+nt_check "every learned address was written directly (no fallback to a new generation)" \
+  test "$(grep -c "not written directly" "$NT_TMP/agent.log")" = 0
 nt_check "the agent grew by less than 32 MB over 10,000 names" test "$((RSS1 - RSS0))" -lt 32768
 nt_check "learned names stay bounded (64 per address)" test "${NAMES:-99999}" -le 200
 nt_check "another pod's lookups during the flood: p99 under 50 ms" \

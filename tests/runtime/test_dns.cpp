@@ -722,3 +722,22 @@ TEST_CASE("the identities of an address whose names keep changing do not pile up
   }
   CHECK(ids.size() == 1);
 }
+
+TEST_CASE("a zombie's birth and revival change the maps (it admits no new connection meanwhile)") {
+  FqdnCache c;
+  IpAddr a = *IpAddr::parse("10.199.3.1");
+  REQUIRE(c.learn(a, {"s3.test"}, 5, 0, limits(0)));
+  ZombiePolicy z;
+  z.recheck_ms = 1000;
+  z.in_use = [](const IpAddr&, bool) { return true; };
+  // Nothing but the zombie's birth happens here, and its entry must be marked.
+  CHECK(c.expire(5000, z));
+  CHECK(c.zombie_addresses() == std::vector<IpAddr>{a});
+  CHECK(c.endpoint(a)->dns_names == std::vector<std::string>{"s3.test"});  // same identity
+  CHECK_FALSE(c.expire(6000, z));  // kept again: no change
+  // The same name answered again: no new name, but the mark must go.
+  CHECK(c.learn(a, {"s3.test"}, 5, 6500, limits(0)));
+  CHECK(c.zombie_addresses().empty());
+  CHECK_FALSE(c.learn(a, {"s3.test"}, 5, 6600, limits(0)));  // a plain refresh
+  CHECK_FALSE(c.endpoint(*IpAddr::parse("10.199.3.9")));
+}
