@@ -81,7 +81,9 @@ InventoryClasses::InventoryClasses(const std::vector<Endpoint>& inv, const Domai
       all_.push_back(c);
       if (e.kind == EndpointKind::Workload) {
         workloads_.push_back(c);
-        by_ns_[e.ns].push_back(c);
+        // The namespace name as the interpreter's matcher sees it: the name label, else ns.
+        auto name = e.ns_labels.find(kNamespaceNameLabel);
+        by_ns_[name != e.ns_labels.end() ? name->second : e.ns].push_back(c);
         for (const auto& [key, value] : e.labels) by_pod_label_[key + '=' + value].push_back(c);
       } else if (e.kind == EndpointKind::External) {
         externals_.push_back(c);

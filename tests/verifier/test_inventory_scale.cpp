@@ -26,6 +26,18 @@ std::vector<Endpoint> inventory_with_clones(testing::RandomModules& gen, const M
     inv.push_back(other);
     if (i % 4 == 0) inv.push_back(inv[i]);  // a second pod of one workload
   }
+  // Endpoints whose namespace is known only from the name label, or only from `ns`.
+  for (size_t i = 1; i < base; i += 5) {
+    Endpoint by_label = inv[i];
+    by_label.name += "-by-label";
+    by_label.ns_labels[kNamespaceNameLabel] = by_label.ns;
+    by_label.ns.clear();
+    inv.push_back(by_label);
+    Endpoint by_ns = inv[i];
+    by_ns.name += "-by-ns";
+    by_ns.ns_labels.erase(kNamespaceNameLabel);
+    inv.push_back(by_ns);
+  }
   return inv;
 }
 
