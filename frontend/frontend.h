@@ -63,12 +63,6 @@ void parse_yaml(FileId file, const SourceManager& sm, Module& out, Diagnostics& 
 /// out.cluster_workloads.
 void add_kube_objects(KubeObjects& objs, Module& out, Diagnostics& diags);
 
-/// The YAML front end's guards against hostile input, for other readers of YAML files
-/// (the inventory): false, with an E201 at the problem, when the text nests deeper than
-/// the YAML front end accepts or holds a document yaml-cpp would never finish reading
-/// (`YAML::LoadAll` would loop forever). True means LoadAll may be called on the text.
-bool yaml_loadable(FileId file, const SourceManager& sm, Diagnostics& diags);
-
 } // namespace moat
 
 namespace moat::yamlfe {

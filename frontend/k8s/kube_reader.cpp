@@ -4,6 +4,7 @@
 #include "frontend/k8s/kube_reader.h"
 #include "frontend/frontend.h"
 #include "frontend/utf8.h"
+#include "frontend/yaml/yaml_util.h"
 
 #include <algorithm>
 
@@ -36,8 +37,9 @@ YAML::Node child(const YAML::Node& n, const char* key) {
   return n[key];
 }
 
-SourceRange Reader::at(const YAML::Node& n) const {
-  YAML::Mark m = n.Mark();
+SourceRange Reader::at(const YAML::Node& n) const { return at_mark(n.Mark()); }
+
+SourceRange Reader::at_mark(const YAML::Mark& m) const {
   if (m.line < 0) return SourceRange::at(file_, line_offset_ + 1, 1);
   return SourceRange::at(file_, line_offset_ + static_cast<uint32_t>(m.line + 1), static_cast<uint32_t>(m.column + 1));
 }
@@ -177,23 +179,16 @@ bool Reader::object(const YAML::Node& obj, KubeObjects& out, int depth) {
   return false;
 }
 
-bool Reader::file(const std::string& text, KubeObjects& out) {
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(text);
-  } catch (const YAML::Exception& e) {
-    diags_.report(Code::E201, SourceRange::at(file_, e.mark.line + 1, e.mark.column + 1), "invalid YAML: " + e.msg);
-    return false;
-  }
-  for (const auto& d : docs) {
+bool Reader::documents(const std::vector<yamlfe::Document>& docs, KubeObjects& out) {
+  for (const yamlfe::Document& d : docs) {
     if (exhausted()) break;
-    if (d.IsNull()) continue;
+    if (d.node.IsNull()) continue;
+    line_offset_ = d.line_offset;
     try {
-      object(d, out);
+      object(d.node, out);
     } catch (const YAML::Exception& e) {
       // Conversion errors from malformed scalars; keep going with the next document.
-      diags_.report(Code::W807, SourceRange::at(file_, e.mark.line + 1, e.mark.column + 1),
-                    e.msg + "; the object is skipped");
+      diags_.report(Code::W807, at_mark(e.mark), e.msg + "; the object is skipped");
     }
   }
   if (exhausted()) {
@@ -207,14 +202,12 @@ bool Reader::file(const std::string& text, KubeObjects& out) {
 
 void read_kube_object(const YAML::Node& obj, FileId file, uint32_t line_offset, size_t max_visits, KubeObjects& out,
                       Diagnostics& diags) {
+  Reader reader(file, line_offset, diags, max_visits);
   try {
-    Reader(file, line_offset, diags, max_visits).object(obj, out);
+    reader.object(obj, out);
   } catch (const YAML::Exception& e) {
-    // As in Reader::file: a conversion error skips this object, never the whole file.
-    SourceRange at = e.mark.line >= 0 ? SourceRange::at(file, line_offset + static_cast<uint32_t>(e.mark.line + 1),
-                                                        static_cast<uint32_t>(e.mark.column + 1))
-                                      : SourceRange::at(file, line_offset + 1, 1);
-    diags.report(Code::W807, at, e.msg + "; the object is skipped");
+    // As in Reader::documents: a conversion error skips this object, never the whole file.
+    diags.report(Code::W807, reader.at_mark(e.mark), e.msg + "; the object is skipped");
   }
 }
 
@@ -228,11 +221,12 @@ bool is_kube_object_kind(std::string_view kind) {
 }
 
 bool parse_kube_objects(FileId file, const SourceManager& sm, KubeObjects& out, Diagnostics& diags) {
-  // The policy front end's gates first: yaml-cpp 0.7 never returns on some inputs (a stray
-  // ',' at document level) and has no depth limit of its own.
-  if (!check_utf8(file, sm, diags) || !yaml_loadable(file, sm, diags)) return false;
-  const std::string& text = sm.text(file);
-  return k8s::Reader(file, 0, diags, 100'000 + 2 * text.size()).file(text, out);
+  // Through the policy front end's gates: yaml-cpp 0.7 never returns on some inputs (a
+  // stray ',' at document level) and has no depth limit of its own.
+  if (!check_utf8(file, sm, diags)) return false;
+  auto docs = yamlfe::load_documents(file, sm, diags);
+  if (!docs) return false;
+  return k8s::Reader(file, 0, diags, 100'000 + 2 * sm.text(file).size()).documents(*docs, out);
 }
 
 } // namespace moat

@@ -10,25 +10,29 @@
 #include <string>
 
 #include "frontend/kube_objects.h"
+#include "frontend/yaml/yaml_util.h"
 
 namespace moat::k8s {
 
 class Reader {
 public:
-  /// `line_offset`: yaml-cpp marks count from the start of the parsed chunk.
+  /// `line_offset`: yaml-cpp marks count from the start of the parsed chunk (documents()
+  /// moves it to each document's).
   Reader(FileId file, uint32_t line_offset, Diagnostics& diags, size_t max_visits)
       : file_(file), line_offset_(line_offset), diags_(diags), max_visits_(max_visits) {}
 
   /// Visits one object (recursing into List kinds). A malformed object is reported (W807,
   /// or E801 for a Node) and skipped; returns false only when it was.
   bool object(const YAML::Node& obj, KubeObjects& out, int depth = 0);
-  /// Every document of `text`; false when the YAML is unreadable (E201).
-  bool file(const std::string& text, KubeObjects& out);
+  /// Every document of a file (yamlfe::load_documents); false when the file's work budget
+  /// ran out (E801).
+  bool documents(const std::vector<yamlfe::Document>& docs, KubeObjects& out);
   /// The file's work budget is spent (aliases naming a huge tree): reading stops.
   bool exhausted() const { return visits_ > max_visits_; }
 
   // Field access: each returns false after recording the first mistake (error()).
   SourceRange at(const YAML::Node& n) const;
+  SourceRange at_mark(const YAML::Mark& m) const;
   bool error(const YAML::Node& n, std::string msg);
   bool spend(const YAML::Node& at, size_t n = 1);
   bool scalar(const YAML::Node& parent, const char* key, std::string& out);
@@ -59,7 +63,7 @@ private:
     std::string message;
   };
   FileId file_;
-  uint32_t line_offset_;
+  uint32_t line_offset_;  // of the document being read
   Diagnostics& diags_;
   size_t max_visits_, visits_ = 0;
   std::optional<Mistake> mistake_;  // the first mistake of the object being read

@@ -19,30 +19,38 @@ namespace {
 struct Key {
   std::string ns, kind, name;
   bool operator==(const Key& o) const { return ns == o.ns && kind == o.kind && name == o.name; }
-  std::string text() const { return workload_name(ns, name, kind); }
 };
 
-/// The controllers by namespace, kind and name: every pod looks up its owner chain, and a
-/// scan per pod is quadratic on a cluster dump (100k pods, 25k Deployments).
-class Controllers {
+struct KeyHash {
+  size_t operator()(const Key& k) const {
+    std::hash<std::string> h;
+    return h(k.ns) ^ (h(k.kind) * 31) ^ (h(k.name) * 961);
+  }
+};
+
+/// The controllers by identity: an inventory of a large cluster has tens of thousands of
+/// pods, and a scan of every controller per pod made reading it quadratic.
+class ControllerIndex {
 public:
-  explicit Controllers(const KubeObjects& objs) {
-    for (const KubeController& c : objs.controllers) by_key_.emplace(Key{c.ns, c.kind, c.name}.text(), &c);
+  explicit ControllerIndex(const KubeObjects& objs) {
+    by_key_.reserve(objs.controllers.size());
+    // The first of two controllers with one identity wins, as the linear scan did.
+    for (const KubeController& c : objs.controllers) by_key_.emplace(Key{c.ns, c.kind, c.name}, &c);
   }
   const KubeController* find(const Key& k) const {
-    auto it = by_key_.find(k.text());
+    auto it = by_key_.find(k);
     return it == by_key_.end() ? nullptr : it->second;
   }
 
 private:
-  std::unordered_map<std::string, const KubeController*> by_key_;
+  std::unordered_map<Key, const KubeController*, KeyHash> by_key_;
 };
 
 /// Follows controller owner references up from `k` (a ReplicaSet to its Deployment, a Job to
 /// its CronJob) as far as the objects say; references are namespace-local.
-Key top_owner(const Controllers& objs, Key k) {
+Key top_owner(const ControllerIndex& controllers, Key k) {
   for (int hops = 0; hops < 4; ++hops) {
-    const KubeController* c = objs.find(k);
+    const KubeController* c = controllers.find(k);
     if (!c || !c->owner.present()) break;
     k = Key{k.ns, c->owner.kind, c->owner.name};
   }
@@ -53,18 +61,18 @@ Key top_owner(const Controllers& objs, Key k) {
 /// objects stays the workload (`ns/web-5d8f[ReplicaSet]`), as netpol-analyzer names it
 /// (`moat query` still finds it by its Deployment's name), unless the Deployment it was made
 /// for is among them: "web-5d8f" with the pod's pod-template-hash 5d8f is Deployment web's.
-Key pod_workload(const Controllers& objs, const KubePod& p) {
+Key pod_workload(const ControllerIndex& controllers, const KubePod& p) {
   if (!p.owner.present()) return Key{p.ep.ns, "Pod", p.ep.name.substr(p.ep.ns.size() + 1)};
   Key k{p.ep.ns, p.owner.kind, p.owner.name};
   auto hash = p.ep.labels.find("pod-template-hash");
-  if (k.kind == "ReplicaSet" && !objs.find(k) && hash != p.ep.labels.end()) {
+  if (k.kind == "ReplicaSet" && !controllers.find(k) && hash != p.ep.labels.end()) {
     std::string suffix = "-" + hash->second;
     if (k.name.size() > suffix.size() && k.name.compare(k.name.size() - suffix.size(), suffix.size(), suffix) == 0) {
       Key deployment{k.ns, "Deployment", k.name.substr(0, k.name.size() - suffix.size())};
-      if (objs.find(deployment)) return top_owner(objs, deployment);
+      if (controllers.find(deployment)) return top_owner(controllers, deployment);
     }
   }
-  return top_owner(objs, k);
+  return top_owner(controllers, k);
 }
 
 void add_ips(Endpoint& to, const std::vector<IpAddr>& ips) {
@@ -106,7 +114,7 @@ void resolve_kube_objects(KubeObjects& objs, Diagnostics& diags, bool warn_missi
     return objs.namespaces.emplace(ns, Labels{{kNamespaceNameLabel, ns}}).first->second;
   };
   for (KubeController& c : objs.controllers) c.ep.ns_labels = labels_of(c.ns, c.ep, "workload");
-  Controllers controllers(objs);
+  ControllerIndex controllers(objs);
   for (KubePod& p : objs.pods) {
     p.ep.ns_labels = labels_of(p.ep.ns, p.ep, "pod");
     Key k = pod_workload(controllers, p);
@@ -116,7 +124,7 @@ void resolve_kube_objects(KubeObjects& objs, Diagnostics& diags, bool warn_missi
 
 std::vector<Endpoint> workload_endpoints(const KubeObjects& objs) {
   std::vector<Endpoint> out;
-  std::unordered_map<std::string, size_t> by_name;  // index into out
+  std::unordered_map<std::string, size_t> by_name;  // out's index (a scan per pod was quadratic)
   auto find = [&](const std::string& name) -> Endpoint* {
     auto it = by_name.find(name);
     return it == by_name.end() ? nullptr : &out[it->second];
@@ -125,14 +133,14 @@ std::vector<Endpoint> workload_endpoints(const KubeObjects& objs) {
     by_name.emplace(ep.name, out.size());
     out.push_back(std::move(ep));
   };
-  Controllers controllers(objs);
+  ControllerIndex controllers(objs);
   // Controllers first: the template is the workload's own description. A subordinate
   // (a ReplicaSet of a present Deployment) stands in only when its owner is absent.
   for (bool subordinates : {false, true})
     for (const KubeController& c : objs.controllers) {
       if (c.host_network || c.owner.present() != subordinates) continue;
       Key top = top_owner(controllers, Key{c.ns, c.kind, c.name});
-      std::string name = top.text();
+      std::string name = workload_name(top.ns, top.name, top.kind);
       if (find(name)) continue;
       Endpoint ep = c.ep;
       ep.name = name;

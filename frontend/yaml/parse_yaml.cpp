@@ -411,20 +411,24 @@ bool parser_terminates(Ctx& ctx, const Chunk& chunk) {
   return false;
 }
 
-void parse_chunk(Ctx& ctx, const Chunk& chunk) {
-  std::vector<YAML::Node> docs;
+/// Parses one chunk; nullopt (with E201) where yaml-cpp fails or would never finish.
+std::optional<std::vector<YAML::Node>> load_chunk(Ctx& ctx, const Chunk& chunk) {
   try {
-    if (!parser_terminates(ctx, chunk)) return;
-    docs = YAML::LoadAll(std::string(chunk.text));
+    if (!parser_terminates(ctx, chunk)) return std::nullopt;
+    return YAML::LoadAll(std::string(chunk.text));
   } catch (const YAML::Exception& e) {
     ctx.diags.report(Code::E201, range_of_mark(ctx, e.mark), "invalid YAML: " + e.msg);
-    return;
   } catch (const std::exception& e) {
     ctx.diags.report(Code::E201, SourceRange::at(ctx.file, ctx.line_offset + 1, 1),
                      std::string("cannot read this document as YAML: ") + e.what());
-    return;
   }
-  for (const YAML::Node& doc : docs) {
+  return std::nullopt;
+}
+
+void parse_chunk(Ctx& ctx, const Chunk& chunk) {
+  auto docs = load_chunk(ctx, chunk);
+  if (!docs) return;
+  for (const YAML::Node& doc : *docs) {
     if (ctx.exhausted || ctx.diags.saturated()) return;
     try {
       handle_object(ctx, doc, 0, "", "");
@@ -439,25 +443,30 @@ void parse_chunk(Ctx& ctx, const Chunk& chunk) {
 
 } // namespace
 
-bool yaml_loadable(FileId file, const SourceManager& sm, Diagnostics& diags) {
+namespace yamlfe {
+
+std::optional<std::vector<Document>> load_documents(FileId file, const SourceManager& sm, Diagnostics& diags) {
   const std::string& text = sm.text(file);
   if (auto deep = find_deep_nesting(text)) {
     diags.report(Code::E201, SourceRange::at(file, deep->line, deep->col),
                  "nesting too deep: more than " + std::to_string(kMaxNesting) + " levels; not parsed");
-    return false;
+    return std::nullopt;
   }
+  // A chunk at a time: yaml-cpp reads thousands of small documents faster than one file
+  // of them (measured in docs/ARCHITECTURE.md, Loading).
+  std::vector<Document> out;
   Module unused;
   for (const Chunk& chunk : split_documents(text)) {
     Ctx ctx{file, sm, unused, diags};
     ctx.line_offset = chunk.first_line;
-    try {
-      if (!parser_terminates(ctx, chunk)) return false;
-    } catch (const YAML::Exception&) {
-      // A syntax error: yaml-cpp terminates on it, and the caller's parse reports it.
-    }
+    auto docs = load_chunk(ctx, chunk);
+    if (!docs) return std::nullopt;
+    for (YAML::Node& doc : *docs) out.push_back(Document{std::move(doc), chunk.first_line});
   }
-  return true;
+  return out;
 }
+
+} // namespace yamlfe
 
 void parse_yaml(FileId file, const SourceManager& sm, Module& out, Diagnostics& diags, const LoadOptions& opts,
                 SeenObjects* seen, KubeObjects* kube) {

@@ -121,6 +121,17 @@ std::optional<int64_t> parse_decimal(std::string_view text);
 /// least one letter, no leading/trailing/double '-'. Returns why not, or nullopt.
 std::optional<std::string> check_port_name(std::string_view name);
 
+/// A document of a YAML file; yaml-cpp marks in it count from `line_offset` (0-based), the
+/// line its `---` chunk starts at.
+struct Document {
+  YAML::Node node;
+  uint32_t line_offset;
+};
+/// Every document of a file, through the driver's guards against hostile input (nesting,
+/// documents yaml-cpp would never finish reading: `YAML::LoadAll` loops forever on some).
+/// nullopt, with an E201 at the first problem, when any of it is not readable YAML.
+std::optional<std::vector<Document>> load_documents(FileId file, const SourceManager& sm, Diagnostics& diags);
+
 /// Levenshtein distance, for did-you-mean hints.
 size_t edit_distance(std::string_view a, std::string_view b);
 

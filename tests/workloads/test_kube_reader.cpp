@@ -279,3 +279,62 @@ TEST_CASE("policy paths read workloads and Namespaces next to the NetworkPolicie
   CHECK(m.namespaces.at("payments").at("team") == "payments");  // declared: the verifier pins them
   CHECK(m.rules.size() == 3);  // cart egress: dns and payments; payments ingress: cart
 }
+
+TEST_CASE("each document of an inventory file is read on its own, mistakes at their line in the file", "[workloads]") {
+  // The reader loads one `---` document at a time: lines must still count from the file.
+  std::string text = "kind: Namespace\nmetadata: {name: shop}\n";
+  for (int i = 0; i < 3; ++i) text += "---\nkind: Pod\nmetadata: {name: p" + std::to_string(i) + ", namespace: shop}\n";
+  text += "---\nkind: Pod\nmetadata:\n  name: bad\n  namespace: shop\n  labels: {'no spaces': x}\n";  // lines 12-17
+  SourceManager sm;
+  Diagnostics diags;
+  KubeObjects objs = read(text, diags, sm);
+  CHECK(objs.pods.size() == 3);
+  REQUIRE(diags.all().size() == 1);
+  CHECK(diags.all().front().code == Code::W807);
+  CHECK(diags.all().front().range.line == 17);
+
+  // A syntax error in a later document: E201 at its line, and nothing of the file is read.
+  SourceManager sm2;
+  Diagnostics d2;
+  KubeObjects none;
+  CHECK_FALSE(parse_kube_objects(sm2.add("broken.yaml", text + "---\nkind: Pod\nmetadata: {name: [}\n"), sm2, none, d2));
+  REQUIRE(d2.all().size() == 1);
+  CHECK(d2.all().front().code == Code::E201);
+  CHECK(d2.all().front().range.line == 20);
+}
+
+TEST_CASE("thousands of pods group under their workloads, first controller of a name wins", "[workloads]") {
+  // workload_endpoints and resolve_kube_objects look workloads up by name (once linear
+  // scans, quadratic in the pods): the grouping must not depend on how they are found.
+  std::string text = "kind: Namespace\nmetadata: {name: shop}\n";
+  for (int w = 0; w < 300; ++w) {
+    std::string rs = "web" + std::to_string(w) + "-5d8f";
+    text += "---\nkind: Deployment\nmetadata: {name: web" + std::to_string(w) +
+            ", namespace: shop}\nspec: {template: {metadata: {labels: {app: web" + std::to_string(w) + "}}}}\n";
+    for (int p = 0; p < 4; ++p)
+      text += "---\nkind: Pod\nmetadata: {name: " + rs + "-" + std::to_string(p) +
+              ", namespace: shop, labels: {app: web" + std::to_string(w) +
+              ", pod-template-hash: 5d8f}, ownerReferences: [{kind: ReplicaSet, name: " + rs +
+              ", controller: true}]}\nstatus: {podIPs: [{ip: 10.1." + std::to_string(w / 50) + "." + std::to_string(w % 50 * 4 + p) +
+              "}]}\n";
+  }
+  // A second Deployment named web0 (another file's copy): the first one's template stands.
+  text += "---\nkind: Deployment\nmetadata: {name: web0, namespace: shop}\nspec: {template: {metadata: {labels: {app: other}}}}\n";
+  text += "---\nkind: Pod\nmetadata: {name: lone, namespace: shop}\nstatus: {podIP: 10.2.0.1}\n";
+  SourceManager sm;
+  Diagnostics diags;
+  KubeObjects objs = read(text, diags, sm);
+  CHECK(diags.all().empty());
+  std::vector<Endpoint> eps = workload_endpoints(objs);
+  CHECK(eps.size() == 301);
+  const Endpoint* web0 = named(eps, "shop/web0[Deployment]");
+  REQUIRE(web0);
+  CHECK(web0->labels.at("app") == "web0");
+  CHECK(web0->ips.size() == 4);
+  const Endpoint* web299 = named(eps, "shop/web299[Deployment]");
+  REQUIRE(web299);
+  CHECK(web299->ips.size() == 4);
+  for (const KubePod& p : objs.pods)
+    if (p.ep.name != "shop/lone") CHECK(p.workload.rfind("shop/web", 0) == 0);
+  CHECK(named(eps, "shop/lone[Pod]"));
+}
