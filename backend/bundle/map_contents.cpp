@@ -11,6 +11,7 @@
 
 #include "backend/bundle/plan.h"
 #include "backend/bundle/port_cells.h"
+#include "backend/bundle/selector_index.h"
 #include "ir/interp.h"
 
 namespace moat::bundle {
@@ -73,23 +74,40 @@ void set_endpoint_addresses(abi::EndpointValue& v, const std::vector<IpAddr>& ip
 
 namespace {
 
-std::string labels_key(const Labels& l) {
-  std::string s;
-  for (const auto& [k, v] : l) s += k + "=" + v + ",";
-  return s;
+void append_labels(std::string& s, const Labels& l) {
+  for (const auto& [k, v] : l) {
+    s += k;
+    s += '=';
+    s += v;
+    s += ',';
+  }
 }
 
-/// What the policy can see of an endpoint; equal keys share an identity.
+/// What the policy can see of an endpoint; equal keys share an identity. (Built in place:
+/// the agent describes every workload of the cluster on each recomputation.)
 std::string identity_key(const Endpoint& e) {
   if (e.kind == EndpointKind::Workload) {
-    Labels ns = e.ns_labels;
-    if (!e.ns.empty()) ns.emplace(kNamespaceNameLabel, e.ns);
+    std::string k = "w|";
+    k += e.ns;
+    k += '|';
+    if (!e.ns.empty() && !e.ns_labels.count(kNamespaceNameLabel)) {
+      Labels ns = e.ns_labels;
+      ns.emplace(kNamespaceNameLabel, e.ns);
+      append_labels(k, ns);
+    } else {
+      append_labels(k, e.ns_labels);
+    }
+    k += '|';
+    append_labels(k, e.labels);
+    k += '|';
     std::vector<std::string> ports;
     for (const NamedPort& p : e.ports)
       ports.push_back(p.name + "/" + to_string(p.proto) + "/" + std::to_string(p.port));
     std::sort(ports.begin(), ports.end());
-    std::string k = "w|" + e.ns + "|" + labels_key(ns) + "|" + labels_key(e.labels) + "|";
-    for (const std::string& p : ports) k += p + ",";
+    for (const std::string& p : ports) {
+      k += p;
+      k += ',';
+    }
     return k;
   }
   std::vector<std::string> ips, names;
@@ -165,26 +183,30 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
   // external endpoint with several addresses is several hosts (ir.h Flow: CIDR peers see
   // one address at a time), so each of its addresses is described, and identified, alone.
   std::set<std::pair<bool, std::array<uint8_t, 16>>> taken;
-  for (const Endpoint& e : endpoints) {
-    std::vector<Endpoint> hosts{e};
-    if (e.kind == EndpointKind::External && e.ips.size() > 1) {
-      hosts.clear();
-      for (const IpAddr& ip : e.ips) {
-        hosts.push_back(e);
-        hosts.back().ips = {ip};
-      }
+  out.endpoint_identity.reserve(endpoints.size());
+  out.hosts.reserve(endpoints.size());
+  auto describe = [&](const Endpoint& h) {
+    uint32_t id = reserved_identity(h.kind);
+    std::string key = identity_key(h);
+    if (id == 0) id = alloc.get(key, h.kind != EndpointKind::Workload);
+    else key = to_string(h.kind);
+    table.add(id, key, h);
+    for (const IpAddr& ip : h.ips) {
+      if (!taken.insert({ip.v6, ip.bytes}).second) continue;  // first endpoint with an address wins
+      out.hosts.emplace_back(ipcache_key(IpPrefix{ip, static_cast<uint8_t>(ip.bits())}), id);
     }
-    for (const Endpoint& h : hosts) {
-      uint32_t id = reserved_identity(h.kind);
-      std::string key = identity_key(h);
-      if (id == 0) id = alloc.get(key, h.kind != EndpointKind::Workload);
-      else key = to_string(h.kind);
-      table.add(id, key, h);
-      if (&h == &hosts.front()) out.endpoint_identity.push_back(id);
-      for (const IpAddr& ip : h.ips) {
-        if (!taken.insert({ip.v6, ip.bytes}).second) continue;  // first endpoint with an address wins
-        out.hosts.emplace_back(ipcache_key(IpPrefix{ip, static_cast<uint8_t>(ip.bits())}), id);
-      }
+    return id;
+  };
+  for (const Endpoint& e : endpoints) {
+    if (e.kind != EndpointKind::External || e.ips.size() <= 1) {
+      out.endpoint_identity.push_back(describe(e));
+      continue;
+    }
+    for (size_t i = 0; i < e.ips.size(); ++i) {
+      Endpoint h = e;
+      h.ips = {e.ips[i]};
+      uint32_t id = describe(h);
+      if (i == 0) out.endpoint_identity.push_back(id);
     }
   }
 
@@ -218,6 +240,8 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
   }
 
   // Local endpoints: identity and isolation flags per attachment.
+  SubjectIndex isolation_subjects;
+  for (size_t i = 0; i < policy.isolations.size(); ++i) isolation_subjects.add(i, policy.isolations[i].subject);
   std::vector<uint32_t> local_ids;
   for (const LocalAttachment& la : locals) {
     if (la.endpoint >= endpoints.size()) continue;
@@ -226,7 +250,8 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
     abi::EndpointValue v{};
     v.identity = out.endpoint_identity[la.endpoint];
     bool seen[2] = {false, false};
-    for (uint32_t i = 0; i < policy.isolations.size(); ++i) {
+    for (size_t candidate : isolation_subjects.candidates(e)) {
+      auto i = static_cast<uint32_t>(candidate);
       const Isolation& iso = policy.isolations[i];
       int d = static_cast<int>(iso.dir);
       if (seen[d] || !endpoint_selector_matches(iso.subject, e)) continue;
@@ -248,11 +273,13 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
   local_ids.erase(std::unique(local_ids.begin(), local_ids.end()), local_ids.end());
 
   // Which remote identities each rule's peer selects, looking only at the identities of
-  // the kinds the peer can match; peer_matches() of the interpreter has the last word.
-  std::vector<size_t> workloads, known_external;
+  // the kinds (and, for workloads, the namespaces) the peer can match; peer_matches() of
+  // the interpreter has the last word.
+  WorkloadIndex workloads;
+  std::vector<size_t> known_external;
   for (size_t i = 0; i < table.ids.size(); ++i) {
     EndpointKind k = table.ids[i].representative.kind;
-    if (k == EndpointKind::Workload) workloads.push_back(i);
+    if (k == EndpointKind::Workload) workloads.add(i, table.ids[i].representative);
     else if (k == EndpointKind::External && !std::binary_search(cidr_classes.begin(), cidr_classes.end(), i))
       known_external.push_back(i);
   }
@@ -264,7 +291,7 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
     };
     switch (peer.kind) {
     case Peer::Kind::Endpoints:
-      for (size_t idx : workloads) check(idx);
+      for (size_t idx : workloads.candidates(peer.endpoints)) check(idx);
       break;
     case Peer::Kind::Cidr: {
       // Only classes under the CIDR can match: an enclosing class's representative lies
@@ -283,13 +310,14 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
     }
     return ids;
   };
-  std::vector<std::vector<uint32_t>> rule_remotes(policy.rules.size());
-  std::vector<bool> per_remote(policy.rules.size(), false);
-  for (const Rule& r : policy.rules) {
+  // Computed on first use: only rules that apply to a local identity need their remotes.
+  std::vector<std::optional<std::vector<uint32_t>>> rule_remotes(policy.rules.size());
+  auto per_remote = [](const Rule& r) {
     bool named = std::any_of(r.ports.begin(), r.ports.end(), [](const PortMatch& p) { return !p.name.empty(); });
-    per_remote[r.id] = !peer_is_universal(r.peer) || (r.dir == Direction::Egress && named);
-    if (per_remote[r.id]) rule_remotes[r.id] = remotes_of(r);
-  }
+    return !peer_is_universal(r.peer) || (r.dir == Direction::Egress && named);
+  };
+  SubjectIndex rule_subjects;
+  for (size_t i = 0; i < policy.rules.size(); ++i) rule_subjects.add(i, policy.rules[i].subject);
 
   // Policy entries per local identity and direction.
   auto emit = [&](uint32_t local, uint32_t remote, Direction dir, const std::vector<PortEntry>& entries) {
@@ -304,16 +332,20 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
   };
   for (uint32_t local : local_ids) {
     const Endpoint& lrep = table.ids[table.at.at(local)].representative;
+    std::vector<size_t> candidates = rule_subjects.candidates(lrep);
     for (Direction dir : {Direction::Ingress, Direction::Egress}) {
       std::vector<const Rule*> universal;
       std::map<uint32_t, std::vector<const Rule*>> by_remote;
-      for (const Rule& r : policy.rules) {
+      for (size_t i : candidates) {
+        const Rule& r = policy.rules[i];
         if (r.dir != dir || !endpoint_selector_matches(r.subject, lrep)) continue;
-        if (!per_remote[r.id]) {
+        if (!per_remote(r)) {
           universal.push_back(&r);
           continue;
         }
-        for (uint32_t remote : rule_remotes[r.id]) by_remote[remote].push_back(&r);
+        std::optional<std::vector<uint32_t>>& remotes = rule_remotes[i];
+        if (!remotes) remotes = remotes_of(r);
+        for (uint32_t remote : *remotes) by_remote[remote].push_back(&r);
       }
       const Endpoint* ingress_owner = dir == Direction::Ingress ? &lrep : nullptr;
       if (!universal.empty()) emit(local, abi::kIdentityAny, dir, port_entries(universal, {}, ingress_owner));
