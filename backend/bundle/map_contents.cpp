@@ -4,10 +4,12 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <optional>
-#include <set>
+#include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "backend/bundle/plan.h"
 #include "backend/bundle/port_cells.h"
@@ -25,7 +27,7 @@ uint32_t IdentityAllocator::get(const std::string& key, bool external) {
 }
 
 void IdentityAllocator::retain(const std::vector<std::string>& keep) {
-  std::map<std::string, uint32_t> kept;
+  std::unordered_map<std::string, uint32_t> kept;
   for (const std::string& k : keep)
     if (auto it = ids_.find(k); it != ids_.end()) kept.insert(*it);
   ids_ = std::move(kept);
@@ -151,13 +153,35 @@ std::optional<IpAddr> uncovered_address(const IpPrefix& p, const std::vector<IpP
   return std::nullopt;
 }
 
+/// Every identity the node knows, with the endpoint that represents it: one of the
+/// endpoints given, or one made here (kept in `made`, whose elements never move), so a
+/// cluster's endpoints are not copied.
 struct Table {
-  std::vector<IdentityInfo> ids;            // every identity the node knows
+  struct Entry {
+    uint32_t id;
+    std::string key;
+    const Endpoint* representative;
+  };
+  std::vector<Entry> ids;
   std::unordered_map<uint32_t, size_t> at;  // id -> index in ids
-  void add(uint32_t id, const std::string& key, const Endpoint& rep) {
-    if (at.count(id)) return;
-    at.emplace(id, ids.size());
-    ids.push_back({id, key, rep});
+  std::deque<Endpoint> made;
+  void add(uint32_t id, std::string key, const Endpoint& rep) {
+    if (at.emplace(id, ids.size()).second) ids.push_back({id, std::move(key), &rep});
+  }
+  const Endpoint& made_endpoint(Endpoint e) { return made.emplace_back(std::move(e)); }
+};
+
+/// An address as a set element: family byte + 16 address bytes.
+using AddressKey = std::array<uint8_t, 17>;
+AddressKey address_key(const IpAddr& ip) {
+  AddressKey k{};
+  k[0] = ip.v6;
+  std::copy(ip.bytes.begin(), ip.bytes.end(), k.begin() + 1);
+  return k;
+}
+struct AddressHash {
+  size_t operator()(const AddressKey& k) const {
+    return std::hash<std::string_view>()(std::string_view(reinterpret_cast<const char*>(k.data()), k.size()));
   }
 };
 
@@ -177,22 +201,25 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
 
   // WORLD: an address under no policy prefix; its representative has no address at all, so
   // only peers that match every external endpoint (world, all, any) select it.
-  table.add(abi::kIdentityWorld, "world", external_rep({}));
+  table.add(abi::kIdentityWorld, "world", table.made_endpoint(external_rep({})));
 
   // Known endpoints: one identity per description, one ipcache entry per address. An
   // external endpoint with several addresses is several hosts (ir.h Flow: CIDR peers see
   // one address at a time), so each of its addresses is described, and identified, alone.
-  std::set<std::pair<bool, std::array<uint8_t, 16>>> taken;
+  std::unordered_set<AddressKey, AddressHash> taken;
+  taken.reserve(endpoints.size());
+  table.ids.reserve(endpoints.size() + 1);
+  table.at.reserve(endpoints.size() + 1);
   out.endpoint_identity.reserve(endpoints.size());
   out.hosts.reserve(endpoints.size());
-  auto describe = [&](const Endpoint& h) {
+  auto describe = [&](const Endpoint& h) {  // h outlives the table
     uint32_t id = reserved_identity(h.kind);
     std::string key = identity_key(h);
     if (id == 0) id = alloc.get(key, h.kind != EndpointKind::Workload);
     else key = to_string(h.kind);
-    table.add(id, key, h);
+    table.add(id, std::move(key), h);
     for (const IpAddr& ip : h.ips) {
-      if (!taken.insert({ip.v6, ip.bytes}).second) continue;  // first endpoint with an address wins
+      if (!taken.insert(address_key(ip)).second) continue;  // first endpoint with an address wins
       out.hosts.emplace_back(ipcache_key(IpPrefix{ip, static_cast<uint8_t>(ip.bits())}), id);
     }
     return id;
@@ -205,7 +232,7 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
     for (size_t i = 0; i < e.ips.size(); ++i) {
       Endpoint h = e;
       h.ips = {e.ips[i]};
-      uint32_t id = describe(h);
+      uint32_t id = describe(table.made_endpoint(std::move(h)));
       if (i == 0) out.endpoint_identity.push_back(id);
     }
   }
@@ -227,7 +254,7 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
     std::vector<IpPrefix> inner;
     for (size_t j = i + 1; j < prefixes.size() && p.contains(prefixes[j]); ++j) inner.push_back(prefixes[j]);
     // A known endpoint's own address outranks a class with the same (full-length) prefix.
-    if (p.len == p.addr.bits() && taken.count({p.addr.v6, p.addr.bytes})) continue;
+    if (p.len == p.addr.bits() && taken.count(address_key(p.addr))) continue;
     std::optional<IpAddr> rep = uncovered_address(p, inner);
     if (!rep) continue;  // every address under p has a longer prefix
     std::string key = "cidr|" + p.str();
@@ -235,12 +262,16 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
     if (table.at.count(id)) continue;
     cidr_classes.push_back(table.ids.size());
     class_prefix.push_back(p);
-    table.add(id, key, external_rep({*rep}));
+    table.add(id, key, table.made_endpoint(external_rep({*rep})));
     (p.len == p.addr.bits() ? out.hosts : out.ipcache).emplace_back(ipcache_key(p), id);
   }
 
   // Local endpoints: identity and isolation flags per attachment.
-  SubjectIndex isolation_subjects;
+  std::vector<const Endpoint*> local_workloads;
+  for (const LocalAttachment& la : locals)
+    if (la.endpoint < endpoints.size() && endpoints[la.endpoint].kind == EndpointKind::Workload)
+      local_workloads.push_back(&endpoints[la.endpoint]);
+  SubjectIndex isolation_subjects(local_workloads);
   for (size_t i = 0; i < policy.isolations.size(); ++i) isolation_subjects.add(i, policy.isolations[i].subject);
   std::vector<uint32_t> local_ids;
   for (const LocalAttachment& la : locals) {
@@ -275,23 +306,28 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
   // Which remote identities each rule's peer selects, looking only at the identities of
   // the kinds (and, for workloads, the namespaces) the peer can match; peer_matches() of
   // the interpreter has the last word.
-  WorkloadIndex workloads;
   std::vector<size_t> known_external;
-  for (size_t i = 0; i < table.ids.size(); ++i) {
-    EndpointKind k = table.ids[i].representative.kind;
-    if (k == EndpointKind::Workload) workloads.add(i, table.ids[i].representative);
-    else if (k == EndpointKind::External && !std::binary_search(cidr_classes.begin(), cidr_classes.end(), i))
+  for (size_t i = 0; i < table.ids.size(); ++i)
+    if (table.ids[i].representative->kind == EndpointKind::External &&
+        !std::binary_search(cidr_classes.begin(), cidr_classes.end(), i))
       known_external.push_back(i);
-  }
+  std::optional<WorkloadIndex> workloads;  // built when a rule that applies here needs it
+  auto workload_index = [&]() -> const WorkloadIndex& {
+    if (!workloads) {
+      workloads.emplace();
+      for (size_t i = 0; i < table.ids.size(); ++i) workloads->add(i, *table.ids[i].representative);
+    }
+    return *workloads;
+  };
   auto remotes_of = [&](const Rule& r) {
     std::vector<uint32_t> ids;
     const Peer& peer = r.peer;
     auto check = [&](size_t idx) {
-      if (peer_matches(peer, table.ids[idx].representative)) ids.push_back(table.ids[idx].id);
+      if (peer_matches(peer, *table.ids[idx].representative)) ids.push_back(table.ids[idx].id);
     };
     switch (peer.kind) {
     case Peer::Kind::Endpoints:
-      for (size_t idx : workloads.candidates(peer.endpoints)) check(idx);
+      for (size_t idx : workload_index().candidates(peer.endpoints)) check(idx);
       break;
     case Peer::Kind::Cidr: {
       // Only classes under the CIDR can match: an enclosing class's representative lies
@@ -316,7 +352,9 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
     bool named = std::any_of(r.ports.begin(), r.ports.end(), [](const PortMatch& p) { return !p.name.empty(); });
     return !peer_is_universal(r.peer) || (r.dir == Direction::Egress && named);
   };
-  SubjectIndex rule_subjects;
+  std::vector<const Endpoint*> local_reps;
+  for (uint32_t local : local_ids) local_reps.push_back(table.ids[table.at.at(local)].representative);
+  SubjectIndex rule_subjects(local_reps);
   for (size_t i = 0; i < policy.rules.size(); ++i) rule_subjects.add(i, policy.rules[i].subject);
 
   // Policy entries per local identity and direction.
@@ -331,7 +369,7 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
     }
   };
   for (uint32_t local : local_ids) {
-    const Endpoint& lrep = table.ids[table.at.at(local)].representative;
+    const Endpoint& lrep = *table.ids[table.at.at(local)].representative;
     std::vector<size_t> candidates = rule_subjects.candidates(lrep);
     for (Direction dir : {Direction::Ingress, Direction::Egress}) {
       std::vector<const Rule*> universal;
@@ -350,14 +388,15 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
       const Endpoint* ingress_owner = dir == Direction::Ingress ? &lrep : nullptr;
       if (!universal.empty()) emit(local, abi::kIdentityAny, dir, port_entries(universal, {}, ingress_owner));
       for (const auto& [remote, rules] : by_remote) {
-        const Endpoint* owner = dir == Direction::Ingress ? &lrep : &table.ids[table.at.at(remote)].representative;
+        const Endpoint* owner = dir == Direction::Ingress ? &lrep : table.ids[table.at.at(remote)].representative;
         emit(local, remote, dir, port_entries(rules, universal, owner));
       }
     }
   }
 
-  std::sort(table.ids.begin(), table.ids.end(), [](const IdentityInfo& a, const IdentityInfo& b) { return a.id < b.id; });
-  out.identities = std::move(table.ids);
+  std::sort(table.ids.begin(), table.ids.end(), [](const Table::Entry& a, const Table::Entry& b) { return a.id < b.id; });
+  out.identities.reserve(table.ids.size());
+  for (Table::Entry& e : table.ids) out.identities.push_back({e.id, std::move(e.key)});
   return out;
 }
 

@@ -69,11 +69,19 @@ std::vector<size_t> WorkloadIndex::candidates(const EndpointSelector& s) const {
   return out;
 }
 
+SubjectIndex::SubjectIndex(const std::vector<const Endpoint*>& workloads) {
+  for (const Endpoint* e : workloads) by_name_[effective_namespace_name(*e)];
+}
+
 void SubjectIndex::add(size_t item, const EndpointSelector& s) {
-  if (const std::vector<std::string>* names = required_names(s))
-    for_each_name(*names, [&](const std::string& n) { by_name_[n].push_back(item); });
-  else
+  const std::vector<std::string>* names = required_names(s);
+  if (!names) {
     any_namespace_.push_back(item);
+    return;
+  }
+  for_each_name(*names, [&](const std::string& n) {
+    if (auto it = by_name_.find(n); it != by_name_.end()) it->second.push_back(item);
+  });
 }
 
 std::vector<size_t> SubjectIndex::candidates(const Endpoint& e) const {

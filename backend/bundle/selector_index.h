@@ -8,6 +8,7 @@
 #pragma once
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -33,21 +34,25 @@ private:
     std::vector<size_t> items;
   };
   std::vector<Group> groups_;
-  std::unordered_map<std::string, std::vector<size_t>> by_name_;  // namespace name -> groups
-                                                                  // (one, unless labels differ)
+  // namespace name (viewed in the endpoints) -> groups (one, unless labels differ)
+  std::unordered_map<std::string_view, std::vector<size_t>> by_name_;
 };
 
 /// Selectors (rule or isolation subjects, numbered by the caller) by the namespace names
-/// they require.
+/// they require, for workloads of a few namespaces only (one node's): a selector that
+/// requires other namespaces is dropped as it is added, without being stored.
 class SubjectIndex {
 public:
+  /// `workloads`: the only endpoints candidates() will be asked about (they must outlive
+  /// the index).
+  explicit SubjectIndex(const std::vector<const Endpoint*>& workloads);
   /// Items must be added in ascending order.
   void add(size_t item, const EndpointSelector& s);
   /// Every item whose selector may match the workload `e`, ascending.
   std::vector<size_t> candidates(const Endpoint& e) const;
 
 private:
-  std::unordered_map<std::string, std::vector<size_t>> by_name_;
+  std::unordered_map<std::string_view, std::vector<size_t>> by_name_;  // the workloads' namespaces
   std::vector<size_t> any_namespace_;
 };
 

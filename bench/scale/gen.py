@@ -140,7 +140,7 @@ def one_ns(n):
         peer = [{"podSelector": {"tier": f"t{j % 10}"}}]
         pols.append(netpol("big", f"np{j}", {"app": f"app-{j % 1000}"}, ["Ingress"],
                            ingress=[(peer, [("TCP", 1000 + j % 1000)])]))
-    proof = "prove big/{tier: t1} ingress within { big/* };\n"
+    proof = "prove big/{tier: t1} ingress within { namespace big };\n"
     return nss, pods, pols, proof
 
 
