@@ -7,9 +7,7 @@
 #include <deque>
 #include <map>
 #include <optional>
-#include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "backend/bundle/plan.h"
 #include "backend/bundle/port_cells.h"
@@ -171,7 +169,7 @@ struct Table {
   const Endpoint& made_endpoint(Endpoint e) { return made.emplace_back(std::move(e)); }
 };
 
-/// An address as a set element: family byte + 16 address bytes.
+/// An address as a sort key: family byte + 16 address bytes.
 using AddressKey = std::array<uint8_t, 17>;
 AddressKey address_key(const IpAddr& ip) {
   AddressKey k{};
@@ -179,11 +177,6 @@ AddressKey address_key(const IpAddr& ip) {
   std::copy(ip.bytes.begin(), ip.bytes.end(), k.begin() + 1);
   return k;
 }
-struct AddressHash {
-  size_t operator()(const AddressKey& k) const {
-    return std::hash<std::string_view>()(std::string_view(reinterpret_cast<const char*>(k.data()), k.size()));
-  }
-};
 
 Endpoint external_rep(std::vector<IpAddr> ips) {
   Endpoint e;
@@ -206,8 +199,10 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
   // Known endpoints: one identity per description, one ipcache entry per address. An
   // external endpoint with several addresses is several hosts (ir.h Flow: CIDR peers see
   // one address at a time), so each of its addresses is described, and identified, alone.
-  std::unordered_set<AddressKey, AddressHash> taken;
-  taken.reserve(endpoints.size());
+  // Every address with its entry in out.hosts; duplicates are dropped after the loop (the
+  // first endpoint with an address wins) by sorting, not by a node-per-address set.
+  std::vector<std::pair<AddressKey, size_t>> addresses;
+  addresses.reserve(endpoints.size());
   table.ids.reserve(endpoints.size() + 1);
   table.at.reserve(endpoints.size() + 1);
   out.endpoint_identity.reserve(endpoints.size());
@@ -219,7 +214,7 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
     else key = to_string(h.kind);
     table.add(id, std::move(key), h);
     for (const IpAddr& ip : h.ips) {
-      if (!taken.insert(address_key(ip)).second) continue;  // first endpoint with an address wins
+      addresses.emplace_back(address_key(ip), out.hosts.size());
       out.hosts.emplace_back(ipcache_key(IpPrefix{ip, static_cast<uint8_t>(ip.bits())}), id);
     }
     return id;
@@ -236,6 +231,20 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
       if (i == 0) out.endpoint_identity.push_back(id);
     }
   }
+
+  std::sort(addresses.begin(), addresses.end());
+  std::vector<bool> repeated(out.hosts.size(), false);
+  for (size_t i = 1; i < addresses.size(); ++i)
+    if (addresses[i].first == addresses[i - 1].first) repeated[addresses[i].second] = true;
+  size_t kept = 0;
+  for (size_t i = 0; i < out.hosts.size(); ++i)
+    if (!repeated[i]) out.hosts[kept++] = out.hosts[i];
+  out.hosts.resize(kept);
+  auto taken = [&](const IpAddr& ip) {
+    AddressKey k = address_key(ip);
+    auto it = std::lower_bound(addresses.begin(), addresses.end(), std::make_pair(k, size_t{0}));
+    return it != addresses.end() && it->first == k;
+  };
 
   // CIDR classes: every CIDR and except prefix of the policy.
   std::vector<IpPrefix> prefixes;
@@ -254,7 +263,7 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
     std::vector<IpPrefix> inner;
     for (size_t j = i + 1; j < prefixes.size() && p.contains(prefixes[j]); ++j) inner.push_back(prefixes[j]);
     // A known endpoint's own address outranks a class with the same (full-length) prefix.
-    if (p.len == p.addr.bits() && taken.count(address_key(p.addr))) continue;
+    if (p.len == p.addr.bits() && taken(p.addr)) continue;
     std::optional<IpAddr> rep = uncovered_address(p, inner);
     if (!rep) continue;  // every address under p has a longer prefix
     std::string key = "cidr|" + p.str();

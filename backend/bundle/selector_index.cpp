@@ -42,11 +42,12 @@ void WorkloadIndex::add(size_t item, const Endpoint& e) {
     labels = &completed;
   }
   std::vector<size_t>& named = by_name_[effective_namespace_name(e)];
-  auto same = std::find_if(named.begin(), named.end(), [&](size_t g) { return groups_[g].ns_labels == *labels; });
+  auto same = std::find_if(named.begin(), named.end(), [&](size_t g) { return *groups_[g].ns_labels == *labels; });
   size_t g = same != named.end() ? *same : groups_.size();
   if (g == groups_.size()) {
+    if (labels == &completed) labels = &completed_.emplace_back(std::move(completed));
     named.push_back(g);
-    groups_.push_back({*labels, {}});
+    groups_.push_back({labels, {}});
   }
   groups_[g].items.push_back(item);
 }
@@ -55,7 +56,7 @@ std::vector<size_t> WorkloadIndex::candidates(const EndpointSelector& s) const {
   std::vector<size_t> out;
   auto take = [&](size_t g) {
     const Group& group = groups_[g];
-    if (label_selector_matches(s.namespaces, group.ns_labels))
+    if (label_selector_matches(s.namespaces, *group.ns_labels))
       out.insert(out.end(), group.items.begin(), group.items.end());
   };
   if (const std::vector<std::string>* names = required_names(s)) {

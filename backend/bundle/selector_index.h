@@ -7,6 +7,7 @@
 // cannot match; the caller still asks the interpreter's endpoint_selector_matches.
 #pragma once
 #include <cstddef>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -30,10 +31,12 @@ public:
 
 private:
   struct Group {
-    Labels ns_labels;  // as endpoint_selector_matches sees them (the name label included)
+    const Labels* ns_labels;  // as endpoint_selector_matches sees them (name label included):
+                              // an endpoint's own, or one in completed_
     std::vector<size_t> items;
   };
   std::vector<Group> groups_;
+  std::deque<Labels> completed_;  // label sets of endpoints that lack the name label
   // namespace name (viewed in the endpoints) -> groups (one, unless labels differ)
   std::unordered_map<std::string_view, std::vector<size_t>> by_name_;
 };
