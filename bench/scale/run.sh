@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
     --scale) scale=$2; shift 2 ;;
     --timeout) limit=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# {0,1}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | cut -c3-; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) shapes+=("$1"); shift ;;
   esac
