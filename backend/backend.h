@@ -40,8 +40,8 @@ struct BuildOutput {
 
 /// check_buildable, then one object per distinct plan ("default" for every workload, plus
 /// one per node pool whose admitted workloads need fewer lookups) and the manifest.
-/// `sources` are the files the module was loaded from (hashed into the manifest).
-bool build_bundle(const Module& m, const SourceManager& sm, BuildOutput& out, Diagnostics& diags,
-                  std::string& error);
+/// `sources` are the files the module was loaded from (hashed into the manifest). The
+/// module's rules and isolations move into the manifest: pass an rvalue to avoid a copy.
+bool build_bundle(Module m, const SourceManager& sm, BuildOutput& out, Diagnostics& diags, std::string& error);
 
 } // namespace moat::backend

@@ -99,20 +99,10 @@ bool same_plan(const DatapathPlan& a, const DatapathPlan& b) {
 
 } // namespace
 
-bool build_bundle(const Module& m, const SourceManager& sm, BuildOutput& out, Diagnostics& diags,
-                  std::string& error) {
+bool build_bundle(Module m, const SourceManager& sm, BuildOutput& out, Diagnostics& diags, std::string& error) {
   if (!check_buildable(m, diags)) return false;
   bundle::Manifest& man = out.manifest;
   for (FileId f = 0; f < sm.size(); ++f) man.sources.push_back({sm.path(f), bundle::sha256_hex(sm.text(f))});
-
-  // The policy in selector form; source ranges become "file:line:col" strings.
-  for (const Rule& r : m.rules) {
-    Rule copy = r;
-    copy.http.clear();
-    man.policy.rules.push_back(std::move(copy));
-    man.origins.push_back({r.id, r.origin, r.range.known() ? sm.location(r.range) : ""});
-  }
-  man.policy.isolations = m.isolations;
 
   std::vector<std::pair<std::string, DatapathPlan>> plans = {{"default", bundle::plan_datapath(m)}};
   for (const NodePool& pool : m.pools) {
@@ -125,6 +115,16 @@ bool build_bundle(const Module& m, const SourceManager& sm, BuildOutput& out, Di
     man.pools.push_back({pool.name, object, pool.requirements, pool.labels, pool.taints, pool.startup_taints,
                          pool.admits});
   }
+
+  // The policy in selector form (moved, not copied: a cluster's policy is 10^5 rules);
+  // source ranges become "file:line:col" strings.
+  man.origins.reserve(m.rules.size());
+  for (Rule& r : m.rules) {
+    r.http.clear();  // none: check_buildable refused them
+    man.origins.push_back({r.id, r.origin, r.range.known() ? sm.location(r.range) : ""});
+  }
+  man.policy.rules = std::move(m.rules);
+  man.policy.isolations = std::move(m.isolations);
 
   for (const auto& [name, plan] : plans) {
     std::vector<uint8_t> elf;

@@ -58,7 +58,8 @@ int run_build(const BuildOptions& o) {
   backend::BuildOutput out;
   std::string error;
   auto phase = std::chrono::steady_clock::now();
-  bool built = backend::build_bundle(module, sm, out, diags, error);
+  size_t rule_count = module.rules.size(), isolation_count = module.isolations.size();
+  bool built = backend::build_bundle(std::move(module), sm, out, diags, error);
   if (o.timings) std::fprintf(stderr, "moat build: compile %.0f ms\n", since(phase));
   if (!built) {
     print_diagnostics(diags, sm, stderr);
@@ -85,7 +86,8 @@ int run_build(const BuildOptions& o) {
   phase = std::chrono::steady_clock::now();
   bundle::Signer signer;
   if (key) signer = [&key](const std::string& text) { return key->sign(text); };
-  if (!bundle::write_bundle(o.out, out.manifest, out.objects, error, signer)) {
+  size_t object_count = out.objects.size(), pool_count = out.manifest.pools.size();
+  if (!bundle::write_bundle(o.out, std::move(out.manifest), out.objects, error, signer)) {
     std::fprintf(stderr, "moat build: %s\n", error.c_str());
     return 3;
   }
@@ -94,8 +96,7 @@ int run_build(const BuildOptions& o) {
   if (!o.quiet)
     std::fprintf(stderr, "%s\n",
                  fmt::format("moat build: {} rule(s), {} isolation(s), {} object(s), {} node pool(s) -> {}{} ({:.0f} ms)",
-                             module.rules.size(), module.isolations.size(), out.objects.size(),
-                             out.manifest.pools.size(), o.out,
+                             rule_count, isolation_count, object_count, pool_count, o.out,
                              key ? ", signed by key " + key->public_key().id() : std::string(), ms)
                      .c_str());
   return 0;

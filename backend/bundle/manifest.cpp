@@ -1,6 +1,7 @@
 // manifest.json: the bundle's description, written by `moat build`, read by the runtime.
 #include "backend/bundle/manifest.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -62,9 +63,9 @@ json selector_json(const EndpointSelector& s) {
   return {{"namespaces", requirements_json(s.namespaces.reqs)}, {"pods", requirements_json(s.pods.reqs)}};
 }
 
-/// The selector table: equal selectors (by their JSON text) share one index.
+/// The selector table: equal selectors (by their requirements) share one index.
 struct SelectorTable {
-  json list = json::array();
+  std::vector<const EndpointSelector*> list;
   std::unordered_map<std::string, size_t> index;
   static void key_of(const std::vector<LabelRequirement>& reqs, std::string& k) {
     for (const LabelRequirement& r : reqs) {
@@ -81,8 +82,13 @@ struct SelectorTable {
     k += '\x04';
     key_of(s.pods.reqs, k);
     auto [it, fresh] = index.emplace(std::move(k), list.size());
-    if (fresh) list.push_back(selector_json(s));
+    if (fresh) list.push_back(&s);
     return it->second;
+  }
+  json to_json() const {
+    json a = json::array();
+    for (const EndpointSelector* s : list) a.push_back(selector_json(*s));
+    return a;
   }
 };
 
@@ -271,7 +277,42 @@ std::vector<Taint> parse_taints(const json& a) {
 // ---- compact streaming writer for big rule lists (same text nlohmann's dump(-1) gives) ----
 
 void put_string(std::string& out, const std::string& v) {
-  out += json(v).dump();
+  // Most strings need no escaping: appended as they are (the bytes nlohmann would write).
+  bool plain = std::all_of(v.begin(), v.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+  if (!plain) {
+    out += json(v).dump();
+    return;
+  }
+  out += '"';
+  out += v;
+  out += '"';
+}
+
+void put_requirements(std::string& out, const std::vector<LabelRequirement>& reqs) {
+  out += '[';
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    const LabelRequirement& r = reqs[i];
+    out += i ? ",{\"key\":" : "{\"key\":";
+    put_string(out, r.key);
+    out += ",\"op\":\"";
+    out += op_name(r.op);
+    out += "\",\"values\":[";
+    for (size_t k = 0; k < r.values.size(); ++k) {
+      if (k) out += ',';
+      put_string(out, r.values[k]);
+    }
+    out += "]}";
+  }
+  out += ']';
+}
+
+/// selector_json(s).dump(), written directly.
+void put_selector(std::string& out, const EndpointSelector& s) {
+  out += "{\"namespaces\":";
+  put_requirements(out, s.namespaces.reqs);
+  out += ",\"pods\":";
+  put_requirements(out, s.pods.reqs);
+  out += '}';
 }
 
 void put_rule(std::string& out, const Rule& r, const RuleOrigin* origin, SelectorTable& sel) {
@@ -289,7 +330,9 @@ void put_rule(std::string& out, const Rule& r, const RuleOrigin* origin, Selecto
   out += ",\"origin\":";
   put_string(out, origin ? origin->origin : r.origin);
   out += ",\"peer\":";
-  if (r.peer.kind == Peer::Kind::Cidr) {
+  if (r.peer.kind == Peer::Kind::Endpoints) {
+    out += "{\"kind\":\"endpoints\",\"selector\":" + std::to_string(sel.add(r.peer.endpoints)) + "}";
+  } else if (r.peer.kind == Peer::Kind::Cidr) {
     out += "{\"cidr\":\"" + r.peer.cidr.str() + "\",\"except\":[";
     for (size_t i = 0; i < r.peer.except.size(); ++i) out += (i ? ",\"" : "\"") + r.peer.except[i].str() + "\"";
     out += "],\"kind\":\"cidr\"}";
@@ -368,8 +411,20 @@ std::string manifest_to_json(const Manifest& m) {
   }
   if (big) rules_text += m.policy.rules.empty() ? "[]" : "]";
   json isolations = json::array();
-  for (const Isolation& iso : m.policy.isolations)
-    isolations.push_back({{"subject", sel.add(iso.subject)}, {"dir", to_string(iso.dir)}, {"origin", iso.origin}});
+  std::string isolations_text;
+  for (size_t i = 0; i < m.policy.isolations.size(); ++i) {
+    const Isolation& iso = m.policy.isolations[i];
+    if (!big) {
+      isolations.push_back({{"subject", sel.add(iso.subject)}, {"dir", to_string(iso.dir)}, {"origin", iso.origin}});
+      continue;
+    }
+    isolations_text += i ? ",{\"dir\":" : "[{\"dir\":";
+    put_string(isolations_text, to_string(iso.dir));
+    isolations_text += ",\"origin\":";
+    put_string(isolations_text, iso.origin);
+    isolations_text += ",\"subject\":" + std::to_string(sel.add(iso.subject)) + "}";
+  }
+  if (big) isolations_text += m.policy.isolations.empty() ? "[]" : "]";
   json pools = json::array();
   for (const PoolEntry& p : m.pools) {
     json admits = json::array();
@@ -383,18 +438,38 @@ std::string manifest_to_json(const Manifest& m) {
                      {"admits", admits}});
   }
   j["pools"] = std::move(pools);
-  j["selectors"] = std::move(sel.list);
-  j["isolations"] = std::move(isolations);
   if (!big) {
+    j["selectors"] = sel.to_json();
+    j["isolations"] = std::move(isolations);
     j["rules"] = std::move(rules);
     return j.dump(2) + "\n";
   }
-  // One line when big (a 100k-rule manifest would otherwise be mostly spaces); the rules
-  // are spliced in where a placeholder sorts ("rules" comes after "reserved_identities").
-  j["rules"] = nullptr;
-  std::string text = j.dump();
-  size_t at = text.find("\"rules\":null");
-  return text.substr(0, at) + "\"rules\":" + rules_text + text.substr(at + 12) + "\n";
+  // One line when big (a 100k-rule manifest would otherwise be mostly spaces); the big
+  // lists are written as text and spliced in where placeholders sort (nlohmann orders an
+  // object's keys, so the text is what dump() of the whole tree would give).
+  std::string selectors_text = "[";
+  for (size_t i = 0; i < sel.list.size(); ++i) {
+    if (i) selectors_text += ',';
+    put_selector(selectors_text, *sel.list[i]);
+  }
+  selectors_text += ']';
+  std::pair<const char*, const std::string*> spliced[] = {
+      {"isolations", &isolations_text}, {"rules", &rules_text}, {"selectors", &selectors_text}};
+  for (const auto& [key, text] : spliced) j[key] = nullptr;
+  std::string head = j.dump(), text;
+  text.reserve(head.size() + isolations_text.size() + rules_text.size() + selectors_text.size() + 1);
+  size_t from = 0;
+  for (const auto& [key, list] : spliced) {  // in key order, as dump() placed them
+    std::string placeholder = "\"" + std::string(key) + "\":null";
+    size_t at = head.find(placeholder, from);
+    text.append(head, from, at - from);
+    text += "\"" + std::string(key) + "\":";
+    text += *list;
+    from = at + placeholder.size();
+  }
+  text.append(head, from, std::string::npos);
+  text += '\n';
+  return text;
 }
 
 std::optional<Manifest> manifest_from_json(const std::string& text, std::string& error) {

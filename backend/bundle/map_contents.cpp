@@ -4,13 +4,14 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <optional>
-#include <set>
 #include <unordered_map>
 
 #include "backend/bundle/plan.h"
 #include "backend/bundle/port_cells.h"
+#include "backend/bundle/selector_index.h"
 #include "ir/interp.h"
 
 namespace moat::bundle {
@@ -24,7 +25,7 @@ uint32_t IdentityAllocator::get(const std::string& key, bool external) {
 }
 
 void IdentityAllocator::retain(const std::vector<std::string>& keep) {
-  std::map<std::string, uint32_t> kept;
+  std::unordered_map<std::string, uint32_t> kept;
   for (const std::string& k : keep)
     if (auto it = ids_.find(k); it != ids_.end()) kept.insert(*it);
   ids_ = std::move(kept);
@@ -73,23 +74,40 @@ void set_endpoint_addresses(abi::EndpointValue& v, const std::vector<IpAddr>& ip
 
 namespace {
 
-std::string labels_key(const Labels& l) {
-  std::string s;
-  for (const auto& [k, v] : l) s += k + "=" + v + ",";
-  return s;
+void append_labels(std::string& s, const Labels& l) {
+  for (const auto& [k, v] : l) {
+    s += k;
+    s += '=';
+    s += v;
+    s += ',';
+  }
 }
 
-/// What the policy can see of an endpoint; equal keys share an identity.
+/// What the policy can see of an endpoint; equal keys share an identity. (Built in place:
+/// the agent describes every workload of the cluster on each recomputation.)
 std::string identity_key(const Endpoint& e) {
   if (e.kind == EndpointKind::Workload) {
-    Labels ns = e.ns_labels;
-    if (!e.ns.empty()) ns.emplace(kNamespaceNameLabel, e.ns);
+    std::string k = "w|";
+    k += e.ns;
+    k += '|';
+    if (!e.ns.empty() && !e.ns_labels.count(kNamespaceNameLabel)) {
+      Labels ns = e.ns_labels;
+      ns.emplace(kNamespaceNameLabel, e.ns);
+      append_labels(k, ns);
+    } else {
+      append_labels(k, e.ns_labels);
+    }
+    k += '|';
+    append_labels(k, e.labels);
+    k += '|';
     std::vector<std::string> ports;
     for (const NamedPort& p : e.ports)
       ports.push_back(p.name + "/" + to_string(p.proto) + "/" + std::to_string(p.port));
     std::sort(ports.begin(), ports.end());
-    std::string k = "w|" + e.ns + "|" + labels_key(ns) + "|" + labels_key(e.labels) + "|";
-    for (const std::string& p : ports) k += p + ",";
+    for (const std::string& p : ports) {
+      k += p;
+      k += ',';
+    }
     return k;
   }
   std::vector<std::string> ips, names;
@@ -133,15 +151,32 @@ std::optional<IpAddr> uncovered_address(const IpPrefix& p, const std::vector<IpP
   return std::nullopt;
 }
 
+/// Every identity the node knows, with the endpoint that represents it: one of the
+/// endpoints given, or one made here (kept in `made`, whose elements never move), so a
+/// cluster's endpoints are not copied.
 struct Table {
-  std::vector<IdentityInfo> ids;            // every identity the node knows
+  struct Entry {
+    uint32_t id;
+    std::string key;
+    const Endpoint* representative;
+  };
+  std::vector<Entry> ids;
   std::unordered_map<uint32_t, size_t> at;  // id -> index in ids
-  void add(uint32_t id, const std::string& key, const Endpoint& rep) {
-    if (at.count(id)) return;
-    at.emplace(id, ids.size());
-    ids.push_back({id, key, rep});
+  std::deque<Endpoint> made;
+  void add(uint32_t id, std::string key, const Endpoint& rep) {
+    if (at.emplace(id, ids.size()).second) ids.push_back({id, std::move(key), &rep});
   }
+  const Endpoint& made_endpoint(Endpoint e) { return made.emplace_back(std::move(e)); }
 };
+
+/// An address as a sort key: family byte + 16 address bytes.
+using AddressKey = std::array<uint8_t, 17>;
+AddressKey address_key(const IpAddr& ip) {
+  AddressKey k{};
+  k[0] = ip.v6;
+  std::copy(ip.bytes.begin(), ip.bytes.end(), k.begin() + 1);
+  return k;
+}
 
 Endpoint external_rep(std::vector<IpAddr> ips) {
   Endpoint e;
@@ -159,34 +194,57 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
 
   // WORLD: an address under no policy prefix; its representative has no address at all, so
   // only peers that match every external endpoint (world, all, any) select it.
-  table.add(abi::kIdentityWorld, "world", external_rep({}));
+  table.add(abi::kIdentityWorld, "world", table.made_endpoint(external_rep({})));
 
   // Known endpoints: one identity per description, one ipcache entry per address. An
   // external endpoint with several addresses is several hosts (ir.h Flow: CIDR peers see
   // one address at a time), so each of its addresses is described, and identified, alone.
-  std::set<std::pair<bool, std::array<uint8_t, 16>>> taken;
-  for (const Endpoint& e : endpoints) {
-    std::vector<Endpoint> hosts{e};
-    if (e.kind == EndpointKind::External && e.ips.size() > 1) {
-      hosts.clear();
-      for (const IpAddr& ip : e.ips) {
-        hosts.push_back(e);
-        hosts.back().ips = {ip};
-      }
+  // Every address with its entry in out.hosts; duplicates are dropped after the loop (the
+  // first endpoint with an address wins) by sorting, not by a node-per-address set.
+  std::vector<std::pair<AddressKey, size_t>> addresses;
+  addresses.reserve(endpoints.size());
+  table.ids.reserve(endpoints.size() + 1);
+  table.at.reserve(endpoints.size() + 1);
+  out.endpoint_identity.reserve(endpoints.size());
+  out.hosts.reserve(endpoints.size());
+  auto describe = [&](const Endpoint& h) {  // h outlives the table
+    uint32_t id = reserved_identity(h.kind);
+    std::string key = identity_key(h);
+    if (id == 0) id = alloc.get(key, h.kind != EndpointKind::Workload);
+    else key = to_string(h.kind);
+    table.add(id, std::move(key), h);
+    for (const IpAddr& ip : h.ips) {
+      addresses.emplace_back(address_key(ip), out.hosts.size());
+      out.hosts.emplace_back(ipcache_key(IpPrefix{ip, static_cast<uint8_t>(ip.bits())}), id);
     }
-    for (const Endpoint& h : hosts) {
-      uint32_t id = reserved_identity(h.kind);
-      std::string key = identity_key(h);
-      if (id == 0) id = alloc.get(key, h.kind != EndpointKind::Workload);
-      else key = to_string(h.kind);
-      table.add(id, key, h);
-      if (&h == &hosts.front()) out.endpoint_identity.push_back(id);
-      for (const IpAddr& ip : h.ips) {
-        if (!taken.insert({ip.v6, ip.bytes}).second) continue;  // first endpoint with an address wins
-        out.hosts.emplace_back(ipcache_key(IpPrefix{ip, static_cast<uint8_t>(ip.bits())}), id);
-      }
+    return id;
+  };
+  for (const Endpoint& e : endpoints) {
+    if (e.kind != EndpointKind::External || e.ips.size() <= 1) {
+      out.endpoint_identity.push_back(describe(e));
+      continue;
+    }
+    for (size_t i = 0; i < e.ips.size(); ++i) {
+      Endpoint h = e;
+      h.ips = {e.ips[i]};
+      uint32_t id = describe(table.made_endpoint(std::move(h)));
+      if (i == 0) out.endpoint_identity.push_back(id);
     }
   }
+
+  std::sort(addresses.begin(), addresses.end());
+  std::vector<bool> repeated(out.hosts.size(), false);
+  for (size_t i = 1; i < addresses.size(); ++i)
+    if (addresses[i].first == addresses[i - 1].first) repeated[addresses[i].second] = true;
+  size_t kept = 0;
+  for (size_t i = 0; i < out.hosts.size(); ++i)
+    if (!repeated[i]) out.hosts[kept++] = out.hosts[i];
+  out.hosts.resize(kept);
+  auto taken = [&](const IpAddr& ip) {
+    AddressKey k = address_key(ip);
+    auto it = std::lower_bound(addresses.begin(), addresses.end(), std::make_pair(k, size_t{0}));
+    return it != addresses.end() && it->first == k;
+  };
 
   // CIDR classes: every CIDR and except prefix of the policy.
   std::vector<IpPrefix> prefixes;
@@ -205,7 +263,7 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
     std::vector<IpPrefix> inner;
     for (size_t j = i + 1; j < prefixes.size() && p.contains(prefixes[j]); ++j) inner.push_back(prefixes[j]);
     // A known endpoint's own address outranks a class with the same (full-length) prefix.
-    if (p.len == p.addr.bits() && taken.count({p.addr.v6, p.addr.bytes})) continue;
+    if (p.len == p.addr.bits() && taken(p.addr)) continue;
     std::optional<IpAddr> rep = uncovered_address(p, inner);
     if (!rep) continue;  // every address under p has a longer prefix
     std::string key = "cidr|" + p.str();
@@ -213,11 +271,17 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
     if (table.at.count(id)) continue;
     cidr_classes.push_back(table.ids.size());
     class_prefix.push_back(p);
-    table.add(id, key, external_rep({*rep}));
+    table.add(id, key, table.made_endpoint(external_rep({*rep})));
     (p.len == p.addr.bits() ? out.hosts : out.ipcache).emplace_back(ipcache_key(p), id);
   }
 
   // Local endpoints: identity and isolation flags per attachment.
+  std::vector<const Endpoint*> local_workloads;
+  for (const LocalAttachment& la : locals)
+    if (la.endpoint < endpoints.size() && endpoints[la.endpoint].kind == EndpointKind::Workload)
+      local_workloads.push_back(&endpoints[la.endpoint]);
+  SubjectIndex isolation_subjects(local_workloads);
+  for (size_t i = 0; i < policy.isolations.size(); ++i) isolation_subjects.add(i, policy.isolations[i].subject);
   std::vector<uint32_t> local_ids;
   for (const LocalAttachment& la : locals) {
     if (la.endpoint >= endpoints.size()) continue;
@@ -226,7 +290,8 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
     abi::EndpointValue v{};
     v.identity = out.endpoint_identity[la.endpoint];
     bool seen[2] = {false, false};
-    for (uint32_t i = 0; i < policy.isolations.size(); ++i) {
+    for (size_t candidate : isolation_subjects.candidates(e)) {
+      auto i = static_cast<uint32_t>(candidate);
       const Isolation& iso = policy.isolations[i];
       int d = static_cast<int>(iso.dir);
       if (seen[d] || !endpoint_selector_matches(iso.subject, e)) continue;
@@ -248,23 +313,30 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
   local_ids.erase(std::unique(local_ids.begin(), local_ids.end()), local_ids.end());
 
   // Which remote identities each rule's peer selects, looking only at the identities of
-  // the kinds the peer can match; peer_matches() of the interpreter has the last word.
-  std::vector<size_t> workloads, known_external;
-  for (size_t i = 0; i < table.ids.size(); ++i) {
-    EndpointKind k = table.ids[i].representative.kind;
-    if (k == EndpointKind::Workload) workloads.push_back(i);
-    else if (k == EndpointKind::External && !std::binary_search(cidr_classes.begin(), cidr_classes.end(), i))
+  // the kinds (and, for workloads, the namespaces) the peer can match; peer_matches() of
+  // the interpreter has the last word.
+  std::vector<size_t> known_external;
+  for (size_t i = 0; i < table.ids.size(); ++i)
+    if (table.ids[i].representative->kind == EndpointKind::External &&
+        !std::binary_search(cidr_classes.begin(), cidr_classes.end(), i))
       known_external.push_back(i);
-  }
+  std::optional<WorkloadIndex> workloads;  // built when a rule that applies here needs it
+  auto workload_index = [&]() -> const WorkloadIndex& {
+    if (!workloads) {
+      workloads.emplace();
+      for (size_t i = 0; i < table.ids.size(); ++i) workloads->add(i, *table.ids[i].representative);
+    }
+    return *workloads;
+  };
   auto remotes_of = [&](const Rule& r) {
     std::vector<uint32_t> ids;
     const Peer& peer = r.peer;
     auto check = [&](size_t idx) {
-      if (peer_matches(peer, table.ids[idx].representative)) ids.push_back(table.ids[idx].id);
+      if (peer_matches(peer, *table.ids[idx].representative)) ids.push_back(table.ids[idx].id);
     };
     switch (peer.kind) {
     case Peer::Kind::Endpoints:
-      for (size_t idx : workloads) check(idx);
+      for (size_t idx : workload_index().candidates(peer.endpoints)) check(idx);
       break;
     case Peer::Kind::Cidr: {
       // Only classes under the CIDR can match: an enclosing class's representative lies
@@ -283,13 +355,16 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
     }
     return ids;
   };
-  std::vector<std::vector<uint32_t>> rule_remotes(policy.rules.size());
-  std::vector<bool> per_remote(policy.rules.size(), false);
-  for (const Rule& r : policy.rules) {
+  // Computed on first use: only rules that apply to a local identity need their remotes.
+  std::vector<std::optional<std::vector<uint32_t>>> rule_remotes(policy.rules.size());
+  auto per_remote = [](const Rule& r) {
     bool named = std::any_of(r.ports.begin(), r.ports.end(), [](const PortMatch& p) { return !p.name.empty(); });
-    per_remote[r.id] = !peer_is_universal(r.peer) || (r.dir == Direction::Egress && named);
-    if (per_remote[r.id]) rule_remotes[r.id] = remotes_of(r);
-  }
+    return !peer_is_universal(r.peer) || (r.dir == Direction::Egress && named);
+  };
+  std::vector<const Endpoint*> local_reps;
+  for (uint32_t local : local_ids) local_reps.push_back(table.ids[table.at.at(local)].representative);
+  SubjectIndex rule_subjects(local_reps);
+  for (size_t i = 0; i < policy.rules.size(); ++i) rule_subjects.add(i, policy.rules[i].subject);
 
   // Policy entries per local identity and direction.
   auto emit = [&](uint32_t local, uint32_t remote, Direction dir, const std::vector<PortEntry>& entries) {
@@ -303,29 +378,34 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
     }
   };
   for (uint32_t local : local_ids) {
-    const Endpoint& lrep = table.ids[table.at.at(local)].representative;
+    const Endpoint& lrep = *table.ids[table.at.at(local)].representative;
+    std::vector<size_t> candidates = rule_subjects.candidates(lrep);
     for (Direction dir : {Direction::Ingress, Direction::Egress}) {
       std::vector<const Rule*> universal;
       std::map<uint32_t, std::vector<const Rule*>> by_remote;
-      for (const Rule& r : policy.rules) {
+      for (size_t i : candidates) {
+        const Rule& r = policy.rules[i];
         if (r.dir != dir || !endpoint_selector_matches(r.subject, lrep)) continue;
-        if (!per_remote[r.id]) {
+        if (!per_remote(r)) {
           universal.push_back(&r);
           continue;
         }
-        for (uint32_t remote : rule_remotes[r.id]) by_remote[remote].push_back(&r);
+        std::optional<std::vector<uint32_t>>& remotes = rule_remotes[i];
+        if (!remotes) remotes = remotes_of(r);
+        for (uint32_t remote : *remotes) by_remote[remote].push_back(&r);
       }
       const Endpoint* ingress_owner = dir == Direction::Ingress ? &lrep : nullptr;
       if (!universal.empty()) emit(local, abi::kIdentityAny, dir, port_entries(universal, {}, ingress_owner));
       for (const auto& [remote, rules] : by_remote) {
-        const Endpoint* owner = dir == Direction::Ingress ? &lrep : &table.ids[table.at.at(remote)].representative;
+        const Endpoint* owner = dir == Direction::Ingress ? &lrep : table.ids[table.at.at(remote)].representative;
         emit(local, remote, dir, port_entries(rules, universal, owner));
       }
     }
   }
 
-  std::sort(table.ids.begin(), table.ids.end(), [](const IdentityInfo& a, const IdentityInfo& b) { return a.id < b.id; });
-  out.identities = std::move(table.ids);
+  std::sort(table.ids.begin(), table.ids.end(), [](const Table::Entry& a, const Table::Entry& b) { return a.id < b.id; });
+  out.identities.reserve(table.ids.size());
+  for (Table::Entry& e : table.ids) out.identities.push_back({e.id, std::move(e.key)});
   return out;
 }
 

@@ -21,7 +21,7 @@
 // endpoint per identity.
 #pragma once
 #include <cstdint>
-#include <map>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -42,7 +42,7 @@ public:
   void retain(const std::vector<std::string>& keep);
 
 private:
-  std::map<std::string, uint32_t> ids_;
+  std::unordered_map<std::string, uint32_t> ids_;
   uint32_t next_workload_ = abi::kFirstWorkloadIdentity;
   uint32_t next_external_ = abi::kFirstExternalIdentity;
 };
@@ -55,11 +55,10 @@ struct LocalAttachment {
   uint64_t cgroup_id = 0;  // 0: none
 };
 
-/// One identity and the endpoint that represents it (the first endpoint with that key).
+/// One identity and its description key (what the policy can see of its endpoints).
 struct IdentityInfo {
   uint32_t id = 0;
   std::string key;
-  Endpoint representative;
 };
 
 struct MapContents {

@@ -5,7 +5,9 @@
 
 writes OUTDIR/policies/*.yaml (NetworkPolicies, split into files of at most 5,000 objects),
 OUTDIR/inventory/*.yaml (Namespaces and Pods), OUTDIR/proof.moat (an isolation proof over
-the shape) and OUTDIR/changed/ (the policies with one policy changed, for `moat diff`).
+the shape), OUTDIR/changed/ (the policies with one policy changed, for `moat diff`) and
+OUTDIR/node-7.yaml (the Node object of one of the 1,000 nodes the pods are spread over,
+for the agent's map computation: bench_node_maps).
 --scale multiplies the namespace (or pod / policy) counts: 0.01 gives a quick run.
 
 Shapes (counts at --scale 1):
@@ -31,11 +33,24 @@ def ns_obj(name, labels):
     return f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n  labels:{lab}\n"
 
 
+NODES = 1000
+FIRST_POD = 256  # ip_of(FIRST_POD) is the first pod's address (10.0.1.0)
+
+
 def pod_obj(ns, name, labels, ip):
+    """The pod's node: pods are numbered by address, and consecutive pods go to consecutive
+    nodes, so each of the NODES nodes gets an equal share (and a mix of namespaces)."""
     lab = "".join(f"\n    {k}: {v}" for k, v in labels.items())
+    k = (int.from_bytes(bytes(int(b) for b in ip.split(".")), "big") & 0xFFFFFF) - FIRST_POD
     return (f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: {ns}\n  labels:{lab}\n"
-            f"spec:\n  nodeName: node-{int(ip.split('.')[3]) * 7 % 1000}\n  containers:\n  - name: c\n    image: nginx\n"
+            f"spec:\n  nodeName: node-{k % NODES}\n  containers:\n  - name: c\n    image: nginx\n"
             f"    ports:\n    - name: http\n      containerPort: 80\nstatus:\n  podIP: {ip}\n")
+
+
+def node_obj(name, addr):
+    return (f"apiVersion: v1\nkind: Node\nmetadata:\n  name: {name}\n  labels:\n"
+            f"    kubernetes.io/hostname: {name}\nstatus:\n  addresses:\n  - type: InternalIP\n"
+            f"    address: {addr}\n")
 
 
 def sel(labels, indent):
@@ -87,7 +102,7 @@ def xlarge(n_ns):
         ns = f"ns{i}"
         nss.append(ns_obj(ns, {"team": f"t{i % 50}"}))
         for j, app in enumerate(("a", "a", "b", "b")):
-            pods.append(pod_obj(ns, f"p{j}", {"app": app}, ip_of(i * 4 + j + 256)))
+            pods.append(pod_obj(ns, f"p{j}", {"app": app}, ip_of(i * 4 + j + FIRST_POD)))
         pols.append(netpol(ns, "deny", {}, ["Ingress", "Egress"]))
         for app in ("a", "b"):
             peer = [{"podSelector": {"app": app}}]
@@ -99,7 +114,7 @@ def xlarge(n_ns):
 
 def large_ns(n_ns, pods_per_ns=1000, pols_per_ns=100):
     nss, pods, pols = [], [], []
-    n = 256
+    n = FIRST_POD
     for i in range(n_ns):
         ns = f"ns{i}"
         nss.append(ns_obj(ns, {"team": f"t{i % 10}"}))
@@ -119,13 +134,13 @@ def one_ns(n):
     nss = [ns_obj("big", {"team": "t0"})]
     pods, pols = [], []
     for k in range(n):
-        pods.append(pod_obj("big", f"p{k}", {"app": f"app-{k % 1000}", "tier": f"t{k % 10}"}, ip_of(k + 256)))
+        pods.append(pod_obj("big", f"p{k}", {"app": f"app-{k % 1000}", "tier": f"t{k % 10}"}, ip_of(k + FIRST_POD)))
     pols.append(netpol("big", "deny", {}, ["Ingress"]))
     for j in range(n):
         peer = [{"podSelector": {"tier": f"t{j % 10}"}}]
         pols.append(netpol("big", f"np{j}", {"app": f"app-{j % 1000}"}, ["Ingress"],
                            ingress=[(peer, [("TCP", 1000 + j % 1000)])]))
-    proof = "prove big/{tier: t1} ingress within { big/* };\n"
+    proof = "prove big/{tier: t1} ingress within { namespace big };\n"
     return nss, pods, pols, proof
 
 
@@ -135,7 +150,7 @@ def per_pod(n, per_ns=1000):
         nss.append(ns_obj(f"ns{i}", {"team": f"t{i % 5}"}))
     for k in range(n):
         ns = f"ns{k // per_ns}"
-        pods.append(pod_obj(ns, f"p{k}", {"pod": f"p{k}", "app": f"app-{k % 50}"}, ip_of(k + 256)))
+        pods.append(pod_obj(ns, f"p{k}", {"pod": f"p{k}", "app": f"app-{k % 50}"}, ip_of(k + FIRST_POD)))
         peer = [{"podSelector": {"app": f"app-{(k + 1) % 50}"}}]
         pols.append(netpol(ns, f"np{k}", {"pod": f"p{k}"}, ["Ingress"], ingress=[(peer, [("TCP", 8080)])]))
     proof = "prove isolated ns0/{pod: p0}, namespace ns1;\n"
@@ -144,7 +159,7 @@ def per_pod(n, per_ns=1000):
 
 def cluster(n_ns, pods_per_ns=100, pols_per_ns=10):
     nss, pods, pols = [], [], []
-    n = 256
+    n = FIRST_POD
     for i in range(n_ns):
         ns = f"ns{i}"
         nss.append(ns_obj(ns, {"team": f"t{i % 50}", "env": "prod" if i % 2 else "dev"}))
@@ -186,6 +201,8 @@ def main():
     write_chunks(os.path.join(a.outdir, "changed"), "netpol", changed)
     with open(os.path.join(a.outdir, "proof.moat"), "w") as f:
         f.write(proof)
+    with open(os.path.join(a.outdir, "node-7.yaml"), "w") as f:
+        f.write(node_obj("node-7", "172.31.0.7"))
     print(f"{a.shape}: {len(nss)} namespaces, {len(pods)} pods, {len(pols)} policies -> {a.outdir}", file=sys.stderr)
 
 

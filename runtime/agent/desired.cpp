@@ -61,6 +61,7 @@ Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inv
     if (misfit_policy == MisfitPolicy::Drop) dropped.push_back(m.pod);
   }
   bool proxy_owned = false;
+  d.endpoints.reserve(inv.pods.size() + inv.nodes.size() + 2 + learned.size());
   for (const KubePod& pod : inv.pods) {
     if (!pod.is_workload()) continue;
     Endpoint ep = pod.ep;
