@@ -405,7 +405,7 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
 
   std::sort(table.ids.begin(), table.ids.end(), [](const Table::Entry& a, const Table::Entry& b) { return a.id < b.id; });
   out.identities.reserve(table.ids.size());
-  for (Table::Entry& e : table.ids) out.identities.push_back({e.id, std::move(e.key)});
+  for (Table::Entry& e : table.ids) out.identities.push_back({e.id, std::move(e.key), e.representative->name});
   return out;
 }
 

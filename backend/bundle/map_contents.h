@@ -59,6 +59,9 @@ struct LocalAttachment {
 struct IdentityInfo {
   uint32_t id = 0;
   std::string key;
+  /// The name of the endpoint that stands for it (the agent tells its learned FQDN
+  /// addresses apart by it; a name, not a copy of the endpoint).
+  std::string name;
 };
 
 struct MapContents {

@@ -361,7 +361,7 @@ bool write_learned(Generation& g, const Module& policy, const Desired& d, const 
       }
       // Another endpoint's address stays its own until the full update says otherwise.
       const bundle::IdentityInfo* owner = identity_info(g.contents, now & ~abi::kIdentityZombie);
-      if (!owner || owner->representative.name.rfind(dns::kLearnedEndpointPrefix, 0) != 0) continue;
+      if (!owner || owner->name.rfind(dns::kLearnedEndpointPrefix, 0) != 0) continue;
     }
     hosts.push_back(e);
     if (!identity_info(g.contents, e.second)) fresh.insert(e.second);
