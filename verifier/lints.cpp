@@ -93,10 +93,40 @@ private:
   /// Inventory scope: the flows a query about rule r can be about (its subject's classes at
   /// the local end, its peer's at the remote end). Every query below conjoins r's match, so
   /// no other class can satisfy it.
-  z3::expr region(const Rule& r) {
+  ///
+  /// The queries only ask which of these rules' subjects, peers and ports (and which
+  /// isolations) an end matches — never "self" — so two workload classes that match the same
+  /// ones are interchangeable there: one of each kind is kept (10,000 rules over 100 classes
+  /// each is otherwise 10,000 queries over 100-way disjunctions). Not with named ports,
+  /// which read an end's port table, nor for external endpoints (CIDRs read addresses).
+  z3::expr region(const Rule& r, const std::vector<uint32_t>& cand, const std::vector<uint32_t>& isos) {
     if (!classes_) return s_.ctx().bool_val(true);
-    const std::vector<uint32_t>& local = classes_->matching(r.subject);
-    std::vector<uint32_t> remote = classes_->matching(r.peer);
+    std::vector<const Rule*> rules = {&r};
+    for (uint32_t id : cand) rules.push_back(&m_.rules[id]);
+    bool named = std::any_of(rules.begin(), rules.end(), [](const Rule* x) {
+      return std::any_of(x->ports.begin(), x->ports.end(), [](const PortMatch& p) { return !p.name.empty(); });
+    });
+    auto distinct = [&](const std::vector<uint32_t>& classes, auto&& signature) {
+      if (named) return classes;
+      std::vector<uint32_t> out;
+      std::set<std::vector<bool>> seen;
+      for (uint32_t c : classes) {
+        const Endpoint& e = classes_->representative(c);
+        if (e.kind != EndpointKind::Workload || seen.insert(signature(e)).second) out.push_back(c);
+      }
+      return out;
+    };
+    std::vector<uint32_t> local = distinct(classes_->matching(r.subject), [&](const Endpoint& e) {
+      std::vector<bool> sig;
+      for (const Rule* x : rules) sig.push_back(endpoint_selector_matches(x->subject, e));
+      for (uint32_t i : isos) sig.push_back(endpoint_selector_matches(m_.isolations[i].subject, e));
+      return sig;
+    });
+    std::vector<uint32_t> remote = distinct(classes_->matching(r.peer), [&](const Endpoint& e) {
+      std::vector<bool> sig;
+      for (const Rule* x : rules) sig.push_back(peer_matches(x->peer, e));
+      return sig;
+    });
     return r.dir == Direction::Egress ? s_.scope().flow(f_, local, remote) : s_.scope().flow(f_, remote, local);
   }
 
@@ -200,7 +230,7 @@ private:
       // Inventory scope: a rule that matches no pair of endpoints is W503's (or says
       // nothing about this inventory): no query.
       if (classes_ && (classes_->matching(r.subject).empty() || classes_->matching(r.peer).empty())) continue;
-      region_ = region(r);
+      region_ = region(r, cand, isos);
       bool denies = std::any_of(cand.begin(), cand.end(), [&](uint32_t id) { return m_.rules[id].action == Action::Deny; });
       bool allows = std::any_of(cand.begin(), cand.end(), [&](uint32_t id) { return m_.rules[id].action == Action::Allow; });
       RuleFilter others = near(r, cand, isos);
