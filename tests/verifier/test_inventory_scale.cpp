@@ -181,3 +181,36 @@ TEST_CASE("inventory scope: 70000 endpoints keep distinct identities") {
   REQUIRE(rep.results.size() == 1);
   CHECK(rep.results[0].status == ProofStatus::Proved);
 }
+
+TEST_CASE("inventory scope: every W501 or W502 finding is a rule whose removal changes no verdict on any inventory pair") {
+  size_t findings = 0;
+  for (uint64_t seed = 300; seed < 360; ++seed) {
+    testing::RandomModules gen(seed);
+    Module m = gen.module(4 + gen.pick(14), 1 + gen.pick(3));
+    for (Rule& r : m.rules) r.range = SourceRange::at(0, r.id + 1, 1);  // a finding's line names its rule
+    std::vector<Endpoint> inv = inventory_with_clones(gen, m, 10);
+    VerifyOptions o;
+    o.inventory = &inv;
+    Diagnostics d;
+    INFO("seed " << seed);
+    REQUIRE(run_solver_lints(m, o, d) == "");
+    for (const Diagnostic& diag : d.all()) {
+      if (diag.code != Code::W501 && diag.code != Code::W502) continue;
+      ++findings;
+      size_t id = diag.range.line - 1;
+      REQUIRE(id < m.rules.size());
+      Module without = m;
+      without.rules.erase(without.rules.begin() + static_cast<long>(id));
+      for (size_t i = 0; i < without.rules.size(); ++i) without.rules[i].id = static_cast<uint32_t>(i);
+      for (const Endpoint& s : inv)
+        for (const Endpoint& t : inv)
+          for (int k = 0; k < 6; ++k) {
+            auto [proto, port] = gen.proto_port(m, t);
+            INFO(diag.message << ": rule " << id << ", " << s.name << " -> " << t.name << " " << to_string(proto) << "/"
+                              << port);
+            CHECK(evaluate(m, Flow{&s, &t, proto, port}).allowed == evaluate(without, Flow{&s, &t, proto, port}).allowed);
+          }
+    }
+  }
+  CHECK(findings > 5);
+}
