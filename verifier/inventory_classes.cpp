@@ -134,7 +134,14 @@ const std::vector<uint32_t>& InventoryClasses::matching(const EndpointSelector& 
   return cache_.emplace(std::move(key), std::move(out)).first->second;
 }
 
-std::vector<uint32_t> InventoryClasses::matching(const Peer& p) {
+const std::vector<uint32_t>& InventoryClasses::matching(const Peer& p) {
+  if (p.kind == Peer::Kind::Endpoints) return matching(p.endpoints);
+  std::string key = print_peer(p);
+  if (auto it = peer_cache_.find(key); it != peer_cache_.end()) return it->second;
+  return peer_cache_.emplace(std::move(key), match_peer(p)).first->second;
+}
+
+std::vector<uint32_t> InventoryClasses::match_peer(const Peer& p) {
   switch (p.kind) {
   case Peer::Kind::Endpoints: return matching(p.endpoints);
   case Peer::Kind::Cidr:

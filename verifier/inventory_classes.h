@@ -45,8 +45,9 @@ public:
   /// Classes whose endpoints `s` selects (exactly, by the interpreter's matcher), sorted.
   const std::vector<uint32_t>& matching(const EndpointSelector& s);
   /// Classes with an endpoint `p` may match, sorted (exact for selectors and CIDRs; for
-  /// other peers every class of the kinds it can match).
-  std::vector<uint32_t> matching(const Peer& p);
+  /// other peers every class of the kinds it can match). Cached by the peer's printed form:
+  /// the lints ask it several times per rule.
+  const std::vector<uint32_t>& matching(const Peer& p);
   /// Workload classes of namespace `ns`, sorted.
   const std::vector<uint32_t>& in_namespace(const std::string& ns) const;
   /// Every class, in order.
@@ -61,7 +62,8 @@ private:
   std::vector<unsigned> ident_;
   std::vector<uint32_t> all_, workloads_, externals_, others_, none_;
   std::unordered_map<std::string, std::vector<uint32_t>> by_ns_, by_pod_label_;
-  std::unordered_map<std::string, std::vector<uint32_t>> cache_;
+  std::vector<uint32_t> match_peer(const Peer& p);
+  std::unordered_map<std::string, std::vector<uint32_t>> cache_, peer_cache_;
 };
 
 } // namespace moat::verify

@@ -176,7 +176,7 @@ private:
   std::optional<SampleFlow> inventory_sample(const Rule& r) {
     const std::vector<uint32_t>& locals = classes_->matching(r.subject);
     if (locals.empty()) return std::nullopt;
-    std::vector<uint32_t> remotes = classes_->matching(r.peer);
+    const std::vector<uint32_t>& remotes = classes_->matching(r.peer);
     SampleFlow out;
     out.proto = Protocol::TCP;
     out.port = 1;

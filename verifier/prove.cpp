@@ -58,13 +58,13 @@ public:
     const std::vector<Endpoint>* inv = s_.scope().endpoints();
     if (inv && (p.kind == Prove::Kind::EgressWithin || p.kind == Prove::Kind::IngressWithin))
       for (const PeerPorts& pp : p.peers)
-        if (!matches_some(pp.peer, *inv)) r.unmatched_peers.push_back(peer_text(pp.peer));
+        if (!matches_some(pp.peer)) r.unmatched_peers.push_back(peer_text(pp.peer));
     return r;
   }
   std::string error;
 
 private:
-  bool matches_some(const Peer& peer, const std::vector<Endpoint>&) { return !s_.scope().classes()->matching(peer).empty(); }
+  bool matches_some(const Peer& peer) { return !s_.scope().classes()->matching(peer).empty(); }
 
   /// Inventory scope: why the statement is about nothing (its subject, or a group whose
   /// flows it quantifies over, matches no endpoint), or nullopt.
@@ -72,11 +72,11 @@ private:
     const std::vector<Endpoint>* inv = s_.scope().endpoints();
     if (!inv) return std::nullopt;
     for (const Peer& subject : p.subjects)
-      if (!matches_some(subject, *inv))
+      if (!matches_some(subject))
         return fmt::format("{} matches no endpoint of the inventory ({} endpoints)", peer_text(subject), inv->size());
     if (p.kind == Prove::Kind::Reachable)
       for (const PeerPorts& pp : p.peers)
-        if (!matches_some(pp.peer, *inv))
+        if (!matches_some(pp.peer))
           return fmt::format("{} matches no endpoint of the inventory ({} endpoints)", peer_text(pp.peer), inv->size());
     return std::nullopt;
   }
@@ -99,8 +99,7 @@ private:
   z3::expr ends(const Peer* src, const Peer* dst) {
     InventoryClasses* ic = s_.scope().classes();
     if (!ic) return s_.ctx().bool_val(true);
-    auto classes = [&](const Peer* p) { return p ? ic->matching(*p) : ic->all(); };
-    return s_.scope().flow(f_, classes(src), classes(dst));
+    return s_.scope().flow(f_, src ? ic->matching(*src) : ic->all(), dst ? ic->matching(*dst) : ic->all());
   }
 
   /// Fills `r` from a negated query: unsat proves, sat fails with a replayed witness.
