@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/format_option.h"
 #include "cli/load_options.h"
 #include "cli/render.h"
 #include "cli/verify_report.h"
@@ -40,13 +41,13 @@ int run_check(const CheckOptions& o) {
   if (!verification.internal_error.empty())
     std::fprintf(stderr, "moat check: internal error: %s\n", verification.internal_error.c_str());
   if (o.format == "sarif" || o.format == "junit") {
-    print_check_report(o.format, module, sm, diags, verification, o.paths);
+    print_check_report(o.format, o.werror, module, sm, diags, verification, o.paths);
   } else if (o.format == "json") {
     nlohmann::json j = {{"diagnostics", nlohmann::json::array()}};
     for (const Diagnostic& d : diags.all()) j["diagnostics"].push_back(diagnostic_json(d, sm));
     j["summary"] = {{"files", sm.size()}, {"rules", module.rules.size()},
                     {"errors", diags.error_count()}, {"warnings", diags.warning_count()}};
-    j["proofs"] = proofs_json(module, sm, verification.proofs);
+    j["proofs"] = proofs_json(module, sm, verification.proofs, o.verify.timings);
     std::puts(j.dump(2).c_str());
   } else {
     print_diagnostics(diags, sm, stderr);
@@ -67,7 +68,7 @@ void add_check_command(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("check", "Parse, lint and prove policy sources");
   cmd->add_option("paths", opts->paths, "Policy files or directories; - reads YAML from standard input")->required();
   add_load_options(cmd, opts->load);
-  cmd->add_option("--format", opts->format, "Output format")->check(CLI::IsMember({"text", "json", "sarif", "junit"}));
+  add_format_option(cmd, opts->format, {"text", "json", "sarif", "junit"});
   add_verify_options(cmd, opts->verify);
   cmd->add_flag("--werror", opts->werror, "Treat warnings as findings (exit 1)");
   cmd->add_flag("--dump-ir", opts->dump_ir, "Print the IR after the front ends");

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/format_option.h"
 #include "cli/load_options.h"
 #include "cli/explain.h"
 #include "cli/inventory_input.h"
@@ -111,7 +112,8 @@ int run_diff(const DiffOptions& o) {
                        {"src", c.src}, {"dst", c.dst}, {"ports", c.ports}, {"witness", w}});
     }
     nlohmann::json j = {{"old", o.old_path}, {"new", o.new_path}, {"result", verdict}, {"equivalent", r.status == ProofStatus::Proved},
-                        {"cubes", cubes}, {"truncated", r.truncated}, {"seconds", r.seconds}};
+                        {"cubes", cubes}, {"truncated", r.truncated}};
+    if (o.verify.timings) j["seconds"] = r.seconds;
     if (inv) j["inventory"] = {{"endpoints", r.inventory_endpoints}, {"selected", r.inventory_subjects}};
     std::puts(j.dump(2).c_str());
   } else if (o.format == "sarif") {
@@ -173,7 +175,7 @@ void add_diff_command(CLI::App& app, int& exit_code) {
   cmd->add_option("old", opts->old_path, "The old version (file or directory)")->required();
   cmd->add_option("new", opts->new_path, "The new version (file or directory; - reads YAML from standard input)")->required();
   add_load_options(cmd, opts->load);
-  cmd->add_option("--format", opts->format, "Output format")->check(CLI::IsMember({"text", "json", "sarif", "junit"}));
+  add_format_option(cmd, opts->format, {"text", "json", "sarif", "junit"});
   cmd->add_option("--max-cubes", opts->max_cubes, "Cubes listed per direction")->capture_default_str();
   cmd->add_option("--timeout", opts->verify.timeout_ms, "Solver time limit per query in ms (0: none)")
       ->capture_default_str();

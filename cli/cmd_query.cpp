@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/format_option.h"
 #include "cli/load_options.h"
 #include "cli/explain.h"
 #include "cli/inventory_input.h"
@@ -404,7 +405,7 @@ void add_query_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--from", opts->from, "Source endpoint (see below)")->required();
   cmd->add_option("--to", opts->to, "Destination endpoint (see below)")->required();
   cmd->add_option("--port", opts->port, "N/PROTO, e.g. 443/tcp, 53/udp, 8/icmp (default: list every allowed port)");
-  cmd->add_option("--format", opts->format, "Output format")->check(CLI::IsMember({"text", "json"}));
+  add_format_option(cmd, opts->format, {"text", "json"});
   cmd->add_option("--inventory", opts->verify.inventory, "Cases file or Kubernetes Pods and Namespaces: endpoints usable by name");
   cmd->add_option("--timeout", opts->verify.timeout_ms, "Solver time limit per query in ms (0: none)")
       ->capture_default_str();

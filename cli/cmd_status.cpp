@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/format_option.h"
 #include "runtime/agent/agent.h"
 #include "runtime/agent/inspect.h"
 #include "runtime/agent/state.h"
@@ -18,7 +19,7 @@ struct StatusCli {
   std::string pin_dir = "/sys/fs/bpf/moat";
   std::string state_dir = "/run/moat";
   std::string status_file;
-  bool json = false;
+  std::string format = "text";
   bool ready_only = false;
 };
 
@@ -111,7 +112,7 @@ int run(const StatusCli& c) {
     std::fprintf(stderr, "moat status: no agent status at %s and %s\n", runtime::agent::status_path(ao).c_str(), err.c_str());
     return 2;
   }
-  if (c.json) {
+  if (c.format == "json") {
     nlohmann::json j;
     j["status"] = s ? nlohmann::json::parse(runtime::agent::to_json(*s)) : nlohmann::json();
     j["live"] = v ? live_json(*v) : nlohmann::json({{"error", err}});
@@ -130,7 +131,8 @@ void add_status_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--pin-dir", c->pin_dir, "bpffs directory of the agent")->capture_default_str();
   cmd->add_option("--state-dir", c->state_dir, "State directory of the agent")->capture_default_str();
   cmd->add_option("--status-file", c->status_file, "Status file (default STATE_DIR/status.json)");
-  cmd->add_flag("--json", c->json, "Print JSON");
+  add_format_option(cmd, c->format, {"text", "json"});
+  add_json_alias(cmd, c->format);
   cmd->add_flag("--ready", c->ready_only, "Only answer ready / not ready (exit 0 / 1), for probes");
   cmd->callback([c, &exit_code] { exit_code = run(*c); });
 }

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/format_option.h"
 #include "cli/load_options.h"
 #include "cli/format_junit.h"
 #include "cli/engines.h"
@@ -288,7 +289,7 @@ void add_test_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--cases", opts->cases, "Cases file (namespaces, endpoints, expected verdicts)");
   cmd->add_option("--engine", opts->engine, "Engine: interp, smt, kernel, or all (all three must agree)")
       ->check(CLI::IsMember({"interp", "smt", "kernel", "all"}));
-  cmd->add_option("--format", opts->format, "Output format")->check(CLI::IsMember({"text", "json", "junit", "sarif"}));
+  add_format_option(cmd, opts->format, {"text", "json", "junit", "sarif"});
   cmd->add_flag("-v,--verbose", opts->verbose, "Show the deciding rules of passing cases too");
   cmd->callback([opts, &exit_code] {
     opts->load.verbose = opts->verbose;

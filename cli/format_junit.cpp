@@ -40,13 +40,17 @@ std::string junit_document(const std::string& suite, const std::vector<JunitCase
   for (const JunitCase& c : cases) {
     out += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\"", xml_escape_text(c.classname),
                        xml_escape_text(c.name), c.seconds);
-    if (!c.failed && !c.error) {
+    if (!c.failed && !c.error && c.output.empty()) {
       out += "/>\n";
       continue;
     }
-    const char* tag = c.error ? "error" : "failure";
-    out += fmt::format(">\n      <{} message=\"{}\">{}</{}>\n    </testcase>\n", tag, xml_escape_text(c.message),
-                       xml_escape_text(c.detail), tag);
+    out += ">\n";
+    if (c.failed || c.error) {
+      const char* tag = c.error ? "error" : "failure";
+      out += fmt::format("      <{} message=\"{}\">{}</{}>\n", tag, xml_escape_text(c.message), xml_escape_text(c.detail), tag);
+    }
+    if (!c.output.empty()) out += fmt::format("      <system-out>{}</system-out>\n", xml_escape_text(c.output));
+    out += "    </testcase>\n";
   }
   out += "  </testsuite>\n</testsuites>\n";
   return out;

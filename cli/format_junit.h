@@ -15,6 +15,7 @@ struct JunitCase {
   bool error = false;       // could not be decided (solver timeout): <error>, not <failure>
   std::string message;      // one line
   std::string detail;       // the counterexample and deciding rules
+  std::string output;       // <system-out>: findings that do not fail the run (warnings without --werror)
 };
 
 /// A complete document: <testsuites><testsuite name=...>cases</testsuite></testsuites>.

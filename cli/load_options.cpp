@@ -3,6 +3,20 @@
 
 namespace moat::cli {
 
+namespace {
+std::vector<std::string> split_codes(const std::string& list) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i <= list.size()) {
+    size_t end = list.find(',', i);
+    if (end == std::string::npos) end = list.size();
+    if (end > i) out.push_back(list.substr(i, end - i));
+    i = end + 1;
+  }
+  return out;
+}
+} // namespace
+
 void add_load_options(CLI::App* cmd, LoadOptions& o, bool add_verbose) {
   cmd->add_option("--exclude", o.exclude,
                   "Skip files and directories under a PATH directory whose path relative to it, or "
@@ -18,6 +32,22 @@ void add_load_options(CLI::App* cmd, LoadOptions& o, bool add_verbose) {
          },
          "Refuse input files larger than SIZE (K, M, G: powers of 1024; default 512M)")
       ->type_name("SIZE");
+  cmd->add_option_function<std::vector<std::string>>(
+         "--disable",
+         [&o](const std::vector<std::string>& names) {
+           for (const std::string& list : names)
+             for (const std::string& name : split_codes(list)) {
+               std::optional<Code> code = code_by_name(name);
+               if (!code) throw CLI::ValidationError("--disable", "'" + name + "' is not a moat diagnostic code (docs/DIAGNOSTICS.md)");
+               if (code_severity(*code) == Severity::Error)
+                 throw CLI::ValidationError("--disable", name + " is an error; only warnings and notes can be switched off");
+               o.disabled.push_back(*code);
+             }
+         },
+         "Switch these warning or note codes off (W504 or W504,W501; repeatable); per object: the "
+         "annotation moat.dev/disable")
+      ->type_name("CODE")
+      ->allow_extra_args(false);
   cmd->add_flag("--strict", o.strict, "Every object kind moat does not read is an error");
   if (add_verbose) cmd->add_flag("--verbose", o.verbose, "Also note the objects skipped because they have no policy meaning");
 }

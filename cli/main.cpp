@@ -3,9 +3,12 @@
 #include <exception>
 
 #include "cli/commands.h"
+#include "cli/suggest.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"moat: network isolation policies, proved and compiled to eBPF"};
+  using moat::cli::usage_hint;
+  // Named, so usage lines say `moat` whatever path it was run from.
+  CLI::App app{"moat: network isolation policies, proved and compiled to eBPF", "moat"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
   int exit_code = 0;
@@ -25,6 +28,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    if (auto hint = usage_hint(app, argc, argv)) {
+      std::fprintf(stderr, "moat: %s\nRun with --help for more information.\n", hint->c_str());
+      return 2;
+    }
     app.exit(e);
     return 2;  // usage error
   } catch (const std::exception& e) {

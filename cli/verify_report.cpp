@@ -75,6 +75,7 @@ void add_run_clock_options(CLI::App* cmd, VerifyCliOptions& o) {
                   "Bound the whole run to this many seconds (0: none); what could not run in time is reported as "
                   "unknown, by name (W609, unknown proofs)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--timings", o.timings, "Include solver times in JSON output (without it, the same inputs give the same JSON)");
   cmd->add_flag("--progress", o.progress,
                 "Show progress on stderr even when it is not a terminal (on a terminal it shows after about a second)");
 }
@@ -196,15 +197,15 @@ std::string proofs_text(const Module& m, const SourceManager& sm, const ProofRep
   return out;
 }
 
-nlohmann::json proofs_json(const Module& m, const SourceManager& sm, const ProofReport& r) {
+nlohmann::json proofs_json(const Module& m, const SourceManager& sm, const ProofReport& r, bool timings) {
   nlohmann::json out = nlohmann::json::array();
   for (const ProofResult& res : r.results) {
     const Prove& p = m.proofs[res.index];
     nlohmann::json j = {{"statement", p.text},
                         {"location", sm.location(p.range)},
                         {"status", to_string(res.status)},
-                        {"message", res.message},
-                        {"seconds", res.seconds}};
+                        {"message", res.message}};
+    if (timings) j["seconds"] = res.seconds;
     if (res.witness) j["counterexample"] = witness_json(m, sm, *res.witness);
     if (res.workload) j["workload"] = endpoint_json(*res.workload);
     out.push_back(j);
@@ -246,7 +247,7 @@ std::vector<JunitCase> proofs_junit(const Module& m, const SourceManager& sm, co
   return out;
 }
 
-void print_check_report(const std::string& format, const Module& m, const SourceManager& sm, const Diagnostics& diags,
+void print_check_report(const std::string& format, bool werror, const Module& m, const SourceManager& sm, const Diagnostics& diags,
                         const CheckVerification& v, const std::vector<std::string>& inputs) {
   if (format == "sarif") {
     std::vector<SarifResult> results;
@@ -269,6 +270,10 @@ void print_check_report(const std::string& format, const Module& m, const Source
     JunitCase& c = per_file[file];
     if (c.classname.empty()) c.classname = file, c.name = "lint " + file;
     if (d.severity == Severity::Note) continue;
+    if (d.severity == Severity::Warning && !werror) {
+      c.output += render_diagnostic(d, sm, false);
+      continue;
+    }
     c.failed = true;
     if (c.message.empty()) c.message = fmt::format("{}[{}]: {}", d.severity == Severity::Error ? "error" : "warning",
                                                    code_name(d.code), d.message);

@@ -28,13 +28,14 @@ struct VerifyCliOptions {
   bool no_solver_lints = false;
   double deadline_s = 0;  // the whole run; 0: none
   bool progress = false;  // show progress even when stderr is not a terminal
+  bool timings = false;   // solver seconds in JSON output
   /// The run's clock for these options (progress on a terminal, or always with --progress).
   std::unique_ptr<RunClock> make_clock() const;
 };
 
-/// Adds --timeout, --inventory, --no-prove, --no-solver-lints, --deadline, --progress to `cmd`.
+/// Adds --timeout, --inventory, --no-prove, --no-solver-lints, --deadline, --progress, --timings to `cmd`.
 void add_verify_options(CLI::App* cmd, VerifyCliOptions& o);
-/// Adds --deadline and --progress alone (commands with their own --timeout / --inventory).
+/// Adds --deadline, --progress and --timings alone (commands with their own --timeout / --inventory).
 void add_run_clock_options(CLI::App* cmd, VerifyCliOptions& o);
 
 struct CheckVerification {
@@ -53,7 +54,9 @@ int verification_exit_code(const CheckVerification& v);
 
 /// `moat check --format sarif|junit`: diagnostics and proofs in one document on stdout.
 /// JUnit: one test case per proof, plus one per file for its diagnostics.
-void print_check_report(const std::string& format, const Module& m, const SourceManager& sm, const Diagnostics& diags,
+/// JUnit: a file's lint case fails on its errors, and on its warnings only with `werror`
+/// (the exit code's rule); otherwise the warnings are its <system-out>.
+void print_check_report(const std::string& format, bool werror, const Module& m, const SourceManager& sm, const Diagnostics& diags,
                         const CheckVerification& v, const std::vector<std::string>& inputs);
 
 /// "src: ...", "dst: ...", the flow and the interpreter's explanation, each line indented.
@@ -62,7 +65,9 @@ nlohmann::json witness_json(const Module& m, const SourceManager& sm, const Witn
 nlohmann::json endpoint_json(const Endpoint& e);
 
 std::string proofs_text(const Module& m, const SourceManager& sm, const ProofReport& r, bool color);
-nlohmann::json proofs_json(const Module& m, const SourceManager& sm, const ProofReport& r);
+/// With `timings`, each proof also carries its solver seconds (off by default: JSON output
+/// is the same for the same inputs).
+nlohmann::json proofs_json(const Module& m, const SourceManager& sm, const ProofReport& r, bool timings);
 std::vector<SarifResult> proofs_sarif(const Module& m, const SourceManager& sm, const ProofReport& r);
 std::vector<JunitCase> proofs_junit(const Module& m, const SourceManager& sm, const ProofReport& r);
 

@@ -28,6 +28,9 @@ struct LoadOptions {
   uint64_t max_file_bytes = kDefaultMaxFileBytes;  // larger files: E003
   bool strict = false;   // every kind moat does not read is an error (E211)
   bool verbose = false;  // kinds with no policy meaning get an N005 note
+  /// Warning and note codes switched off everywhere (--disable); load_paths hands them to
+  /// the Diagnostics, so the lints that run after loading honour them too.
+  std::vector<Code> disabled;
 };
 
 /// The objects read so far, by identity (group-qualified kind, namespace, name), so a

@@ -135,6 +135,7 @@ std::optional<uint64_t> parse_size(std::string_view text) {
 
 void load_paths(const std::vector<std::string>& paths, SourceManager& sm, Module& out, Diagnostics& diags,
                 const LoadOptions& opts) {
+  for (Code c : opts.disabled) diags.disable(c);
   SeenObjects seen;
   // Workloads group across files (a Deployment here, its Namespace there): add them last.
   KubeObjects kube;

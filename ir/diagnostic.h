@@ -1,8 +1,10 @@
 // Diagnostics: mistakes in a user's policy, each with a stable code and a source range.
 // They are created where the problem is found and rendered only in cli/.
 #pragma once
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "ir/source.h"
@@ -22,6 +24,8 @@ std::string_view code_name(Code c);      // "E301"
 std::string_view code_summary(Code c);   // catalog one-liner
 Severity code_severity(Code c);          // default severity of the code
 std::vector<Code> all_codes();
+/// The code named `name` ("W504"), if there is one.
+std::optional<Code> code_by_name(std::string_view name);
 
 struct DiagNote {
   SourceRange range;
@@ -51,9 +55,29 @@ public:
   static constexpr size_t kMaxErrors = 200;
   bool saturated() const { return errors_ >= kMaxErrors; }
 
+  /// Switches a warning or note code off everywhere (`--disable W504`). Errors cannot be
+  /// switched off: false for them.
+  bool disable(Code code);
+  /// An object of `file` starts at `line` (1-based) and switches `codes` off within itself
+  /// (the annotation `moat.dev/disable`). Objects of a file are registered in order; a
+  /// diagnostic belongs to the last object that starts at or before its line.
+  void begin_object(FileId file, uint32_t line, std::vector<Code> codes);
+  /// Warnings and notes dropped because their code was switched off.
+  size_t suppressed() const { return suppressed_; }
+
 private:
+  bool is_disabled(Severity sev, Code code, const SourceRange& range) const;
+
+  struct ObjectScope {
+    uint32_t line;
+    std::vector<Code> codes;
+  };
   std::vector<Diagnostic> diags_;
   size_t errors_ = 0;
+  size_t suppressed_ = 0;
+  std::vector<bool> disabled_;  // by code, --disable
+  std::unordered_map<FileId, std::vector<ObjectScope>> objects_;  // files with a disabling object only
+  Diagnostic dropped_;  // what report() hands back for a suppressed diagnostic
 };
 
 } // namespace moat

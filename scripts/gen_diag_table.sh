@@ -19,6 +19,17 @@ default severity (E error, W warning, N note); codes are never renumbered.
 Exit codes of every command: **0** success; **1** findings (failed proofs or expectations, a
 semantic difference, or warnings with `moat check --werror`); **2** bad input or usage (any
 error diagnostic); **3** internal error (for example the interpreter and the solver disagree).
+With `--format junit`, a test case fails exactly when the exit code says so: warnings fail
+their file's lint case only with `--werror`, otherwise they are its `<system-out>`.
+
+Warnings and notes can be switched off (errors never can):
+- everywhere, on every command that reads policies: `--disable W504` (a comma-separated list,
+  repeatable). An unknown code, or an error code, is a usage error (exit 2).
+- for one object, with the annotation `moat.dev/disable: "W504, W501"` in its metadata: the
+  codes are off for diagnostics that point into that object (a List's items each count as
+  their own object). A code in the annotation that is unknown or an error is W808, and the
+  others still apply.
+Switched-off warnings do not count for `--werror`.
 
 Each range of codes belongs to one stage:
 

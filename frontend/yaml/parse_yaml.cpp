@@ -283,6 +283,39 @@ bool read_metadata(Ctx& ctx, const Map& obj, ObjectMeta& meta, bool cluster_scop
   return true;
 }
 
+/// Registers where an object starts and the warning codes it switches off for itself
+/// (annotation `moat.dev/disable: "W504, W501"`), before anything about it is reported.
+void begin_object_scope(Ctx& ctx, const Map& obj) {
+  std::vector<Code> codes;
+  // Lookups on const nodes only: they never add keys, and a missing one is an undefined node
+  // (never assigned from: yaml-cpp throws on assigning an undefined node).
+  const YAML::Node md = obj.get("metadata");
+  if (!md.IsDefined() || !md.IsMap()) return ctx.diags.begin_object(ctx.file, obj.range().line, {});
+  const YAML::Node annotations = md["annotations"];
+  if (!annotations.IsDefined() || !annotations.IsMap()) return ctx.diags.begin_object(ctx.file, obj.range().line, {});
+  const YAML::Node value = annotations["moat.dev/disable"];
+  if (value.IsDefined() && value.IsScalar()) {
+    const std::string text = value.Scalar();
+    SourceRange at = range_of(ctx, value, obj.range());
+    size_t i = 0;
+    while (i < text.size()) {
+      size_t end = text.find_first_of(", \t", i);
+      if (end == std::string::npos) end = text.size();
+      std::string name = text.substr(i, end - i);
+      i = end + 1;
+      if (name.empty()) continue;
+      std::optional<Code> code = code_by_name(name);
+      if (code && code_severity(*code) != Severity::Error)
+        codes.push_back(*code);
+      else
+        ctx.diags.report(Code::W808, at,
+                         "moat.dev/disable: " + name +
+                             (code ? " is an error; errors cannot be switched off" : " is not a moat diagnostic code"));
+    }
+  }
+  ctx.diags.begin_object(ctx.file, obj.range().line, std::move(codes));
+}
+
 void handle_object(Ctx& ctx, const YAML::Node& doc, int list_depth, const std::string& default_kind,
                    const std::string& default_api) {
   if (is_null(doc)) return;  // an empty document (a trailing `---`, a comment-only file)
@@ -297,6 +330,7 @@ void handle_object(Ctx& ctx, const YAML::Node& doc, int list_depth, const std::s
   }
   Map obj(ctx, doc, "the object", SourceRange::at(ctx.file, ctx.line_offset + 1, 1));
   if (!obj.valid()) return;
+  begin_object_scope(ctx, obj);
   if (!obj.has("kind") && !obj.has("apiVersion") && list_depth == 0 && (obj.has("expect") || obj.has("endpoints")) &&
       std::all_of(obj.entries().begin(), obj.entries().end(), [](const Map::Entry& e) {
         return e.key == "namespaces" || e.key == "endpoints" || e.key == "expect";

@@ -132,6 +132,8 @@ bool Agent::load_cluster() {
   node_ = std::move(*node);
   inv_ = std::move(*inv);
   sm_ = std::move(sm);
+  std::lock_guard names_lk(names_mu_);
+  pod_names_ = std::make_shared<const PodNames>(pod_names(*inv_));
   report_plan_ = true;
   return true;
 }
@@ -410,6 +412,12 @@ void Agent::loop() {
     metrics_ = MetricsServer::start(opts_.metrics_port, [this] { return metrics_text(); }, err);
     if (!metrics_) log("metrics: " + err);
   }
+  // Every `moat observe` reads the drop log; only the agent consumes the kernel's ring.
+  drop_pump_ = DropLogPump::start(opts_.pin_dir, opts_.state_dir, namer_over([this] {
+                                    std::lock_guard lk(names_mu_);
+                                    return pod_names_;
+                                  }), err);
+  if (!drop_pump_) log("drop log: " + err);
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigaction(SIGTERM, &sa, nullptr);
@@ -485,6 +493,7 @@ void Agent::loop() {
   }
   proxy_.reset();
   metrics_.reset();
+  drop_pump_.reset();
   std::lock_guard lk(mu_);
   status_.running = false;
   write_status();

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "backend/bundle/signature.h"
+#include "runtime/agent/drop_log.h"
 #include "runtime/agent/generation.h"
 #include "runtime/agent/metrics.h"
 #include "runtime/agent/state.h"
@@ -77,6 +78,11 @@ private:
   ProxyAddresses proxy_addrs_;
   std::unique_ptr<dns::DnsProxy> proxy_;
   std::unique_ptr<MetricsServer> metrics_;
+  // The drop log's pump (drop_log.h) and the pod names it gives addresses, replaced
+  // whenever the inventory is.
+  std::unique_ptr<DropLogPump> drop_pump_;
+  std::mutex names_mu_;
+  std::shared_ptr<const PodNames> pod_names_;
   Status status_;
   std::vector<std::string> errors_;
   uint64_t reloads_ = 0, updates_ = 0;

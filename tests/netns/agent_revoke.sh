@@ -83,6 +83,11 @@ cut_at() {
 "$NT_MOAT" observe --pin-dir "$NT_PIN" --state-dir "$NT_STATE" --json --timeout 30 > "$NT_TMP/observe.out" 2>&1 &
 OBSERVE_PID=$!
 NT_PIDS+=("$OBSERVE_PID")
+# A second observer at the same time, in text and filtered to namespace back: both read the
+# agent's drop log, neither takes events from the other.
+"$NT_MOAT" observe --pin-dir "$NT_PIN" --state-dir "$NT_STATE" --namespace back --timeout 30 > "$NT_TMP/observe2.out" 2>&1 &
+OBSERVE2_PID=$!
+NT_PIDS+=("$OBSERVE2_PID")
 
 # ---- A generation swap: v2 -> v1 takes db:80 away from front.
 STREAMS=()
@@ -126,12 +131,19 @@ done
 
 # The cuts are in the flow log as revocations, and the status shows the epoch.
 sleep 0.5
-kill "$OBSERVE_PID" 2>/dev/null; wait "$OBSERVE_PID" 2>/dev/null
+kill "$OBSERVE_PID" "$OBSERVE2_PID" 2>/dev/null; wait "$OBSERVE_PID" "$OBSERVE2_PID" 2>/dev/null
 nt_check "moat observe: db's ingress revoked the :80 connection" \
   grep -q '"dst":"10.199.2.2:80".*"revoked":true' "$NT_TMP/observe.out"
 nt_check "moat observe: a's ingress revoked b's connection" \
   grep -q '"dst":"10.199.1.2:80".*"revoked":true' "$NT_TMP/observe.out"
 nt_check "moat observe: the reason says so" grep -q 'revoked by a policy change' "$NT_TMP/observe.out"
+nt_check "moat observe: pods named beside their addresses, with a time and a drop reason" \
+  grep -q '"destination":{"address":"10.199.2.2","labels":\["app=db"\],"namespace":"back","pod":"b","port":80}.*"drop_reason":"revoked".*"time":"20' \
+  "$NT_TMP/observe.out"
+nt_check "a second observer at the same time got the same revocation (filtered to namespace back)" \
+  grep -q 'DROP .* -> back/b (10.199.2.2:80) tcp: revoked by a policy change' "$NT_TMP/observe2.out"
+nt_check "the filtered observer shows nothing of namespace front alone" \
+  sh -c "! grep 'DROP' '$NT_TMP/observe2.out' | grep -v 'back/' | grep -q ."
 nt_check "moat status shows the live policy epoch $E2" \
   sh -c "'$NT_MOAT' status --pin-dir '$NT_PIN' --state-dir '$NT_STATE' | grep -q '^live generation .*policy epoch $E2\$'"
 
