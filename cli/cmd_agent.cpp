@@ -21,6 +21,7 @@ struct AgentCli {
   std::string misfits = "enforce";
   std::string attach = "tc";
   std::vector<std::string> overrides;
+  int stale_after_s = 180;
 };
 
 void log_line(const std::string& line) {
@@ -43,10 +44,16 @@ int run(AgentCli& c) {
   hooks.log = log_line;
   hooks.diagnostics = [](const SourceManager& sm, const Diagnostics& d) { print_diagnostics(d, sm, stderr); };
   if (c.detach) return runtime::agent::detach_all(c.opts, hooks);
-  if (c.opts.bundle_dir.empty() || c.opts.node_file.empty() || c.opts.inventory_files.empty()) {
-    std::fprintf(stderr, "moat agent: --bundle, --node and --inventory are required\n");
+  bool files = !c.opts.node_file.empty() && !c.opts.inventory_files.empty();
+  if (c.opts.bundle_dir.empty() || (c.opts.kube.api.empty() && !files)) {
+    std::fprintf(stderr, "moat agent: --bundle and either --kube-api or --node and --inventory are required\n");
     return 2;
   }
+  if (!c.opts.kube.api.empty() && (!c.opts.node_file.empty() || !c.opts.inventory_files.empty())) {
+    std::fprintf(stderr, "moat agent: --kube-api replaces --node and --inventory; give one or the other\n");
+    return 2;
+  }
+  c.opts.kube.watch.stale_after_ms = c.stale_after_s * 1000;
   if (!runtime::kernel_bpf_available(why)) {
     std::fprintf(stderr, "moat agent: cannot enforce: %s\n", why.c_str());
     return 3;
@@ -72,6 +79,19 @@ void add_agent_command(CLI::App& app, int& exit_code) {
                   "Public key file (moat keygen): use only bundles signed by it; repeatable (key rotation)");
   cmd->add_option("--node", o.node_file, "This node's Kubernetes Node object (YAML or JSON)");
   cmd->add_option("--inventory", o.inventory_files, "Namespaces and Pods (List, YAML or JSON); repeatable");
+  cmd->add_option("--kube-api", o.kube.api,
+                  "Watch the Node and the inventory on the API server: in-cluster, https://HOST:PORT, or "
+                  "http://127.0.0.1:PORT (loopback only: tests)");
+  cmd->add_option("--kube-token-file", o.kube.token_file, "Bearer token file (in-cluster: the service account's)");
+  cmd->add_option("--kube-ca-file", o.kube.ca_file, "CA bundle of the API server (in-cluster: the service account's)");
+  cmd->add_option("--node-name", o.kube.node_name, "This node's name with --kube-api (default: $NODE_NAME)");
+  cmd->add_option("--kube-stale-after", c->stale_after_s,
+                  "Seconds without a watch event or bookmark after which the inventory is stale (not ready) and relisted")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  cmd->add_option("--inventory-debounce-ms", o.kube.debounce_ms, "Watch events within this window make one reconcile")
+      ->check(CLI::Range(0, 10000))
+      ->capture_default_str();
   cmd->add_flag("--once", o.once, "Load, attach, write the status and exit; enforcement stays pinned");
   cmd->add_flag("--detach", c->detach, "Remove everything the agent attached and pinned");
   cmd->add_option("--status-file", o.status_file, "Status file (default STATE_DIR/status.json)");

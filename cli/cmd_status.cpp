@@ -67,6 +67,8 @@ void print_text(const std::optional<runtime::agent::Status>& s, const std::optio
     }
     for (const auto& u : s->unattached) std::printf("  not enforced: %s\n", u.c_str());
     if (s->apply_failed) std::printf("  the last map update failed; retrying (new pods drop until it succeeds)\n");
+    if (!s->inventory_stale.empty())
+      std::printf("  inventory stale, enforcing its last good state: %s\n", s->inventory_stale.c_str());
     std::printf("written: %zu identities, %zu ipcache, %zu policy, %zu endpoint entries\n", s->identities, s->ipcache,
                 s->policy, s->endpoints);
     if (s->fqdn_addresses || s->dns_queries)

@@ -62,6 +62,9 @@ struct KubeObjects {
   std::vector<KubePod> pods;                 // in file order
   std::vector<KubeController> controllers;   // in file order
   std::vector<KubeNode> nodes;               // Node objects found among the items
+  /// The API server's addresses: the `default/kubernetes` Service's endpoints. Only the
+  /// agent's watched inventory fills them (runtime/inventory/); files leave them empty.
+  std::vector<IpAddr> kube_apiserver;
   const KubePod* find_pod(const std::string& qualified) const;
 };
 

@@ -3,11 +3,16 @@
 namespace moat {
 
 FileId SourceManager::add(std::string path, std::string text) {
+  files_.emplace_back();
+  replace(static_cast<FileId>(files_.size() - 1), std::move(path), std::move(text));
+  return static_cast<FileId>(files_.size() - 1);
+}
+
+void SourceManager::replace(FileId id, std::string path, std::string text) {
   File f{std::move(path), std::move(text), {0}};
   for (uint32_t i = 0; i < f.text.size(); ++i)
     if (f.text[i] == '\n') f.line_starts.push_back(i + 1);
-  files_.push_back(std::move(f));
-  return static_cast<FileId>(files_.size() - 1);
+  files_.at(id) = std::move(f);
 }
 
 std::string_view SourceManager::line_text(FileId id, uint32_t line) const {

@@ -27,6 +27,9 @@ struct SourceRange {
 class SourceManager {
 public:
   FileId add(std::string path, std::string text);
+  /// Puts new text in an existing entry, so that a long-lived reader (the agent's watched
+  /// inventory: one entry per live object, reused) does not add one per change.
+  void replace(FileId id, std::string path, std::string text);
   const std::string& path(FileId id) const { return files_.at(id).path; }
   const std::string& text(FileId id) const { return files_.at(id).text; }
   /// The text of 1-based line `line` without its newline ("" when out of range).

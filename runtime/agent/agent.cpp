@@ -39,21 +39,8 @@ namespace {
 
 volatile sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
-
-/// (inode, size, mtime) of each path, following symlinks (ConfigMap volumes swap a
-/// `..data` symlink, which changes all three).
-std::vector<int64_t> fingerprint(const std::vector<std::string>& paths) {
-  std::vector<int64_t> out;
-  for (const auto& p : paths) {
-    struct stat st;
-    if (stat(p.c_str(), &st) != 0) {
-      out.insert(out.end(), {-1, -1, -1});
-      continue;
-    }
-    out.insert(out.end(), {int64_t(st.st_ino), int64_t(st.st_size), int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec});
-  }
-  return out;
-}
+using inventory::file_fingerprint;
+using Poll = inventory::ClusterSource::Poll;
 
 } // namespace
 
@@ -64,12 +51,6 @@ std::vector<std::string> Agent::bundle_paths() const {
                                opts_.bundle_dir + "/" + bundle::kSignatureFile};
   if (bundle_)
     for (const auto& o : bundle_->manifest.objects) out.push_back(opts_.bundle_dir + "/" + o.file);
-  return out;
-}
-
-std::vector<std::string> Agent::cluster_paths() const {
-  std::vector<std::string> out{opts_.node_file};
-  out.insert(out.end(), opts_.inventory_files.begin(), opts_.inventory_files.end());
   return out;
 }
 
@@ -122,22 +103,6 @@ bool Agent::load_bundle(std::string& error) {
   return true;
 }
 
-bool Agent::load_cluster() {
-  auto sm = std::make_unique<SourceManager>();
-  Diagnostics diags;
-  auto node = load_node(opts_.node_file, *sm, diags);
-  auto inv = load_inventory(opts_.inventory_files, *sm, diags);
-  if (hooks_.diagnostics && !diags.all().empty()) hooks_.diagnostics(*sm, diags);
-  if (!node || !inv) return false;
-  node_ = std::move(*node);
-  inv_ = std::move(*inv);
-  sm_ = std::move(sm);
-  std::lock_guard names_lk(names_mu_);
-  pod_names_ = std::make_shared<const PodNames>(pod_names(*inv_));
-  report_plan_ = true;
-  return true;
-}
-
 bool Agent::reconcile(bool force_new_generation, bool rediscover, bool persist_now) {
   std::string err;
   if (!bundle_ || !node_ || !inv_) return false;  // still waiting for valid inputs
@@ -154,7 +119,7 @@ bool Agent::reconcile(bool force_new_generation, bool rediscover, bool persist_n
   desired_ = derive(bundle_->manifest, *node_, *inv_, found_, fqdn_.endpoints(), proxy_addrs_, opts_.misfits, diags);
   desired_.zombies = fqdn_.zombie_addresses();
   // The node plan's warnings (misfits, pods without attach point) once per input change.
-  if (hooks_.diagnostics && !diags.all().empty() && report_plan_) hooks_.diagnostics(*sm_, diags);
+  if (hooks_.diagnostics && !diags.all().empty() && report_plan_) hooks_.diagnostics(cluster_->sources(), diags);
   report_plan_ = false;
   bool applied = apply_policy(force_new_generation);
   if (!applied) errors_.back() = "error[E812]: " + errors_.back() + " (retrying; new pods drop until then)";
@@ -297,7 +262,8 @@ void Agent::write_status() {
   if (errors_.size() > 20) errors_.erase(errors_.begin(), errors_.end() - 20);
   s.errors = errors_;
   s.apply_failed = apply_failed_;  // ready: every local pod enforced by a complete policy
-  s.ready = active_ && !apply_failed_ && std::all_of(desired_.attach.begin(), desired_.attach.end(), [](const AttachRecord& r) { return r.attached; });
+  s.inventory_stale = cluster_health_.stale ? cluster_health_.why : "";
+  s.ready = active_ && !apply_failed_ && !cluster_health_.stale && std::all_of(desired_.attach.begin(), desired_.attach.end(), [](const AttachRecord& r) { return r.attached; });
   s.updated_unix_ms = unix_ms();
   s.pid = getpid();
   s.running = !opts_.once;
@@ -356,16 +322,15 @@ int Agent::start() {
         " decides what this node enforces");
   else
     log("bundles must be signed by one of " + std::to_string(trusted_.size()) + " trusted key(s)");
-  bundle_fp_ = fingerprint(bundle_paths());
-  cluster_fp_ = fingerprint(cluster_paths());
+  bundle_fp_ = file_fingerprint(bundle_paths());
   bool inputs_ok = load_bundle(err);
   if (!inputs_ok) {
     errors_.push_back("bundle: " + err);
     log("cannot read bundle " + opts_.bundle_dir + ": " + err);
   }
-  bundle_fp_ = fingerprint(bundle_paths());
-  if (!load_cluster()) {
-    errors_.push_back("node or inventory has errors");
+  bundle_fp_ = file_fingerprint(bundle_paths());
+  if (load_cluster(true) != Poll::Changed) {
+    errors_.push_back("node or inventory has errors" + (cluster_->health().why.empty() ? "" : ": " + cluster_->health().why));
     inputs_ok = false;
   }
   if (!inputs_ok) {
@@ -428,11 +393,11 @@ void Agent::loop() {
     std::this_thread::sleep_for(std::chrono::milliseconds(std::max(10, opts_.poll_ms)));
     std::lock_guard lk(mu_);
     bool changed = false;
-    auto bfp = fingerprint(bundle_paths());
+    auto bfp = file_fingerprint(bundle_paths());
     if (bfp != bundle_fp_) {
       std::string old_sha = bundle_sha_;
       if (load_bundle(err)) {
-        bundle_fp_ = fingerprint(bundle_paths());
+        bundle_fp_ = file_fingerprint(bundle_paths());
         if (bundle_sha_ != old_sha) {
           log("bundle changed (" + bundle_sha_.substr(0, 12) + ")");
           changed |= reconcile(true);
@@ -446,16 +411,10 @@ void Agent::loop() {
       }
       status_dirty_ = true;  // `moat status` shows a refused bundle at once
     }
-    auto cfp = fingerprint(cluster_paths());
-    if (cfp != cluster_fp_) {
-      cluster_fp_ = cfp;
-      if (load_cluster()) {
-        log("node or inventory changed");
-        changed |= reconcile(false);
-      } else {
-        errors_.push_back("node or inventory has errors; previous state stays");
-      }
-    }
+    Poll cluster = load_cluster(false);
+    if (cluster == Poll::Changed) log("node or inventory changed"), changed |= reconcile(false);
+    if (cluster == Poll::Invalid) errors_.push_back("node or inventory has errors; previous state stays");
+    check_cluster_health();
     auto next = fqdn_.next_expiry();
     if (next && *next <= unix_ms() && expire_fqdn(unix_ms())) changed |= reconcile(false);
     if (fqdn_dirty_ && !changed) {
@@ -530,6 +489,7 @@ std::string Agent::metrics_text() {
   m.attach_points = desired_.attach.size();
   m.unenforced_pods = std::count_if(desired_.attach.begin(), desired_.attach.end(), [](const AttachRecord& r) { return !r.attached; });
   m.apply_failed = apply_failed_;
+  m.inventory = cluster_health_;
   m.fqdn_addresses = fqdn_.address_count();
   m.fqdn_zombies = fqdn_.zombie_count();
   if (proxy_) {
@@ -562,7 +522,13 @@ int run_agent(const AgentOptions& opts, const AgentHooks& hooks) {
     }
     trusted.push_back(*pk);
   }
-  impl::Agent agent(opts, hooks, std::move(trusted));
+  std::string err;
+  auto cluster = inventory::open_cluster_source(opts.node_file, opts.inventory_files, opts.kube, err);
+  if (!cluster) {
+    if (hooks.log) hooks.log(err);
+    return 2;
+  }
+  impl::Agent agent(opts, hooks, std::move(trusted), std::move(cluster));
   int rc = agent.start();
   if (opts.once || rc == 3) return rc;
   // Bad inputs at start: keep running (pinned enforcement, if any, stays in force) and

@@ -14,6 +14,7 @@
 #include "ir/diagnostic.h"
 #include "runtime/agent/desired.h"
 #include "runtime/attach/attach_points.h"
+#include "runtime/inventory/cluster_source.h"
 
 namespace moat::runtime::agent {
 
@@ -25,6 +26,9 @@ struct AgentOptions {
   std::vector<std::string> trust_files;
   std::string node_file;
   std::vector<std::string> inventory_files;
+  /// `--kube-api`: the Node and the inventory are watched on the API server instead of read
+  /// from node_file / inventory_files (runtime/inventory/).
+  inventory::KubeApiOptions kube;
   std::string pin_dir = "/sys/fs/bpf/moat";
   std::string state_dir = "/run/moat";
   std::string status_file;  // default: STATE_DIR/status.json

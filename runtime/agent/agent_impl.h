@@ -30,8 +30,9 @@ inline int64_t mono_ms() {
 
 class Agent {
 public:
-  Agent(const AgentOptions& o, const AgentHooks& h, std::vector<bundle::PublicKey> trusted)
-      : opts_(o), hooks_(h), trusted_(std::move(trusted)) {}
+  Agent(const AgentOptions& o, const AgentHooks& h, std::vector<bundle::PublicKey> trusted,
+        std::unique_ptr<inventory::ClusterSource> cluster)
+      : opts_(o), hooks_(h), trusted_(std::move(trusted)), cluster_(std::move(cluster)) {}
   int start();
   void loop();
 
@@ -40,7 +41,9 @@ private:
     if (hooks_.log) hooks_.log(line);
   }
   bool load_bundle(std::string& error);
-  bool load_cluster();
+  // cluster_inputs.cpp: the node and inventory from cluster_, and its staleness.
+  inventory::ClusterSource::Poll load_cluster(bool first);
+  void check_cluster_health();
   bool reconcile(bool force_new_generation, bool rediscover = true, bool persist_now = true);
   bool apply_policy(bool force_new_generation);
   void write_status();
@@ -53,7 +56,6 @@ private:
   dns::LearnLimits learn_limits() const;
   std::string metrics_text();
   std::vector<std::string> bundle_paths() const;
-  std::vector<std::string> cluster_paths() const;
 
   AgentOptions opts_;
   AgentHooks hooks_;
@@ -67,10 +69,11 @@ private:
   std::optional<bundle::Bundle> bundle_;
   std::string bundle_sha_, manifest_text_;
   std::optional<dns::FqdnSelectors> selectors_;
-  std::unique_ptr<SourceManager> sm_;  // the inputs' text, for rendering their diagnostics
+  std::unique_ptr<inventory::ClusterSource> cluster_;  // files or the API server (runtime/inventory)
   bool report_plan_ = false;           // show the node plan's warnings on the next pass
-  std::optional<KubeNode> node_;
-  std::optional<Inventory> inv_;
+  const KubeNode* node_ = nullptr;     // cluster_'s last valid state (null: none yet)
+  const Inventory* inv_ = nullptr;
+  inventory::SourceHealth cluster_health_;  // stale: status error, metric, not ready
   Desired desired_;
   std::vector<attach::PodAttach> found_;  // the local pods' attach points (into *inv_)
   bool apply_failed_ = false;             // the last reconcile could not write the maps
@@ -87,7 +90,7 @@ private:
   std::vector<std::string> errors_;
   uint64_t reloads_ = 0, updates_ = 0;
   uint32_t epoch_ = 0;  // the last policy epoch set in any generation (next_epoch follows it)
-  std::vector<int64_t> bundle_fp_, cluster_fp_;
+  std::vector<int64_t> bundle_fp_;
   int lock_fd_ = -1;  // held for the agent's life (closed by the kernel at exit)
   bool status_dirty_ = false;  // something changed outside the loop (a learned name)
   bool fqdn_dirty_ = false;    // fqdn.json is behind (written by the loop, not the answer path)

@@ -1,5 +1,5 @@
 // Desired state. The endpoint list is built in a fixed order (workloads in inventory order,
-// host, remote nodes, learned addresses) so identity allocation is reproducible.
+// host, the API server, remote nodes, learned addresses) so identity allocation is reproducible.
 #include "runtime/agent/desired.h"
 
 #include <algorithm>
@@ -98,6 +98,16 @@ Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inv
   host.node = node.name;
   host.ips = node.addresses;
   d.endpoints.push_back(std::move(host));
+  // Before the remote nodes: an API server on a control-plane node shares the node's
+  // address, and one identity per address means the more specific entity wins there (the
+  // host keeps its own addresses: it must always reach its pods).
+  if (!inv.kube_apiserver.empty()) {
+    Endpoint api;
+    api.kind = EndpointKind::KubeApiserver;
+    api.name = "kube-apiserver";
+    api.ips = inv.kube_apiserver;
+    d.endpoints.push_back(std::move(api));
+  }
   for (const KubeNode& other : inv.nodes) {
     if (other.name == node.name || other.addresses.empty()) continue;
     Endpoint rn;

@@ -1,6 +1,8 @@
 // Metrics: text format 0.0.4 (https://prometheus.io/docs/instrumenting/exposition_formats/).
 #include "runtime/agent/metrics.h"
 
+#include <tuple>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -60,6 +62,16 @@ std::string render_metrics(const MetricsSnapshot& m) {
   gauge("moat_agent_unenforced_pods", "local pods whose attach point was not found or not attached (not ready)",
         double(m.unenforced_pods));
   gauge("moat_agent_apply_failed", "1 while the last map update failed (retried; not ready)", m.apply_failed ? 1 : 0);
+  if (m.inventory.watched) {
+    gauge("moat_inventory_stale", "1 while the watched inventory may be out of date (not ready; last good state enforced)",
+          m.inventory.stale ? 1 : 0);
+    gauge("moat_inventory_objects", "watched objects held (namespaces, pods, nodes)", double(m.inventory.objects));
+    for (auto [name, help, v] : {std::tuple{"moat_inventory_relists_total", "complete LISTs of a watched resource", m.inventory.relists},
+                                 std::tuple{"moat_inventory_events_total", "watch events applied", m.inventory.events},
+                                 std::tuple{"moat_inventory_bookmarks_total", "watch bookmarks received", m.inventory.bookmarks},
+                                 std::tuple{"moat_inventory_failures_total", "failed LISTs or watches (each resynced)", m.inventory.failures}})
+      o += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name + " " + std::to_string(v) + "\n";
+  }
   gauge("moat_fqdn_addresses", "addresses learned from DNS answers", double(m.fqdn_addresses));
   o += "# HELP moat_agent_reloads_total generation swaps since start\n# TYPE moat_agent_reloads_total counter\n";
   o += "moat_agent_reloads_total " + std::to_string(m.reloads) + "\n";

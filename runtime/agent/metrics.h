@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/inventory/cluster_source.h"
+
 namespace moat::runtime::agent {
 
 struct MetricsSnapshot {
@@ -27,6 +29,7 @@ struct MetricsSnapshot {
   uint64_t dns_queries = 0, dns_answers = 0, dns_hold_ns = 0;
   uint64_t dns_refused = 0, dns_mismatched = 0, dns_dropped = 0;  // see dns::ProxyStats
   uint64_t fqdn_zombies = 0;
+  inventory::SourceHealth inventory;  // the watched inventory (watched == false: files)
 };
 
 /// The name of a counter slot after the rules (abi::Special): "default-deny", ...

@@ -84,6 +84,7 @@ std::string to_json(const Status& s) {
       {"misfits", misfits},
       {"unattached", s.unattached},
       {"apply_failed", s.apply_failed},
+      {"inventory_stale", s.inventory_stale},
       {"fqdn", {{"addresses", s.fqdn_addresses}, {"names", s.fqdn_names}}},
       {"dns_proxy", {{"queries", s.dns_queries}, {"answers", s.dns_answers}, {"timeouts", s.dns_timeouts},
                      {"hold_ms_avg", s.dns_hold_ms_avg}}},
@@ -135,6 +136,7 @@ std::optional<Status> status_from_json(const std::string& text) {
         s.misfits.push_back({m.value("pod", ""), m.value("reasons", std::vector<std::string>{}), m.value("enforced", true)});
     s.unattached = j.value("unattached", std::vector<std::string>{});
     s.apply_failed = j.value("apply_failed", false);
+    s.inventory_stale = j.value("inventory_stale", std::string());
     if (j.contains("fqdn")) {
       s.fqdn_addresses = j["fqdn"].value("addresses", size_t{0});
       s.fqdn_names = j["fqdn"].value("names", size_t{0});

@@ -54,6 +54,7 @@ struct Status {
   std::vector<MisfitRecord> misfits;
   std::vector<std::string> unattached;  // "ns/pod: why": local pods not enforced (not ready)
   bool apply_failed = false;            // the last map update failed; retried (not ready)
+  std::string inventory_stale;          // why the watched inventory may be out of date (not ready); "" current
   size_t fqdn_addresses = 0, fqdn_names = 0;
   uint64_t dns_queries = 0, dns_answers = 0, dns_timeouts = 0;
   double dns_hold_ms_avg = 0;
