@@ -407,7 +407,7 @@ void Agent::loop() {
     }
   }
   if (opts_.metrics_port) {
-    metrics_ = MetricsServer::start(opts_.metrics_port, [this] { return metrics_text(); }, err);
+    metrics_ = MetricsServer::start(opts_.metrics_address, opts_.metrics_port, [this] { return metrics_text(); }, err);
     if (!metrics_) log("metrics: " + err);
   }
   struct sigaction sa {};
