@@ -46,10 +46,11 @@ echo "package: $deb"
 $deb_only && exit 0
 
 # The root file system: Debian's essential set (a shell, coreutils, dpkg: enough to inspect a
-# running agent) plus moat and the libraries its Depends names; apt stays out of the image.
-# The file-mirror-automount hook makes the .deb visible to dpkg inside the chroot.
+# running agent) plus moat and the libraries its Depends names, and iproute2 (the DaemonSet's
+# dns-address init container puts the DNS proxy's address on a dummy interface); apt stays
+# out of the image. The file-mirror-automount hook makes the .deb visible to dpkg inside.
 chmod 0644 "$deb"
-mmdebstrap --quiet --mode=root --variant=essential --include="$deb" \
+mmdebstrap --quiet --mode=root --variant=essential --include="$deb" --include=iproute2 \
   --hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount \
   --customize-hook='rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/* "$1"/var/log/*.log "$1"/var/cache/ldconfig/aux-cache' \
   --format=tar "$SUITE" "$work/rootfs.tar" ${MIRROR:+"$MIRROR"}

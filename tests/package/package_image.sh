@@ -35,5 +35,6 @@ pk_check "moat check of the example succeeds in the image" test "$rc_inside" -eq
 pk_check "moat check in the image agrees with the build (exit $rc_outside)" test "$rc_inside" -eq "$rc_outside"
 pk_check "moat check prints the same in the image" \
   test "$(sed "s|$example|EX|g" <<<"$inside")" = "$(sed "s|$PK_SRC/examples/ml-platform.moat|EX|g" <<<"$outside")"
+pk_check "ip (iproute2) for the dns-address init container" chroot "$rootfs" ip -V
 pk_check "no package indices left in the image" test -z "$(find "$rootfs/var/lib/apt/lists" -type f -size +0 2>/dev/null)"
 pk_done
