@@ -3,7 +3,6 @@
 # packages of every library the binary links (computed, so none is missing), the binary
 # stripped and the same program as the build's, docs, examples and deploy/ installed.
 source "$(dirname "$0")/lib.sh"
-[ "$(id -u)" -eq 0 ] || pk_skip_or_fail "not root (dpkg-shlibdeps and cpack run as root here)"
 command -v dpkg-shlibdeps >/dev/null || pk_skip_or_fail "dpkg-shlibdeps missing (dpkg-dev, scripts/setup.sh)"
 
 BUILD_DIR=$PK_BUILD DIST_DIR=$PK_TMP/dist bash "$PK_SRC/scripts/package.sh" --prebuilt --deb-only || exit 1
