@@ -44,4 +44,7 @@ struct BuildOutput {
 /// module's rules and isolations move into the manifest: pass an rvalue to avoid a copy.
 bool build_bundle(Module m, const SourceManager& sm, BuildOutput& out, Diagnostics& diags, std::string& error);
 
+/// The LLVM release the code generator is built from ("19.1.7"), for `moat --version`.
+std::string llvm_version();
+
 } // namespace moat::backend

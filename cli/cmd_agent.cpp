@@ -99,6 +99,9 @@ void add_agent_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--pin-dir", o.pin_dir, "bpffs directory for pinned objects")->capture_default_str();
   cmd->add_option("--state-dir", o.state_dir, "Directory for state.json, status.json, fqdn.json")->capture_default_str();
   cmd->add_option("--poll-ms", o.poll_ms, "How often inputs are checked for changes")->capture_default_str();
+  cmd->add_option("--metrics-address", o.metrics_address,
+                  "Address of --metrics-port (an IP; the node's address lets in-cluster Prometheus scrape)")
+      ->capture_default_str();
   cmd->add_option("--dns-listen", o.dns_listen, "Node-local DNS proxy address (ADDR[:PORT]); repeatable");
   cmd->add_option("--dns-upstream", o.dns_upstream, "DNS server the proxy forwards to (ADDR[:PORT])");
   cmd->add_option("--fqdn-min-ttl", o.fqdn_min_ttl, "Keep learned DNS names at least this many seconds")

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "cli/build_info.h"
 #include "cli/commands.h"
 #include "cli/suggest.h"
 
@@ -11,6 +12,7 @@ int main(int argc, char** argv) {
   CLI::App app{"moat: network isolation policies, proved and compiled to eBPF", "moat"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
+  app.set_version_flag("--version", moat::cli::version_text, "Print the version, commit and library versions");
   int exit_code = 0;
   moat::cli::add_check_command(app, exit_code);
   moat::cli::add_diff_command(app, exit_code);

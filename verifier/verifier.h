@@ -99,6 +99,9 @@ std::string describe_endpoint(const Endpoint& e);
 /// "namespace {team: ml}/*", "cidr 10.0.0.0/16 except 10.0.128.0/17", "fqdn \"*.x.com\"".
 std::string describe_peer(const Peer& p);
 
+/// The version of the Z3 library in use ("4.8.12"), for `moat --version`.
+std::string z3_version();
+
 /// Verdicts of concrete flows between known endpoints through the Z3 encoding (the
 /// `moat test --engine smt` engine, and `moat query`). Build once, ask many times.
 class SmtEngine {

@@ -374,7 +374,7 @@ void Agent::loop() {
     }
   }
   if (opts_.metrics_port) {
-    metrics_ = MetricsServer::start(opts_.metrics_port, [this] { return metrics_text(); }, err);
+    metrics_ = MetricsServer::start(opts_.metrics_address, opts_.metrics_port, [this] { return metrics_text(); }, err);
     if (!metrics_) log("metrics: " + err);
   }
   // Every `moat observe` reads the drop log; only the agent consumes the kernel's ring.

@@ -35,6 +35,7 @@ struct AgentOptions {
   bool once = false;
   int poll_ms = 500;        // how often inputs are checked for changes
   int metrics_port = 0;     // 0: no metrics endpoint
+  std::string metrics_address = "127.0.0.1";  // the node's address to let Prometheus scrape
   std::vector<std::string> dns_listen;  // DNS proxy addresses ("" : no proxy)
   std::string dns_upstream;
   uint32_t fqdn_min_ttl = 5;            // seconds; learned names live at least this long

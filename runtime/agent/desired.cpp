@@ -23,6 +23,28 @@ bool has_ip(const Endpoint& e, const IpAddr& ip) {
   return std::find(e.ips.begin(), e.ips.end(), ip) != e.ips.end();
 }
 
+/// The pods the language's `dns` peer means (docs/LANGUAGE.md): kube-system's
+/// {k8s-app: kube-dns}.
+bool is_kube_dns(const Endpoint& e) {
+  auto app = e.labels.find("k8s-app");
+  return e.ns == "kube-system" && app != e.labels.end() && app->second == "kube-dns";
+}
+
+/// The workload whose identity the proxy's addresses take: the pod that has the upstream's
+/// address, else — the upstream is a Service address (the kube-dns ClusterIP) or NodeLocal
+/// DNSCache's link-local address, which front kube-dns — the first kube-dns pod, so that
+/// `allow x -> dns` covers the proxy. Null: the upstream is outside the cluster.
+const KubePod* proxy_owner(const Inventory& inv, const ProxyAddresses& proxy) {
+  if (!proxy.upstream || proxy.listen.empty()) return nullptr;
+  const KubePod* dns = nullptr;
+  for (const KubePod& pod : inv.pods) {
+    if (!pod.is_workload()) continue;
+    if (has_ip(pod.ep, *proxy.upstream)) return &pod;
+    if (!dns && is_kube_dns(pod.ep)) dns = &pod;
+  }
+  return dns;
+}
+
 } // namespace
 
 std::vector<NodePool> pools_of(const bundle::Manifest& m) {
@@ -60,15 +82,12 @@ Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inv
     d.misfits.push_back(rec);
     if (misfit_policy == MisfitPolicy::Drop) dropped.push_back(m.pod);
   }
-  bool proxy_owned = false;
+  const KubePod* proxy_pod = proxy_owner(inv, proxy);
   d.endpoints.reserve(inv.pods.size() + inv.nodes.size() + 2 + learned.size());
   for (const KubePod& pod : inv.pods) {
     if (!pod.is_workload()) continue;
     Endpoint ep = pod.ep;
-    if (proxy.upstream && has_ip(ep, *proxy.upstream)) {
-      ep.ips.insert(ep.ips.end(), proxy.listen.begin(), proxy.listen.end());
-      proxy_owned = true;
-    }
+    if (&pod == proxy_pod) ep.ips.insert(ep.ips.end(), proxy.listen.begin(), proxy.listen.end());
     size_t index = d.endpoints.size();
     d.endpoints.push_back(std::move(ep));
     if (pod.ep.node != node.name) continue;
@@ -117,7 +136,7 @@ Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inv
     rn.ips = other.addresses;
     d.endpoints.push_back(std::move(rn));
   }
-  if (proxy.upstream && !proxy.listen.empty() && !proxy_owned) {
+  if (proxy.upstream && !proxy.listen.empty() && !proxy_pod) {
     // The upstream is not a cluster pod: the proxy addresses stand for that external server.
     Endpoint up;
     up.kind = EndpointKind::External;

@@ -24,7 +24,9 @@ enum class MisfitPolicy : uint8_t {
 };
 
 /// The DNS proxy's addresses answer as the upstream server: packets to them must get the
-/// upstream's identity, so a policy allowing DNS to kube-dns allows the proxy too.
+/// upstream's identity, so a policy allowing DNS to kube-dns allows the proxy too. An
+/// upstream that is no pod's address (the kube-dns ClusterIP, NodeLocal DNSCache) stands
+/// for kube-dns: the proxy takes the kube-dns pods' identity (runtime/agent/desired.cpp).
 struct ProxyAddresses {
   std::vector<IpAddr> listen;
   std::optional<IpAddr> upstream;

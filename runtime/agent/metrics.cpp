@@ -112,22 +112,39 @@ struct MetricsServer::Thread {
   std::thread t;
 };
 
-std::unique_ptr<MetricsServer> MetricsServer::start(int port, std::function<std::string()> render, std::string& error) {
+std::unique_ptr<MetricsServer> MetricsServer::start(const std::string& address, int port,
+                                                    std::function<std::string()> render, std::string& error) {
   std::unique_ptr<MetricsServer> s(new MetricsServer());
   s->render_ = std::move(render);
-  s->fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  auto* a4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* a6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (inet_pton(AF_INET, address.c_str(), &a4->sin_addr) == 1) {
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons(static_cast<uint16_t>(port));
+    len = sizeof *a4;
+  } else if (inet_pton(AF_INET6, address.c_str(), &a6->sin6_addr) == 1) {
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons(static_cast<uint16_t>(port));
+    len = sizeof *a6;
+  } else {
+    error = "metrics address '" + address + "' is not an IPv4 or IPv6 address";
+    return nullptr;
+  }
+  std::string where = (ss.ss_family == AF_INET6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
+  s->fd_ = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   setsockopt(s->fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);  // never exposed beyond the node
-  if (bind(s->fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(s->fd_, 16) != 0) {
-    error = "cannot listen on 127.0.0.1:" + std::to_string(port) + ": " + std::strerror(errno);
-    close(s->fd_);
+  if (s->fd_ < 0 || bind(s->fd_, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(s->fd_, 16) != 0) {
+    error = "cannot listen on " + where + ": " + std::strerror(errno);
+    if (s->fd_ >= 0) close(s->fd_);
     s->fd_ = -1;
     return nullptr;
   }
+  socklen_t got = sizeof ss;
+  getsockname(s->fd_, reinterpret_cast<sockaddr*>(&ss), &got);
+  s->port_ = ntohs(ss.ss_family == AF_INET6 ? a6->sin6_port : a4->sin_port);
   s->stop_fd_ = eventfd(0, EFD_CLOEXEC);
   s->thread_ = std::make_unique<Thread>();
   MetricsServer* self = s.get();
@@ -144,8 +161,10 @@ std::unique_ptr<MetricsServer> MetricsServer::start(int port, std::function<std:
       setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
       char req[2048];
       ssize_t n = recv(c, req, sizeof req - 1, 0);
+      if (n > 0) req[n] = '\0';
       std::string body, head;
-      if (n > 0 && std::strncmp(req, "GET /metrics", 12) == 0) {
+      // Exactly the metrics path (a query string allowed): the endpoint serves nothing else.
+      if (n > 0 && (std::strncmp(req, "GET /metrics ", 13) == 0 || std::strncmp(req, "GET /metrics?", 13) == 0)) {
         body = self->render_();
         head = "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n";
       } else {

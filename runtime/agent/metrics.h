@@ -39,8 +39,13 @@ std::string render_metrics(const MetricsSnapshot& m);
 
 class MetricsServer {
 public:
-  /// Serves `render()` on 127.0.0.1:port (loopback only) from a background thread.
-  static std::unique_ptr<MetricsServer> start(int port, std::function<std::string()> render, std::string& error);
+  /// Serves `render()` at GET /metrics (every other request: 404) on address:port from a
+  /// background thread. `address` is an IPv4 or IPv6 literal: 127.0.0.1 keeps the metrics on
+  /// the node; the node's own address lets in-cluster Prometheus scrape them (deploy/).
+  /// Port 0 picks a free port (bound_port() says which).
+  static std::unique_ptr<MetricsServer> start(const std::string& address, int port,
+                                              std::function<std::string()> render, std::string& error);
+  int bound_port() const { return port_; }
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
@@ -49,6 +54,7 @@ private:
   MetricsServer() = default;
   int fd_ = -1;
   int stop_fd_ = -1;
+  int port_ = 0;
   std::function<std::string()> render_;
   struct Thread;
   std::unique_ptr<Thread> thread_;

@@ -6,6 +6,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "runtime/agent/desired.h"
 #include "runtime/agent/state.h"
 
@@ -154,4 +156,43 @@ TEST_CASE("derive: endpoints, local attachments, host, remote nodes, DNS proxy, 
   CHECK(dropped.locals.size() == 1);  // the misfit is left out of the endpoint map
   CHECK(dropped.attach.size() == 3);  // but its traffic still meets the dispatcher
   CHECK_FALSE(dropped.misfits[0].enforced);
+}
+
+TEST_CASE("derive: a DNS proxy in front of the kube-dns ClusterIP answers as the kube-dns pods") {
+  // The deploy/ set-ups: the proxy forwards to a Service address (kube-dns's ClusterIP, or
+  // NodeLocal DNSCache's 169.254.20.10), which is no pod's address. `allow x -> dns` means
+  // the kube-dns pods, so the proxy must carry their identity, not an external one.
+  bundle::Manifest m;
+  KubeNode node;
+  node.name = "n1";
+  node.addresses = {*IpAddr::parse("10.0.0.1")};
+  Inventory inv;
+  inv.nodes = {node};
+  KubePod client = pod("ml", "trainer", "n1", "10.1.0.1");
+  KubePod impostor = pod("ml", "fake-dns", "n1", "10.1.0.2");  // the label, but not kube-system
+  impostor.ep.labels = {{"k8s-app", "kube-dns"}};
+  KubePod coredns = pod("kube-system", "coredns", "n2", "10.2.0.10");
+  coredns.ep.labels = {{"k8s-app", "kube-dns"}};
+  inv.pods = {client, impostor, coredns};
+
+  ProxyAddresses proxy;
+  proxy.listen = {*IpAddr::parse("169.254.20.10")};
+  proxy.upstream = *IpAddr::parse("10.96.0.10");
+  Diagnostics diags;
+  Desired d = derive(m, node, inv, {}, {}, proxy, MisfitPolicy::Enforce, diags);
+  auto named = [&](const std::string& name) {
+    auto it = std::find_if(d.endpoints.begin(), d.endpoints.end(), [&](const Endpoint& e) { return e.name == name; });
+    return it == d.endpoints.end() ? nullptr : &*it;
+  };
+  REQUIRE(named("kube-system/coredns"));
+  CHECK(named("kube-system/coredns")->ips.size() == 2);
+  CHECK(named("kube-system/coredns")->ips.back().str() == "169.254.20.10");
+  CHECK(named("ml/fake-dns")->ips.size() == 1);
+  CHECK_FALSE(named("dns-upstream:10.96.0.10"));  // no external endpoint for the proxy
+
+  // No kube-dns pod in the inventory: the upstream is outside the cluster, as before.
+  inv.pods = {client, impostor};
+  Desired outside = derive(m, node, inv, {}, {}, proxy, MisfitPolicy::Enforce, diags);
+  CHECK(outside.endpoints.back().name == "dns-upstream:10.96.0.10");
+  CHECK(outside.endpoints.back().ips.size() == 2);
 }
