@@ -26,8 +26,12 @@ namespace {
 std::string quoted(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
+    if (c == '\n') {
+      out += "\\n";  // DOT's line break
+      continue;
+    }
     if (c == '"' || c == '\\') out += '\\';
-    out += c == '\n' ? ' ' : c;
+    out += c;
   }
   return out + "\"";
 }
@@ -45,7 +49,7 @@ std::string node_line(const ListNode& n, const std::string& indent) {
 } // namespace
 
 std::string list_dot(const ConnList& l) {
-  std::string out = "digraph {\n\tnode [fontname=\"Helvetica\"]\n\tedge [fontname=\"Helvetica\" fontsize=10]\n";
+  std::string out = "digraph {\n\trankdir=LR\n\tfontname=\"Helvetica\"\n\tnode [fontname=\"Helvetica\"]\n\tedge [fontname=\"Helvetica\" fontsize=10]\n";
   std::map<std::string, std::vector<const ListNode*>> by_ns;
   for (const ListNode& n : l.nodes)
     if (!n.external) by_ns[n.ns].push_back(&n);

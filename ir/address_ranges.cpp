@@ -1,6 +1,7 @@
 // distinguished_ranges (see address_ranges.h): cut points of every CIDR block, per family.
 #include "ir/address_ranges.h"
 
+#include <algorithm>
 #include <set>
 
 namespace moat {
@@ -34,12 +35,26 @@ void add_cuts(const IpPrefix& p, std::set<U128>& cuts) {
   if (first + host < family_max(p.addr.v6)) cuts.insert(first + host + 1);
 }
 
-void ranges_of(const std::set<U128>& cuts, bool v6, std::vector<AddressRange>& out) {
+/// Is `a` in the block `p` names (its CIDR, minus its excepts)?
+bool in_block(const Peer& p, const IpAddr& a) {
+  return p.cidr.contains(a) &&
+         std::none_of(p.except.begin(), p.except.end(), [&](const IpPrefix& e) { return e.contains(a); });
+}
+
+/// The pieces between cuts, neighbours merged when every block holds both or neither (as
+/// netpol-analyzer's disjoint blocks: `except 10.0.0.0/9, 10.128.0.0/9` is one range).
+void ranges_of(const std::set<U128>& cuts, bool v6, const std::vector<const Peer*>& blocks,
+               std::vector<AddressRange>& out) {
   std::vector<U128> c(cuts.begin(), cuts.end());
   if (c.empty() || c.front() != 0) c.insert(c.begin(), 0);
+  std::vector<bool> last_in;
   for (size_t i = 0; i < c.size(); ++i) {
-    U128 last = i + 1 < c.size() ? c[i + 1] - 1 : family_max(v6);
-    out.push_back({from_int(c[i], v6), from_int(last, v6)});
+    IpAddr first = from_int(c[i], v6), last = from_int(i + 1 < c.size() ? c[i + 1] - 1 : family_max(v6), v6);
+    std::vector<bool> in;
+    for (const Peer* b : blocks) in.push_back(in_block(*b, first));
+    if (i > 0 && in == last_in) out.back().last = last;
+    else out.push_back({first, last});
+    last_in = std::move(in);
   }
 }
 
@@ -49,16 +64,18 @@ std::string AddressRange::str() const { return first.str() + "-" + last.str(); }
 
 std::vector<AddressRange> distinguished_ranges(const Module& m, Direction dir, bool ipv6) {
   std::set<U128> v4, v6;
+  std::vector<const Peer*> blocks;
   bool any_v6 = ipv6;
   for (const Rule& r : m.rules) {
     if (r.dir != dir || r.peer.kind != Peer::Kind::Cidr) continue;
+    blocks.push_back(&r.peer);
     add_cuts(r.peer.cidr, r.peer.cidr.addr.v6 ? v6 : v4);
     for (const IpPrefix& e : r.peer.except) add_cuts(e, e.addr.v6 ? v6 : v4);
     any_v6 = any_v6 || r.peer.cidr.addr.v6;
   }
   std::vector<AddressRange> out;
-  ranges_of(v4, false, out);
-  if (any_v6) ranges_of(v6, true, out);
+  ranges_of(v4, false, blocks, out);
+  if (any_v6) ranges_of(v6, true, blocks, out);
   return out;
 }
 

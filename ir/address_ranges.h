@@ -1,7 +1,8 @@
 // The external address ranges a module's CIDR peers distinguish: the address space cut at
 // the first and past-the-last address of every CIDR and `except` block that rules of one
-// direction name. Within one range every rule's CIDR peer matches all addresses or none, so
-// one address stands for the range in the interpreter (`moat list`).
+// direction name, where the membership in some block (a CIDR minus its excepts) changes.
+// Within one range every rule's CIDR peer matches all addresses or none, so one address
+// stands for the range in the interpreter (`moat list`).
 #pragma once
 #include <string>
 #include <vector>

@@ -9,14 +9,43 @@
 
 namespace moat {
 
+namespace {
+
+/// What the interpreter reads of an endpoint, as a string: equal strings, equal verdicts
+/// (the node and the attach points matter only to the host and the datapath, and a
+/// workload's addresses to nothing: CIDR peers match external endpoints only).
+std::string class_key(const Endpoint& e) {
+  std::string k = std::to_string(static_cast<int>(e.kind)) + '\0' + e.ns + '\0';
+  for (const auto* labels : {&e.ns_labels, &e.labels}) {
+    for (const auto& [key, value] : *labels) k += key + '=' + value + '\0';
+    k += '\1';
+  }
+  for (const NamedPort& p : e.ports) k += p.name + '/' + std::to_string(static_cast<int>(p.proto)) + '/' + std::to_string(p.port) + '\0';
+  k += '\1';
+  if (e.kind != EndpointKind::Workload)
+    for (const IpAddr& a : e.ips) k += a.str() + '\0';
+  k += '\1';
+  for (const std::string& n : e.dns_names) k += n + '\0';
+  return k;
+}
+
+} // namespace
+
 Connectivity::Connectivity(const Module& m, std::vector<const Endpoint*> endpoints)
-    : m_(m), eps_(std::move(endpoints)), local_(eps_.size()) {
+    : m_(m), eps_(std::move(endpoints)), local_(eps_.size()), class_(eps_.size()) {
+  std::unordered_map<std::string, uint32_t> classes;
+  for (size_t i = 0; i < eps_.size(); ++i) {
+    auto [it, added] = classes.emplace(class_key(*eps_[i]), static_cast<uint32_t>(class_first_.size()));
+    if (added) class_first_.push_back(i);
+    class_[i] = it->second;
+  }
   SubjectIndex rules;
   for (const Rule& r : m.rules) rules.add(r.subject, r.id);
   SubjectIndex isolations = isolation_index(m);
   for (size_t i = 0; i < eps_.size(); ++i) {
     const Endpoint& ep = *eps_[i];
-    if (ep.kind != EndpointKind::Workload) continue;  // no policy applies at other ends
+    // No policy applies at other ends; one endpoint of each class is asked about.
+    if (ep.kind != EndpointKind::Workload || class_first_[class_[i]] != i) continue;
     Local& l = local_[i];
     for (uint32_t id : rules.in_namespace(ep.ns)) {
       const Rule& r = m.rules[id];
@@ -67,11 +96,28 @@ bool same_reasons(const Decision& a, const Decision& b) {
 
 } // namespace
 
-PairConnectivity Connectivity::pair(size_t s, size_t d, bool with_segments) const {
+const PairConnectivity& Connectivity::pair(size_t s, size_t d, bool with_segments) const {
+  if (s == d) {  // self traffic: implicitly allowed, never shared with the class
+    static thread_local PairConnectivity self;
+    self = compute(s, d, with_segments);
+    return self;
+  }
+  // Two different endpoints of one class are not "the same workload" (the implicit self
+  // allowance compares names), so all distinct pairs of classes a and b share verdicts:
+  // those of the classes' first endpoints, or of this pair when a and b are one class.
+  size_t cs = class_first_[class_[s]], cd = class_first_[class_[d]];
+  uint64_t key = (uint64_t{class_[s]} << 32) | class_[d];
+  auto& cache = cache_[with_segments ? 1 : 0];
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, cs == cd ? compute(s, d, with_segments) : compute(cs, cd, with_segments)).first;
+  return it->second;
+}
+
+PairConnectivity Connectivity::compute(size_t s, size_t d, bool with_segments) const {
   const Endpoint& src = *eps_[s];
   const Endpoint& dst = *eps_[d];
-  const Local& ls = local_[s];
-  const Local& ld = local_[d];
+  const Local& ls = local_[class_first_[class_[s]]];
+  const Local& ld = local_[class_first_[class_[d]]];
   // Only the rules whose peer takes the other end can decide this pair.
   std::vector<uint32_t> egress, ingress, both;
   for (uint32_t id : ls.egress_rules)
@@ -100,6 +146,8 @@ PairConnectivity Connectivity::pair(size_t s, size_t d, bool with_segments) cons
       seg->conns.add(p, lo, hi);
     }
   }
+  // Allowed ports first: what the entry lists, then why the rest is not.
+  std::stable_partition(out.segments.begin(), out.segments.end(), [](const ConnSegment& c) { return c.verdict.allowed; });
   return out;
 }
 

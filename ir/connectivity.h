@@ -2,9 +2,11 @@
 // for one (source, destination) pair, the set of protocol/ports allowed, and on request the
 // verdicts behind it. The rules and isolations each endpoint's own side can read are found
 // once per endpoint through the namespace index (ir/subject_index.h), and a pair tests only
-// those, so the work per pair grows with the rules about its two ends, not with the module.
+// those, so the work per pair grows with the rules about its two ends, not with the module;
+// endpoints no rule can tell apart are computed once (classes).
 #pragma once
 #include <cstddef>
+#include <unordered_map>
 #include <vector>
 
 #include "ir/conn_set.h"
@@ -32,7 +34,9 @@ public:
   /// at every edge of a port range or named port of a rule that may decide the pair (and
   /// around neighbour discovery, which is never listed); the interpreter decides one port
   /// per piece, as every port of a piece meets the same rules.
-  PairConnectivity pair(size_t src, size_t dst, bool with_segments) const;
+  /// Endpoints that look alike to every rule (same kind, namespace, labels, named ports
+  /// and addresses) share a class, and a pair of classes is computed once.
+  const PairConnectivity& pair(size_t src, size_t dst, bool with_segments) const;
   const Endpoint& endpoint(size_t i) const { return *eps_[i]; }
   size_t size() const { return eps_.size(); }
 
@@ -41,9 +45,13 @@ private:
     std::vector<uint32_t> egress_rules, ingress_rules;  // rules whose subject selects it
     std::vector<uint32_t> egress_isolations, ingress_isolations;
   };
+  PairConnectivity compute(size_t src, size_t dst, bool with_segments) const;
   const Module& m_;
   std::vector<const Endpoint*> eps_;
   std::vector<Local> local_;
+  std::vector<uint32_t> class_;       // per endpoint
+  std::vector<size_t> class_first_;   // per class: its first endpoint
+  mutable std::unordered_map<uint64_t, PairConnectivity> cache_[2];  // without / with segments
 };
 
 } // namespace moat

@@ -2,6 +2,8 @@
 // rules match and what each direction decides. Deliberately a direct, rule-by-rule reading
 // of the semantics with no indexing or precomputation: it is the oracle the Z3 encoding and
 // the compiled datapath are checked against, so it must be obviously right, not fast.
+// (evaluate_among lets a caller that asks about many flows, `moat list`, name the rules it
+// reads; the reading itself is the same code.)
 #include "ir/interp.h"
 
 #include <algorithm>

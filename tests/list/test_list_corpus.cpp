@@ -61,7 +61,8 @@ std::set<Line> parse_json(const std::string& text) {
   std::set<Line> out;
   nlohmann::json j = nlohmann::json::parse(text);
   REQUIRE(j.is_array());
-  for (const auto& e : j) out.insert({e.at("src"), e.at("dst"), e.at("conn")});
+  for (const auto& e : j)
+    out.insert({e.at("src").get<std::string>(), e.at("dst").get<std::string>(), e.at("conn").get<std::string>()});
   return out;
 }
 
