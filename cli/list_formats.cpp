@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/explain.h"
+#include "cli/markdown.h"
 
 namespace moat::cli {
 
@@ -34,13 +35,6 @@ std::string csv_field(const std::string& s) {
   std::string q = "\"";
   for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
   return q + "\"";
-}
-
-/// Markdown cell: a '|' would end the cell.
-std::string md_cell(const std::string& s) {
-  std::string out;
-  for (char c : s) out += c == '|' ? std::string("\\|") : std::string(1, c);
-  return out;
 }
 
 nlohmann::json json_rows(const std::vector<std::array<std::string, 3>>& r) {

@@ -231,3 +231,16 @@ TEST_CASE("list: bad input and empty inputs", "[list][cli]") {
   CHECK(none.exit_code == 0);
   CHECK(has(none.out, "warning[W900]"));
 }
+
+TEST_CASE("list --inventory: the workloads kept apart from the policies are listed too", "[list][cli]") {
+  Run r = run_moat("list tests/workloads/data/shop/v2 --inventory tests/workloads/data/shop/cluster");
+  INFO(r.out);
+  CHECK(r.exit_code == 0);
+  CHECK(has(r.out, "shop/cart[Deployment] => payments/payments[Deployment] : TCP 8443\n"));
+  CHECK(has(r.out, "payments/payments[Deployment] => shop/cart[Deployment] : All Connections\n"));
+  // Without the inventory the policies alone name no workload.
+  Run alone = run_moat("list tests/workloads/data/shop/v2", true);
+  CHECK(alone.exit_code == 0);
+  CHECK(has(alone.out, "warning[W900]"));
+  CHECK_FALSE(has(alone.out, "=>"));
+}
