@@ -1,12 +1,14 @@
 // moat diff OLD NEW: the semantic difference of two policy versions (files or
 // directories): the flows newly allowed and newly denied, as rule-like cubes, each with a
-// concrete flow replayed through the interpreter on both versions. Exit 0 equivalent,
+// concrete flow replayed through the interpreter on both versions (as text, JSON, SARIF,
+// JUnit, or Markdown for a pull-request comment). Exit 0 equivalent,
 // 1 different (or undecided within --timeout), 2 bad input (also: an --inventory none of
 // whose endpoints a policy selects, so nothing was compared), 3 internal error.
 #include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/format_option.h"
+#include "cli/diff_markdown.h"
 #include "cli/load_options.h"
 #include "cli/explain.h"
 #include "cli/inventory_input.h"
@@ -130,6 +132,8 @@ int run_diff(const DiffOptions& o) {
       results.push_back(std::move(s));
     }
     std::puts(sarif_log(results, sm, {o.new_path}).dump(2).c_str());
+  } else if (o.format == "md") {
+    std::fputs(diff_markdown(old_m, new_m, sm, r, o.old_path, o.new_path, verdict).c_str(), stdout);
   } else if (o.format == "junit") {
     std::vector<JunitCase> cases;
     for (bool allowed : {true, false}) {
@@ -175,7 +179,7 @@ void add_diff_command(CLI::App& app, int& exit_code) {
   cmd->add_option("old", opts->old_path, "The old version (file or directory)")->required();
   cmd->add_option("new", opts->new_path, "The new version (file or directory; - reads YAML from standard input)")->required();
   add_load_options(cmd, opts->load);
-  add_format_option(cmd, opts->format, {"text", "json", "sarif", "junit"});
+  add_format_option(cmd, opts->format, {"text", "json", "sarif", "junit", "md"});
   cmd->add_option("--max-cubes", opts->max_cubes, "Cubes listed per direction")->capture_default_str();
   cmd->add_option("--timeout", opts->verify.timeout_ms, "Solver time limit per query in ms (0: none)")
       ->capture_default_str();

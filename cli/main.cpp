@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   moat::cli::add_check_command(app, exit_code);
   moat::cli::add_diff_command(app, exit_code);
+  moat::cli::add_list_command(app, exit_code);
   moat::cli::add_query_command(app, exit_code);
   moat::cli::add_test_command(app, exit_code);
   moat::cli::add_build_command(app, exit_code);

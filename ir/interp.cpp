@@ -2,6 +2,8 @@
 // rules match and what each direction decides. Deliberately a direct, rule-by-rule reading
 // of the semantics with no indexing or precomputation: it is the oracle the Z3 encoding and
 // the compiled datapath are checked against, so it must be obviously right, not fast.
+// (evaluate_among lets a caller that asks about many flows, `moat list`, name the rules it
+// reads; the reading itself is the same code.)
 #include "ir/interp.h"
 
 #include <algorithm>
@@ -128,38 +130,56 @@ bool is_neighbour_discovery(Protocol proto, uint16_t port) {
   return proto == Protocol::ICMPv6 && port >= kNdpFirstType && port <= kNdpLastType;
 }
 
-Decision decide(const Module& m, Direction dir, const Endpoint& local, const Endpoint& remote,
-                Protocol proto, uint16_t port, size_t remote_addr) {
+namespace {
+
+/// Calls f(id) for each candidate id, or for every id below `all` when there is no list.
+template <class F>
+void for_each_id(const std::vector<uint32_t>* ids, size_t all, F&& f) {
+  if (ids) {
+    for (uint32_t id : *ids) f(id);
+    return;
+  }
+  for (uint32_t id = 0; id < all; ++id) f(id);
+}
+
+} // namespace
+
+Decision decide_among(const Module& m, const Candidates& among, Direction dir, const Endpoint& local,
+                      const Endpoint& remote, Protocol proto, uint16_t port, size_t remote_addr) {
   Decision d;
   if (local.kind != EndpointKind::Workload) return d;  // NotWorkload: no policy applies here
   // Named ports belong to the destination: the remote end of an egress, the local end of an ingress.
   const Endpoint* port_owner = dir == Direction::Egress ? &remote : &local;
   std::vector<uint32_t> allows, denies;
-  for (const Rule& r : m.rules) {
-    if (r.dir != dir) continue;
-    if (!endpoint_selector_matches(r.subject, local)) continue;
-    if (!peer_matches(r.peer, remote, remote_addr)) continue;
-    if (!ports_match(r.ports, proto, port, port_owner)) continue;
+  for_each_id(among.rules, m.rules.size(), [&](uint32_t id) {
+    const Rule& r = m.rules[id];
+    if (r.dir != dir) return;
+    if (!endpoint_selector_matches(r.subject, local)) return;
+    if (!peer_matches(r.peer, remote, remote_addr)) return;
+    if (!ports_match(r.ports, proto, port, port_owner)) return;
     // L7 constraints (http, dns) narrow what the proxy lets through *inside* an allowed
     // connection; at the connection level such a rule still allows (Cilium's semantics).
     (r.action == Action::Deny ? denies : allows).push_back(r.id);
-  }
+  });
   if (!denies.empty()) {
+    std::sort(denies.begin(), denies.end());
     d.allowed = false;
     d.why = Decision::Why::Denied;
     d.rules = std::move(denies);
     return d;
   }
-  for (uint32_t i = 0; i < m.isolations.size(); ++i) {
+  for_each_id(among.isolations, m.isolations.size(), [&](uint32_t i) {
     const Isolation& iso = m.isolations[i];
     if (iso.dir == dir && endpoint_selector_matches(iso.subject, local)) d.isolations.push_back(i);
-  }
+  });
+  std::sort(d.isolations.begin(), d.isolations.end());
   if (d.isolations.empty()) {
     d.allowed = true;
     d.why = Decision::Why::NotIsolated;
     return d;
   }
   if (!allows.empty()) {
+    std::sort(allows.begin(), allows.end());
     d.allowed = true;
     d.why = Decision::Why::Allowed;
     d.rules = std::move(allows);
@@ -168,6 +188,11 @@ Decision decide(const Module& m, Direction dir, const Endpoint& local, const End
   d.allowed = false;
   d.why = Decision::Why::NoAllow;
   return d;
+}
+
+Decision decide(const Module& m, Direction dir, const Endpoint& local, const Endpoint& remote,
+                Protocol proto, uint16_t port, size_t remote_addr) {
+  return decide_among(m, Candidates{}, dir, local, remote, proto, port, remote_addr);
 }
 
 namespace {
@@ -198,7 +223,7 @@ Decision implicit_half(const Endpoint& ep) {
 
 } // namespace
 
-Verdict evaluate(const Module& m, const Flow& flow) {
+Verdict evaluate_among(const Module& m, const Flow& flow, const Candidates& egress, const Candidates& ingress) {
   Verdict v;
   if (!flow.src || !flow.dst) {
     // No endpoints, no flow: nothing can be allowed (fail closed).
@@ -213,11 +238,13 @@ Verdict evaluate(const Module& m, const Flow& flow) {
     v.allowed = true;
     return v;
   }
-  v.egress = decide(m, Direction::Egress, src, dst, flow.proto, flow.port, flow.dst_addr);
-  v.ingress = decide(m, Direction::Ingress, dst, src, flow.proto, flow.port, flow.src_addr);
+  v.egress = decide_among(m, egress, Direction::Egress, src, dst, flow.proto, flow.port, flow.dst_addr);
+  v.ingress = decide_among(m, ingress, Direction::Ingress, dst, src, flow.proto, flow.port, flow.src_addr);
   v.allowed = v.egress.allowed && v.ingress.allowed;
   return v;
 }
+
+Verdict evaluate(const Module& m, const Flow& flow) { return evaluate_among(m, flow, Candidates{}, Candidates{}); }
 
 const char* to_string(Decision::Why w) {
   switch (w) {

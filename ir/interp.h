@@ -51,13 +51,28 @@ bool ports_match(const std::vector<PortMatch>& ports, Protocol proto, uint16_t p
 inline constexpr uint16_t kNdpFirstType = 133, kNdpLastType = 137;
 bool is_neighbour_discovery(Protocol proto, uint16_t port);
 
+/// The rules and isolations one direction at one endpoint reads: null means all of the
+/// module's. Callers that ask about many flows (`moat list`) pass a subset found through
+/// an index; it must contain every rule and isolation of that direction whose subject
+/// selects the local end and whose peer may select the remote end, and then the verdict
+/// is evaluate()'s (candidates that do not match are tested and skipped as usual).
+struct Candidates {
+  const std::vector<uint32_t>* rules = nullptr;       // ids into Module::rules
+  const std::vector<uint32_t>* isolations = nullptr;  // indexes into Module::isolations
+};
 /// The verdict of one direction at `local` for the remote end `remote` at its address
 /// `remote.ips[remote_addr]`.
 Decision decide(const Module& m, Direction dir, const Endpoint& local, const Endpoint& remote,
                 Protocol proto, uint16_t port, size_t remote_addr = 0);
+/// decide() reading only the candidates.
+Decision decide_among(const Module& m, const Candidates& among, Direction dir, const Endpoint& local,
+                      const Endpoint& remote, Protocol proto, uint16_t port, size_t remote_addr = 0);
 /// Connection verdict: egress at src (if a workload) AND ingress at dst (if a workload),
 /// with each end at the address the flow names (Flow::src_addr, Flow::dst_addr).
 Verdict evaluate(const Module& m, const Flow& flow);
+
+/// evaluate() reading only `egress` at the source and `ingress` at the destination.
+Verdict evaluate_among(const Module& m, const Flow& flow, const Candidates& egress, const Candidates& ingress);
 
 const char* to_string(Decision::Why w);
 
