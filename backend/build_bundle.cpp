@@ -28,6 +28,19 @@ bool check_buildable(const Module& m, Diagnostics& diags) {
     if (r.http.front().range.known()) d.notes.push_back({r.http.front().range, "L7 rule here"});
     ok = false;
   }
+  // The datapath resolves one tier (deny precedence) when it computes map entries; the
+  // admin and baseline tiers are not resolved there yet, and dropping them would enforce
+  // something other than what `moat check` proved.
+  for (const std::vector<Rule>* tier : {&m.admin_rules, &m.baseline_rules}) {
+    if (tier->empty()) continue;
+    const Rule& first = tier->front();
+    diags.report(Code::E228, first.range,
+                 fmt::format("{} rule(s) of the {} tier ({}): the eBPF datapath does not enforce AdminNetworkPolicy "
+                             "or BaselineAdminNetworkPolicy yet, so `moat build` refuses to compile a bundle that "
+                             "would silently leave them out (check, test and query judge them)",
+                             tier->size(), to_string(first.tier), first.origin));
+    ok = false;
+  }
   if (m.rules.size() >= abi::kSpecialRuleBase) {
     diags.report(Code::E702, SourceRange{},
                  fmt::format("{} rules; the datapath supports at most {}", m.rules.size(), abi::kSpecialRuleBase - 1));

@@ -39,9 +39,9 @@ std::vector<DiagNote> cube_notes(const Module& old_m, const Module& new_m, const
     for (const Decision* d : {&v.egress, &v.ingress}) {
       const char* dir = d == &v.egress ? "egress" : "ingress";
       for (uint32_t id : d->rules)
-        if (id < m.rules.size())
-          out.push_back(DiagNote{m.rules[id].range, fmt::format("{}: {} {} rule #{}", version, dir,
-                                                                to_string(m.rules[id].action), id)});
+        if (const Rule* r = decided_rule(m, *d, id))
+          out.push_back(DiagNote{r->range, fmt::format("{}: {} {}{} rule #{}", version, dir, tier_prefix(d->tier()),
+                                                       to_string(r->action), id)});
       if (d->why == Decision::Why::NoAllow)
         for (uint32_t i : d->isolations)
           if (i < m.isolations.size())

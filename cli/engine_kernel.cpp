@@ -50,14 +50,15 @@ private:
 };
 
 std::unique_ptr<Engine> make_kernel_engine(const EngineInput& in, std::string& error) {
-  if (!runtime::kernel_bpf_available(error)) {
-    error = "the kernel engine needs bpf(): " + error;
-    return nullptr;
-  }
+  // What the datapath refuses is refused on any machine, with or without bpf().
   Diagnostics diags;
   if (!backend::check_buildable(in.module, diags)) {
     error = "the policy cannot be compiled for the kernel: " +
             (diags.all().empty() ? std::string("refused") : diags.all().front().message);
+    return nullptr;
+  }
+  if (!runtime::kernel_bpf_available(error)) {
+    error = "the kernel engine needs bpf(): " + error;
     return nullptr;
   }
   std::vector<uint8_t> elf;

@@ -19,6 +19,12 @@ std::string why_text(const Decision& d) {
   case Decision::Why::Allowed: return "allowed by";
   case Decision::Why::NoAllow: return "denied: isolated and no allow rule matched; isolated by";
   case Decision::Why::Denied: return "denied by";
+  case Decision::Why::AdminAllowed: return "allowed by the AdminNetworkPolicy tier:";
+  case Decision::Why::AdminDenied: return "denied by the AdminNetworkPolicy tier:";
+  case Decision::Why::BaselineAllowed:
+    return "allowed by the BaselineAdminNetworkPolicy tier (no NetworkPolicy isolates it):";
+  case Decision::Why::BaselineDenied:
+    return "denied by the BaselineAdminNetworkPolicy tier (no NetworkPolicy isolates it):";
   }
   return "?";
 }
@@ -26,11 +32,15 @@ std::string why_text(const Decision& d) {
 void explain_half(std::string& out, const Module& m, const SourceManager& sm, const Decision& d,
                   Direction dir, const Endpoint& at, const std::string& indent) {
   out += fmt::format("{}{} at {}: {}\n", indent, to_string(dir), at.name, why_text(d));
+  for (uint32_t id : d.passed)
+    if (id < m.admin_rules.size())
+      out += fmt::format("{}  passed on by {} admin rule #{} from {} at {}\n", indent, to_string(m.admin_rules[id].action),
+                         id, m.admin_rules[id].origin, sm.location(m.admin_rules[id].range));
   for (uint32_t id : d.rules) {
-    if (id >= m.rules.size()) continue;
-    const Rule& r = m.rules[id];
-    out += fmt::format("{}  {} rule #{} from {} at {}\n", indent, to_string(r.action), id,
-                       r.origin.empty() ? "<unnamed>" : r.origin, sm.location(r.range));
+    const Rule* r = decided_rule(m, d, id);
+    if (!r) continue;
+    out += fmt::format("{}  {} {}rule #{} from {} at {}\n", indent, to_string(r->action), tier_prefix(d.tier()), id,
+                       r->origin.empty() ? "<unnamed>" : r->origin, sm.location(r->range));
   }
   if (d.why == Decision::Why::NoAllow) {
     for (uint32_t i : d.isolations) {
@@ -55,8 +65,9 @@ std::string direction_condition(const Module& m, const Decision& d) {
   if (d.why != Decision::Why::Allowed || d.rules.empty()) return "";
   std::vector<std::string> http, dns;
   for (uint32_t id : d.rules) {
-    if (id >= m.rules.size()) return "";
-    const Rule& r = m.rules[id];
+    const Rule* rp = decided_rule(m, d, id);
+    if (!rp) return "";
+    const Rule& r = *rp;
     if (r.http.empty() && r.dns.empty()) return "";
     for (const HttpRule& h : r.http)
       if (std::find(http.begin(), http.end(), http_text(h)) == http.end()) http.push_back(http_text(h));

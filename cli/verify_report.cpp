@@ -38,9 +38,9 @@ std::vector<DiagNote> deciding_notes(const Module& m, const Witness& w) {
   for (const Decision* d : {&w.verdict.egress, &w.verdict.ingress}) {
     const char* dir = d == &w.verdict.egress ? "egress" : "ingress";
     for (uint32_t id : d->rules)
-      if (id < m.rules.size())
-        out.push_back(DiagNote{m.rules[id].range,
-                               fmt::format("{} decided by {} rule #{}", dir, to_string(m.rules[id].action), id)});
+      if (const Rule* r = decided_rule(m, *d, id))
+        out.push_back(DiagNote{r->range, fmt::format("{} decided by {}{} rule #{}", dir, tier_prefix(d->tier()),
+                                                     to_string(r->action), id)});
     if (d->why == Decision::Why::NoAllow)
       for (uint32_t i : d->isolations)
         if (i < m.isolations.size())
@@ -158,9 +158,9 @@ nlohmann::json witness_json(const Module& m, const SourceManager& sm, const Witn
   auto decision = [&](const Decision& d) {
     nlohmann::json rules = nlohmann::json::array();
     for (uint32_t id : d.rules)
-      if (id < m.rules.size())
-        rules.push_back({{"id", id}, {"action", to_string(m.rules[id].action)}, {"origin", m.rules[id].origin},
-                         {"location", sm.location(m.rules[id].range)}});
+      if (const Rule* r = decided_rule(m, d, id))
+        rules.push_back({{"id", id}, {"tier", to_string(d.tier())}, {"action", to_string(r->action)},
+                         {"origin", r->origin}, {"location", sm.location(r->range)}});
     nlohmann::json isos = nlohmann::json::array();
     for (uint32_t i : d.isolations)
       if (i < m.isolations.size())

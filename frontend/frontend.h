@@ -37,6 +37,8 @@ struct LoadOptions {
 /// second object with the same identity is an error (E210) instead of a merge.
 struct SeenObjects {
   std::map<std::string, SourceRange> first;
+  /// AdminNetworkPolicy priority -> the first policy read with it (name, where), for W220.
+  std::map<int32_t, std::pair<std::string, SourceRange>> anp_priorities;
 };
 
 /// Loads files or directories (recursively *.moat, *.yaml, *.yml, *.json, sorted) into
@@ -53,7 +55,8 @@ std::optional<uint64_t> parse_size(std::string_view text);
 void parse_moat(FileId file, const SourceManager& sm, Module& out, Diagnostics& diags);
 
 /// Multi-document YAML (JSON included): NetworkPolicy, CiliumNetworkPolicy,
-/// CiliumClusterwideNetworkPolicy, NodePool (karpenter.sh/v1), List of those. Namespaces, Pods
+/// CiliumClusterwideNetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy, NodePool
+/// (karpenter.sh/v1), List of those. Namespaces, Pods
 /// and workload controllers go to `kube` (frontend/kube_objects.h); without one, they are
 /// added to `out` at the end of the file (add_kube_objects). Policy-like kinds moat does not
 /// model: W212 (E211 with opts.strict); other kinds are skipped quietly (N005 with

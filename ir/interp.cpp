@@ -7,6 +7,7 @@
 #include "ir/interp.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "ir/fqdn.h"
 
@@ -57,8 +58,9 @@ bool fqdn_matches(const FqdnMatch& m, std::string_view name) {
 namespace {
 
 bool cidr_matches(const Peer& peer, const Endpoint& remote, size_t addr) {
-  // Cilium's default: CIDR identities are never assigned to cluster endpoints.
-  if (remote.kind != EndpointKind::External) return false;
+  // Cilium's default: CIDR identities are never assigned to cluster endpoints. An
+  // AdminNetworkPolicy `networks` peer matches any address, cluster ones included (its API doc).
+  if (remote.kind != EndpointKind::External && !peer.cidr_any_address) return false;
   // One packet, one address: the flow's, not "any of the endpoint's" (ir.h Flow).
   if (addr >= remote.ips.size()) return false;
   const IpAddr& ip = remote.ips[addr];
@@ -130,6 +132,14 @@ bool is_neighbour_discovery(Protocol proto, uint16_t port) {
   return proto == Protocol::ICMPv6 && port >= kNdpFirstType && port <= kNdpLastType;
 }
 
+bool rule_matches(const Rule& r, Direction dir, const Endpoint& local, const Endpoint& remote, Protocol proto,
+                  uint16_t port, size_t remote_addr) {
+  // Named ports belong to the destination: the remote end of an egress, the local end of an ingress.
+  const Endpoint* port_owner = dir == Direction::Egress ? &remote : &local;
+  return r.dir == dir && endpoint_selector_matches(r.subject, local) && peer_matches(r.peer, remote, remote_addr) &&
+         ports_match(r.ports, proto, port, port_owner);
+}
+
 namespace {
 
 /// Calls f(id) for each candidate id, or for every id below `all` when there is no list.
@@ -142,21 +152,38 @@ void for_each_id(const std::vector<uint32_t>* ids, size_t all, F&& f) {
   for (uint32_t id = 0; id < all; ++id) f(id);
 }
 
+/// A tier decided by its first matching rule (AdminNetworkPolicy, BaselineAdminNetworkPolicy):
+/// the index of that rule in `rules`, or nullopt.
+std::optional<uint32_t> first_match(const std::vector<Rule>& rules, Direction dir, const Endpoint& local,
+                                    const Endpoint& remote, Protocol proto, uint16_t port, size_t remote_addr) {
+  for (const Rule& r : rules)
+    if (rule_matches(r, dir, local, remote, proto, port, remote_addr)) return r.id;
+  return std::nullopt;
+}
+
 } // namespace
 
 Decision decide_among(const Module& m, const Candidates& among, Direction dir, const Endpoint& local,
                       const Endpoint& remote, Protocol proto, uint16_t port, size_t remote_addr) {
   Decision d;
   if (local.kind != EndpointKind::Workload) return d;  // NotWorkload: no policy applies here
-  // Named ports belong to the destination: the remote end of an egress, the local end of an ingress.
-  const Endpoint* port_owner = dir == Direction::Egress ? &remote : &local;
+  // Tier 1, AdminNetworkPolicy: admin_rules are in evaluation order (priority, then rule
+  // order), so the first match decides; Pass skips the rest of the tier.
+  if (auto id = first_match(m.admin_rules, dir, local, remote, proto, port, remote_addr)) {
+    const Rule& r = m.admin_rules[*id];
+    if (r.action != Action::Pass) {
+      d.allowed = r.action == Action::Allow;
+      d.why = d.allowed ? Decision::Why::AdminAllowed : Decision::Why::AdminDenied;
+      d.rules = {*id};
+      return d;
+    }
+    d.passed = {*id};
+  }
+  // Tier 2, NetworkPolicy / Cilium / moat rules.
   std::vector<uint32_t> allows, denies;
   for_each_id(among.rules, m.rules.size(), [&](uint32_t id) {
     const Rule& r = m.rules[id];
-    if (r.dir != dir) return;
-    if (!endpoint_selector_matches(r.subject, local)) return;
-    if (!peer_matches(r.peer, remote, remote_addr)) return;
-    if (!ports_match(r.ports, proto, port, port_owner)) return;
+    if (!rule_matches(r, dir, local, remote, proto, port, remote_addr)) return;
     // L7 constraints (http, dns) narrow what the proxy lets through *inside* an allowed
     // connection; at the connection level such a rule still allows (Cilium's semantics).
     (r.action == Action::Deny ? denies : allows).push_back(r.id);
@@ -174,6 +201,13 @@ Decision decide_among(const Module& m, const Candidates& among, Direction dir, c
   });
   std::sort(d.isolations.begin(), d.isolations.end());
   if (d.isolations.empty()) {
+    // Tier 3, BaselineAdminNetworkPolicy: only where no policy of tier 2 isolates.
+    if (auto id = first_match(m.baseline_rules, dir, local, remote, proto, port, remote_addr)) {
+      d.allowed = m.baseline_rules[*id].action == Action::Allow;
+      d.why = d.allowed ? Decision::Why::BaselineAllowed : Decision::Why::BaselineDenied;
+      d.rules = {*id};
+      return d;
+    }
     d.allowed = true;
     d.why = Decision::Why::NotIsolated;
     return d;
@@ -254,6 +288,10 @@ const char* to_string(Decision::Why w) {
   case Decision::Why::Allowed: return "allowed";
   case Decision::Why::NoAllow: return "no-allow";
   case Decision::Why::Denied: return "denied";
+  case Decision::Why::AdminAllowed: return "admin-allowed";
+  case Decision::Why::AdminDenied: return "admin-denied";
+  case Decision::Why::BaselineAllowed: return "baseline-allowed";
+  case Decision::Why::BaselineDenied: return "baseline-denied";
   }
   return "?";
 }

@@ -16,12 +16,25 @@ struct Decision {
     NotIsolated,   // no isolation selects the endpoint in this direction
     Allowed,       // isolated, and an allow rule matched (rules = the matching allows)
     NoAllow,       // isolated, and no allow rule matched (isolations = what isolated it)
-    Denied,        // a deny rule matched (rules = the matching denies); deny always wins
+    Denied,        // a deny rule matched (rules = the matching denies); deny wins within its tier
+    AdminAllowed,  // the first matching AdminNetworkPolicy rule allows (rules = it, in admin_rules)
+    AdminDenied,   // the first matching AdminNetworkPolicy rule denies (rules = it, in admin_rules)
+    BaselineAllowed,  // not isolated; the first matching baseline rule allows (rules = it, in baseline_rules)
+    BaselineDenied,   // not isolated; the first matching baseline rule denies (rules = it, in baseline_rules)
   };
   bool allowed = true;
   Why why = Why::NotWorkload;
   std::vector<uint32_t> rules;       // deciding rule ids
   std::vector<uint32_t> isolations;  // indexes into Module::isolations
+  /// The AdminNetworkPolicy Pass rule (index into admin_rules) that handed the decision on
+  /// to the lower tiers; empty when no admin rule matched.
+  std::vector<uint32_t> passed;
+  /// The tier whose rule vector `rules` indexes (Module::tier_rules).
+  Tier tier() const {
+    if (why == Why::AdminAllowed || why == Why::AdminDenied) return Tier::Admin;
+    if (why == Why::BaselineAllowed || why == Why::BaselineDenied) return Tier::Baseline;
+    return Tier::Policy;
+  }
 };
 
 struct Verdict {
@@ -51,6 +64,11 @@ bool ports_match(const std::vector<PortMatch>& ports, Protocol proto, uint16_t p
 inline constexpr uint16_t kNdpFirstType = 133, kNdpLastType = 137;
 bool is_neighbour_discovery(Protocol proto, uint16_t port);
 
+/// Does rule `r` (of any tier) match this direction at `local` for `remote` at its address?
+/// Named ports resolve against the destination.
+bool rule_matches(const Rule& r, Direction dir, const Endpoint& local, const Endpoint& remote, Protocol proto,
+                  uint16_t port, size_t remote_addr = 0);
+
 /// The rules and isolations one direction at one endpoint reads: null means all of the
 /// module's. Callers that ask about many flows (`moat list`) pass a subset found through
 /// an index; it must contain every rule and isolation of that direction whose subject
@@ -75,5 +93,14 @@ Verdict evaluate(const Module& m, const Flow& flow);
 Verdict evaluate_among(const Module& m, const Flow& flow, const Candidates& egress, const Candidates& ingress);
 
 const char* to_string(Decision::Why w);
+
+/// "admin " / "baseline " / "" (the Policy tier), to name a deciding rule in messages.
+inline const char* tier_prefix(Tier t) { return t == Tier::Admin ? "admin " : t == Tier::Baseline ? "baseline " : ""; }
+
+/// The deciding rule `id` of `d` (ids index the vector of the tier that decided), or null.
+inline const Rule* decided_rule(const Module& m, const Decision& d, uint32_t id) {
+  const std::vector<Rule>& rules = m.tier_rules(d.tier());
+  return id < rules.size() ? &rules[id] : nullptr;
+}
 
 } // namespace moat

@@ -6,7 +6,23 @@
 namespace moat {
 
 const char* to_string(Direction d) { return d == Direction::Ingress ? "ingress" : "egress"; }
-const char* to_string(Action a) { return a == Action::Allow ? "allow" : "deny"; }
+const char* to_string(Action a) {
+  switch (a) {
+  case Action::Allow: return "allow";
+  case Action::Deny: return "deny";
+  case Action::Pass: return "pass";
+  }
+  return "?";
+}
+
+const char* to_string(Tier t) {
+  switch (t) {
+  case Tier::Admin: return "AdminNetworkPolicy";
+  case Tier::Policy: return "NetworkPolicy";
+  case Tier::Baseline: return "BaselineAdminNetworkPolicy";
+  }
+  return "?";
+}
 
 const char* to_string(Protocol p) {
   switch (p) {

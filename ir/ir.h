@@ -15,7 +15,17 @@
 namespace moat {
 
 enum class Direction : uint8_t { Ingress, Egress };
-enum class Action : uint8_t { Allow, Deny };
+/// Pass exists only in the AdminNetworkPolicy tier: it ends that tier's evaluation and hands
+/// the decision to the NetworkPolicy tier (and from there to the baseline tier).
+enum class Action : uint8_t { Allow, Deny, Pass };
+
+/// The tiers a verdict passes through, in the order the AdminNetworkPolicy API documents
+/// (network-policy-api, apis/v1alpha1 AdminNetworkPolicySpec.Priority: "All AdminNetworkPolicy
+/// rules have higher precedence than NetworkPolicy or BaselineAdminNetworkPolicy rules"):
+/// Admin (AdminNetworkPolicy, first match in priority order), Policy (NetworkPolicy, Cilium
+/// and moat rules: deny wins, then isolation and allows), Baseline
+/// (BaselineAdminNetworkPolicy, first match, consulted only where no Policy isolation applies).
+enum class Tier : uint8_t { Admin, Policy, Baseline };
 
 /// IP protocol numbers; Any means "TCP, UDP or SCTP" when a port is given (Cilium's ANY).
 enum class Protocol : uint8_t { Any = 0, ICMP = 1, TCP = 6, UDP = 17, ICMPv6 = 58, SCTP = 132 };
@@ -67,6 +77,9 @@ struct Peer {
   EndpointSelector endpoints;         // Kind::Endpoints
   IpPrefix cidr;                      // Kind::Cidr
   std::vector<IpPrefix> except;       // Kind::Cidr, each inside cidr
+  /// Kind::Cidr: also match cluster endpoints (workloads, nodes) by their address, as
+  /// AdminNetworkPolicy `networks` do; false: external endpoints only (Cilium's CIDR rule).
+  bool cidr_any_address = false;
   Entity entity = Entity::All;        // Kind::Entity
   FqdnMatch fqdn;                     // Kind::Fqdn
   SourceRange range;
@@ -99,6 +112,8 @@ struct Rule {
   std::vector<HttpRule> http;         // L7 (non-empty: build refuses)
   std::vector<FqdnMatch> dns;         // `rules: dns` — names the FQDN machinery may learn
   int32_t twin = -1;                  // the other half of a moat connection rule, or -1
+  Tier tier = Tier::Policy;           // Admin / Baseline rules live in Module::admin_rules / baseline_rules
+  int32_t priority = 0;               // Admin: the AdminNetworkPolicy's priority (0..1000)
   std::string origin;                 // "NetworkPolicy x/allow-web", "moat kubeflow", ...
   SourceRange range;
 };
@@ -232,8 +247,14 @@ struct Expect {
 
 /// Everything moat knows after the front ends ran.
 struct Module {
-  std::vector<Rule> rules;
+  std::vector<Rule> rules;  // the Policy tier
   std::vector<Isolation> isolations;
+  /// AdminNetworkPolicy rules in evaluation order: priority, then the order moat read the
+  /// policies (equal priorities: the API leaves the order to the implementation; W220),
+  /// then rule order within a policy. Ids index this vector.
+  std::vector<Rule> admin_rules;
+  /// BaselineAdminNetworkPolicy rules in evaluation order (rule order). Ids index this vector.
+  std::vector<Rule> baseline_rules;
   std::vector<NodePool> pools;
   std::vector<NamedSelector> workloads;
   std::vector<NamedPeer> peers;
@@ -254,10 +275,16 @@ struct Module {
     rules.push_back(std::move(r));
     return rules.back().id;
   }
+  /// The rules of one tier (ids of a Decision index the vector of the tier that decided).
+  const std::vector<Rule>& tier_rules(Tier t) const {
+    return t == Tier::Admin ? admin_rules : t == Tier::Baseline ? baseline_rules : rules;
+  }
+  bool has_admin_tiers() const { return !admin_rules.empty() || !baseline_rules.empty(); }
 };
 
 const char* to_string(Direction d);
 const char* to_string(Action a);
+const char* to_string(Tier t);
 const char* to_string(Protocol p);
 const char* to_string(Entity e);
 const char* to_string(EndpointKind k);

@@ -153,6 +153,7 @@ void run_lints(const Module& m, Diagnostics& diags) {
     if (r.action == Action::Allow && r.dir == Direction::Egress && r.ports.empty() && peer_is_world_wide(r.peer))
       diags.report(Code::W404, r.range, "allows egress to the whole internet on every port and protocol");
   }
+  run_tier_lints(m, diags);
 }
 
 } // namespace moat

@@ -15,5 +15,8 @@ bool selectors_may_overlap(const EndpointSelector& a, const EndpointSelector& b)
 /// pattern, W404 allow to world on every port, W406 neighbour-discovery-only rule, W407 L7
 /// rule that `moat build` will refuse.
 void run_lints(const Module& m, Diagnostics& diags);
+/// W410 a first-match tier rule that an earlier rule of its tier always decides before it
+/// (ir/tier_lint.cpp; run by run_lints).
+void run_tier_lints(const Module& m, Diagnostics& diags);
 
 } // namespace moat

@@ -54,6 +54,7 @@ std::string print_peer(const Peer& p) {
     std::vector<std::string> ex;
     for (const IpPrefix& e : p.except) ex.push_back(e.str());
     if (!ex.empty()) out += " except " + join(ex, ", ");
+    if (p.cidr_any_address) out += " any-address";
     return out;
   }
   case Peer::Kind::Entity: return std::string("entity ") + to_string(p.entity);
@@ -115,6 +116,15 @@ std::string print_module(const Module& m, const SourceManager& sm) {
     }
     out += fmt::format("  [{}] @{}\n", r.origin, loc(sm, r.range));
   }
+  // The admin and baseline tiers, in evaluation order (docs/LANGUAGE.md, Admin tiers).
+  for (const std::vector<Rule>* tier : {&m.admin_rules, &m.baseline_rules})
+    for (const Rule& r : *tier) {
+      out += fmt::format("{} rule #{}", r.tier == Tier::Admin ? "admin" : "baseline", r.id);
+      if (r.tier == Tier::Admin) out += fmt::format(" priority {}", r.priority);
+      out += fmt::format(" {} {} subject {} peer {} ports {}  [{}] @{}\n", to_string(r.action), to_string(r.dir),
+                         print_endpoint_selector(r.subject), print_peer(r.peer), print_ports(r.ports), r.origin,
+                         loc(sm, r.range));
+    }
   for (const NodePool& p : m.pools) {
     out += fmt::format("nodepool {}  @{}\n", p.name, loc(sm, p.range));
     for (const LabelRequirement& r : p.requirements) out += "  require " + print_requirement(r) + "\n";

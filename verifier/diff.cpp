@@ -32,6 +32,12 @@ std::string rule_key(const Rule& r) {
                      print_peer(r.peer), print_ports(r.ports));
 }
 
+/// Admin and baseline rules are first-match: their place in the tier is part of what they
+/// mean, so a rule that moved counts as changed.
+std::string tier_rule_key(const Rule& r) {
+  return fmt::format("{} #{} priority {} {}", to_string(r.tier), r.id, r.priority, rule_key(r));
+}
+
 std::string isolation_key(const Isolation& i) {
   return fmt::format("{} {}", to_string(i.dir), print_endpoint_selector(i.subject));
 }
@@ -56,7 +62,7 @@ void changed_items(const std::vector<T>& a, const std::vector<T>& b, Key key, st
 /// Peers that can only be non-workloads: a rule with such a peer constrains the far end
 /// to have no policy of its own in that direction.
 bool external_only(const Peer& p) {
-  return p.kind == Peer::Kind::Cidr || p.kind == Peer::Kind::Fqdn ||
+  return (p.kind == Peer::Kind::Cidr && !p.cidr_any_address) || p.kind == Peer::Kind::Fqdn ||
          (p.kind == Peer::Kind::Entity && p.entity != Entity::All && p.entity != Entity::Cluster);
 }
 
@@ -131,7 +137,8 @@ DiffReport semantic_diff(const Module& old_m, const Module& new_m, const VerifyO
         for (uint32_t c : classes->matching(sel)) selected[c] = 1;
       };
       for (const Module* m : {&old_m, &new_m}) {
-        for (const Rule& r : m->rules) mark(r.subject);
+        for (const std::vector<Rule>* tier : {&m->admin_rules, &m->rules, &m->baseline_rules})
+          for (const Rule& r : *tier) mark(r.subject);
         for (const Isolation& i : m->isolations) mark(i.subject);
       }
       for (size_t c = 0; c < selected.size(); ++c)
@@ -144,17 +151,22 @@ DiffReport semantic_diff(const Module& old_m, const Module& new_m, const VerifyO
     if (!classes) s->assume(s->scope().flow(f));
     std::vector<IpPrefix> prefixes;
     for (const Module* m : {&old_m, &new_m})
-      for (const Rule& r : m->rules)
-        if (r.peer.kind == Peer::Kind::Cidr) {
-          prefixes.push_back(r.peer.cidr);
-          prefixes.insert(prefixes.end(), r.peer.except.begin(), r.peer.except.end());
-        }
+      for (const std::vector<Rule>* tier : {&m->admin_rules, &m->rules, &m->baseline_rules})
+        for (const Rule& r : *tier)
+          if (r.peer.kind == Peer::Kind::Cidr) {
+            prefixes.push_back(r.peer.cidr);
+            prefixes.insert(prefixes.end(), r.peer.except.begin(), r.peer.except.end());
+          }
     std::sort(prefixes.begin(), prefixes.end());
     prefixes.erase(std::unique(prefixes.begin(), prefixes.end()), prefixes.end());
 
     std::vector<const Rule*> rules;
     changed_items(old_m.rules, new_m.rules, rule_key, rules);
     changed_items(new_m.rules, old_m.rules, rule_key, rules);
+    changed_items(old_m.admin_rules, new_m.admin_rules, tier_rule_key, rules);
+    changed_items(new_m.admin_rules, old_m.admin_rules, tier_rule_key, rules);
+    changed_items(old_m.baseline_rules, new_m.baseline_rules, tier_rule_key, rules);
+    changed_items(new_m.baseline_rules, old_m.baseline_rules, tier_rule_key, rules);
     std::vector<const Isolation*> isos;
     changed_items(old_m.isolations, new_m.isolations, isolation_key, isos);
     changed_items(new_m.isolations, old_m.isolations, isolation_key, isos);

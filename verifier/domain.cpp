@@ -41,6 +41,7 @@ struct Collector {
   std::vector<FqdnMatch> fqdns;
   std::set<std::pair<bool, std::string>> fqdn_seen;
   std::set<std::string> ports;
+  bool cluster_addresses = false;
 
   void selector(const LabelSelector& s, std::map<std::string, std::set<std::string>>& into) {
     for (const LabelRequirement& r : s.reqs) {
@@ -60,17 +61,19 @@ struct Collector {
   void peer(const Peer& p) {
     if (p.kind == Peer::Kind::Endpoints) endpoints(p.endpoints);
     if (p.kind == Peer::Kind::Fqdn) fqdn(p.fqdn);
+    if (p.kind == Peer::Kind::Cidr && p.cidr_any_address) cluster_addresses = true;
   }
   void port_list(const std::vector<PortMatch>& ps) {
     for (const PortMatch& pm : ps)
       if (!pm.name.empty()) ports.insert(pm.name);
   }
   void module(const Module& m) {
-    for (const Rule& r : m.rules) {
-      endpoints(r.subject);
-      peer(r.peer);
-      port_list(r.ports);
-    }
+    for (const std::vector<Rule>* tier : {&m.admin_rules, &m.rules, &m.baseline_rules})
+      for (const Rule& r : *tier) {
+        endpoints(r.subject);
+        peer(r.peer);
+        port_list(r.ports);
+      }
     for (const Isolation& i : m.isolations) endpoints(i.subject);
     for (const Prove& p : m.proofs) {
       for (const Peer& s : p.subjects) peer(s);
@@ -170,6 +173,7 @@ std::optional<Domain> build_domain(const std::vector<const Module*>& modules,
   for (const auto& [k, vals] : c.pod) d.pod_keys.push_back(make_key(k, vals, 1));
   d.fqdns = c.fqdns;
   d.port_names.assign(c.ports.begin(), c.ports.end());
+  d.cluster_addresses = c.cluster_addresses;
   auto part = partition_fqdns(d.fqdns);
   if (!part) {
     if (error) *error = "the FQDN patterns are too many or too entangled to partition";

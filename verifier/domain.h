@@ -34,6 +34,9 @@ struct Domain {
   FqdnPartition names;
   std::vector<std::string> port_names;
   std::map<std::string, Labels> namespaces;  // declared namespaces (name -> labels)
+  /// Some CIDR peer matches cluster endpoints by address (AdminNetworkPolicy networks), so
+  /// a counterexample's workload and node addresses matter and are decoded.
+  bool cluster_addresses = false;
 
   std::optional<size_t> ns_key(const std::string& k) const;
   std::optional<size_t> pod_key(const std::string& k) const;

@@ -258,7 +258,8 @@ z3::expr Encoder::peer(const SymEndpoint& r, const Peer& p) {
   case Peer::Kind::Cidr: {
     z3::expr_vector ex(ctx_);
     for (const IpPrefix& e : p.except) ex.push_back(cidr(r, e));
-    return is_kind(r, EndpointKind::External) && r.has_ip && cidr(r, p.cidr) && !any_of(ctx_, ex);
+    z3::expr kind = p.cidr_any_address ? ctx_.bool_val(true) : is_kind(r, EndpointKind::External);
+    return kind && r.has_ip && cidr(r, p.cidr) && !any_of(ctx_, ex);
   }
   case Peer::Kind::Entity: {
     auto k = [&](EndpointKind kind) { return is_kind(r, kind); };
@@ -400,12 +401,33 @@ z3::expr Encoder::isolated(const Module& m, Direction dir, const SymEndpoint& l,
   return any_of(ctx_, alts);
 }
 
+z3::expr Encoder::first_match(const std::vector<Rule>& rules, Direction dir, const SymFlow& f,
+                               const RuleFilter& filter, const z3::expr& pass, const z3::expr& none) {
+  // ir/interp.cpp first_match: the first matching rule decides, so the chain is built from
+  // the last rule up: ite(match_0, verdict_0, ite(match_1, verdict_1, ... none)).
+  z3::expr out = none;
+  for (auto it = rules.rbegin(); it != rules.rend(); ++it) {
+    const Rule& r = *it;
+    if (r.dir != dir || !filter.accepts(dir, r.subject) || !filter.accepts_peer(dir, r.peer)) continue;
+    z3::expr verdict = r.action == Action::Allow ? ctx_.bool_val(true) : r.action == Action::Deny ? ctx_.bool_val(false) : pass;
+    out = z3::ite(rule_match(r, f), verdict, out);
+  }
+  return out;
+}
+
 z3::expr Encoder::direction_ok(const Module& m, Direction dir, const SymFlow& f, const RuleFilter& filter) {
   const SymEndpoint& l = local(f, dir);
   z3::expr deny = any_rule(m, dir, Action::Deny, f, filter);
   z3::expr allow = any_rule(m, dir, Action::Allow, f, filter);
   z3::expr iso = isolated(m, dir, l, filter);
-  return !is_kind(l, EndpointKind::Workload) || (!deny && (!iso || allow));
+  // The tiers of ir.h Tier, as ir/interp.cpp decide() reads them: the baseline tier decides
+  // only where no policy isolates (default allow), the admin tier before everything (Pass:
+  // the policy tier's verdict).
+  z3::expr baseline = first_match(m.baseline_rules, dir, f, filter, ctx_.bool_val(true), ctx_.bool_val(true));
+  z3::expr policy = !deny && z3::ite(iso, allow, baseline);
+  if (!m.has_admin_tiers()) policy = !deny && (!iso || allow);  // the same formula, without the ite
+  z3::expr verdict = first_match(m.admin_rules, dir, f, filter, policy, policy);
+  return !is_kind(l, EndpointKind::Workload) || verdict;
 }
 
 z3::expr Encoder::allowed(const Module& m, const SymFlow& f, const RuleFilter& filter) {

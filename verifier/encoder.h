@@ -94,6 +94,10 @@ public:
   /// `filter`; rules are grouped by subject and peer so shared selectors are encoded once.
   z3::expr any_rule(const Module& m, Direction dir, Action a, const SymFlow& f, const RuleFilter& filter = {});
   z3::expr isolated(const Module& m, Direction dir, const SymEndpoint& local, const RuleFilter& filter = {});
+  /// A first-match tier (admin, baseline): the verdict of the first of `rules` (direction
+  /// `dir`, accepted by `filter`) that matches; Pass rules give `pass`, no match gives `none`.
+  z3::expr first_match(const std::vector<Rule>& rules, Direction dir, const SymFlow& f, const RuleFilter& filter,
+                       const z3::expr& pass, const z3::expr& none);
   /// The reference verdict (ir/interp.h) of one direction (true when the local end is not a workload).
   z3::expr direction_ok(const Module& m, Direction dir, const SymFlow& f, const RuleFilter& filter = {});
   /// The connection verdict: implicit, or egress ok at src and ingress ok at dst.

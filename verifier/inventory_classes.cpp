@@ -64,7 +64,11 @@ InventoryClasses::InventoryClasses(const std::vector<Endpoint>& inv, const Domai
     uint32_t c = static_cast<uint32_t>(classes_.size());
     bool fresh = true;
     if (e.kind == EndpointKind::Workload) {
-      auto [it, inserted] = by_key.emplace(class_key(e, d, nodes_matter), c);
+      std::string key = class_key(e, d, nodes_matter);
+      // AdminNetworkPolicy networks match workloads by address: then addresses tell classes apart.
+      if (d.cluster_addresses)
+        for (const IpAddr& ip : e.ips) key += '|' + ip.str();
+      auto [it, inserted] = by_key.emplace(key, c);
       c = it->second;
       fresh = inserted;
     }
@@ -73,8 +77,9 @@ InventoryClasses::InventoryClasses(const std::vector<Endpoint>& inv, const Domai
       classes_.emplace_back();
       rep_identity.push_back(who);
       EndpointClass& k = classes_.back();
-      // Only external addresses matter (CIDR peers match nothing else): one pin per address.
-      if (e.kind == EndpointKind::External && e.ips.size() > 1)
+      // Only external addresses matter (CIDR peers match nothing else, unless some peer
+      // matches cluster addresses too): one pin per address.
+      if ((e.kind == EndpointKind::External || d.cluster_addresses) && e.ips.size() > 1)
         for (size_t a = 0; a < e.ips.size(); ++a) k.pins.push_back(ClassPin{i, static_cast<int>(a), id});
       else
         k.pins.push_back(ClassPin{i, e.ips.empty() ? -1 : 0, id});
@@ -147,7 +152,8 @@ std::vector<uint32_t> InventoryClasses::match_peer(const Peer& p) {
   case Peer::Kind::Cidr:
   case Peer::Kind::Fqdn: {
     std::vector<uint32_t> out;
-    for (uint32_t c : externals_)
+    // AdminNetworkPolicy networks match cluster endpoints by address too.
+    for (uint32_t c : p.cidr_any_address ? all_ : externals_)
       for (const ClassPin& pin : classes_[c].pins)
         if (peer_matches(p, inv_[pin.member], pin.addr < 0 ? 0 : static_cast<size_t>(pin.addr))) {
           out.push_back(c);

@@ -402,8 +402,11 @@ private:
         diags_.report(
             Code::W504, first->range,
             fmt::format("in namespace {}, some workloads are isolated for {} but not all: {} is not, so all its {} "
-                        "traffic is allowed",
-                        ns, to_string(dir), describe(*w), to_string(dir)));
+                        "traffic is {}",
+                        ns, to_string(dir), describe(*w), to_string(dir),
+                        m_.has_admin_tiers() ? "left to the AdminNetworkPolicy and BaselineAdminNetworkPolicy tiers "
+                                               "(allowed where they say nothing)"
+                                             : "allowed"));
       }
       report_late(std::string("W504 (partly isolated namespaces, ") + to_string(dir) + ")", late, "namespace(s)");
     }

@@ -230,7 +230,7 @@ Endpoint Scope::decode(const z3::model& model, const SymEndpoint& e, const std::
         out.ports.push_back(NamedPort{d.port_names[i], protocol_of(eval_u64(model, e.np_proto[i])),
                                       static_cast<uint16_t>(eval_u64(model, e.np_port[i]))});
   }
-  if (eval_bool(model, e.has_ip) && out.kind == EndpointKind::External) {
+  if (eval_bool(model, e.has_ip) && (out.kind == EndpointKind::External || d.cluster_addresses)) {
     IpAddr ip;
     if (eval_bool(model, e.v6)) {
       ip.v6 = true;

@@ -59,8 +59,8 @@ bool peer_may_match(const Peer& p, const EndpointSelector& sel) {
   case Peer::Kind::Any: return true;
   case Peer::Kind::Endpoints: return selectors_may_overlap(p.endpoints, sel);
   case Peer::Kind::Entity: return p.entity == Entity::All || p.entity == Entity::Cluster;
-  case Peer::Kind::Cidr:
-  case Peer::Kind::Fqdn: return false;  // external endpoints only
+  case Peer::Kind::Cidr: return p.cidr_any_address;  // else external endpoints only
+  case Peer::Kind::Fqdn: return false;                 // external endpoints only
   }
   return true;
 }
@@ -83,6 +83,8 @@ unsigned peer_kinds(const Peer& p) {
   case Peer::Kind::Any: return 0x1fu;
   case Peer::Kind::Endpoints: return 1u << static_cast<unsigned>(EndpointKind::Workload);
   case Peer::Kind::Cidr:
+    // AdminNetworkPolicy networks match any endpoint by its address.
+    return p.cidr_any_address ? 0x1fu : 1u << static_cast<unsigned>(EndpointKind::External);
   case Peer::Kind::Fqdn: return 1u << static_cast<unsigned>(EndpointKind::External);
   case Peer::Kind::Entity: return entity_kinds(p.entity);
   }

@@ -207,7 +207,7 @@ bool is_workload_kind(std::string_view kind) {
 }
 
 /// Looks like a network policy that moat does not model, so verdicts that ignore it may be
-/// wrong: the admin tiers, Calico's policies, the known kinds under an apiVersion moat does
+/// wrong: the admin tiers under another apiVersion, Calico's policies, the known kinds under an apiVersion moat does
 /// not read, and anything else named *Policy.
 bool is_policy_like(std::string_view kind) {
   return kind == "AdminNetworkPolicy" || kind == "BaselineAdminNetworkPolicy" || kind == "GlobalNetworkPolicy" ||
@@ -369,13 +369,18 @@ void handle_object(Ctx& ctx, const YAML::Node& doc, int list_depth, const std::s
     return;
   }
 
-  enum class Handler { None, NetworkPolicy, Cilium, CiliumClusterwide, NodePool, Workload } handler = Handler::None;
+  enum class Handler { None, NetworkPolicy, Cilium, CiliumClusterwide, Admin, Baseline, NodePool, Workload } handler =
+      Handler::None;
   if (kind == "NetworkPolicy" && (api == "networking.k8s.io/v1" || api == "extensions/v1beta1"))
     handler = Handler::NetworkPolicy;
   else if (kind == "CiliumNetworkPolicy" && group == "cilium.io")
     handler = Handler::Cilium;
   else if (kind == "CiliumClusterwideNetworkPolicy" && group == "cilium.io")
     handler = Handler::CiliumClusterwide;
+  else if (kind == "AdminNetworkPolicy" && api == "policy.networking.k8s.io/v1alpha1")
+    handler = Handler::Admin;
+  else if (kind == "BaselineAdminNetworkPolicy" && api == "policy.networking.k8s.io/v1alpha1")
+    handler = Handler::Baseline;
   else if (kind == "NodePool" && (api == "karpenter.sh/v1" || api == "karpenter.sh/v1beta1"))
     handler = Handler::NodePool;
   else if (is_workload_kind(kind) && (group.empty() || group == "apps" || group == "batch"))
@@ -391,13 +396,16 @@ void handle_object(Ctx& ctx, const YAML::Node& doc, int list_depth, const std::s
   meta.kind = kind;
   meta.range = obj.range();
   meta.name_range = obj.range();
-  bool cluster_scoped = handler == Handler::CiliumClusterwide || handler == Handler::NodePool;
+  bool cluster_scoped = handler == Handler::CiliumClusterwide || handler == Handler::NodePool ||
+                        handler == Handler::Admin || handler == Handler::Baseline;
   if (!read_metadata(ctx, obj, meta, cluster_scoped)) return;
 
   switch (handler) {
   case Handler::NetworkPolicy: parse_network_policy(ctx, obj, meta); break;
   case Handler::Cilium: parse_cilium_policy(ctx, obj, meta, false); break;
   case Handler::CiliumClusterwide: parse_cilium_policy(ctx, obj, meta, true); break;
+  case Handler::Admin: parse_admin_network_policy(ctx, obj, meta, false); break;
+  case Handler::Baseline: parse_admin_network_policy(ctx, obj, meta, true); break;
   case Handler::NodePool: parse_nodepool(ctx, obj, meta); break;
   case Handler::Workload:
   case Handler::None: break;
@@ -513,8 +521,9 @@ void parse_yaml(FileId file, const SourceManager& sm, Module& out, Diagnostics& 
                  "nesting too deep: more than " + std::to_string(kMaxNesting) + " levels; not parsed");
     return;
   }
+  size_t admin_before = out.admin_rules.size();
   for (const Chunk& chunk : split_documents(text)) {
-    if (diags.saturated()) return;
+    if (diags.saturated()) break;
     Ctx ctx{file, sm, out, diags};
     ctx.opts = &opts;
     ctx.seen = seen ? seen : &this_file;
@@ -523,6 +532,10 @@ void parse_yaml(FileId file, const SourceManager& sm, Module& out, Diagnostics& 
     ctx.max_visits = 100'000 + 2 * chunk.text.size();
     parse_chunk(ctx, chunk);
   }
+  // Every file keeps the admin tier in evaluation order, so a module is ready to judge
+  // whichever way it was loaded.
+  if (out.admin_rules.size() != admin_before) yamlfe::order_admin_rules(out);
+  if (diags.saturated()) return;
   if (kube == &own) add_kube_objects(own, out, diags);
 }
 

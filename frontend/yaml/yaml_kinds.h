@@ -19,6 +19,11 @@ struct ObjectMeta {
 void parse_network_policy(Ctx& ctx, const Map& obj, const ObjectMeta& meta);
 /// cilium.io/v2 CiliumNetworkPolicy (clusterwide = false) or CiliumClusterwideNetworkPolicy.
 void parse_cilium_policy(Ctx& ctx, const Map& obj, const ObjectMeta& meta, bool clusterwide);
+/// policy.networking.k8s.io/v1alpha1 AdminNetworkPolicy (baseline = false) or
+/// BaselineAdminNetworkPolicy: rules appended to Module::admin_rules / baseline_rules.
+void parse_admin_network_policy(Ctx& ctx, const Map& obj, const ObjectMeta& meta, bool baseline);
+/// Puts Module::admin_rules in evaluation order (priority, then read order) and renumbers them.
+void order_admin_rules(Module& m);
 /// karpenter.sh/v1 (or v1beta1) NodePool.
 void parse_nodepool(Ctx& ctx, const Map& obj, const ObjectMeta& meta);
 

@@ -115,7 +115,7 @@ TEST_CASE("kinds with no policy meaning: quiet, --verbose notes them, --strict f
   CHECK(strict.exit_code == 2);
   CHECK(strict.out.find("error[E211]") != std::string::npos);
 
-  auto anp = run_moat_piped("apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\n"
+  auto anp = run_moat_piped("apiVersion: policy.networking.k8s.io/v1beta1\nkind: AdminNetworkPolicy\n"
                             "metadata: {name: a}\nspec: {priority: 1}\n",
                             "check - --werror", true);
   INFO(anp.out);
@@ -165,4 +165,39 @@ TEST_CASE("L7: check warns (W407), query and test print the HTTP condition with 
   CHECK(t.exit_code == 0);
   CHECK(t.out.find("PASS shop/client -> shop/api tcp/80: allow, only HTTP GET /api/.*\n") != std::string::npos);
   CHECK(t.out.find("PASS shop/admin -> shop/api tcp/80: allow\n") != std::string::npos);
+}
+
+TEST_CASE("AdminNetworkPolicy tiers on the command line: query names the tier, diff sees them, build refuses",
+          "[inputs][cli][anp]") {
+  const std::string anp = "tests/e2e/ANP-01/";
+  auto q = run_moat("query " + anp + "policy.yaml --inventory " + anp +
+                    "cases.yaml --from 'mon/app=prom' --to 'prod/app=web' --port 80/tcp");
+  INFO(q.out);
+  CHECK(q.out.find("denied by the BaselineAdminNetworkPolicy tier") != std::string::npos);
+  CHECK(q.out.find("passed on by pass admin rule #0 from AdminNetworkPolicy pass-monitoring rule "
+                   "'to-namespace-owners'") != std::string::npos);
+  CHECK(q.out.find("deny baseline rule #0 from BaselineAdminNetworkPolicy default rule 'no-pod-to-pod'") !=
+        std::string::npos);
+
+  // Only a BaselineAdminNetworkPolicy differs: the semantic diff must see it.
+  char tmpl[] = "/tmp/moat-anp-diff-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::ofstream(dir + "/old.yaml") << "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+                                      "metadata: {name: web, namespace: prod}\nspec:\n  podSelector: {matchLabels: {app: web}}\n"
+                                      "  ingress: [{}]\n";
+  std::ofstream(dir + "/new.yaml") << "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+                                      "metadata: {name: web, namespace: prod}\nspec:\n  podSelector: {matchLabels: {app: web}}\n"
+                                      "  ingress: [{}]\n---\napiVersion: policy.networking.k8s.io/v1alpha1\n"
+                                      "kind: BaselineAdminNetworkPolicy\nmetadata: {name: default}\nspec:\n"
+                                      "  subject: {namespaces: {}}\n  egress: [{action: Deny, to: [{networks: [0.0.0.0/0]}]}]\n";
+  auto d = run_moat("diff " + dir + "/old.yaml " + dir + "/new.yaml", true);
+  INFO(d.out);
+  CHECK(d.exit_code == 1);
+  CHECK(d.out.find("W605") != std::string::npos);  // flows newly denied
+
+  auto b = run_moat("build " + anp + "policy.yaml -o " + dir + "/bundle", true);
+  INFO(b.out);
+  CHECK(b.exit_code == 2);
+  CHECK(b.out.find("error[E228]") != std::string::npos);
+  std::filesystem::remove_all(dir);
 }

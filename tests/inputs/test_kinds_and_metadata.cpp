@@ -32,12 +32,13 @@ std::string np(const std::string& name, const std::string& ns, const std::string
          "\nspec:\n  podSelector: {}\n  ingress:\n  - from:\n    - podSelector: {}\n";
 }
 
-constexpr const char* kPolicyLike = R"(apiVersion: policy.networking.k8s.io/v1alpha1
+// The admin tiers under an apiVersion moat does not read (v1alpha1 is read).
+constexpr const char* kPolicyLike = R"(apiVersion: policy.networking.k8s.io/v1alpha2
 kind: AdminNetworkPolicy
 metadata: {name: deny-all}
 spec: {priority: 10, subject: {namespaces: {}}}
 ---
-apiVersion: policy.networking.k8s.io/v1alpha1
+apiVersion: policy.networking.k8s.io/v1alpha2
 kind: BaselineAdminNetworkPolicy
 metadata: {name: default}
 ---

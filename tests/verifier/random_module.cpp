@@ -130,6 +130,30 @@ Module RandomModules::module(size_t rules, size_t isolations) {
   return m;
 }
 
+void RandomModules::add_tiers(Module& m, size_t admin, size_t baseline) {
+  auto rule = [&](Tier tier) {
+    Rule r;
+    r.tier = tier;
+    r.subject = selector();
+    r.dir = chance(0.5) ? Direction::Ingress : Direction::Egress;
+    size_t a = pick(tier == Tier::Admin ? 3 : 2);
+    r.action = a == 0 ? Action::Allow : a == 1 ? Action::Deny : Action::Pass;
+    r.peer = peer();
+    if (r.peer.kind == Peer::Kind::Cidr) r.peer.cidr_any_address = chance(0.5);
+    r.ports = ports();
+    r.priority = tier == Tier::Admin ? static_cast<int32_t>(pick(3)) : 0;
+    return r;
+  };
+  for (size_t i = 0; i < admin; ++i) m.admin_rules.push_back(rule(Tier::Admin));
+  std::stable_sort(m.admin_rules.begin(), m.admin_rules.end(),
+                   [](const Rule& a, const Rule& b) { return a.priority < b.priority; });
+  for (size_t i = 0; i < m.admin_rules.size(); ++i) m.admin_rules[i].id = static_cast<uint32_t>(i);
+  for (size_t i = 0; i < baseline; ++i) {
+    m.baseline_rules.push_back(rule(Tier::Baseline));
+    m.baseline_rules.back().id = static_cast<uint32_t>(i);
+  }
+}
+
 std::vector<std::string> RandomModules::dns_names() {
   std::vector<std::string> out;
   size_t n = pick(3);
@@ -181,13 +205,14 @@ std::pair<Protocol, uint16_t> RandomModules::proto_port(const Module& m, const E
   Protocol p = protos[pick(5)];
   bool icmp = p == Protocol::ICMP || p == Protocol::ICMPv6;
   std::vector<uint16_t> candidates;
-  for (const Rule& r : m.rules)
-    for (const PortMatch& pm : r.ports) {
-      candidates.push_back(pm.lo);
-      candidates.push_back(pm.hi);
-      if (pm.lo > 0) candidates.push_back(pm.lo - 1);
-      if (pm.hi < 65535) candidates.push_back(pm.hi + 1);
-    }
+  for (const std::vector<Rule>* tier : {&m.rules, &m.admin_rules, &m.baseline_rules})
+    for (const Rule& r : *tier)
+      for (const PortMatch& pm : r.ports) {
+        candidates.push_back(pm.lo);
+        candidates.push_back(pm.hi);
+        if (pm.lo > 0) candidates.push_back(pm.lo - 1);
+        if (pm.hi < 65535) candidates.push_back(pm.hi + 1);
+      }
   for (const NamedPort& np : dst.ports) candidates.push_back(np.port);
   uint16_t port = candidates.empty() || chance(0.2) ? static_cast<uint16_t>(1 + pick(65535))
                                                      : candidates[pick(candidates.size())];

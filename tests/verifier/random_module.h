@@ -14,6 +14,9 @@ public:
   explicit RandomModules(uint64_t seed) : rng_(seed) {}
 
   Module module(size_t rules, size_t isolations);
+  /// Adds random AdminNetworkPolicy rules (priorities 0-2, Allow / Deny / Pass, CIDR peers
+  /// that match cluster addresses half the time) in evaluation order, and baseline rules.
+  void add_tiers(Module& m, size_t admin, size_t baseline);
   std::vector<Endpoint> endpoints(const Module& m, size_t n);
   /// A protocol and port worth testing against `m` (range edges, named ports, random).
   std::pair<Protocol, uint16_t> proto_port(const Module& m, const Endpoint& dst);

@@ -134,6 +134,58 @@ TEST_CASE("differential: counterexamples of random proofs replay through the int
   CHECK(proved > 10);
 }
 
+TEST_CASE("differential: admin and baseline tiers, Z3 against the interpreter on random flows and proofs") {
+  size_t flows = 0, allowed = 0, by_tier[3] = {0, 0, 0}, passed = 0, failed = 0;
+  for (size_t round = 0; round < rounds(40); ++round) {
+    uint64_t seed = base_seed() * 13 + round;
+    testing::RandomModules gen(seed);
+    Module m = gen.module(2 + gen.pick(10), gen.pick(4));
+    gen.add_tiers(m, 2 + gen.pick(8), gen.pick(5));
+    std::vector<Endpoint> eps = gen.endpoints(m, 12);
+    SmtEngine smt(m, eps, VerifyOptions{});
+    for (int i = 0; i < 100; ++i) {
+      size_t s = gen.pick(eps.size()), d = gen.pick(eps.size());
+      auto [proto, port] = gen.proto_port(m, eps[d]);
+      Verdict v = evaluate(m, Flow{&eps[s], &eps[d], proto, port});
+      std::string error;
+      auto z = smt.verdict(s, d, proto, port, &error);
+      INFO("seed " << seed << " flow " << eps[s].name << " -> " << eps[d].name << " " << to_string(proto) << "/"
+                   << port << " " << error);
+      REQUIRE(z.has_value());
+      REQUIRE(*z == v.allowed);
+      ++flows;
+      allowed += v.allowed;
+      for (const Decision* d : {&v.egress, &v.ingress}) {
+        if (d->why != Decision::Why::Implicit && d->why != Decision::Why::NotWorkload)
+          ++by_tier[static_cast<int>(d->tier())];
+        passed += !d->passed.empty();
+      }
+    }
+    // Counterexamples of proofs over the tiers replay through the interpreter (a
+    // disagreement is an internal error).
+    for (int i = 0; i < 4; ++i) {
+      Prove p;
+      p.kind = gen.chance(0.5) ? Prove::Kind::Isolated : Prove::Kind::Reachable;
+      p.subjects.push_back(gen.peer());
+      if (p.kind == Prove::Kind::Isolated) p.subjects.push_back(gen.peer());
+      else p.peers.push_back(PeerPorts{gen.peer(), gen.ports(), {}});
+      m.proofs.push_back(p);
+    }
+    ProofReport rep = run_proofs(m, VerifyOptions{});
+    INFO("seed " << seed);
+    REQUIRE(rep.internal_error == "");
+    for (const ProofResult& r : rep.results) failed += r.status == ProofStatus::Failed;
+  }
+  CHECK(allowed > flows / 10);
+  CHECK(allowed < flows * 9 / 10);
+  // Every tier decides some flows, and Pass hands some down.
+  CHECK(by_tier[static_cast<int>(Tier::Admin)] > 50);
+  CHECK(by_tier[static_cast<int>(Tier::Policy)] > 50);
+  CHECK(by_tier[static_cast<int>(Tier::Baseline)] > 20);
+  CHECK(passed > 20);
+  CHECK(failed > 10);
+}
+
 TEST_CASE("timeouts give unknown, never a wrong verdict") {
   testing::RandomModules gen(77);
   Module m = gen.module(3000, 40);

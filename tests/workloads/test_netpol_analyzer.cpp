@@ -3,9 +3,10 @@
 // for every ordered pair of workloads the interpreter's verdict must match the golden
 // connection list (`SRC => DST : CONNS`; a pair not listed is denied), probed at every port
 // the golden names, every named container port and a few others, on TCP, UDP and SCTP. The
-// workload names (`ns/name[Kind]`) must be the golden's. Cases with AdminNetworkPolicy,
-// BaselineAdminNetworkPolicy or ICMP are left out (moat does not read ANP/BANP), and so are
-// host-network pods (to moat they are the host; netpol-analyzer treats them as pods).
+// workload names (`ns/name[Kind]`) must be the golden's. The AdminNetworkPolicy /
+// BaselineAdminNetworkPolicy cases are in (the tiers, Pass, priorities); cases with ICMP are
+// left out, and so are host-network pods (to moat they are the host; netpol-analyzer treats
+// them as pods).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -102,7 +103,8 @@ TEST_CASE("netpol-analyzer connectivity cases: interpreter verdicts for every wo
   const char* cases[] = {"acs-security-demos",  "minimal_test_in_ns",     "netpol_named_port_test",
                          "netpol_named_port_test_2", "onlineboutique", "test_with_named_ports",
                          "core_pods_without_host_ip", "ipblockstest",  "ipblockstest_2",
-                         "ipblockstest_3",      "ipblockstest_4",         "netpol-analysis-example-minimal"};
+                         "ipblockstest_3",      "ipblockstest_4",         "netpol-analysis-example-minimal",
+                         "anp_banp_blog_demo",  "anp_test_4",             "anp_test_ingress_egress_intersection"};
   for (const char* name : cases) {
     INFO(name);
     SourceManager sm;

@@ -85,6 +85,11 @@ TEST_CASE("golden: Cilium examples", "[golden]") {
   check_golden("cilium-kubernetes", {corpus("cilium__cilium/examples/policies/kubernetes")});
 }
 
+TEST_CASE("golden: AdminNetworkPolicy tiers (moat's truth table and netpol-analyzer's cases)", "[golden][anp]") {
+  check_golden("anp-tiers", {std::string(MOAT_SOURCE_DIR) + "/tests/e2e/ANP-01",
+                             corpus("np-guard__netpol-analyzer/tests/anp_banp_blog_demo")});
+}
+
 TEST_CASE("golden: Karpenter NodePools", "[golden]") {
   check_golden("karpenter-gpu", {corpus("aws-samples__karpenter-blueprints/blueprints/nvidia-gpu-workload"),
                                  corpus("aws__karpenter-provider-aws/examples/v1")});
