@@ -32,7 +32,10 @@ EOF2
 "$NT_MOAT" build -o "$NT_TMP/bundle" "$NT_TMP/policy" >/dev/null || { nt_log "moat build failed"; exit 1; }
 
 echo "token-$$" > "$NT_TMP/token"
-nt_node_exec python3 "$FAKE_API" --port-file "$NT_TMP/port" --token-file "$NT_TMP/token" 2>>"$NT_TMP/api.log" &
+# nsenter itself in the background (not a shell function): its pid is the server's, so the
+# cleanup's kill reaches it.
+nsenter --net="/run/netns/$NT_NODE" python3 "$FAKE_API" --port-file "$NT_TMP/port" --token-file "$NT_TMP/token" \
+  2>>"$NT_TMP/api.log" &
 NT_PIDS+=("$!")
 port_written() { [ -s "$NT_TMP/port" ]; }
 wait_for "the fake API server" port_written || exit 1
