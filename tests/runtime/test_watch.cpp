@@ -258,7 +258,7 @@ TEST_CASE("the watcher lists, watches and resyncs against a fake API server") {
   }
 }
 
-TEST_CASE("--kube-api refuses plain http off loopback and needs a node name") {
+TEST_CASE("the API server URL: plain http only on loopback, and a node name is needed") {
   std::string err;
   CHECK_FALSE(kube_config("http://10.0.0.1:6443", "", "", err));
   CHECK(err.find("loopback") != std::string::npos);
