@@ -119,7 +119,21 @@ std::optional<KubeConfig> kube_config(const std::string& spec, const std::string
   return c;
 }
 
-HttpResult KubeClient::get(const std::string& path, std::string& body, size_t max_bytes) const {
+namespace {
+
+/// keep_going() asked by libcurl at least once a second, also while nothing arrives.
+void ask_while_running(CURL* h, const std::function<bool()>& keep_going) {
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, &keep_going);
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, +[](void* ud, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> int {
+    return (*static_cast<const std::function<bool()>*>(ud))() ? 0 : 1;
+  });
+}
+
+} // namespace
+
+HttpResult KubeClient::get(const std::string& path, std::string& body, const std::function<bool()>& keep_going,
+                           size_t max_bytes) const {
   Request r;
   std::string error;
   if (!prepare(r, config_, path, error)) return HttpResult{0, error, false};
@@ -138,6 +152,7 @@ HttpResult KubeClient::get(const std::string& path, std::string& body, size_t ma
   // A LIST of a large cluster takes seconds; a stalled one is given up after 30 s.
   curl_easy_setopt(r.h, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(r.h, CURLOPT_LOW_SPEED_TIME, 30L);
+  if (keep_going) ask_while_running(r.h, keep_going);
   CURLcode rc = curl_easy_perform(r.h);
   return finish(r, rc, body);
 }
@@ -183,12 +198,7 @@ HttpResult KubeClient::stream(const std::string& path, const std::function<void(
     }
     return n;
   });
-  curl_easy_setopt(r.h, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(r.h, CURLOPT_XFERINFODATA, &keep_going);
-  curl_easy_setopt(r.h, CURLOPT_XFERINFOFUNCTION,
-                   +[](void* ud, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> int {
-                     return (*static_cast<const std::function<bool()>*>(ud))() ? 0 : 1;
-                   });
+  ask_while_running(r.h, keep_going);
   CURLcode rc = curl_easy_perform(r.h);
   HttpResult res = finish(r, rc, sink.error_body);
   if (rc == CURLE_WRITE_ERROR) {  // the write callback said stop: asked to, or a line too long

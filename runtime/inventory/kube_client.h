@@ -37,8 +37,10 @@ struct HttpResult {
 class KubeClient {
 public:
   explicit KubeClient(KubeConfig config) : config_(std::move(config)) {}
-  /// GET base_url + path; the body (bounded by max_bytes) into `body`.
-  HttpResult get(const std::string& path, std::string& body, size_t max_bytes = size_t(1) << 31) const;
+  /// GET base_url + path; the body (bounded by max_bytes) into `body`. keep_going (if
+  /// given) is asked as in stream().
+  HttpResult get(const std::string& path, std::string& body, const std::function<bool()>& keep_going = {},
+                 size_t max_bytes = size_t(1) << 31) const;
   /// Streaming GET: every complete line of the body goes to on_line as it arrives (a line
   /// longer than max_line fails the request). keep_going() is asked at least once a second,
   /// also while the stream is quiet; false ends the request (aborted).

@@ -76,7 +76,10 @@ void InventoryStore::erase(Resource r, const std::string& key) {
     files_.erase(it);
   }
   switch (r) {
-  case Resource::Namespaces: inv_.namespaces.erase(key); break;
+  case Resource::Namespaces:
+    inv_.namespaces.erase(key);
+    namespaces_changed_ = true;
+    break;
   case Resource::Pods:
     if (auto it = pod_at_.find(key); it != pod_at_.end()) {
       size_t at = it->second;
@@ -106,7 +109,13 @@ void InventoryStore::upsert(Resource r, WatchObject& o, Diagnostics& diags) {
   parse_kube_objects(f, sm_, one, diags);
   if (r == Resource::Namespaces && one.namespaces.size() == 1) {
     inv_.namespaces[one.namespaces.begin()->first] = std::move(one.namespaces.begin()->second);
+    namespaces_changed_ = true;
   } else if (r == Resource::Pods && one.pods.size() == 1) {
+    // Resolved alone, against its namespace only: a pod event costs the same in a cluster
+    // of any size.
+    if (auto ns = inv_.namespaces.find(one.pods.front().ep.ns); ns != inv_.namespaces.end())
+      one.namespaces.insert(*ns);
+    resolve_kube_objects(one, diags, /*warn_missing_namespaces=*/false);
     auto [it, fresh] = pod_at_.emplace(o.key, inv_.pods.size());
     if (fresh) inv_.pods.push_back(std::move(one.pods.front())), pod_keys_.push_back(o.key);
     else inv_.pods[it->second] = std::move(one.pods.front());
@@ -152,9 +161,10 @@ void InventoryStore::apply(std::vector<WatchEvent>& events, Diagnostics& diags) 
       if (std::find(inv_.kube_apiserver.begin(), inv_.kube_apiserver.end(), a) == inv_.kube_apiserver.end())
         inv_.kube_apiserver.push_back(a);
   std::sort(inv_.kube_apiserver.begin(), inv_.kube_apiserver.end());
-  // Namespace labels of every pod (a namespace's labels may just have changed); no file is
-  // read again. Pods of a namespace not (yet) seen get its name label only.
-  resolve_kube_objects(inv_, diags, /*warn_missing_namespaces=*/false);
+  // A namespace's labels changed: every pod takes them again (a map lookup per pod; nothing
+  // is read again). Pods of a namespace not (yet) seen get its name label only.
+  if (namespaces_changed_) resolve_kube_objects(inv_, diags, /*warn_missing_namespaces=*/false);
+  namespaces_changed_ = false;
   free_.insert(free_.end(), released_.begin(), released_.end());
   released_.clear();
 }

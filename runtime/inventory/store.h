@@ -16,8 +16,9 @@ namespace moat::runtime::inventory {
 
 class InventoryStore {
 public:
-  /// Applies the events in order, then resolves namespaces (labels of each pod's
-  /// namespace) and the API server's addresses. Diagnostics point into sources().
+  /// Applies the events in order (a pod takes its namespace's labels as it arrives; all pods
+  /// take them again when a namespace changed) and collects the API server's addresses.
+  /// Diagnostics point into sources().
   void apply(std::vector<WatchEvent>& events, Diagnostics& diags);
   const Inventory& inventory() const { return inv_; }
   const SourceManager& sources() const { return sm_; }
@@ -40,6 +41,7 @@ private:
   std::unordered_map<std::string, FileId> files_;
   std::vector<FileId> free_;
   std::vector<FileId> released_;  // freed in this apply(): reused only after it
+  bool namespaces_changed_ = false;
   std::unordered_map<std::string, size_t> pod_at_, node_at_;  // key -> index in inv_
   std::vector<std::string> pod_keys_, node_keys_;              // parallel to inv_.pods / nodes
   std::unordered_map<std::string, std::vector<IpAddr>> slices_;  // EndpointSlice -> ready addresses

@@ -37,7 +37,7 @@ std::string url_escape(const std::string& s) {
 
 /// Drops what the agent never reads (kept, it would be most of the text the store holds:
 /// managedFields, the last-applied annotation, container statuses, node images).
-void reduce(json& obj, Resource r) {
+void reduce(json& obj) {
   if (auto m = obj.find("metadata"); m != obj.end() && m->is_object()) {
     m->erase("managedFields");
     m->erase("annotations");
@@ -47,7 +47,6 @@ void reduce(json& obj, Resource r) {
   for (const char* k : {"conditions", "containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses",
                         "images", "volumesInUse", "volumesAttached", "nodeInfo"})
     st->erase(k);
-  (void)r;
 }
 
 /// The object as a WatchObject; false when it has no name (a broken server or stream).
@@ -59,7 +58,7 @@ bool to_object(json& obj, Resource r, WatchObject& out) {
   if (meta->contains("namespace") && (*meta)["namespace"].is_string())
     out.key = (*meta)["namespace"].get<std::string>() + "/" + out.key;
   obj["kind"] = resource_kind(r);
-  reduce(obj, r);
+  reduce(obj);
   out.json = obj.dump(-1, ' ', false, json::error_handler_t::replace);
   return true;
 }
@@ -166,7 +165,7 @@ struct Watcher::State {
       std::string q = "limit=" + std::to_string(opt.page_size);
       if (!cont.empty()) q += "&continue=" + url_escape(cont);
       std::string body;
-      HttpResult h = client.get(with_query(resource_path(r), q), body);
+      HttpResult h = client.get(with_query(resource_path(r), q), body, [this] { return !stop.load(); });
       if (stop) return false;
       if (!h.error.empty()) return error = "list: " + h.error, false;
       json doc = json::parse(body, nullptr, false);

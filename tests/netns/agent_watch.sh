@@ -2,7 +2,8 @@
 # The inventory by watch: the agent follows a fake API server (tests/runtime/
 # fake_kube_api.py, on the node namespace's loopback) instead of files. A pod added through
 # the API server is attached and enforced as itself; a deleted pod stops being allowed; the
-# kube-apiserver entity gets the `default/kubernetes` EndpointSlice's address; an API server
+# kube-apiserver entity gets the `default/kubernetes` EndpointSlice's address and remote
+# nodes the watched Nodes' addresses (until a Node is deleted); an API server
 # outage makes the inventory stale (status, metric, not ready) while the last good state
 # keeps being enforced, and the relist after it picks up what changed meanwhile.
 #   agent_watch.sh MOAT NETPROBE
@@ -14,7 +15,8 @@ nt_pod a 1
 nt_pod b 2
 nt_pod c 3
 nt_pod api 4   # stands for the API server's address (not a pod: only the EndpointSlice names it)
-for p in a b c api; do nt_serve "$p"; done
+nt_pod rn 5    # stands for another node's address (only the watched Node object names it)
+for p in a b c api rn; do nt_serve "$p"; done
 
 # front/web-client: egress to namespace back on 5432 and 80, and to the kube-apiserver
 # entity on 8080; back/db: ingress from namespace front on 5432 only.
@@ -28,11 +30,16 @@ spec:
   egress:
     - toEntities: [kube-apiserver]
       toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
+    - toEntities: [remote-node]
+      toPorts: [{ports: [{port: "80", protocol: TCP}]}]
 EOF2
 "$NT_MOAT" build -o "$NT_TMP/bundle" "$NT_TMP/policy" >/dev/null || { nt_log "moat build failed"; exit 1; }
 
 echo "token-$$" > "$NT_TMP/token"
-nt_node_exec python3 "$FAKE_API" --port-file "$NT_TMP/port" --token-file "$NT_TMP/token" 2>>"$NT_TMP/api.log" &
+# nsenter itself in the background (not a shell function): its pid is the server's, so the
+# cleanup's kill reaches it.
+nsenter --net="/run/netns/$NT_NODE" python3 "$FAKE_API" --port-file "$NT_TMP/port" --token-file "$NT_TMP/token" \
+  2>>"$NT_TMP/api.log" &
 NT_PIDS+=("$!")
 port_written() { [ -s "$NT_TMP/port" ]; }
 wait_for "the fake API server" port_written || exit 1
@@ -50,7 +57,7 @@ pod() {  # pod NS NAME APP INDEX
 put namespaces '{"metadata":{"name":"front"}}'
 put namespaces '{"metadata":{"name":"back"}}'
 put nodes '{"metadata":{"name":"node-1"},"status":{"addresses":[{"type":"InternalIP","address":"10.199.250.1"}]}}'
-put nodes '{"metadata":{"name":"node-2"},"status":{"addresses":[{"type":"InternalIP","address":"10.199.251.1"}]}}'
+put nodes '{"metadata":{"name":"node-2"},"status":{"addresses":[{"type":"InternalIP","address":"10.199.5.2"}]}}'
 pod front a web-client 1
 pod back b db 2
 
@@ -70,6 +77,9 @@ nt_expect allow a tcp 10.199.2.2 5432 "a -> b (db) allowed"
 nt_expect deny  a tcp 10.199.2.2 80 "a -> b:80 denied by db's ingress"
 nt_expect deny  a tcp 10.199.3.2 5432 "c is not in the inventory yet: a's egress denies it"
 nt_expect deny  a tcp 10.199.4.2 8080 "no kubernetes EndpointSlice yet: the API server address is world"
+
+nt_expect allow a tcp 10.199.5.2 80 "a -> node-2 (remote-node, from the watched Node) allowed on 80"
+nt_expect deny  a tcp 10.199.5.2 8080 "a -> node-2:8080 denied"
 
 nt_log "--- a pod added through the API server is attached and enforced"
 pod back c db 3
@@ -92,6 +102,12 @@ b_gone() { ! status_has 'back/b '; }
 wait_for "b left the status" b_gone
 nt_expect deny a tcp 10.199.2.2 5432 "b deleted: a -> b denied (b's veth remains, no endpoint: fail closed)"
 nt_expect allow a tcp 10.199.3.2 5432 "c still allowed"
+
+nt_log "--- a Node deleted from the API server is no remote node any more"
+del nodes node-2
+rn_denied() { ! nt_exec a "$NT_PROBE" probe tcp 10.199.5.2 80 --timeout-ms 600 >/dev/null 2>&1; }
+wait_for "node-2's address denied" rn_denied
+nt_expect deny a tcp 10.199.5.2 80 "node-2 deleted: its address is world, a -> it denied"
 
 nt_log "--- an API server outage: stale, not ready, last good state enforced; then resynced"
 echo '{"op":"down"}' | ctl

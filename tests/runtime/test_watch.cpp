@@ -258,7 +258,7 @@ TEST_CASE("the watcher lists, watches and resyncs against a fake API server") {
   }
 }
 
-TEST_CASE("--kube-api refuses plain http off loopback and needs a node name") {
+TEST_CASE("the API server URL: plain http only on loopback, and a node name is needed") {
   std::string err;
   CHECK_FALSE(kube_config("http://10.0.0.1:6443", "", "", err));
   CHECK(err.find("loopback") != std::string::npos);
@@ -270,4 +270,35 @@ TEST_CASE("--kube-api refuses plain http off loopback and needs a node name") {
   k.api = "http://127.0.0.1:1";
   CHECK_FALSE(open_cluster_source("", {}, k, err));
   CHECK(err.find("NODE_NAME") != std::string::npos);
+}
+
+// Measurement, not run by ctest ([.]): `test_runtime_watch "[.bench]"` prints how long the
+// store takes for a 20,000-pod LIST and for single-pod events against that cluster.
+TEST_CASE("store cost at cluster size", "[.bench]") {
+  InventoryStore store;
+  Diagnostics diags;
+  std::vector<WatchObject> pods;
+  for (int i = 0; i < 20000; ++i) {
+    std::string name = "p" + std::to_string(i);
+    pods.push_back({"ns" + std::to_string(i % 200) + "/" + name,
+                    pod_json("ns" + std::to_string(i % 200), name,
+                             "10." + std::to_string(i / 65536 + 1) + "." + std::to_string(i / 256 % 256) + "." +
+                                 std::to_string(i % 256))});
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<WatchEvent> list{ev(Resource::Pods, WatchEvent::Type::Replace, std::move(pods))};
+  store.apply(list, diags);
+  auto t1 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 1000; ++i) {
+    std::string name = "p" + std::to_string(i * 7);
+    std::string ns = "ns" + std::to_string(i * 7 % 200);
+    std::vector<WatchEvent> b{ev(Resource::Pods, WatchEvent::Type::Upsert, {{ns + "/" + name, pod_json(ns, name, "10.9.0.1", "x")}})};
+    store.apply(b, diags);
+  }
+  auto t2 = std::chrono::steady_clock::now();
+  auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+  std::printf("20000-pod LIST applied in %.0f ms; one pod event (its own batch) %.3f ms on average\n", ms(t1 - t0),
+              ms(t2 - t1) / 1000);
+  CHECK(store.inventory().pods.size() == 20000);
+  CHECK(diags.all().empty());
 }
