@@ -47,7 +47,7 @@ $deb_only && exit 0
 
 # The root file system: Debian's essential set (a shell, coreutils, dpkg: enough to inspect a
 # running agent) plus moat and the libraries its Depends names, and iproute2 (the DaemonSet's
-# dns-address init container puts the DNS proxy's address on a dummy interface); apt stays
+# dns-address init container adds the DNS proxy's address to the loopback); apt stays
 # out of the image. The file-mirror-automount hook makes the .deb visible to dpkg inside.
 chmod 0644 "$deb"
 mmdebstrap --quiet --mode=root --variant=essential --include="$deb" --include=iproute2 \

@@ -39,7 +39,7 @@ const std::map<std::string, KindInfo> kKinds = {
 // What each container may add to an all-dropped capability set, and why (daemonset.yaml).
 const std::map<std::string, std::set<std::string>> kCapabilities = {
     {"agent", {"BPF", "NET_ADMIN", "SYS_ADMIN", "NET_BIND_SERVICE"}},  // load, attach, bpffs, port 53
-    {"dns-address", {"NET_ADMIN"}},                                    // the proxy's dummy interface
+    {"dns-address", {"NET_ADMIN"}},                                    // the proxy's address on lo
     {"taint", {}},
     {"inventory", {}},
 };
@@ -325,6 +325,5 @@ TEST_CASE("deploy: the DNS proxy's address is the node's, from one setting") {
   CHECK(at(cm->doc, {"data", a["key"].as<std::string>()}).as<std::string>("").rfind("169.254.", 0) == 0);
   std::string script;
   for (const std::string& s : strings(init["command"])) script += s + "\n";
-  CHECK(script.find("type dummy") != std::string::npos);
-  CHECK(script.find("$DNS_LISTEN_IP/32") != std::string::npos);
+  CHECK(script.find("ip addr replace \"$DNS_LISTEN_IP/32\" dev lo") != std::string::npos);
 }
