@@ -11,13 +11,13 @@
 
 #include "cli/commands.h"
 #include "cli/inventory_input.h"
+#include "cli/list_build.h"
 #include "cli/list_exposure.h"
 #include "cli/list_formats.h"
 #include "cli/list_graph.h"
 #include "cli/load_options.h"
 #include "cli/render.h"
 #include "frontend/frontend.h"
-#include "ir/address_ranges.h"
 
 namespace moat::cli {
 
@@ -38,32 +38,6 @@ bool focus_matches(const std::string& focus, const std::string& workload) {
   if (focus == bare) return true;
   size_t slash = bare.find('/');
   return slash != std::string::npos && focus == bare.substr(slash + 1);
-}
-
-/// Workloads of the --inventory, then of the sources (a name once), sorted by name.
-std::vector<const Endpoint*> listed_workloads(const Module& m, const CasesFile* inv) {
-  std::map<std::string, const Endpoint*> by_name;
-  if (inv)
-    for (const Endpoint& e : inv->endpoints)
-      if (e.kind == EndpointKind::Workload) by_name.emplace(e.name, &e);
-  for (const Endpoint& e : m.cluster_workloads) by_name.emplace(e.name, &e);
-  std::vector<const Endpoint*> out;
-  for (const auto& [name, e] : by_name) out.push_back(e);
-  return out;
-}
-
-/// External endpoints standing for each range: the range's first address stands for all
-/// of it (ir/address_ranges.h).
-std::vector<Endpoint> range_endpoints(const std::vector<AddressRange>& ranges) {
-  std::vector<Endpoint> out;
-  for (const AddressRange& r : ranges) {
-    Endpoint e;
-    e.kind = EndpointKind::External;
-    e.name = r.str() + "[External]";
-    e.ips = {r.first};
-    out.push_back(std::move(e));
-  }
-  return out;
 }
 
 int usage_error(Code code, const std::string& message) {
@@ -93,68 +67,30 @@ int run_list(const ListOptions& o) {
   // The focused workloads, each name matching at least one.
   std::set<size_t> focused;
   for (const std::string& f : o.focus) {
-    size_t before = focused.size();
     bool any = false;
     for (size_t i = 0; i < workloads.size(); ++i)
       if (focus_matches(f, workloads[i]->name)) focused.insert(i), any = true;
     if (!any) {
-      (void)before;
       print_diagnostics(diags, sm, stderr);
       return usage_error(Code::E900, fmt::format("--focus-workload '{}' names no workload of the inputs", f));
     }
   }
   print_diagnostics(diags, sm, stderr);
 
-  std::vector<Endpoint> sources = range_endpoints(distinguished_ranges(m, Direction::Ingress, o.ipv6));
-  std::vector<Endpoint> destinations = range_endpoints(distinguished_ranges(m, Direction::Egress, o.ipv6));
-  std::vector<const Endpoint*> ends = workloads;
-  size_t first_source = ends.size();
-  for (const Endpoint& e : sources) ends.push_back(&e);
-  size_t first_destination = ends.size();
-  for (const Endpoint& e : destinations) ends.push_back(&e);
-  Connectivity conn(m, ends);
-
-  ConnList l;
-  for (const Endpoint* e : ends) {
-    ListNode n;
-    n.name = e->name;
-    n.external = e->kind != EndpointKind::Workload;
-    n.ns = e->ns;
-    n.label = n.external ? e->name : e->name.substr(e->name.find('/') + 1);
-    l.nodes.push_back(std::move(n));
-  }
-  bool egress_focus = o.focus_direction != "ingress", ingress_focus = o.focus_direction != "egress";
-  auto wanted = [&](size_t s, size_t d) {
-    if (focused.empty()) return true;
-    return (egress_focus && focused.count(s)) || (ingress_focus && focused.count(d));
-  };
-  auto add = [&](size_t s, size_t d) {
-    if (!wanted(s, d)) return;
-    PairConnectivity p = conn.pair(s, d, o.explain);
-    if (p.allowed.empty() && !o.explain) return;
-    l.entries.push_back(ListEntry{s, d, std::move(p.allowed), std::move(p.segments)});
-  };
-  // Workloads to workloads (never to themselves: that is always allowed), ranges to
-  // workloads, workloads to ranges: sorted by source, then destination name.
-  for (size_t s = 0; s < first_source; ++s) {
-    for (size_t d = 0; d < first_source; ++d)
-      if (s != d) add(s, d);
-    for (size_t d = first_destination; d < ends.size(); ++d) add(s, d);
-  }
-  for (size_t s = first_source; s < first_destination; ++s)
-    for (size_t d = 0; d < first_source; ++d) add(s, d);
-  std::sort(l.entries.begin(), l.entries.end(), [&](const ListEntry& a, const ListEntry& b) {
-    return std::tie(l.nodes[a.src].name, l.nodes[a.dst].name) < std::tie(l.nodes[b.src].name, l.nodes[b.dst].name);
-  });
-  for (const ListEntry& e : l.entries)
-    if (!e.conns.empty()) l.nodes[e.src].connected = l.nodes[e.dst].connected = true;
+  ListScope scope;
+  scope.focused = focused;
+  scope.egress = o.focus_direction != "ingress";
+  scope.ingress = o.focus_direction != "egress";
+  scope.explain = o.explain;
+  scope.ipv6 = o.ipv6;
+  ConnList l = build_conn_list(m, workloads, scope);
   // Ranges no entry touches are not drawn; workloads always are (the isolated ones marked).
   if (o.exposure) {
     l.exposure = true;
     std::vector<const Endpoint*> exposed;
     for (size_t i = 0; i < workloads.size(); ++i)
       if (focused.empty() || focused.count(i)) exposed.push_back(workloads[i]);
-    l.exposures = exposure_entries(m, exposed, egress_focus, ingress_focus);
+    l.exposures = exposure_entries(m, exposed, scope.egress, scope.ingress);
   }
 
   if (o.format == "json") {

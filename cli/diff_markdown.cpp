@@ -69,4 +69,20 @@ std::string diff_markdown(const Module& old_m, const Module& new_m, const Source
   return out;
 }
 
+std::string connection_changes_markdown(const std::vector<ConnChange>& changes, size_t budget) {
+  std::string out = fmt::format("\n**{}** connection(s) among the workloads changed (`moat list` of each version).\n",
+                                changes.size());
+  if (changes.empty()) return out;
+  out += "\n| change | src | dst | before | after |\n|---|---|---|---|---|\n";
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const ConnChange& c = changes[i];
+    std::string row = fmt::format("| {} | {} | {} | {} | {} |\n", c.kind(), md_cell(code(c.src)), md_cell(code(c.dst)),
+                                  c.before.empty() ? "" : md_cell(c.before.str()), c.after.empty() ? "" : md_cell(c.after.str()));
+    if (out.size() + row.size() > budget)
+      return out + fmt::format("\n_{} more connection change(s) not shown._\n", changes.size() - i);
+    out += row;
+  }
+  return out;
+}
+
 } // namespace moat::cli

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/diff_markdown.h"
 #include "tests/run_moat.h"
 
@@ -62,4 +64,31 @@ TEST_CASE("diff markdown: rows stop at the length budget and the rest is counted
   size_t rows = 0;
   for (size_t p = 0; (p = cut.find("| ➕", p)) != std::string::npos; ++p) ++rows;
   CHECK(has(cut, "_" + std::to_string(50 - rows) + " more cube(s) not shown"));
+}
+
+TEST_CASE("diff across a workload change: the connections that appear with a new workload", "[list][diff][cli]") {
+  // Same policy, a new checkout Deployment (with the frontend's labels) and idle gone.
+  Run r = run_moat("diff tests/list/data/shop tests/list/data/shop-next");
+  INFO(r.out);
+  CHECK(r.exit_code == 1);  // the policies are equivalent, the connections are not
+  CHECK(has(r.out, "moat diff: equivalent"));
+  CHECK(has(r.out, "+ web/checkout[Deployment] => db/postgres[Deployment] : TCP 5432\n"));
+  CHECK(has(r.out, "+ 0.0.0.0-255.255.255.255[External] => web/checkout[Deployment] : All Connections\n"));
+  CHECK_FALSE(has(r.out, "=> ops/idle"));  // idle had no connection: nothing vanished with it
+  Run j = run_moat("diff tests/list/data/shop tests/list/data/shop-next --format json");
+  nlohmann::json doc = nlohmann::json::parse(j.out);
+  bool found = false;
+  for (const auto& c : doc["connections"])
+    found = found || (c["change"] == "appeared" && c["src"] == "web/checkout[Deployment]" &&
+                      c["dst"] == "db/postgres[Deployment]" && c["after"] == "TCP 5432");
+  CHECK(found);
+  Run md = run_moat("diff tests/list/data/shop tests/list/data/shop-next --format md");
+  CHECK(has(md.out, "| appeared | `web/checkout[Deployment]` | `db/postgres[Deployment]` |  | TCP 5432 |\n"));
+  // The reverse: the checkout's connections vanish.
+  Run back = run_moat("diff tests/list/data/shop-next tests/list/data/shop");
+  CHECK(has(back.out, "- web/checkout[Deployment] => db/postgres[Deployment] : TCP 5432\n"));
+  // Identical versions: exit 0, nothing changed.
+  Run same = run_moat("diff tests/list/data/shop tests/list/data/shop");
+  CHECK(same.exit_code == 0);
+  CHECK(has(same.out, "connections among the workloads (moat list): 0 changed"));
 }
