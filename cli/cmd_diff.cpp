@@ -195,6 +195,7 @@ int run_diff(const DiffOptions& o) {
     std::string scope = inv ? fmt::format(", over {} inventory endpoint(s), {} selected by a policy", r.inventory_endpoints,
                                           r.inventory_subjects)
                             : std::string();
+    if (compare_workloads) scope += fmt::format("; {} connection(s) among the workloads changed", changes.size());
     std::printf("moat diff: %s: %zu cube(s) newly allowed, %zu newly denied%s (%.2fs)\n", verdict.c_str(), plus, minus,
                 scope.c_str(), r.seconds);
   }

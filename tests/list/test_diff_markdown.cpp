@@ -92,3 +92,13 @@ TEST_CASE("diff across a workload change: the connections that appear with a new
   CHECK(same.exit_code == 0);
   CHECK(has(same.out, "connections among the workloads (moat list): 0 changed"));
 }
+
+TEST_CASE("diff --old-inventory: the old version's workloads kept elsewhere", "[list][diff][cli]") {
+  // The old cluster had only the namespaces; the new one has the cart and payments.
+  Run r = run_moat("diff tests/workloads/data/shop/v2 tests/workloads/data/shop/v2 --old-inventory "
+                   "tests/workloads/data/shop/cluster/namespaces.yaml --inventory tests/workloads/data/shop/cluster");
+  INFO(r.out);
+  CHECK(r.exit_code == 1);
+  CHECK(has(r.out, "+ shop/cart[Deployment] => payments/payments[Deployment] : TCP 8443\n"));
+  CHECK_FALSE(has(r.out, "\n- "));
+}
