@@ -3,8 +3,6 @@
 // (source, destination) with its whole protocol/port set, in np-guard/netpol-analyzer's
 // formats (docs/LIST.md). Verdicts are the interpreter's (ir/connectivity.h). Exit 0 listed,
 // 2 bad input or usage, 3 Graphviz could not draw the SVG.
-#include <algorithm>
-#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -31,7 +29,8 @@ struct ListOptions {
   bool explain = false, exposure = false, ipv6 = false;
 };
 
-/// The name without "[Kind]", and without the namespace: "ns/name[Kind]" -> "ns/name", "name".
+/// Does --focus-workload FOCUS name WORKLOAD ("ns/name[Kind]"): the whole name, "ns/name"
+/// or "name"?
 bool focus_matches(const std::string& focus, const std::string& workload) {
   if (focus == workload) return true;
   std::string bare = workload.substr(0, workload.rfind('['));
@@ -84,7 +83,6 @@ int run_list(const ListOptions& o) {
   scope.explain = o.explain;
   scope.ipv6 = o.ipv6;
   ConnList l = build_conn_list(m, workloads, scope);
-  // Ranges no entry touches are not drawn; workloads always are (the isolated ones marked).
   if (o.exposure) {
     l.exposure = true;
     std::vector<const Endpoint*> exposed;

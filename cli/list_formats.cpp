@@ -1,6 +1,8 @@
 // The text, JSON, CSV and Markdown forms of `moat list` (see list_formats.h).
 #include "cli/list_formats.h"
 
+#include <array>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 

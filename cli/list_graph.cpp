@@ -60,6 +60,7 @@ std::string list_dot(const ConnList& l) {
     for (const ListNode* n : nodes) out += node_line(*n, "\t\t");
     out += "\t}\n";
   }
+  // Ranges no entry touches are left out; workloads are always drawn (unconnected ones marked).
   for (const ListNode& n : l.nodes)
     if (n.external && n.connected) out += node_line(n, "\t");
   for (const ListEntry& e : l.entries) {

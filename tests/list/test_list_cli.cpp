@@ -244,3 +244,13 @@ TEST_CASE("list --inventory: the workloads kept apart from the policies are list
   CHECK(has(alone.out, "warning[W900]"));
   CHECK_FALSE(has(alone.out, "=>"));
 }
+
+TEST_CASE("list --ipv6: the IPv6 space as its own range", "[list][cli]") {
+  Run r = run_moat(kShop + "--ipv6");
+  INFO(r.out);
+  CHECK(r.exit_code == 0);
+  CHECK(has(r.out, "::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff[External] => web/frontend[Deployment] : All Connections\n"));
+  CHECK(has(r.out, "web/frontend[Deployment] => ::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff[External] : All Connections\n"));
+  // The monitor may reach IPv4 blocks only.
+  CHECK_FALSE(has(r.out, "ops/monitor[Deployment] => ::"));
+}
