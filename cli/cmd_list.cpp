@@ -48,7 +48,8 @@ int usage_error(Code code, const std::string& message) {
 
 int run_list(const ListOptions& o) {
   if (o.explain && o.format != "txt" && o.format != "text")
-    return usage_error(Code::E901, fmt::format("--explain is printed as text only, not as --format {}", o.format));
+    return usage_error(
+        Code::E901, fmt::format("--explain is printed as text only, not as --format {}", o.format));
   SourceManager sm;
   Module m;
   Diagnostics diags;
@@ -61,8 +62,9 @@ int run_list(const ListOptions& o) {
   }
   std::vector<const Endpoint*> workloads = listed_workloads(m, inv ? &*inv : nullptr);
   if (workloads.empty())
-    diags.report(Code::W900, {}, "no Deployment, Pod or other workload in the inputs or --inventory: no connection "
-                                 "to list (workload manifests are read from the same paths as policies)");
+    diags.report(Code::W900, {},
+                 "no Deployment, Pod or other workload in the inputs or --inventory: no connection "
+                 "to list (workload manifests are read from the same paths as policies)");
   // The focused workloads, each name matching at least one.
   std::set<size_t> focused;
   for (const std::string& f : o.focus) {
@@ -71,7 +73,8 @@ int run_list(const ListOptions& o) {
       if (focus_matches(f, workloads[i]->name)) focused.insert(i), any = true;
     if (!any) {
       print_diagnostics(diags, sm, stderr);
-      return usage_error(Code::E900, fmt::format("--focus-workload '{}' names no workload of the inputs", f));
+      return usage_error(Code::E900,
+                         fmt::format("--focus-workload '{}' names no workload of the inputs", f));
     }
   }
   print_diagnostics(diags, sm, stderr);
@@ -117,13 +120,16 @@ int run_list(const ListOptions& o) {
 
 void add_list_command(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<ListOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "list", "Every allowed connection among the workloads and external ranges of the inputs (netpol-analyzer style)");
-  cmd->add_option("paths", opts->paths, "Policy and workload files or directories (- reads standard input)")
+  CLI::App* cmd =
+      app.add_subcommand("list", "Every allowed connection among the workloads and external ranges "
+                                 "of the inputs (netpol-analyzer style)");
+  cmd->add_option("paths", opts->paths,
+                  "Policy and workload files or directories (- reads standard input)")
       ->required();
   add_load_options(cmd, opts->load);
-  cmd->add_option("--inventory", opts->inventory,
-                  "Cases file, or Kubernetes Pods, workloads and Namespaces, whose workloads are listed too");
+  cmd->add_option(
+      "--inventory", opts->inventory,
+      "Cases file, or Kubernetes Pods, workloads and Namespaces, whose workloads are listed too");
   cmd->add_option("--format", opts->format, "Output format")
       ->check(CLI::IsMember({"txt", "text", "json", "csv", "md", "dot", "svg"}))
       ->capture_default_str();
@@ -133,12 +139,15 @@ void add_list_command(CLI::App& app, int& exit_code) {
                   "With --focus-workload: only its ingress or only its egress connections")
       ->check(CLI::IsMember({"ingress", "egress"}))
       ->needs("--focus-workload");
-  cmd->add_flag("--explain", opts->explain,
-                "For every pair, denied ones included: each port set's verdict and the rules and isolations "
-                "that decide it, at file:line");
-  cmd->add_flag("--exposure", opts->exposure,
-                "Also which workloads endpoints that do not exist yet could reach or be reached from");
-  cmd->add_flag("--ipv6", opts->ipv6, "List the IPv6 address space too when no policy names an IPv6 block");
+  cmd->add_flag(
+      "--explain", opts->explain,
+      "For every pair, denied ones included: each port set's verdict and the rules and isolations "
+      "that decide it, at file:line");
+  cmd->add_flag(
+      "--exposure", opts->exposure,
+      "Also which workloads endpoints that do not exist yet could reach or be reached from");
+  cmd->add_flag("--ipv6", opts->ipv6,
+                "List the IPv6 address space too when no policy names an IPv6 block");
   cmd->callback([opts, &exit_code] { exit_code = run_list(*opts); });
 }
 

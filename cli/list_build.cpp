@@ -13,9 +13,11 @@ std::vector<const Endpoint*> listed_workloads(const Module& m, const CasesFile* 
   if (inv)
     for (const Endpoint& e : inv->endpoints)
       if (e.kind == EndpointKind::Workload) by_name.emplace(e.name, &e);
-  for (const Endpoint& e : m.cluster_workloads) by_name.emplace(e.name, &e);
+  for (const Endpoint& e : m.cluster_workloads)
+    by_name.emplace(e.name, &e);
   std::vector<const Endpoint*> out;
-  for (const auto& [name, e] : by_name) out.push_back(e);
+  for (const auto& [name, e] : by_name)
+    out.push_back(e);
   return out;
 }
 
@@ -37,14 +39,19 @@ std::vector<Endpoint> range_endpoints(const std::vector<AddressRange>& ranges) {
 
 } // namespace
 
-ConnList build_conn_list(const Module& m, const std::vector<const Endpoint*>& workloads, const ListScope& scope) {
-  std::vector<Endpoint> sources = range_endpoints(distinguished_ranges(m, Direction::Ingress, scope.ipv6));
-  std::vector<Endpoint> destinations = range_endpoints(distinguished_ranges(m, Direction::Egress, scope.ipv6));
+ConnList build_conn_list(const Module& m, const std::vector<const Endpoint*>& workloads,
+                         const ListScope& scope) {
+  std::vector<Endpoint> sources =
+      range_endpoints(distinguished_ranges(m, Direction::Ingress, scope.ipv6));
+  std::vector<Endpoint> destinations =
+      range_endpoints(distinguished_ranges(m, Direction::Egress, scope.ipv6));
   std::vector<const Endpoint*> ends = workloads;
   size_t first_source = ends.size();
-  for (const Endpoint& e : sources) ends.push_back(&e);
+  for (const Endpoint& e : sources)
+    ends.push_back(&e);
   size_t first_destination = ends.size();
-  for (const Endpoint& e : destinations) ends.push_back(&e);
+  for (const Endpoint& e : destinations)
+    ends.push_back(&e);
   Connectivity conn(m, ends);
 
   ConnList l;
@@ -71,12 +78,15 @@ ConnList build_conn_list(const Module& m, const std::vector<const Endpoint*>& wo
   for (size_t s = 0; s < first_source; ++s) {
     for (size_t d = 0; d < first_source; ++d)
       if (s != d) add(s, d);
-    for (size_t d = first_destination; d < ends.size(); ++d) add(s, d);
+    for (size_t d = first_destination; d < ends.size(); ++d)
+      add(s, d);
   }
   for (size_t s = first_source; s < first_destination; ++s)
-    for (size_t d = 0; d < first_source; ++d) add(s, d);
+    for (size_t d = 0; d < first_source; ++d)
+      add(s, d);
   std::sort(l.entries.begin(), l.entries.end(), [&](const ListEntry& a, const ListEntry& b) {
-    return std::tie(l.nodes[a.src].name, l.nodes[a.dst].name) < std::tie(l.nodes[b.src].name, l.nodes[b.dst].name);
+    return std::tie(l.nodes[a.src].name, l.nodes[a.dst].name) <
+           std::tie(l.nodes[b.src].name, l.nodes[b.dst].name);
   });
   for (const ListEntry& e : l.entries)
     if (!e.conns.empty()) l.nodes[e.src].connected = l.nodes[e.dst].connected = true;

@@ -13,23 +13,26 @@
 namespace moat::cli {
 
 struct ListScope {
-  std::set<size_t> focused;   // indexes into the workloads; empty: every workload
-  bool egress = true, ingress = true;  // with a focus: entries leaving / reaching it
-  bool explain = false;       // keep denied pairs and every pair's segments
-  bool ipv6 = false;          // list the IPv6 space without IPv6 blocks
+  std::set<size_t> focused;           // indexes into the workloads; empty: every workload
+  bool egress = true, ingress = true; // with a focus: entries leaving / reaching it
+  bool explain = false;               // keep denied pairs and every pair's segments
+  bool ipv6 = false;                  // list the IPv6 space without IPv6 blocks
 };
 
 /// Workloads of the inventory (if any), then of the module's sources (a name once), by name.
 std::vector<const Endpoint*> listed_workloads(const Module& m, const CasesFile* inventory);
 
-ConnList build_conn_list(const Module& m, const std::vector<const Endpoint*>& workloads, const ListScope& scope);
+ConnList build_conn_list(const Module& m, const std::vector<const Endpoint*>& workloads,
+                         const ListScope& scope);
 
 /// One (source, destination) whose connections differ between two listings: `before` empty
 /// when the entry appeared, `after` empty when it vanished.
 struct ConnChange {
   std::string src, dst;
   ConnSet before, after;
-  const char* kind() const { return before.empty() ? "appeared" : after.empty() ? "vanished" : "changed"; }
+  const char* kind() const {
+    return before.empty() ? "appeared" : after.empty() ? "vanished" : "changed";
+  }
 };
 
 /// The entries of `before` and `after` that differ, by source then destination name.
