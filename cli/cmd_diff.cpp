@@ -1,7 +1,9 @@
 // moat diff OLD NEW: the semantic difference of two policy versions (files or
 // directories): the flows newly allowed and newly denied, as rule-like cubes, each with a
 // concrete flow replayed through the interpreter on both versions (as text, JSON, SARIF,
-// JUnit, or Markdown for a pull-request comment). Exit 0 equivalent,
+// JUnit, or Markdown for a pull-request comment); with workloads in the sources (or an
+// --old-inventory), also the connections among them that appeared, vanished or changed
+// (`moat list` of each version). Exit 0 equivalent (and no connection changed),
 // 1 different (or undecided within --timeout), 2 bad input (also: an --inventory none of
 // whose endpoints a policy selects, so nothing was compared), 3 internal error.
 #include <fmt/format.h>
@@ -12,6 +14,7 @@
 #include "cli/load_options.h"
 #include "cli/explain.h"
 #include "cli/inventory_input.h"
+#include "cli/list_build.h"
 #include "cli/render.h"
 #include "cli/verify_report.h"
 #include "frontend/frontend.h"
@@ -22,7 +25,7 @@ namespace {
 
 struct DiffOptions {
   LoadOptions load;
-  std::string old_path, new_path, format = "text";
+  std::string old_path, new_path, format = "text", old_inventory;
   size_t max_cubes = 32;
   VerifyCliOptions verify;
 };
@@ -74,6 +77,8 @@ int run_diff(const DiffOptions& o) {
   std::optional<CasesFile> inv;
   clock->phase("loading the inventory");
   if (!o.verify.inventory.empty()) inv = load_inventory_file(o.verify.inventory, sm, diags);
+  std::optional<CasesFile> old_inv;
+  if (!o.old_inventory.empty()) old_inv = load_inventory_file(o.old_inventory, sm, diags);
   if (diags.has_errors()) {
     print_diagnostics(diags, sm, stderr);
     return 2;
@@ -100,6 +105,17 @@ int run_diff(const DiffOptions& o) {
     print_diagnostics(none, sm, stderr);
     return 2;
   }
+  // Workloads in the versions' sources (or an --old-inventory): the connections among them
+  // that appeared, vanished or changed, a workload's coming or going included (moat list).
+  // Not for --inventory alone: listing a cluster's pods pairwise is a job of its own.
+  std::vector<ConnChange> changes;
+  bool compare_workloads = !old_m.cluster_workloads.empty() || !new_m.cluster_workloads.empty() || old_inv;
+  if (compare_workloads) {
+    clock->phase("listing the workloads' connections");
+    const CasesFile* before_inv = old_inv ? &*old_inv : inv ? &*inv : nullptr;
+    changes = conn_changes(build_conn_list(old_m, listed_workloads(old_m, before_inv), {}),
+                           build_conn_list(new_m, listed_workloads(new_m, inv ? &*inv : nullptr), {}));
+  }
   size_t plus = 0, minus = 0;
   for (const DiffCube& c : r.cubes) (c.newly_allowed ? plus : minus)++;
   std::string verdict = r.status == ProofStatus::Proved    ? "equivalent"
@@ -117,6 +133,13 @@ int run_diff(const DiffOptions& o) {
                         {"cubes", cubes}, {"truncated", r.truncated}};
     if (o.verify.timings) j["seconds"] = r.seconds;
     if (inv) j["inventory"] = {{"endpoints", r.inventory_endpoints}, {"selected", r.inventory_subjects}};
+    if (compare_workloads) {
+      j["connections"] = nlohmann::json::array();
+      for (const ConnChange& c : changes)
+        j["connections"].push_back({{"change", c.kind()}, {"src", c.src}, {"dst", c.dst},
+                                    {"before", c.before.empty() ? "" : c.before.str()},
+                                    {"after", c.after.empty() ? "" : c.after.str()}});
+    }
     std::puts(j.dump(2).c_str());
   } else if (o.format == "sarif") {
     std::vector<SarifResult> results;
@@ -134,6 +157,7 @@ int run_diff(const DiffOptions& o) {
     std::puts(sarif_log(results, sm, {o.new_path}).dump(2).c_str());
   } else if (o.format == "md") {
     std::fputs(diff_markdown(old_m, new_m, sm, r, o.old_path, o.new_path, verdict).c_str(), stdout);
+    if (compare_workloads) std::fputs(connection_changes_markdown(changes).c_str(), stdout);
   } else if (o.format == "junit") {
     std::vector<JunitCase> cases;
     for (bool allowed : {true, false}) {
@@ -162,13 +186,22 @@ int run_diff(const DiffOptions& o) {
       std::fputs(cube_detail(old_m, new_m, sm, c, "    ").c_str(), stdout);
     }
     if (r.truncated) std::printf("(more differences: raise --max-cubes to see them)\n");
+    if (compare_workloads) {
+      std::printf("connections among the workloads (moat list): %zu changed\n", changes.size());
+      for (const ConnChange& c : changes) {
+        if (c.before.empty()) std::printf("+ %s => %s : %s\n", c.src.c_str(), c.dst.c_str(), c.after.str().c_str());
+        else if (c.after.empty()) std::printf("- %s => %s : %s\n", c.src.c_str(), c.dst.c_str(), c.before.str().c_str());
+        else std::printf("~ %s => %s : %s -> %s\n", c.src.c_str(), c.dst.c_str(), c.before.str().c_str(), c.after.str().c_str());
+      }
+    }
     std::string scope = inv ? fmt::format(", over {} inventory endpoint(s), {} selected by a policy", r.inventory_endpoints,
                                           r.inventory_subjects)
                             : std::string();
+    if (compare_workloads) scope += fmt::format("; {} connection(s) among the workloads changed", changes.size());
     std::printf("moat diff: %s: %zu cube(s) newly allowed, %zu newly denied%s (%.2fs)\n", verdict.c_str(), plus, minus,
                 scope.c_str(), r.seconds);
   }
-  return r.status == ProofStatus::Proved ? 0 : 1;
+  return r.status == ProofStatus::Proved && changes.empty() ? 0 : 1;
 }
 
 } // namespace
@@ -186,6 +219,9 @@ void add_diff_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--inventory", opts->verify.inventory,
                   "Cases file, or Kubernetes Pods and Namespaces (List YAML/JSON), whose endpoints are the "
                   "scope (default: every possible endpoint)");
+  cmd->add_option("--old-inventory", opts->old_inventory,
+                  "The old version's workloads (cases file or Kubernetes objects), to compare the connections "
+                  "among workloads across a workload change (default: --inventory)");
   add_run_clock_options(cmd, opts->verify);
   cmd->callback([opts, &exit_code] { exit_code = run_diff(*opts); });
 }

@@ -3,8 +3,6 @@
 // (source, destination) with its whole protocol/port set, in np-guard/netpol-analyzer's
 // formats (docs/LIST.md). Verdicts are the interpreter's (ir/connectivity.h). Exit 0 listed,
 // 2 bad input or usage, 3 Graphviz could not draw the SVG.
-#include <algorithm>
-#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -12,13 +10,13 @@
 #include "cli/commands.h"
 #include "cli/format_option.h"
 #include "cli/inventory_input.h"
+#include "cli/list_build.h"
 #include "cli/list_exposure.h"
 #include "cli/list_formats.h"
 #include "cli/list_graph.h"
 #include "cli/load_options.h"
 #include "cli/render.h"
 #include "frontend/frontend.h"
-#include "ir/address_ranges.h"
 
 namespace moat::cli {
 
@@ -32,39 +30,14 @@ struct ListOptions {
   bool explain = false, exposure = false, ipv6 = false;
 };
 
-/// The name without "[Kind]", and without the namespace: "ns/name[Kind]" -> "ns/name", "name".
+/// Does --focus-workload FOCUS name WORKLOAD ("ns/name[Kind]"): the whole name, "ns/name"
+/// or "name"?
 bool focus_matches(const std::string& focus, const std::string& workload) {
   if (focus == workload) return true;
   std::string bare = workload.substr(0, workload.rfind('['));
   if (focus == bare) return true;
   size_t slash = bare.find('/');
   return slash != std::string::npos && focus == bare.substr(slash + 1);
-}
-
-/// Workloads of the --inventory, then of the sources (a name once), sorted by name.
-std::vector<const Endpoint*> listed_workloads(const Module& m, const CasesFile* inv) {
-  std::map<std::string, const Endpoint*> by_name;
-  if (inv)
-    for (const Endpoint& e : inv->endpoints)
-      if (e.kind == EndpointKind::Workload) by_name.emplace(e.name, &e);
-  for (const Endpoint& e : m.cluster_workloads) by_name.emplace(e.name, &e);
-  std::vector<const Endpoint*> out;
-  for (const auto& [name, e] : by_name) out.push_back(e);
-  return out;
-}
-
-/// External endpoints standing for each range: the range's first address stands for all
-/// of it (ir/address_ranges.h).
-std::vector<Endpoint> range_endpoints(const std::vector<AddressRange>& ranges) {
-  std::vector<Endpoint> out;
-  for (const AddressRange& r : ranges) {
-    Endpoint e;
-    e.kind = EndpointKind::External;
-    e.name = r.str() + "[External]";
-    e.ips = {r.first};
-    out.push_back(std::move(e));
-  }
-  return out;
 }
 
 int usage_error(Code code, const std::string& message) {
@@ -76,7 +49,8 @@ int usage_error(Code code, const std::string& message) {
 
 int run_list(const ListOptions& o) {
   if (o.explain && o.format != "txt" && o.format != "text")
-    return usage_error(Code::E901, fmt::format("--explain is printed as text only, not as --format {}", o.format));
+    return usage_error(
+        Code::E901, fmt::format("--explain is printed as text only, not as --format {}", o.format));
   SourceManager sm;
   Module m;
   Diagnostics diags;
@@ -89,73 +63,36 @@ int run_list(const ListOptions& o) {
   }
   std::vector<const Endpoint*> workloads = listed_workloads(m, inv ? &*inv : nullptr);
   if (workloads.empty())
-    diags.report(Code::W900, {}, "no Deployment, Pod or other workload in the inputs or --inventory: no connection "
-                                 "to list (workload manifests are read from the same paths as policies)");
+    diags.report(Code::W900, {},
+                 "no Deployment, Pod or other workload in the inputs or --inventory: no connection "
+                 "to list (workload manifests are read from the same paths as policies)");
   // The focused workloads, each name matching at least one.
   std::set<size_t> focused;
   for (const std::string& f : o.focus) {
-    size_t before = focused.size();
     bool any = false;
     for (size_t i = 0; i < workloads.size(); ++i)
       if (focus_matches(f, workloads[i]->name)) focused.insert(i), any = true;
     if (!any) {
-      (void)before;
       print_diagnostics(diags, sm, stderr);
-      return usage_error(Code::E900, fmt::format("--focus-workload '{}' names no workload of the inputs", f));
+      return usage_error(Code::E900,
+                         fmt::format("--focus-workload '{}' names no workload of the inputs", f));
     }
   }
   print_diagnostics(diags, sm, stderr);
 
-  std::vector<Endpoint> sources = range_endpoints(distinguished_ranges(m, Direction::Ingress, o.ipv6));
-  std::vector<Endpoint> destinations = range_endpoints(distinguished_ranges(m, Direction::Egress, o.ipv6));
-  std::vector<const Endpoint*> ends = workloads;
-  size_t first_source = ends.size();
-  for (const Endpoint& e : sources) ends.push_back(&e);
-  size_t first_destination = ends.size();
-  for (const Endpoint& e : destinations) ends.push_back(&e);
-  Connectivity conn(m, ends);
-
-  ConnList l;
-  for (const Endpoint* e : ends) {
-    ListNode n;
-    n.name = e->name;
-    n.external = e->kind != EndpointKind::Workload;
-    n.ns = e->ns;
-    n.label = n.external ? e->name : e->name.substr(e->name.find('/') + 1);
-    l.nodes.push_back(std::move(n));
-  }
-  bool egress_focus = o.focus_direction != "ingress", ingress_focus = o.focus_direction != "egress";
-  auto wanted = [&](size_t s, size_t d) {
-    if (focused.empty()) return true;
-    return (egress_focus && focused.count(s)) || (ingress_focus && focused.count(d));
-  };
-  auto add = [&](size_t s, size_t d) {
-    if (!wanted(s, d)) return;
-    PairConnectivity p = conn.pair(s, d, o.explain);
-    if (p.allowed.empty() && !o.explain) return;
-    l.entries.push_back(ListEntry{s, d, std::move(p.allowed), std::move(p.segments)});
-  };
-  // Workloads to workloads (never to themselves: that is always allowed), ranges to
-  // workloads, workloads to ranges: sorted by source, then destination name.
-  for (size_t s = 0; s < first_source; ++s) {
-    for (size_t d = 0; d < first_source; ++d)
-      if (s != d) add(s, d);
-    for (size_t d = first_destination; d < ends.size(); ++d) add(s, d);
-  }
-  for (size_t s = first_source; s < first_destination; ++s)
-    for (size_t d = 0; d < first_source; ++d) add(s, d);
-  std::sort(l.entries.begin(), l.entries.end(), [&](const ListEntry& a, const ListEntry& b) {
-    return std::tie(l.nodes[a.src].name, l.nodes[a.dst].name) < std::tie(l.nodes[b.src].name, l.nodes[b.dst].name);
-  });
-  for (const ListEntry& e : l.entries)
-    if (!e.conns.empty()) l.nodes[e.src].connected = l.nodes[e.dst].connected = true;
-  // Ranges no entry touches are not drawn; workloads always are (the isolated ones marked).
+  ListScope scope;
+  scope.focused = focused;
+  scope.egress = o.focus_direction != "ingress";
+  scope.ingress = o.focus_direction != "egress";
+  scope.explain = o.explain;
+  scope.ipv6 = o.ipv6;
+  ConnList l = build_conn_list(m, workloads, scope);
   if (o.exposure) {
     l.exposure = true;
     std::vector<const Endpoint*> exposed;
     for (size_t i = 0; i < workloads.size(); ++i)
       if (focused.empty() || focused.count(i)) exposed.push_back(workloads[i]);
-    l.exposures = exposure_entries(m, exposed, egress_focus, ingress_focus);
+    l.exposures = exposure_entries(m, exposed, scope.egress, scope.ingress);
   }
 
   if (o.format == "json") {
@@ -184,9 +121,11 @@ int run_list(const ListOptions& o) {
 
 void add_list_command(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<ListOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "list", "Every allowed connection among the workloads and external ranges of the inputs (netpol-analyzer style)");
-  cmd->add_option("paths", opts->paths, "Policy and workload files or directories (- reads standard input)")
+  CLI::App* cmd =
+      app.add_subcommand("list", "Every allowed connection among the workloads and external ranges "
+                                 "of the inputs (netpol-analyzer style)");
+  cmd->add_option("paths", opts->paths,
+                  "Policy and workload files or directories (- reads standard input)")
       ->required();
   add_load_options(cmd, opts->load);
   cmd->add_option("--inventory", opts->inventory,
@@ -198,12 +137,15 @@ void add_list_command(CLI::App& app, int& exit_code) {
                   "With --focus-workload: only its ingress or only its egress connections")
       ->check(CLI::IsMember({"ingress", "egress"}))
       ->needs("--focus-workload");
-  cmd->add_flag("--explain", opts->explain,
-                "For every pair, denied ones included: each port set's verdict and the rules and isolations "
-                "that decide it, at file:line");
-  cmd->add_flag("--exposure", opts->exposure,
-                "Also which workloads endpoints that do not exist yet could reach or be reached from");
-  cmd->add_flag("--ipv6", opts->ipv6, "List the IPv6 address space too when no policy names an IPv6 block");
+  cmd->add_flag(
+      "--explain", opts->explain,
+      "For every pair, denied ones included: each port set's verdict and the rules and isolations "
+      "that decide it, at file:line");
+  cmd->add_flag(
+      "--exposure", opts->exposure,
+      "Also which workloads endpoints that do not exist yet could reach or be reached from");
+  cmd->add_flag("--ipv6", opts->ipv6,
+                "List the IPv6 address space too when no policy names an IPv6 block");
   cmd->callback([opts, &exit_code] { exit_code = run_list(*opts); });
 }
 

@@ -22,7 +22,8 @@ constexpr const char* kNewNamespace = "<new-namespace>";
 /// value, Exists any value; NotIn and DoesNotExist hold for an absent key.
 void satisfy(const LabelSelector& sel, Labels& labels) {
   for (const LabelRequirement& r : sel.reqs) {
-    if (r.op == LabelRequirement::Op::In && !r.values.empty()) labels.emplace(r.key, r.values.front());
+    if (r.op == LabelRequirement::Op::In && !r.values.empty())
+      labels.emplace(r.key, r.values.front());
     if (r.op == LabelRequirement::Op::Exists) labels.emplace(r.key, "x");
   }
 }
@@ -36,9 +37,12 @@ std::string describe(const EndpointSelector& s) {
     if (&r.values != pinned) rest.reqs.push_back(r);
   if (!pinned && rest.empty() && s.pods.empty()) return "entire-cluster";
   std::string ns;
-  if (pinned && pinned->size() == 1) ns = pinned->front();
-  else if (pinned) ns = "[namespace in (" + fmt::format("{}", fmt::join(*pinned, ", ")) + ")]";
-  if (!rest.empty()) ns += (ns.empty() ? "" : " ") + std::string("[namespace with ") + print_selector(rest) + "]";
+  if (pinned && pinned->size() == 1)
+    ns = pinned->front();
+  else if (pinned)
+    ns = "[namespace in (" + fmt::format("{}", fmt::join(*pinned, ", ")) + ")]";
+  if (!rest.empty())
+    ns += (ns.empty() ? "" : " ") + std::string("[namespace with ") + print_selector(rest) + "]";
   if (ns.empty()) ns = "[all namespaces]";
   std::string pods = s.pods.empty() ? "[all pods]" : "[pod with " + print_selector(s.pods) + "]";
   return ns + "/" + pods;
@@ -60,7 +64,8 @@ std::optional<Endpoint> representative(const EndpointSelector& s) {
 
 } // namespace
 
-std::vector<ExposureEntry> exposure_entries(const Module& m, const std::vector<const Endpoint*>& workloads,
+std::vector<ExposureEntry> exposure_entries(const Module& m,
+                                            const std::vector<const Endpoint*>& workloads,
                                             bool egress, bool ingress) {
   // Representatives by name; which workloads' rules named each one in which direction.
   std::map<std::string, Endpoint> reps;
@@ -68,14 +73,16 @@ std::vector<ExposureEntry> exposure_entries(const Module& m, const std::vector<c
   reps.emplace("entire-cluster", *representative(everything));
   std::vector<std::vector<std::pair<std::string, bool>>> asked(workloads.size());
   SubjectIndex index;
-  for (const Rule& r : m.rules) index.add(r.subject, r.id);
+  for (const Rule& r : m.rules)
+    index.add(r.subject, r.id);
   for (size_t i = 0; i < workloads.size(); ++i) {
     const Endpoint& w = *workloads[i];
     asked[i].push_back({"entire-cluster", false});
     asked[i].push_back({"entire-cluster", true});
     for (uint32_t id : index.in_namespace(w.ns)) {
       const Rule& r = m.rules[id];
-      if (r.peer.kind != Peer::Kind::Endpoints || !endpoint_selector_matches(r.subject, w)) continue;
+      if (r.peer.kind != Peer::Kind::Endpoints || !endpoint_selector_matches(r.subject, w))
+        continue;
       auto rep = representative(r.peer.endpoints);
       if (!rep) continue;
       asked[i].push_back({rep->name, r.dir == Direction::Ingress});
@@ -84,7 +91,8 @@ std::vector<ExposureEntry> exposure_entries(const Module& m, const std::vector<c
   }
   std::vector<const Endpoint*> ends = workloads;
   std::map<std::string, size_t> rep_index;
-  for (const auto& [name, e] : reps) rep_index[name] = ends.size(), ends.push_back(&e);
+  for (const auto& [name, e] : reps)
+    rep_index[name] = ends.size(), ends.push_back(&e);
   Connectivity conn(m, ends);
   std::vector<ExposureEntry> out;
   for (size_t i = 0; i < workloads.size(); ++i) {

@@ -11,7 +11,8 @@
 
 namespace moat::cli {
 
-std::vector<ExposureEntry> exposure_entries(const Module& m, const std::vector<const Endpoint*>& workloads,
+std::vector<ExposureEntry> exposure_entries(const Module& m,
+                                            const std::vector<const Endpoint*>& workloads,
                                             bool egress, bool ingress);
 
 } // namespace moat::cli

@@ -1,6 +1,8 @@
 // The text, JSON, CSV and Markdown forms of `moat list` (see list_formats.h).
 #include "cli/list_formats.h"
 
+#include <array>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -33,13 +35,15 @@ std::vector<std::array<std::string, 3>> rows(const ConnList& l) {
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
   std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  for (char c : s)
+    q += c == '"' ? std::string("\"\"") : std::string(1, c);
   return q + "\"";
 }
 
 nlohmann::json json_rows(const std::vector<std::array<std::string, 3>>& r) {
   nlohmann::json a = nlohmann::json::array();
-  for (const auto& [src, dst, conn] : r) a.push_back({{"src", src}, {"dst", dst}, {"conn", conn}});
+  for (const auto& [src, dst, conn] : r)
+    a.push_back({{"src", src}, {"dst", dst}, {"conn", conn}});
   return a;
 }
 
@@ -55,7 +59,7 @@ std::string list_text(const ConnList& l, bool explain, const Module& m, const So
     if (!explain) continue;
     for (const ConnSegment& s : e.segments) {
       out += fmt::format("    {}: {}\n", s.conns.str(), s.verdict.allowed ? "allowed" : "denied");
-      Endpoint a, b;  // explain_verdict names the ends only
+      Endpoint a, b; // explain_verdict names the ends only
       a.name = src, b.name = dst;
       out += explain_verdict(m, sm, s.verdict, a, b, "      ");
     }
@@ -101,7 +105,8 @@ std::string list_md(const ConnList& l) {
   std::string out;
   auto table = [&](const std::vector<std::array<std::string, 3>>& r) {
     out += "| src | dst | conn |\n|-----|-----|------|\n";
-    for (const auto& [src, dst, conn] : r) out += fmt::format("| {} | {} | {} |\n", md_cell(src), md_cell(dst), md_cell(conn));
+    for (const auto& [src, dst, conn] : r)
+      out += fmt::format("| {} | {} | {} |\n", md_cell(src), md_cell(dst), md_cell(conn));
   };
   table(rows(l));
   if (l.exposure) {

@@ -27,7 +27,7 @@ std::string quoted(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
     if (c == '\n') {
-      out += "\\n";  // DOT's line break
+      out += "\\n"; // DOT's line break
       continue;
     }
     if (c == '"' || c == '\\') out += '\\';
@@ -38,18 +38,20 @@ std::string quoted(const std::string& s) {
 
 std::string node_line(const ListNode& n, const std::string& indent) {
   if (n.external)
-    return fmt::format("{}{} [label={} shape=box color=\"red2\" fontcolor=\"red2\"]\n", indent, quoted(n.name),
-                       quoted(n.label));
+    return fmt::format("{}{} [label={} shape=box color=\"red2\" fontcolor=\"red2\"]\n", indent,
+                       quoted(n.name), quoted(n.label));
   if (!n.connected)
-    return fmt::format("{}{} [label={} style=dashed color=\"gray50\" fontcolor=\"gray50\"]\n", indent, quoted(n.name),
-                       quoted(n.label + "\n(no connections)"));
-  return fmt::format("{}{} [label={} color=\"blue\" fontcolor=\"blue\"]\n", indent, quoted(n.name), quoted(n.label));
+    return fmt::format("{}{} [label={} style=dashed color=\"gray50\" fontcolor=\"gray50\"]\n",
+                       indent, quoted(n.name), quoted(n.label + "\n(no connections)"));
+  return fmt::format("{}{} [label={} color=\"blue\" fontcolor=\"blue\"]\n", indent, quoted(n.name),
+                     quoted(n.label));
 }
 
 } // namespace
 
 std::string list_dot(const ConnList& l) {
-  std::string out = "digraph {\n\trankdir=LR\n\tfontname=\"Helvetica\"\n\tnode [fontname=\"Helvetica\"]\n\tedge [fontname=\"Helvetica\" fontsize=10]\n";
+  std::string out = "digraph {\n\trankdir=LR\n\tfontname=\"Helvetica\"\n\tnode "
+                    "[fontname=\"Helvetica\"]\n\tedge [fontname=\"Helvetica\" fontsize=10]\n";
   std::map<std::string, std::vector<const ListNode*>> by_ns;
   for (const ListNode& n : l.nodes)
     if (!n.external) by_ns[n.ns].push_back(&n);
@@ -57,15 +59,18 @@ std::string list_dot(const ConnList& l) {
   for (const auto& [ns, nodes] : by_ns) {
     // Cluster ids are numbered: namespace names need not be DOT identifiers.
     out += fmt::format("\tsubgraph cluster_{} {{\n\t\tlabel={}\n", cluster++, quoted(ns));
-    for (const ListNode* n : nodes) out += node_line(*n, "\t\t");
+    for (const ListNode* n : nodes)
+      out += node_line(*n, "\t\t");
     out += "\t}\n";
   }
+  // Ranges no entry touches are left out; workloads are always drawn (unconnected ones marked).
   for (const ListNode& n : l.nodes)
     if (n.external && n.connected) out += node_line(n, "\t");
   for (const ListEntry& e : l.entries) {
     if (e.conns.empty()) continue;
-    out += fmt::format("\t{} -> {} [label={} color=\"gold2\" fontcolor=\"darkgreen\"]\n", quoted(l.nodes[e.src].name),
-                       quoted(l.nodes[e.dst].name), quoted(e.conns.str()));
+    out += fmt::format("\t{} -> {} [label={} color=\"gold2\" fontcolor=\"darkgreen\"]\n",
+                       quoted(l.nodes[e.src].name), quoted(l.nodes[e.dst].name),
+                       quoted(e.conns.str()));
   }
   return out + "}\n";
 }
@@ -96,14 +101,16 @@ std::optional<std::string> list_svg(const ConnList& l, std::string& error) {
   if (rc == 0) {
     char buf[65536];
     ssize_t n;
-    while ((n = read(pipe_fd[0], buf, sizeof buf)) > 0) svg.append(buf, static_cast<size_t>(n));
+    while ((n = read(pipe_fd[0], buf, sizeof buf)) > 0)
+      svg.append(buf, static_cast<size_t>(n));
   }
   close(pipe_fd[0]);
   int status = 0;
   if (rc == 0) waitpid(pid, &status, 0);
   unlink(in_path);
   if (rc != 0)
-    return error = "cannot run Graphviz's 'dot' (install the Debian package graphviz, or use --format dot)",
+    return error = "cannot run Graphviz's 'dot' (install the Debian package graphviz, or use "
+                   "--format dot)",
            std::nullopt;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || svg.empty())
     return error = fmt::format("Graphviz's 'dot -Tsvg' failed (status {})", status), std::nullopt;

@@ -16,13 +16,13 @@ struct ListNode {
   std::string ns;    // workloads; "" for external ranges
   std::string label; // the name without the namespace (pictures)
   bool external = false;
-  bool connected = false;  // some listed entry starts or ends here
+  bool connected = false; // some listed entry starts or ends here
 };
 
 struct ListEntry {
-  size_t src = 0, dst = 0;  // indexes into ConnList::nodes
-  ConnSet conns;            // allowed (may be empty with --explain)
-  std::vector<ConnSegment> segments;  // --explain: every port's verdict and its reasons
+  size_t src = 0, dst = 0;           // indexes into ConnList::nodes
+  ConnSet conns;                     // allowed (may be empty with --explain)
+  std::vector<ConnSegment> segments; // --explain: every port's verdict and its reasons
 };
 
 /// One line of the exposure report: `workload` reaches (egress) or is reached from
@@ -35,8 +35,8 @@ struct ExposureEntry {
 
 struct ConnList {
   std::vector<ListNode> nodes;
-  std::vector<ListEntry> entries;  // sorted by source name, then destination name
-  bool exposure = false;           // --exposure asked: print the exposure section
+  std::vector<ListEntry> entries; // sorted by source name, then destination name
+  bool exposure = false;          // --exposure asked: print the exposure section
   std::vector<ExposureEntry> exposures;
 };
 

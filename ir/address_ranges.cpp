@@ -12,7 +12,8 @@ using U128 = unsigned __int128;
 
 U128 to_int(const IpAddr& a) {
   U128 v = 0;
-  for (unsigned i = 0; i < (a.v6 ? 16u : 4u); ++i) v = (v << 8) | a.bytes[i];
+  for (unsigned i = 0; i < (a.v6 ? 16u : 4u); ++i)
+    v = (v << 8) | a.bytes[i];
   return v;
 }
 
@@ -20,11 +21,14 @@ IpAddr from_int(U128 v, bool v6) {
   IpAddr a;
   a.v6 = v6;
   unsigned n = v6 ? 16 : 4;
-  for (unsigned i = 0; i < n; ++i) a.bytes[n - 1 - i] = static_cast<uint8_t>(v >> (8 * i));
+  for (unsigned i = 0; i < n; ++i)
+    a.bytes[n - 1 - i] = static_cast<uint8_t>(v >> (8 * i));
   return a;
 }
 
-U128 family_max(bool v6) { return v6 ? ~U128{0} : U128{0xffffffffu}; }
+U128 family_max(bool v6) {
+  return v6 ? ~U128{0} : U128{0xffffffffu};
+}
 
 /// Adds the first address of `p` and the one past its last (unless that wraps).
 void add_cuts(const IpPrefix& p, std::set<U128>& cuts) {
@@ -37,8 +41,8 @@ void add_cuts(const IpPrefix& p, std::set<U128>& cuts) {
 
 /// Is `a` in the block `p` names (its CIDR, minus its excepts)?
 bool in_block(const Peer& p, const IpAddr& a) {
-  return p.cidr.contains(a) &&
-         std::none_of(p.except.begin(), p.except.end(), [&](const IpPrefix& e) { return e.contains(a); });
+  return p.cidr.contains(a) && std::none_of(p.except.begin(), p.except.end(),
+                                            [&](const IpPrefix& e) { return e.contains(a); });
 }
 
 /// The pieces between cuts, neighbours merged when every block holds both or neither (as
@@ -49,18 +53,24 @@ void ranges_of(const std::set<U128>& cuts, bool v6, const std::vector<const Peer
   if (c.empty() || c.front() != 0) c.insert(c.begin(), 0);
   std::vector<bool> last_in;
   for (size_t i = 0; i < c.size(); ++i) {
-    IpAddr first = from_int(c[i], v6), last = from_int(i + 1 < c.size() ? c[i + 1] - 1 : family_max(v6), v6);
+    IpAddr first = from_int(c[i], v6),
+           last = from_int(i + 1 < c.size() ? c[i + 1] - 1 : family_max(v6), v6);
     std::vector<bool> in;
-    for (const Peer* b : blocks) in.push_back(in_block(*b, first));
-    if (i > 0 && in == last_in) out.back().last = last;
-    else out.push_back({first, last});
+    for (const Peer* b : blocks)
+      in.push_back(in_block(*b, first));
+    if (i > 0 && in == last_in)
+      out.back().last = last;
+    else
+      out.push_back({first, last});
     last_in = std::move(in);
   }
 }
 
 } // namespace
 
-std::string AddressRange::str() const { return first.str() + "-" + last.str(); }
+std::string AddressRange::str() const {
+  return first.str() + "-" + last.str();
+}
 
 std::vector<AddressRange> distinguished_ranges(const Module& m, Direction dir, bool ipv6) {
   std::set<U128> v4, v6;
@@ -70,7 +80,8 @@ std::vector<AddressRange> distinguished_ranges(const Module& m, Direction dir, b
     if (r.dir != dir || r.peer.kind != Peer::Kind::Cidr) continue;
     blocks.push_back(&r.peer);
     add_cuts(r.peer.cidr, r.peer.cidr.addr.v6 ? v6 : v4);
-    for (const IpPrefix& e : r.peer.except) add_cuts(e, e.addr.v6 ? v6 : v4);
+    for (const IpPrefix& e : r.peer.except)
+      add_cuts(e, e.addr.v6 ? v6 : v4);
     any_v6 = any_v6 || r.peer.cidr.addr.v6;
   }
   std::vector<AddressRange> out;

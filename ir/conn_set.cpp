@@ -11,17 +11,23 @@ namespace moat {
 
 std::pair<uint16_t, uint16_t> port_domain(Protocol p) {
   if (p == Protocol::ICMP || p == Protocol::ICMPv6) return {0, 255};
-  return {1, 65535};  // port 0 is no destination port (Kubernetes rejects it)
+  return {1, 65535}; // port 0 is no destination port (Kubernetes rejects it)
 }
 
 const char* protocol_name(Protocol p) {
   switch (p) {
-  case Protocol::ICMP: return "ICMP";
-  case Protocol::ICMPv6: return "ICMPv6";
-  case Protocol::SCTP: return "SCTP";
-  case Protocol::TCP: return "TCP";
-  case Protocol::UDP: return "UDP";
-  case Protocol::Any: break;
+  case Protocol::ICMP:
+    return "ICMP";
+  case Protocol::ICMPv6:
+    return "ICMPv6";
+  case Protocol::SCTP:
+    return "SCTP";
+  case Protocol::TCP:
+    return "TCP";
+  case Protocol::UDP:
+    return "UDP";
+  case Protocol::Any:
+    break;
   }
   return "?";
 }
@@ -48,11 +54,13 @@ void ConnSet::add(Protocol p, uint16_t lo, uint16_t hi) {
 
 void ConnSet::add(const ConnSet& other) {
   for (Protocol p : kListedProtocols)
-    for (const auto& [lo, hi] : other.ranges(p)) add(p, lo, hi);
+    for (const auto& [lo, hi] : other.ranges(p))
+      add(p, lo, hi);
 }
 
 bool ConnSet::empty() const {
-  return std::all_of(std::begin(by_proto_), std::end(by_proto_), [](const auto& v) { return v.empty(); });
+  return std::all_of(std::begin(by_proto_), std::end(by_proto_),
+                     [](const auto& v) { return v.empty(); });
 }
 
 bool ConnSet::contains(Protocol p, uint16_t port) const {
@@ -61,13 +69,15 @@ bool ConnSet::contains(Protocol p, uint16_t port) const {
   return false;
 }
 
-const std::vector<std::pair<uint16_t, uint16_t>>& ConnSet::ranges(Protocol p) const { return by_proto_[slot(p)]; }
+const std::vector<std::pair<uint16_t, uint16_t>>& ConnSet::ranges(Protocol p) const {
+  return by_proto_[slot(p)];
+}
 
 bool ConnSet::all() const {
   for (Protocol p : kListedProtocols) {
     auto [lo, hi] = port_domain(p);
     // Every port but neighbour discovery, whether or not those types were added.
-    for (uint32_t port = lo; port <= hi; ) {
+    for (uint32_t port = lo; port <= hi;) {
       if (is_neighbour_discovery(p, static_cast<uint16_t>(port))) {
         ++port;
         continue;
@@ -93,7 +103,8 @@ std::string ConnSet::str() const {
     out += ' ';
     for (size_t i = 0; i < v.size(); ++i) {
       if (i) out += ',';
-      out += v[i].first == v[i].second ? fmt::format("{}", v[i].first) : fmt::format("{}-{}", v[i].first, v[i].second);
+      out += v[i].first == v[i].second ? fmt::format("{}", v[i].first)
+                                       : fmt::format("{}-{}", v[i].first, v[i].second);
     }
   }
   return out;

@@ -14,8 +14,8 @@ namespace moat {
 
 /// The protocols a connection set spans, in the order they print (alphabetical, as
 /// netpol-analyzer sorts its protocol strings).
-inline constexpr Protocol kListedProtocols[] = {Protocol::ICMP, Protocol::ICMPv6, Protocol::SCTP, Protocol::TCP,
-                                                Protocol::UDP};
+inline constexpr Protocol kListedProtocols[] = {Protocol::ICMP, Protocol::ICMPv6, Protocol::SCTP,
+                                                Protocol::TCP, Protocol::UDP};
 
 /// The ports (ICMP: types) of `p` a connection set ranges over: 1-65535, or 0-255.
 std::pair<uint16_t, uint16_t> port_domain(Protocol p);

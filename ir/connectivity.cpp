@@ -17,15 +17,20 @@ namespace {
 std::string class_key(const Endpoint& e) {
   std::string k = std::to_string(static_cast<int>(e.kind)) + '\0' + e.ns + '\0';
   for (const auto* labels : {&e.ns_labels, &e.labels}) {
-    for (const auto& [key, value] : *labels) k += key + '=' + value + '\0';
+    for (const auto& [key, value] : *labels)
+      k += key + '=' + value + '\0';
     k += '\1';
   }
-  for (const NamedPort& p : e.ports) k += p.name + '/' + std::to_string(static_cast<int>(p.proto)) + '/' + std::to_string(p.port) + '\0';
+  for (const NamedPort& p : e.ports)
+    k += p.name + '/' + std::to_string(static_cast<int>(p.proto)) + '/' + std::to_string(p.port) +
+         '\0';
   k += '\1';
   if (e.kind != EndpointKind::Workload)
-    for (const IpAddr& a : e.ips) k += a.str() + '\0';
+    for (const IpAddr& a : e.ips)
+      k += a.str() + '\0';
   k += '\1';
-  for (const std::string& n : e.dns_names) k += n + '\0';
+  for (const std::string& n : e.dns_names)
+    k += n + '\0';
   return k;
 }
 
@@ -35,12 +40,14 @@ Connectivity::Connectivity(const Module& m, std::vector<const Endpoint*> endpoin
     : m_(m), eps_(std::move(endpoints)), local_(eps_.size()), class_(eps_.size()) {
   std::unordered_map<std::string, uint32_t> classes;
   for (size_t i = 0; i < eps_.size(); ++i) {
-    auto [it, added] = classes.emplace(class_key(*eps_[i]), static_cast<uint32_t>(class_first_.size()));
+    auto [it, added] =
+        classes.emplace(class_key(*eps_[i]), static_cast<uint32_t>(class_first_.size()));
     if (added) class_first_.push_back(i);
     class_[i] = it->second;
   }
   SubjectIndex rules;
-  for (const Rule& r : m.rules) rules.add(r.subject, r.id);
+  for (const Rule& r : m.rules)
+    rules.add(r.subject, r.id);
   SubjectIndex isolations = isolation_index(m);
   for (size_t i = 0; i < eps_.size(); ++i) {
     const Endpoint& ep = *eps_[i];
@@ -91,13 +98,14 @@ std::vector<uint32_t> piece_starts(const Module& m, const std::vector<uint32_t>&
 }
 
 bool same_reasons(const Decision& a, const Decision& b) {
-  return a.allowed == b.allowed && a.why == b.why && a.rules == b.rules && a.isolations == b.isolations;
+  return a.allowed == b.allowed && a.why == b.why && a.rules == b.rules &&
+         a.isolations == b.isolations;
 }
 
 } // namespace
 
 const PairConnectivity& Connectivity::pair(size_t s, size_t d, bool with_segments) const {
-  if (s == d) {  // self traffic: implicitly allowed, never shared with the class
+  if (s == d) { // self traffic: implicitly allowed, never shared with the class
     static thread_local PairConnectivity self;
     self = compute(s, d, with_segments);
     return self;
@@ -109,7 +117,10 @@ const PairConnectivity& Connectivity::pair(size_t s, size_t d, bool with_segment
   uint64_t key = (uint64_t{class_[s]} << 32) | class_[d];
   auto& cache = cache_[with_segments ? 1 : 0];
   auto it = cache.find(key);
-  if (it == cache.end()) it = cache.emplace(key, cs == cd ? compute(s, d, with_segments) : compute(cs, cd, with_segments)).first;
+  if (it == cache.end())
+    it =
+        cache.emplace(key, cs == cd ? compute(s, d, with_segments) : compute(cs, cd, with_segments))
+            .first;
   return it->second;
 }
 
@@ -134,7 +145,7 @@ PairConnectivity Connectivity::compute(size_t s, size_t d, bool with_segments) c
     for (size_t i = 0; i < starts.size(); ++i) {
       auto lo = static_cast<uint16_t>(starts[i]);
       auto hi = static_cast<uint16_t>(i + 1 < starts.size() ? starts[i + 1] - 1 : domain_end);
-      if (is_neighbour_discovery(p, lo)) continue;  // always allowed, never listed
+      if (is_neighbour_discovery(p, lo)) continue; // always allowed, never listed
       Verdict v = evaluate_among(m_, Flow{&src, &dst, p, lo}, at_src, at_dst);
       if (v.allowed) out.allowed.add(p, lo, hi);
       if (!with_segments) continue;
@@ -142,12 +153,14 @@ PairConnectivity Connectivity::compute(size_t s, size_t d, bool with_segments) c
         return c.verdict.allowed == v.allowed && same_reasons(c.verdict.egress, v.egress) &&
                same_reasons(c.verdict.ingress, v.ingress);
       });
-      if (seg == out.segments.end()) seg = out.segments.insert(out.segments.end(), ConnSegment{{}, v});
+      if (seg == out.segments.end())
+        seg = out.segments.insert(out.segments.end(), ConnSegment{{}, v});
       seg->conns.add(p, lo, hi);
     }
   }
   // Allowed ports first: what the entry lists, then why the rest is not.
-  std::stable_partition(out.segments.begin(), out.segments.end(), [](const ConnSegment& c) { return c.verdict.allowed; });
+  std::stable_partition(out.segments.begin(), out.segments.end(),
+                        [](const ConnSegment& c) { return c.verdict.allowed; });
   return out;
 }
 

@@ -18,12 +18,12 @@ namespace moat {
 /// isolations in both directions).
 struct ConnSegment {
   ConnSet conns;
-  Verdict verdict;  // as evaluate() gives it for every port of `conns`
+  Verdict verdict; // as evaluate() gives it for every port of `conns`
 };
 
 struct PairConnectivity {
   ConnSet allowed;
-  std::vector<ConnSegment> segments;  // only when asked: allowed and denied ports alike
+  std::vector<ConnSegment> segments; // only when asked: allowed and denied ports alike
 };
 
 class Connectivity {
@@ -42,16 +42,16 @@ public:
 
 private:
   struct Local {
-    std::vector<uint32_t> egress_rules, ingress_rules;  // rules whose subject selects it
+    std::vector<uint32_t> egress_rules, ingress_rules; // rules whose subject selects it
     std::vector<uint32_t> egress_isolations, ingress_isolations;
   };
   PairConnectivity compute(size_t src, size_t dst, bool with_segments) const;
   const Module& m_;
   std::vector<const Endpoint*> eps_;
   std::vector<Local> local_;
-  std::vector<uint32_t> class_;       // per endpoint
-  std::vector<size_t> class_first_;   // per class: its first endpoint
-  mutable std::unordered_map<uint64_t, PairConnectivity> cache_[2];  // without / with segments
+  std::vector<uint32_t> class_;                                     // per endpoint
+  std::vector<size_t> class_first_;                                 // per class: its first endpoint
+  mutable std::unordered_map<uint64_t, PairConnectivity> cache_[2]; // without / with segments
 };
 
 } // namespace moat

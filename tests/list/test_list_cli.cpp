@@ -21,7 +21,9 @@ namespace {
 
 const std::string kShop = "list tests/list/data/shop ";
 
-bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
+bool has(const std::string& text, const std::string& what) {
+  return text.find(what) != std::string::npos;
+}
 
 const char* kExpected =
     "0.0.0.0-255.255.255.255[External] => web/frontend[Deployment] : All Connections\n"
@@ -43,7 +45,8 @@ bool well_formed_xml(const std::string& x, std::string& why) {
   while (i < x.size()) {
     if (x[i] == '&') {
       size_t semi = x.find(';', i);
-      if (semi == std::string::npos || semi - i > 10) return why = "bare & at " + std::to_string(i), false;
+      if (semi == std::string::npos || semi - i > 10)
+        return why = "bare & at " + std::to_string(i), false;
       i = semi + 1;
       continue;
     }
@@ -66,9 +69,12 @@ bool well_formed_xml(const std::string& x, std::string& why) {
     size_t end = i + 1;
     char quote = 0;
     while (end < x.size() && (quote || x[end] != '>')) {
-      if (quote && x[end] == quote) quote = 0;
-      else if (!quote && (x[end] == '"' || x[end] == '\'')) quote = x[end];
-      else if (!quote && x[end] == '<') return why = "'<' inside a tag at " + std::to_string(end), false;
+      if (quote && x[end] == quote)
+        quote = 0;
+      else if (!quote && (x[end] == '"' || x[end] == '\''))
+        quote = x[end];
+      else if (!quote && x[end] == '<')
+        return why = "'<' inside a tag at " + std::to_string(end), false;
       ++end;
     }
     if (end >= x.size()) return why = "unterminated tag", false;
@@ -76,7 +82,8 @@ bool well_formed_xml(const std::string& x, std::string& why) {
     if (tag.empty()) return why = "empty tag", false;
     if (tag[0] == '/') {
       std::string name = tag.substr(1, tag.find_first_of(" \t\n") - 1);
-      if (open.empty() || open.back() != name) return why = "</" + name + "> closes nothing open", false;
+      if (open.empty() || open.back() != name)
+        return why = "</" + name + "> closes nothing open", false;
       open.pop_back();
     } else if (tag.back() != '/') {
       if (open.empty()) ++roots;
@@ -95,11 +102,16 @@ bool well_formed_xml(const std::string& x, std::string& why) {
 std::vector<std::string> svg_titles(const std::string& svg, const std::string& kind) {
   std::vector<std::string> out;
   std::regex group("<g id=\"[^\"]*\" class=\"" + kind + "\">\\s*<title>([^<]*)</title>");
-  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), group); it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), group); it != std::sregex_iterator();
+       ++it) {
     std::string t = (*it)[1];
-    for (auto [from, to] : {std::pair<std::string, std::string>{"&#45;", "-"}, {"&gt;", ">"}, {"&lt;", "<"},
-                            {"&quot;", "\""}, {"&amp;", "&"}}) {
-      for (size_t p; (p = t.find(from)) != std::string::npos;) t.replace(p, from.size(), to);
+    for (auto [from, to] : {std::pair<std::string, std::string>{"&#45;", "-"},
+                            {"&gt;", ">"},
+                            {"&lt;", "<"},
+                            {"&quot;", "\""},
+                            {"&amp;", "&"}}) {
+      for (size_t p; (p = t.find(from)) != std::string::npos;)
+        t.replace(p, from.size(), to);
     }
     out.push_back(t);
   }
@@ -118,27 +130,34 @@ TEST_CASE("list: the shop's connections as text, JSON, CSV and Markdown", "[list
   nlohmann::json j = nlohmann::json::parse(json.out);
   REQUIRE(j.is_array());
   CHECK(j.size() == 10);
-  CHECK(j[3] == nlohmann::json{{"src", "ops/monitor[Deployment]"}, {"dst", "db/postgres[Deployment]"},
+  CHECK(j[3] == nlohmann::json{{"src", "ops/monitor[Deployment]"},
+                               {"dst", "db/postgres[Deployment]"},
                                {"conn", "ICMP 8,SCTP 9000-9010"}});
   Run csv = run_moat(kShop + "--format csv");
   CHECK(csv.exit_code == 0);
   CHECK(csv.out.rfind("src,dst,conn\n", 0) == 0);
-  CHECK(has(csv.out, "ops/monitor[Deployment],db/postgres[Deployment],\"ICMP 8,SCTP 9000-9010\"\n"));
+  CHECK(
+      has(csv.out, "ops/monitor[Deployment],db/postgres[Deployment],\"ICMP 8,SCTP 9000-9010\"\n"));
   Run md = run_moat(kShop + "--format md");
   CHECK(md.exit_code == 0);
   CHECK(md.out.rfind("| src | dst | conn |\n|-----|-----|------|\n", 0) == 0);
   CHECK(has(md.out, "| web/frontend[Deployment] | db/postgres[Deployment] | TCP 5432 |\n"));
 }
 
-TEST_CASE("list: DOT and SVG pictures, a node per workload and an edge per entry", "[list][cli][graph]") {
+TEST_CASE("list: DOT and SVG pictures, a node per workload and an edge per entry",
+          "[list][cli][graph]") {
   Run dot = run_moat(kShop + "--format dot");
   INFO(dot.out);
   REQUIRE(dot.exit_code == 0);
   CHECK(dot.out.rfind("digraph {", 0) == 0);
-  for (const char* ns : {"label=\"web\"", "label=\"db\"", "label=\"ops\""}) CHECK(has(dot.out, ns));
+  for (const char* ns : {"label=\"web\"", "label=\"db\"", "label=\"ops\""})
+    CHECK(has(dot.out, ns));
   // The idle workload has no connection: drawn, dashed, and said so.
-  CHECK(has(dot.out, "\"ops/idle[Deployment]\" [label=\"idle[Deployment]\\n(no connections)\" style=dashed"));
-  CHECK(has(dot.out, "\"ops/monitor[Deployment]\" -> \"db/postgres[Deployment]\" [label=\"ICMP 8,SCTP 9000-9010\""));
+  CHECK(
+      has(dot.out,
+          "\"ops/idle[Deployment]\" [label=\"idle[Deployment]\\n(no connections)\" style=dashed"));
+  CHECK(has(dot.out, "\"ops/monitor[Deployment]\" -> \"db/postgres[Deployment]\" [label=\"ICMP "
+                     "8,SCTP 9000-9010\""));
 
   Run svg = run_moat(kShop + "--format svg", true);
   INFO(svg.out.substr(0, 2000));
@@ -149,14 +168,16 @@ TEST_CASE("list: DOT and SVG pictures, a node per workload and an edge per entry
   CHECK(has(svg.out, "<svg"));
   std::vector<std::string> nodes = svg_titles(svg.out, "node"), edges = svg_titles(svg.out, "edge");
   std::set<std::string> node_set(nodes.begin(), nodes.end());
-  for (const char* w : {"web/frontend[Deployment]", "db/postgres[Deployment]", "ops/monitor[Deployment]",
-                        "ops/idle[Deployment]", "0.0.0.0-255.255.255.255[External]", "10.0.0.0-10.0.255.255[External]"})
+  for (const char* w : {"web/frontend[Deployment]", "db/postgres[Deployment]",
+                        "ops/monitor[Deployment]", "ops/idle[Deployment]",
+                        "0.0.0.0-255.255.255.255[External]", "10.0.0.0-10.0.255.255[External]"})
     CHECK(node_set.count(w) == 1);
   // One edge per entry of the text listing, with its ends.
   std::set<std::string> want_edges;
   std::regex line("([^ \n]+) => ([^ \n]+) : [^\n]*");
   std::string expected = kExpected;
-  for (auto it = std::sregex_iterator(expected.begin(), expected.end(), line); it != std::sregex_iterator(); ++it)
+  for (auto it = std::sregex_iterator(expected.begin(), expected.end(), line);
+       it != std::sregex_iterator(); ++it)
     want_edges.insert((*it)[1].str() + "->" + (*it)[2].str());
   CHECK(edges.size() == want_edges.size());
   CHECK(std::set<std::string>(edges.begin(), edges.end()) == want_edges);
@@ -171,7 +192,8 @@ TEST_CASE("list: --focus-workload and --focus-direction", "[list][cli]") {
   CHECK(r.out == "ops/monitor[Deployment] => db/postgres[Deployment] : ICMP 8,SCTP 9000-9010\n"
                  "web/frontend[Deployment] => db/postgres[Deployment] : TCP 5432\n");
   Run in = run_moat(kShop + "--focus-workload web/frontend --focus-direction ingress");
-  CHECK(in.out == "0.0.0.0-255.255.255.255[External] => web/frontend[Deployment] : All Connections\n");
+  CHECK(in.out ==
+        "0.0.0.0-255.255.255.255[External] => web/frontend[Deployment] : All Connections\n");
   Run eg = run_moat(kShop + "--focus-workload 'ops/monitor[Deployment]' --focus-direction egress");
   CHECK(eg.out == "ops/monitor[Deployment] => 10.0.0.0-10.0.255.255[External] : TCP 443\n"
                   "ops/monitor[Deployment] => 10.2.0.0-10.255.255.255[External] : TCP 443\n"
@@ -184,7 +206,8 @@ TEST_CASE("list: --focus-workload and --focus-direction", "[list][cli]") {
   CHECK(has(lone.out, "--focus-workload"));
 }
 
-TEST_CASE("list --explain: every pair's verdicts with the deciding rules at file:line", "[list][cli]") {
+TEST_CASE("list --explain: every pair's verdicts with the deciding rules at file:line",
+          "[list][cli]") {
   Run r = run_moat(kShop + "--explain --focus-workload idle --focus-direction ingress");
   INFO(r.out);
   CHECK(r.exit_code == 0);
@@ -195,7 +218,9 @@ TEST_CASE("list --explain: every pair's verdicts with the deciding rules at file
   Run pg = run_moat(kShop + "--explain --focus-workload postgres --focus-direction ingress");
   INFO(pg.out);
   // The frontend's port is allowed by the db rule at line 7; the rest denied by isolation.
-  CHECK(has(pg.out, "web/frontend[Deployment] => db/postgres[Deployment] : TCP 5432\n    TCP 5432: allowed\n"));
+  CHECK(has(
+      pg.out,
+      "web/frontend[Deployment] => db/postgres[Deployment] : TCP 5432\n    TCP 5432: allowed\n"));
   CHECK(has(pg.out, "policy.moat:7:"));
   Run bad = run_moat(kShop + "--explain --format json", true);
   CHECK(bad.exit_code == 2);
@@ -232,8 +257,10 @@ TEST_CASE("list: bad input and empty inputs", "[list][cli]") {
   CHECK(has(none.out, "warning[W900]"));
 }
 
-TEST_CASE("list --inventory: the workloads kept apart from the policies are listed too", "[list][cli]") {
-  Run r = run_moat("list tests/workloads/data/shop/v2 --inventory tests/workloads/data/shop/cluster");
+TEST_CASE("list --inventory: the workloads kept apart from the policies are listed too",
+          "[list][cli]") {
+  Run r =
+      run_moat("list tests/workloads/data/shop/v2 --inventory tests/workloads/data/shop/cluster");
   INFO(r.out);
   CHECK(r.exit_code == 0);
   CHECK(has(r.out, "shop/cart[Deployment] => payments/payments[Deployment] : TCP 8443\n"));
@@ -243,4 +270,16 @@ TEST_CASE("list --inventory: the workloads kept apart from the policies are list
   CHECK(alone.exit_code == 0);
   CHECK(has(alone.out, "warning[W900]"));
   CHECK_FALSE(has(alone.out, "=>"));
+}
+
+TEST_CASE("list --ipv6: the IPv6 space as its own range", "[list][cli]") {
+  Run r = run_moat(kShop + "--ipv6");
+  INFO(r.out);
+  CHECK(r.exit_code == 0);
+  CHECK(has(r.out, "::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff[External] => "
+                   "web/frontend[Deployment] : All Connections\n"));
+  CHECK(has(r.out, "web/frontend[Deployment] => "
+                   "::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff[External] : All Connections\n"));
+  // The monitor may reach IPv4 blocks only.
+  CHECK_FALSE(has(r.out, "ops/monitor[Deployment] => ::"));
 }

@@ -36,11 +36,13 @@ std::string without_icmp(const std::string& conn) {
   bool icmp = false;
   while (std::getline(ss, item, ',')) {
     // A protocol starts a new group; bare numbers continue the last one.
-    if (!item.empty() && !std::isdigit(static_cast<unsigned char>(item[0]))) icmp = item.rfind("ICMP", 0) == 0;
+    if (!item.empty() && !std::isdigit(static_cast<unsigned char>(item[0])))
+      icmp = item.rfind("ICMP", 0) == 0;
     if (!icmp) kept.push_back(item);
   }
   std::string out;
-  for (const std::string& k : kept) out += (out.empty() ? "" : ",") + k;
+  for (const std::string& k : kept)
+    out += (out.empty() ? "" : ",") + k;
   if (out == "SCTP 1-65535,TCP 1-65535,UDP 1-65535") return "All Connections";
   return out;
 }
@@ -52,7 +54,8 @@ std::set<Line> parse_text(const std::string& text) {
   while (std::getline(in, line)) {
     size_t arrow = line.find(" => "), colon = line.find(" : ");
     if (arrow == std::string::npos || colon == std::string::npos) continue;
-    out.insert({line.substr(0, arrow), line.substr(arrow + 4, colon - arrow - 4), line.substr(colon + 3)});
+    out.insert(
+        {line.substr(0, arrow), line.substr(arrow + 4, colon - arrow - 4), line.substr(colon + 3)});
   }
   return out;
 }
@@ -62,7 +65,8 @@ std::set<Line> parse_json(const std::string& text) {
   nlohmann::json j = nlohmann::json::parse(text);
   REQUIRE(j.is_array());
   for (const auto& e : j)
-    out.insert({e.at("src").get<std::string>(), e.at("dst").get<std::string>(), e.at("conn").get<std::string>()});
+    out.insert({e.at("src").get<std::string>(), e.at("dst").get<std::string>(),
+                e.at("conn").get<std::string>()});
   return out;
 }
 
@@ -77,7 +81,8 @@ std::string read(const std::string& path) {
 std::set<Line> comparable_golden(std::set<Line> golden, const std::set<std::string>& host_network) {
   std::set<Line> out;
   for (const auto& [src, dst, conn] : golden) {
-    if (src == "{ingress-controller}" || host_network.count(src) || host_network.count(dst)) continue;
+    if (src == "{ingress-controller}" || host_network.count(src) || host_network.count(dst))
+      continue;
     out.insert({src, dst, conn});
   }
   return out;
@@ -96,17 +101,27 @@ std::string show(const std::set<Line>& a, const std::set<Line>& b) {
   std::string out;
   size_t n = 0;
   for (const Line& l : a)
-    if (!b.count(l) && ++n <= 8) out += std::get<0>(l) + " => " + std::get<1>(l) + " : " + std::get<2>(l) + "\n";
+    if (!b.count(l) && ++n <= 8)
+      out += std::get<0>(l) + " => " + std::get<1>(l) + " : " + std::get<2>(l) + "\n";
   return out;
 }
 
 } // namespace
 
-TEST_CASE("moat list gives the netpol-analyzer goldens' connections, as text and as JSON", "[list][corpus]") {
-  const char* cases[] = {"acs-security-demos",       "minimal_test_in_ns",        "netpol_named_port_test",
-                         "netpol_named_port_test_2", "onlineboutique",            "test_with_named_ports",
-                         "core_pods_without_host_ip", "ipblockstest",             "ipblockstest_2",
-                         "ipblockstest_3",           "ipblockstest_4",            "netpol-analysis-example-minimal"};
+TEST_CASE("moat list gives the netpol-analyzer goldens' connections, as text and as JSON",
+          "[list][corpus]") {
+  const char* cases[] = {"acs-security-demos",
+                         "minimal_test_in_ns",
+                         "netpol_named_port_test",
+                         "netpol_named_port_test_2",
+                         "onlineboutique",
+                         "test_with_named_ports",
+                         "core_pods_without_host_ip",
+                         "ipblockstest",
+                         "ipblockstest_2",
+                         "ipblockstest_3",
+                         "ipblockstest_4",
+                         "netpol-analysis-example-minimal"};
   for (const char* name : cases) {
     INFO(name);
     std::string dir = corpus(std::string("tests/") + name);
@@ -120,7 +135,8 @@ TEST_CASE("moat list gives the netpol-analyzer goldens' connections, as text and
       if (p.host_network) host_network.insert(p.workload);
     for (const moat::KubeController& c : objs->controllers)
       if (c.host_network) host_network.insert(c.ep.name);
-    std::string golden_path = corpus(std::string("test_outputs/connlist/") + name + "_connlist_output");
+    std::string golden_path =
+        corpus(std::string("test_outputs/connlist/") + name + "_connlist_output");
     std::set<Line> golden = comparable_golden(parse_text(read(golden_path + ".txt")), host_network);
     REQUIRE(golden.size() >= 1);
     std::string args = "list '" + dir + "' --exclude 'connlist_output*'";
@@ -128,12 +144,15 @@ TEST_CASE("moat list gives the netpol-analyzer goldens' connections, as text and
     INFO(txt.out.substr(0, 3000));
     REQUIRE(txt.exit_code == 0);
     std::set<Line> listed = comparable_moat(parse_text(txt.out));
-    INFO("golden, not listed:\n" << show(golden, listed) << "listed, not in the golden:\n" << show(listed, golden));
+    INFO("golden, not listed:\n"
+         << show(golden, listed) << "listed, not in the golden:\n"
+         << show(listed, golden));
     CHECK(listed == golden);
     Run json = run_moat(args + " --format json");
     REQUIRE(json.exit_code == 0);
     CHECK(comparable_moat(parse_json(json.out)) == golden);
     std::ifstream golden_json(golden_path + ".json");
-    if (golden_json) CHECK(comparable_golden(parse_json(read(golden_path + ".json")), host_network) == golden);
+    if (golden_json)
+      CHECK(comparable_golden(parse_json(read(golden_path + ".json")), host_network) == golden);
   }
 }

@@ -25,7 +25,8 @@ std::set<uint32_t> probe_ports(const Module& m, const std::vector<const Endpoint
         for (uint32_t q : {p - 1, p, p + 1})
           if (q <= 65535) ports.insert(q);
   for (const Endpoint* e : ends)
-    for (const NamedPort& np : e->ports) ports.insert(np.port), ports.insert(np.port + 1u);
+    for (const NamedPort& np : e->ports)
+      ports.insert(np.port), ports.insert(np.port + 1u);
   return ports;
 }
 
@@ -44,15 +45,19 @@ size_t check_against_interpreter(const Module& m, const std::vector<Endpoint>& w
       ranges.push_back(e);
     }
   std::vector<const Endpoint*> ends;
-  for (const Endpoint& e : workloads) ends.push_back(&e);
-  for (const Endpoint& e : ranges) ends.push_back(&e);
+  for (const Endpoint& e : workloads)
+    ends.push_back(&e);
+  for (const Endpoint& e : ranges)
+    ends.push_back(&e);
   Connectivity conn(m, ends);
   std::set<uint32_t> ports = probe_ports(m, ends);
   size_t checked = 0, wrong = 0;
   std::string first;
   for (size_t s = 0; s < ends.size(); ++s)
     for (size_t d = 0; d < ends.size(); ++d) {
-      if (s == d || (ends[s]->kind != EndpointKind::Workload && ends[d]->kind != EndpointKind::Workload)) continue;
+      if (s == d ||
+          (ends[s]->kind != EndpointKind::Workload && ends[d]->kind != EndpointKind::Workload))
+        continue;
       PairConnectivity pc = conn.pair(s, d, true);
       for (Protocol p : kListedProtocols)
         for (uint32_t port : ports) {
@@ -60,7 +65,8 @@ size_t check_against_interpreter(const Module& m, const std::vector<Endpoint>& w
           if (port < lo || port > hi) continue;
           auto port16 = static_cast<uint16_t>(port);
           Verdict v = evaluate(m, Flow{ends[s], ends[d], p, port16});
-          bool listed = is_neighbour_discovery(p, port16) ? v.allowed : pc.allowed.contains(p, port16);
+          bool listed =
+              is_neighbour_discovery(p, port16) ? v.allowed : pc.allowed.contains(p, port16);
           // The segments cover the port once, with the interpreter's verdict and reasons.
           size_t in_segments = 0;
           for (const ConnSegment& seg : pc.segments)
@@ -74,8 +80,9 @@ size_t check_against_interpreter(const Module& m, const std::vector<Endpoint>& w
           ++checked;
           if (listed == v.allowed) continue;
           if (++wrong <= 5)
-            first += ends[s]->name + " => " + ends[d]->name + " " + protocol_name(p) + " " + std::to_string(port) +
-                     ": interpreter " + (v.allowed ? "allows" : "denies") + "\n";
+            first += ends[s]->name + " => " + ends[d]->name + " " + protocol_name(p) + " " +
+                     std::to_string(port) + ": interpreter " + (v.allowed ? "allows" : "denies") +
+                     "\n";
         }
     }
   INFO(first);
@@ -94,21 +101,25 @@ size_t check_against_interpreter(const Module& m, const std::vector<Endpoint>& w
 
 } // namespace
 
-TEST_CASE("list connection sets agree with the interpreter: the ML platform example", "[list][interp]") {
+TEST_CASE("list connection sets agree with the interpreter: the ML platform example",
+          "[list][interp]") {
   SourceManager sm;
   Module m;
   Diagnostics diags;
   load_paths({std::string(MOAT_SOURCE_DIR) + "/examples/ml-platform.moat"}, sm, m, diags);
   REQUIRE(!diags.has_errors());
-  auto objs = load_kube_objects({std::string(MOAT_SOURCE_DIR) + "/examples/ml-platform.pods.yaml"}, sm, diags);
+  auto objs = load_kube_objects({std::string(MOAT_SOURCE_DIR) + "/examples/ml-platform.pods.yaml"},
+                                sm, diags);
   REQUIRE(objs);
   std::vector<Endpoint> workloads = workload_endpoints(*objs);
   REQUIRE(workloads.size() >= 3);
   CHECK(check_against_interpreter(m, workloads) > 10000);
 }
 
-TEST_CASE("list connection sets agree with the interpreter: the netpol-analyzer cases", "[list][interp][corpus]") {
-  for (const char* name : {"ipblockstest_2", "netpol_named_port_test", "test_with_named_ports", "acs-security-demos"}) {
+TEST_CASE("list connection sets agree with the interpreter: the netpol-analyzer cases",
+          "[list][interp][corpus]") {
+  for (const char* name : {"ipblockstest_2", "netpol_named_port_test", "test_with_named_ports",
+                           "acs-security-demos"}) {
     INFO(name);
     SourceManager sm;
     Module m;
