@@ -193,7 +193,8 @@ TEST_CASE("AdminNetworkPolicy tiers on the command line: query names the tier, d
   auto d = run_moat("diff " + dir + "/old.yaml " + dir + "/new.yaml", true);
   INFO(d.out);
   CHECK(d.exit_code == 1);
-  CHECK(d.out.find("W605") != std::string::npos);  // flows newly denied
+  CHECK(d.out.find("newly denied:") != std::string::npos);
+  CHECK(d.out.find("denied by the BaselineAdminNetworkPolicy tier") != std::string::npos);
 
   auto b = run_moat("build " + anp + "policy.yaml -o " + dir + "/bundle", true);
   INFO(b.out);
