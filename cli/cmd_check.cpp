@@ -55,8 +55,13 @@ int run_check(const CheckOptions& o) {
     std::fputs(proofs_text(module, sm, verification.proofs, use_color(stdout)).c_str(), stdout);
     std::fflush(stdout);
     std::fprintf(stderr, "%s\n",
-                 fmt::format("moat check: {} file(s), {} rule(s), {} error(s), {} warning(s)", sm.size(),
-                             module.rules.size(), diags.error_count(), diags.warning_count())
+                 fmt::format("moat check: {} file(s), {} rule(s){}, {} error(s), {} warning(s)", sm.size(),
+                             module.rules.size(),
+                             module.has_admin_tiers()
+                                 ? fmt::format(" + {} admin, {} baseline", module.admin_rules.size(),
+                                               module.baseline_rules.size())
+                                 : "",
+                             diags.error_count(), diags.warning_count())
                      .c_str());
   }
   return code;

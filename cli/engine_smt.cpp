@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/engines.h"
+#include "ir/interp.h"
 #include "verifier/verifier.h"
 
 namespace moat::cli {
@@ -33,7 +34,13 @@ private:
     const std::string indent = "    ";
     if (why.implicit) return indent + "z3: implicit (self traffic, the host to a local workload, or IPv6 neighbour discovery)\n";
     std::string out;
-    auto half = [&](const char* dir, bool isolated, const std::vector<uint32_t>& rules) {
+    auto half = [&](const char* dir, bool isolated, const std::vector<uint32_t>& rules,
+                    const std::vector<std::pair<Tier, uint32_t>>& tiered) {
+      for (auto [tier, id] : tiered) {
+        const Rule& r = in_.module.tier_rules(tier)[id];
+        out += fmt::format("{}z3 {}: matches {}{} rule #{} from {} at {}\n", indent, dir, tier_prefix(tier),
+                           to_string(r.action), id, r.origin, in_.sm.location(r.range));
+      }
       out += fmt::format("{}z3 {}: {}, {} matching rule(s)\n", indent, dir, isolated ? "isolated" : "not isolated",
                          why.listed ? std::to_string(rules.size()) : std::string("(not listed)"));
       for (uint32_t id : rules) {
@@ -42,8 +49,8 @@ private:
                            r.origin.empty() ? "<unnamed>" : r.origin, in_.sm.location(r.range));
       }
     };
-    half("egress", why.egress_isolated, why.egress_rules);
-    half("ingress", why.ingress_isolated, why.ingress_rules);
+    half("egress", why.egress_isolated, why.egress_rules, why.egress_tier_rules);
+    half("ingress", why.ingress_isolated, why.ingress_rules, why.ingress_tier_rules);
     return out;
   }
 

@@ -165,7 +165,13 @@ nlohmann::json witness_json(const Module& m, const SourceManager& sm, const Witn
     for (uint32_t i : d.isolations)
       if (i < m.isolations.size())
         isos.push_back({{"origin", m.isolations[i].origin}, {"location", sm.location(m.isolations[i].range)}});
-    return nlohmann::json{{"allowed", d.allowed}, {"why", to_string(d.why)}, {"rules", rules}, {"isolations", isos}};
+    nlohmann::json out{{"allowed", d.allowed}, {"why", to_string(d.why)}, {"rules", rules}, {"isolations", isos}};
+    // The AdminNetworkPolicy Pass rule that handed the decision down, when there was one.
+    for (uint32_t id : d.passed)
+      if (id < m.admin_rules.size())
+        out["passedBy"] = {{"id", id}, {"origin", m.admin_rules[id].origin},
+                           {"location", sm.location(m.admin_rules[id].range)}};
+    return out;
   };
   return {{"src", endpoint_json(w.src)},
           {"dst", w.self ? endpoint_json(w.src) : endpoint_json(w.dst)},

@@ -78,13 +78,13 @@ Endpoint kube_dns_endpoint() {
   return e;
 }
 
-/// Can an egress allow let `subject` query DNS (udp/53 to kube-dns, or anywhere)?
+/// Can an egress allow let `subject` query DNS (udp/53 to kube-dns, or anywhere)? An
+/// AdminNetworkPolicy Allow counts too (it decides before any isolation).
 bool dns_allowed(const Indexes& idx, const EndpointSelector& subject) {
   if (!idx.isolated_somewhere(subject, Direction::Egress)) return true;
   Endpoint dns = kube_dns_endpoint();
   std::vector<uint32_t> cand = idx.rules.candidates(subject);
-  return std::any_of(cand.begin(), cand.end(), [&](uint32_t id) {
-    const Rule& r = idx.m.rules[id];
+  auto reaches_dns = [&](const Rule& r) {
     if (r.dir != Direction::Egress || r.action != Action::Allow) return false;
     if (!selectors_may_overlap(r.subject, subject)) return false;
     bool to_dns = r.peer.kind == Peer::Kind::Any || peer_matches(r.peer, dns) ||
@@ -93,7 +93,9 @@ bool dns_allowed(const Indexes& idx, const EndpointSelector& subject) {
                        {{{kNamespaceNameLabel, LabelRequirement::Op::In, {"kube-system"}, {}}}, {}},
                        {{{"k8s-app", LabelRequirement::Op::In, {"kube-dns"}, {}}}, {}}, {}}));
     return to_dns && ports_match(r.ports, Protocol::UDP, 53, &dns);
-  });
+  };
+  return std::any_of(cand.begin(), cand.end(), [&](uint32_t id) { return reaches_dns(idx.m.rules[id]); }) ||
+         std::any_of(idx.m.admin_rules.begin(), idx.m.admin_rules.end(), reaches_dns);
 }
 
 /// Are all of a rule's ports ICMPv6 neighbour discovery types? Such a rule decides nothing:

@@ -67,6 +67,11 @@ std::optional<bool> SmtEngine::verdict(End src, End dst, Protocol proto, uint16_
             if (verify::eval_bool(model, impl_->rule_matches[r.id]))
               (r.dir == Direction::Egress ? why->egress_rules : why->ingress_rules).push_back(r.id);
         }
+        // The admin and baseline tiers are small (at most 100 rules per policy and direction).
+        for (const std::vector<Rule>* tier : {&m.admin_rules, &m.baseline_rules})
+          for (const Rule& r : *tier)
+            if (verify::eval_bool(model, s.enc().rule_match(r, f)))
+              (r.dir == Direction::Egress ? why->egress_tier_rules : why->ingress_tier_rules).emplace_back(r.tier, r.id);
       }
       return verify::eval_bool(model, *impl_->allowed);
     }

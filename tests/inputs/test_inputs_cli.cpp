@@ -179,6 +179,15 @@ TEST_CASE("AdminNetworkPolicy tiers on the command line: query names the tier, d
   CHECK(q.out.find("deny baseline rule #0 from BaselineAdminNetworkPolicy default rule 'no-pod-to-pod'") !=
         std::string::npos);
 
+  auto qj = run_moat("query " + anp + "policy.yaml --inventory " + anp +
+                     "cases.yaml --from 'mon/app=prom' --to 'prod/app=web' --port 80/tcp --format json");
+  INFO(qj.out);
+  auto j = nlohmann::json::parse(qj.out);
+  const auto& ingress = j.at("flow").at("ingress");
+  CHECK(ingress.at("why") == "baseline-denied");
+  CHECK(ingress.at("rules").at(0).at("tier") == "BaselineAdminNetworkPolicy");
+  CHECK(ingress.at("passedBy").at("origin") == "AdminNetworkPolicy pass-monitoring rule 'to-namespace-owners'");
+
   // Only a BaselineAdminNetworkPolicy differs: the semantic diff must see it.
   char tmpl[] = "/tmp/moat-anp-diff-XXXXXX";
   std::string dir = mkdtemp(tmpl);
@@ -193,7 +202,8 @@ TEST_CASE("AdminNetworkPolicy tiers on the command line: query names the tier, d
   auto d = run_moat("diff " + dir + "/old.yaml " + dir + "/new.yaml", true);
   INFO(d.out);
   CHECK(d.exit_code == 1);
-  CHECK(d.out.find("W605") != std::string::npos);  // flows newly denied
+  CHECK(d.out.find("newly denied:") != std::string::npos);
+  CHECK(d.out.find("denied by the BaselineAdminNetworkPolicy tier") != std::string::npos);
 
   auto b = run_moat("build " + anp + "policy.yaml -o " + dir + "/bundle", true);
   INFO(b.out);

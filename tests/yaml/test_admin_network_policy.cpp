@@ -262,3 +262,31 @@ TEST_CASE("W410: an admin rule an earlier port-less rule of its tier always deci
   CHECK(w[0]->range.line == 19);
   CHECK(w[0]->message.find("AdminNetworkPolicy deny rule #0 (AdminNetworkPolicy early)") != std::string::npos);
 }
+
+TEST_CASE("W402: an AdminNetworkPolicy Allow to kube-dns lets FQDN egress resolve", "[anp][lint]") {
+  std::string cnp = R"(apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: fqdn, namespace: prod}
+spec:
+  endpointSelector: {}
+  egress:
+  - toFQDNs: [{matchName: api.example.com}]
+)";
+  auto alone = parse(cnp);
+  REQUIRE_FALSE(alone->d.has_errors());
+  run_lints(alone->m, alone->d);
+  CHECK(alone->count(Code::W402) == 1);
+  auto with_anp = parse(cnp + "---\n" + kAnp + R"(metadata: {name: dns}
+spec:
+  priority: 1
+  subject: {namespaces: {}}
+  egress:
+  - action: Allow
+    to: [{pods: {namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}, podSelector: {matchLabels: {k8s-app: kube-dns}}}}]
+    ports: [{portNumber: {protocol: UDP, port: 53}}]
+)");
+  INFO(with_anp->dump());
+  REQUIRE_FALSE(with_anp->d.has_errors());
+  run_lints(with_anp->m, with_anp->d);
+  CHECK(with_anp->count(Code::W402) == 0);
+}
