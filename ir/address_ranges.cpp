@@ -76,7 +76,8 @@ std::vector<AddressRange> distinguished_ranges(const Module& m, Direction dir, b
   std::set<U128> v4, v6;
   std::vector<const Peer*> blocks;
   bool any_v6 = ipv6;
-  for (const Rule& r : m.rules) {
+  for (const std::vector<Rule>* tier : {&m.admin_rules, &m.rules, &m.baseline_rules})
+  for (const Rule& r : *tier) {
     if (r.dir != dir || r.peer.kind != Peer::Kind::Cidr) continue;
     blocks.push_back(&r.peer);
     add_cuts(r.peer.cidr, r.peer.cidr.addr.v6 ? v6 : v4);

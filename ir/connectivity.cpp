@@ -13,8 +13,9 @@ namespace {
 
 /// What the interpreter reads of an endpoint, as a string: equal strings, equal verdicts
 /// (the node and the attach points matter only to the host and the datapath, and a
-/// workload's addresses to nothing: CIDR peers match external endpoints only).
-std::string class_key(const Endpoint& e) {
+/// workload's addresses only when some peer's CIDR matches pod addresses too: an
+/// AdminNetworkPolicy's `networks`).
+std::string class_key(const Endpoint& e, bool workload_addresses) {
   std::string k = std::to_string(static_cast<int>(e.kind)) + '\0' + e.ns + '\0';
   for (const auto* labels : {&e.ns_labels, &e.labels}) {
     for (const auto& [key, value] : *labels)
@@ -25,7 +26,7 @@ std::string class_key(const Endpoint& e) {
     k += p.name + '/' + std::to_string(static_cast<int>(p.proto)) + '/' + std::to_string(p.port) +
          '\0';
   k += '\1';
-  if (e.kind != EndpointKind::Workload)
+  if (e.kind != EndpointKind::Workload || workload_addresses)
     for (const IpAddr& a : e.ips)
       k += a.str() + '\0';
   k += '\1';
@@ -34,14 +35,22 @@ std::string class_key(const Endpoint& e) {
   return k;
 }
 
+bool any_cidr_matches_pods(const Module& m) {
+  for (const std::vector<Rule>* tier : {&m.admin_rules, &m.baseline_rules, &m.rules})
+    for (const Rule& r : *tier)
+      if (r.peer.kind == Peer::Kind::Cidr && r.peer.cidr_any_address) return true;
+  return false;
+}
+
 } // namespace
 
 Connectivity::Connectivity(const Module& m, std::vector<const Endpoint*> endpoints)
     : m_(m), eps_(std::move(endpoints)), local_(eps_.size()), class_(eps_.size()) {
   std::unordered_map<std::string, uint32_t> classes;
+  bool workload_addresses = any_cidr_matches_pods(m);
   for (size_t i = 0; i < eps_.size(); ++i) {
-    auto [it, added] =
-        classes.emplace(class_key(*eps_[i]), static_cast<uint32_t>(class_first_.size()));
+    auto [it, added] = classes.emplace(class_key(*eps_[i], workload_addresses),
+                                       static_cast<uint32_t>(class_first_.size()));
     if (added) class_first_.push_back(i);
     class_[i] = it->second;
   }
@@ -83,8 +92,8 @@ std::vector<uint32_t> piece_starts(const Module& m, const std::vector<uint32_t>&
     if (a > lo && a <= hi) cuts.insert(a);
     if (b + 1 > lo && b + 1 <= hi) cuts.insert(b + 1);
   };
-  for (uint32_t id : rules)
-    for (const PortMatch& pm : m.rules[id].ports) {
+  auto cut_rule = [&](const Rule& r) {
+    for (const PortMatch& pm : r.ports) {
       if (!covers(pm.proto, p)) continue;
       if (pm.name.empty()) {
         cut(pm.lo, pm.hi);
@@ -93,6 +102,12 @@ std::vector<uint32_t> piece_starts(const Module& m, const std::vector<uint32_t>&
       for (const NamedPort& np : port_owner.ports)
         if (np.name == pm.name && np.proto == p) cut(np.port, np.port);
     }
+  };
+  for (uint32_t id : rules) cut_rule(m.rules[id]);
+  // The admin tiers are read whole by the interpreter (few rules, first match decides):
+  // their port edges cut every pair's pieces.
+  for (const std::vector<Rule>* tier : {&m.admin_rules, &m.baseline_rules})
+    for (const Rule& r : *tier) cut_rule(r);
   if (p == Protocol::ICMPv6) cut(kNdpFirstType, kNdpLastType);
   return {cuts.begin(), cuts.end()};
 }

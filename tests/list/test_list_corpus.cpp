@@ -121,7 +121,11 @@ TEST_CASE("moat list gives the netpol-analyzer goldens' connections, as text and
                          "ipblockstest_2",
                          "ipblockstest_3",
                          "ipblockstest_4",
-                         "netpol-analysis-example-minimal"};
+                         "netpol-analysis-example-minimal",
+                         // AdminNetworkPolicy and BaselineAdminNetworkPolicy tiers.
+                         "anp_banp_blog_demo",
+                         "anp_test_4",
+                         "anp_test_ingress_egress_intersection"};
   for (const char* name : cases) {
     INFO(name);
     std::string dir = corpus(std::string("tests/") + name);
