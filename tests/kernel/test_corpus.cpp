@@ -35,7 +35,7 @@ std::vector<std::string> policy_files(const fs::path& root) {
 /// Builds the bundle for `paths` and loads every object; returns false when moat does not
 /// accept the sources (front-end errors), which is not this test's business.
 struct Tally {
-  size_t accepted = 0, refused_l7 = 0, rejected = 0, objects = 0;
+  size_t accepted = 0, refused_l7 = 0, refused_tiers = 0, rejected = 0, objects = 0;
 };
 
 void build_and_load(const std::vector<std::string>& paths, Tally& t,
@@ -57,6 +57,14 @@ void build_and_load(const std::vector<std::string>& paths, Tally& t,
     CHECK_FALSE(ok);
     CHECK(std::any_of(diags.all().begin(), diags.all().end(), [](const Diagnostic& d) { return d.code == Code::E701; }));
     ++t.refused_l7;
+    return;
+  }
+  if (m.has_admin_tiers()) {
+    // AdminNetworkPolicy / BaselineAdminNetworkPolicy: refused by name until the datapath
+    // enforces the tiers (never built without them).
+    CHECK_FALSE(ok);
+    CHECK(std::any_of(diags.all().begin(), diags.all().end(), [](const Diagnostic& d) { return d.code == Code::E228; }));
+    ++t.refused_tiers;
     return;
   }
   REQUIRE(ok);
@@ -81,7 +89,8 @@ TEST_CASE("corpus: every accepted policy compiles and loads into the kernel", "[
   std::map<std::string, bool> loaded;
   for (const std::string& f : policy_files(MOAT_CORPUS_DIR)) build_and_load({f}, t, loaded);
   WARN("corpus: " << t.accepted << " built and loaded (" << t.objects << " distinct objects), " << t.refused_l7
-                  << " refused for L7 rules, " << t.rejected << " not accepted by the front ends");
+                  << " refused for L7 rules, " << t.refused_tiers << " refused for admin tiers (E228), " << t.rejected
+                  << " not accepted by the front ends");
   CHECK(t.accepted > 50);
 }
 
