@@ -47,6 +47,10 @@ int run_check(const CheckOptions& o) {
     for (const Diagnostic& d : diags.all()) j["diagnostics"].push_back(diagnostic_json(d, sm));
     j["summary"] = {{"files", sm.size()}, {"rules", module.rules.size()},
                     {"errors", diags.error_count()}, {"warnings", diags.warning_count()}};
+    if (module.has_admin_tiers()) {
+      j["summary"]["adminRules"] = module.admin_rules.size();
+      j["summary"]["baselineRules"] = module.baseline_rules.size();
+    }
     j["proofs"] = proofs_json(module, sm, verification.proofs, o.verify.timings);
     std::puts(j.dump(2).c_str());
   } else {

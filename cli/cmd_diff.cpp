@@ -154,6 +154,22 @@ int run_diff(const DiffOptions& o) {
       s.fallback_uri = o.new_path;
       results.push_back(std::move(s));
     }
+    // Connections among the workloads (moat list): a gain is W604, a loss W605, at the file
+    // of the new version (a workload change has no rule to point at).
+    for (const ConnChange& c : changes) {
+      ConnSet both = c.before;
+      both.add(c.after);
+      for (bool gained : {true, false}) {
+        if (both == (gained ? c.before : c.after)) continue;
+        SarifResult s;
+        s.code = gained ? Code::W604 : Code::W605;
+        s.severity = Severity::Warning;
+        s.message = fmt::format("connection among the workloads {}: {} => {} : {} (before: {})", c.kind(), c.src, c.dst,
+                                c.after.empty() ? "none" : c.after.str(), c.before.empty() ? "none" : c.before.str());
+        s.fallback_uri = o.new_path;
+        results.push_back(std::move(s));
+      }
+    }
     std::puts(sarif_log(results, sm, {o.new_path}).dump(2).c_str());
   } else if (o.format == "md") {
     std::fputs(diff_markdown(old_m, new_m, sm, r, o.old_path, o.new_path, verdict).c_str(), stdout);
@@ -173,6 +189,17 @@ int run_diff(const DiffOptions& o) {
       if (jc.failed) jc.message = allowed ? fmt::format("{} cube(s) of flows newly allowed", plus)
                                           : fmt::format("{} cube(s) of flows newly denied", minus);
       if (r.status == ProofStatus::Unknown && !jc.failed) jc.error = true, jc.message = r.message;
+      cases.push_back(std::move(jc));
+    }
+    if (compare_workloads) {
+      JunitCase jc;
+      jc.classname = o.new_path;
+      jc.name = "no connection among the workloads changed";
+      for (const ConnChange& c : changes)
+        jc.detail += fmt::format("{} {} => {} : {} -> {}\n", c.kind(), c.src, c.dst,
+                                 c.before.empty() ? "none" : c.before.str(), c.after.empty() ? "none" : c.after.str());
+      jc.failed = !changes.empty();
+      if (jc.failed) jc.message = fmt::format("{} connection(s) among the workloads changed", changes.size());
       cases.push_back(std::move(jc));
     }
     std::fputs(junit_document("moat diff", cases).c_str(), stdout);

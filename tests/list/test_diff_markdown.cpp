@@ -102,6 +102,19 @@ TEST_CASE("diff across a workload change: the connections that appear with a new
   Run same = run_moat("diff tests/list/data/shop tests/list/data/shop");
   CHECK(same.exit_code == 0);
   CHECK(has(same.out, "connections among the workloads (moat list): 0 changed"));
+  // SARIF and JUnit carry them too: a gain is W604, a loss W605; JUnit fails a case for it.
+  Run sarif = run_moat("diff tests/list/data/shop tests/list/data/shop-next --format sarif");
+  CHECK(has(sarif.out, "connection among the workloads appeared: web/checkout[Deployment] => db/postgres[Deployment] : TCP 5432"));
+  CHECK(has(sarif.out, "\"ruleId\": \"W604\""));
+  Run sarif_back = run_moat("diff tests/list/data/shop-next tests/list/data/shop --format sarif");
+  CHECK(has(sarif_back.out, "\"ruleId\": \"W605\""));
+  Run junit = run_moat("diff tests/list/data/shop tests/list/data/shop-next --format junit");
+  CHECK(junit.exit_code == 1);
+  CHECK(has(junit.out, "no connection among the workloads changed"));
+  CHECK(has(junit.out, "<failure message=\""));
+  Run junit_same = run_moat("diff tests/list/data/shop tests/list/data/shop --format junit");
+  CHECK(junit_same.exit_code == 0);
+  CHECK_FALSE(has(junit_same.out, "<failure"));
 }
 
 TEST_CASE("diff --old-inventory: the old version's workloads kept elsewhere", "[list][diff][cli]") {
