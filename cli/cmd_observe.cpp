@@ -162,10 +162,7 @@ int run(const ObserveCli& c) {
       std::fprintf(stderr, "moat observe: no running agent: events carry no pod names, so --namespace/--pod match nothing\n");
     std::fprintf(stderr, "moat observe: no running agent writes %s: reading the kernel's ring directly "
                          "(one observer at a time)\n", log.c_str());
-    timespec mono{}, real{};
-    clock_gettime(CLOCK_MONOTONIC, &mono);
-    clock_gettime(CLOCK_REALTIME, &real);
-    int64_t offset = (int64_t{real.tv_sec} - mono.tv_sec) * 1'000'000'000 + (int64_t{real.tv_nsec} - mono.tv_nsec);
+    int64_t offset = runtime::agent::monotonic_to_unix_offset_ns();
     n = runtime::agent::observe_drops(c.pin_dir, c.state_dir, 0, timeout_ms, c.backlog, stop,
                                       [&](const runtime::agent::DropRecord& r) {
                                         ObservedDrop d;

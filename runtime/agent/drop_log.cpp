@@ -55,14 +55,15 @@ size_t file_size(uint32_t capacity) { return sizeof(Header) + size_t{capacity} *
 
 Slot* slots(void* map) { return reinterpret_cast<Slot*>(static_cast<char*>(map) + sizeof(Header)); }
 
+
+} // namespace
+
 int64_t monotonic_to_unix_offset_ns() {
   timespec mono{}, real{};
   clock_gettime(CLOCK_MONOTONIC, &mono);
   clock_gettime(CLOCK_REALTIME, &real);
   return (int64_t{real.tv_sec} - mono.tv_sec) * 1'000'000'000 + (int64_t{real.tv_nsec} - mono.tv_nsec);
 }
-
-} // namespace
 
 std::string drop_log_path(const std::string& state_dir) { return state_dir + "/drops.ring"; }
 

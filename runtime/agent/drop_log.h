@@ -37,6 +37,9 @@ PodNames pod_names(const KubeObjects& inv);
 /// A namer over whatever table `current` returns at the time of each lookup.
 PodNamer namer_over(std::function<std::shared_ptr<const PodNames>()> current);
 
+/// What to add to a bpf_ktime_get_ns() timestamp (CLOCK_MONOTONIC) to get Unix time in ns.
+int64_t monotonic_to_unix_offset_ns();
+
 /// STATE_DIR/drops.ring
 std::string drop_log_path(const std::string& state_dir);
 
