@@ -72,22 +72,27 @@ std::vector<ExposureEntry> exposure_entries(const Module& m,
   EndpointSelector everything;
   reps.emplace("entire-cluster", *representative(everything));
   std::vector<std::vector<std::pair<std::string, bool>>> asked(workloads.size());
-  SubjectIndex index;
-  for (const Rule& r : m.rules)
-    index.add(r.subject, r.id);
+  // Every tier's peers: an admin Allow (or a baseline one) can expose a workload to
+  // namespaces that do not exist yet as much as a NetworkPolicy can.
+  const Tier tiers[] = {Tier::Admin, Tier::Policy, Tier::Baseline};
+  std::vector<SubjectIndex> index(std::size(tiers));
+  for (size_t t = 0; t < std::size(tiers); ++t)
+    for (const Rule& r : m.tier_rules(tiers[t]))
+      index[t].add(r.subject, r.id);
   for (size_t i = 0; i < workloads.size(); ++i) {
     const Endpoint& w = *workloads[i];
     asked[i].push_back({"entire-cluster", false});
     asked[i].push_back({"entire-cluster", true});
-    for (uint32_t id : index.in_namespace(w.ns)) {
-      const Rule& r = m.rules[id];
-      if (r.peer.kind != Peer::Kind::Endpoints || !endpoint_selector_matches(r.subject, w))
-        continue;
-      auto rep = representative(r.peer.endpoints);
-      if (!rep) continue;
-      asked[i].push_back({rep->name, r.dir == Direction::Ingress});
-      reps.emplace(rep->name, std::move(*rep));
-    }
+    for (size_t t = 0; t < std::size(tiers); ++t)
+      for (uint32_t id : index[t].in_namespace(w.ns)) {
+        const Rule& r = m.tier_rules(tiers[t])[id];
+        if (r.peer.kind != Peer::Kind::Endpoints || !endpoint_selector_matches(r.subject, w))
+          continue;
+        auto rep = representative(r.peer.endpoints);
+        if (!rep) continue;
+        asked[i].push_back({rep->name, r.dir == Direction::Ingress});
+        reps.emplace(rep->name, std::move(*rep));
+      }
   }
   std::vector<const Endpoint*> ends = workloads;
   std::map<std::string, size_t> rep_index;

@@ -246,6 +246,16 @@ TEST_CASE("list --exposure: what endpoints that do not exist yet may reach", "[l
   CHECK(doc["exposure_results"]["ingress_exposure"].size() >= 2);
 }
 
+TEST_CASE("list --exposure: an admin rule's peer is a representative too", "[list][cli][admin]") {
+  // Before, only NetworkPolicy-tier peers made representatives, so an AdminNetworkPolicy
+  // opening ops/idle to a namespace that does not exist yet went unreported.
+  Run r = run_moat(kShop + "tests/list/data/shop-admin --exposure");
+  INFO(r.out);
+  CHECK(r.exit_code == 0);
+  CHECK(has(r.out, "ops/idle[Deployment] \t<= \taudit/[all pods] : TCP 8443\n"));
+  CHECK_FALSE(has(r.out, "ops/idle[Deployment] \t<= \tentire-cluster"));
+}
+
 TEST_CASE("list: bad input and empty inputs", "[list][cli]") {
   Run fmt = run_moat(kShop + "--format xml", true);
   CHECK(fmt.exit_code == 2);
