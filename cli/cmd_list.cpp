@@ -48,9 +48,9 @@ int usage_error(Code code, const std::string& message) {
 }
 
 int run_list(const ListOptions& o) {
-  if (o.explain && o.format != "txt" && o.format != "text")
+  if (o.explain && o.format != "txt" && o.format != "text" && o.format != "json")
     return usage_error(
-        Code::E901, fmt::format("--explain is printed as text only, not as --format {}", o.format));
+        Code::E901, fmt::format("--explain is printed as text or json only, not as --format {}", o.format));
   SourceManager sm;
   Module m;
   Diagnostics diags;
@@ -96,7 +96,7 @@ int run_list(const ListOptions& o) {
   }
 
   if (o.format == "json") {
-    std::fputs(list_json(l).c_str(), stdout);
+    std::fputs(list_json(l, o.explain, m, sm).c_str(), stdout);
   } else if (o.format == "csv") {
     std::fputs(list_csv(l).c_str(), stdout);
   } else if (o.format == "md") {

@@ -8,6 +8,7 @@
 
 #include "cli/explain.h"
 #include "cli/markdown.h"
+#include "cli/verify_report.h"
 
 namespace moat::cli {
 
@@ -75,8 +76,21 @@ std::string list_text(const ConnList& l, bool explain, const Module& m, const So
   return out;
 }
 
-std::string list_json(const ConnList& l) {
-  nlohmann::json conns = json_rows(rows(l));
+std::string list_json(const ConnList& l, bool explain, const Module& m, const SourceManager& sm) {
+  nlohmann::json conns = explain ? nlohmann::json::array() : json_rows(rows(l));
+  for (size_t i = 0; explain && i < l.entries.size(); ++i) {
+    const ListEntry& e = l.entries[i];
+    nlohmann::json pieces = nlohmann::json::array();
+    for (const ConnSegment& s : e.segments)
+      pieces.push_back({{"conn", s.conns.str()},
+                        {"allowed", s.verdict.allowed},
+                        {"egress", decision_json(m, sm, s.verdict.egress)},
+                        {"ingress", decision_json(m, sm, s.verdict.ingress)}});
+    conns.push_back({{"src", l.nodes[e.src].name},
+                     {"dst", l.nodes[e.dst].name},
+                     {"conn", e.conns.str()},
+                     {"explanation", std::move(pieces)}});
+  }
   if (!l.exposure) return conns.dump(2) + "\n";
   nlohmann::json j = {{"connlist_results", conns},
                       {"exposure_results",

@@ -12,7 +12,9 @@ namespace moat::cli {
 /// `explain`: also the verdict of every pair's ports, with the deciding rules and
 /// isolations at file:line (`m` and `sm` are then read).
 std::string list_text(const ConnList& l, bool explain, const Module& m, const SourceManager& sm);
-std::string list_json(const ConnList& l);
+/// With `explain`, every pair (denied ones too) carries `explanation`: one object per
+/// connection piece with its verdict and each direction's decision (decision_json).
+std::string list_json(const ConnList& l, bool explain, const Module& m, const SourceManager& sm);
 std::string list_csv(const ConnList& l);
 std::string list_md(const ConnList& l);
 

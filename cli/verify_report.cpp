@@ -154,25 +154,27 @@ nlohmann::json endpoint_json(const Endpoint& e) {
   return j;
 }
 
+nlohmann::json decision_json(const Module& m, const SourceManager& sm, const Decision& d) {
+  nlohmann::json rules = nlohmann::json::array();
+  for (uint32_t id : d.rules)
+    if (const Rule* r = decided_rule(m, d, id))
+      rules.push_back({{"id", id}, {"tier", to_string(d.tier())}, {"action", to_string(r->action)},
+                       {"origin", r->origin}, {"location", sm.location(r->range)}});
+  nlohmann::json isos = nlohmann::json::array();
+  for (uint32_t i : d.isolations)
+    if (i < m.isolations.size())
+      isos.push_back({{"origin", m.isolations[i].origin}, {"location", sm.location(m.isolations[i].range)}});
+  nlohmann::json out{{"allowed", d.allowed}, {"why", to_string(d.why)}, {"rules", rules}, {"isolations", isos}};
+  // The AdminNetworkPolicy Pass rule that handed the decision down, when there was one.
+  for (uint32_t id : d.passed)
+    if (id < m.admin_rules.size())
+      out["passedBy"] = {{"id", id}, {"origin", m.admin_rules[id].origin},
+                         {"location", sm.location(m.admin_rules[id].range)}};
+  return out;
+}
+
 nlohmann::json witness_json(const Module& m, const SourceManager& sm, const Witness& w) {
-  auto decision = [&](const Decision& d) {
-    nlohmann::json rules = nlohmann::json::array();
-    for (uint32_t id : d.rules)
-      if (const Rule* r = decided_rule(m, d, id))
-        rules.push_back({{"id", id}, {"tier", to_string(d.tier())}, {"action", to_string(r->action)},
-                         {"origin", r->origin}, {"location", sm.location(r->range)}});
-    nlohmann::json isos = nlohmann::json::array();
-    for (uint32_t i : d.isolations)
-      if (i < m.isolations.size())
-        isos.push_back({{"origin", m.isolations[i].origin}, {"location", sm.location(m.isolations[i].range)}});
-    nlohmann::json out{{"allowed", d.allowed}, {"why", to_string(d.why)}, {"rules", rules}, {"isolations", isos}};
-    // The AdminNetworkPolicy Pass rule that handed the decision down, when there was one.
-    for (uint32_t id : d.passed)
-      if (id < m.admin_rules.size())
-        out["passedBy"] = {{"id", id}, {"origin", m.admin_rules[id].origin},
-                           {"location", sm.location(m.admin_rules[id].range)}};
-    return out;
-  };
+  auto decision = [&](const Decision& d) { return decision_json(m, sm, d); };
   return {{"src", endpoint_json(w.src)},
           {"dst", w.self ? endpoint_json(w.src) : endpoint_json(w.dst)},
           {"self", w.self},

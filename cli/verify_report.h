@@ -62,6 +62,9 @@ void print_check_report(const std::string& format, bool werror, const Module& m,
 /// "src: ...", "dst: ...", the flow and the interpreter's explanation, each line indented.
 std::string witness_text(const Module& m, const SourceManager& sm, const Witness& w, const std::string& indent);
 nlohmann::json witness_json(const Module& m, const SourceManager& sm, const Witness& w);
+/// One direction's decision: allowed, why, the deciding rules and isolations with their
+/// source locations, and the Pass rule that handed it down (`passedBy`), if any.
+nlohmann::json decision_json(const Module& m, const SourceManager& sm, const Decision& d);
 nlohmann::json endpoint_json(const Endpoint& e);
 
 std::string proofs_text(const Module& m, const SourceManager& sm, const ProofReport& r, bool color);

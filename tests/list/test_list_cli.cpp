@@ -222,9 +222,39 @@ TEST_CASE("list --explain: every pair's verdicts with the deciding rules at file
       pg.out,
       "web/frontend[Deployment] => db/postgres[Deployment] : TCP 5432\n    TCP 5432: allowed\n"));
   CHECK(has(pg.out, "policy.moat:7:"));
-  Run bad = run_moat(kShop + "--explain --format json", true);
+  Run bad = run_moat(kShop + "--explain --format csv", true);
   CHECK(bad.exit_code == 2);
   CHECK(has(bad.out, "error[E901]"));
+}
+
+TEST_CASE("list --explain --format json: every pair with each piece's decisions", "[list][cli]") {
+  Run j = run_moat(kShop + "--explain --format json --focus-workload postgres --focus-direction ingress");
+  INFO(j.out);
+  REQUIRE(j.exit_code == 0);
+  nlohmann::json doc = nlohmann::json::parse(j.out);
+  REQUIRE(doc.is_array());
+  bool saw_allowed = false, saw_denied_pair = false;
+  for (const auto& e : doc) {
+    REQUIRE(e.contains("explanation"));
+    if (e["src"] == "web/frontend[Deployment]") {
+      CHECK(e["conn"] == "TCP 5432");
+      for (const auto& p : e["explanation"])
+        if (p["conn"] == "TCP 5432") {
+          saw_allowed = p["allowed"] == true;
+          CHECK(p["ingress"]["why"] == "allowed");
+          CHECK(p["ingress"]["rules"][0]["location"].get<std::string>().find("policy.moat:7:") !=
+                std::string::npos);
+        }
+    }
+    // A pair with no allowed connection is still listed, with the isolation that denies it.
+    if (e["conn"] == "No Connections") {
+      saw_denied_pair = true;
+      CHECK(e["explanation"][0]["allowed"] == false);
+      CHECK(!e["explanation"][0]["ingress"]["isolations"].empty());
+    }
+  }
+  CHECK(saw_allowed);
+  CHECK(saw_denied_pair);
 }
 
 TEST_CASE("list --exposure: what endpoints that do not exist yet may reach", "[list][cli]") {
