@@ -32,6 +32,20 @@ bool unique_keys(const std::vector<std::pair<K, V>>& entries) {
   return true;
 }
 
+/// What the loader and the program rely on in any map contents.
+void require_loadable(const bundle::MapContents& c, const bundle::DatapathPlan& plan) {
+  // Each key once: the kernel keeps the last write of a key, the model the first.
+  REQUIRE(unique_keys(c.ipcache));
+  REQUIRE(unique_keys(c.hosts));
+  REQUIRE(unique_keys(c.policy));
+  REQUIRE(unique_keys(c.policy_exact));
+  // The plan's lookups find every entry: no LPM entries where the plan has no LPM lookup.
+  for (const auto& [k, v] : c.policy) REQUIRE(plan[static_cast<Direction>(k.dir)].port_prefixes);
+  for (const auto& [k, v] : c.policy_exact) REQUIRE(plan[static_cast<Direction>(k.dir)].exact_ports);
+  if (!plan.ipcache_prefixes) REQUIRE(c.ipcache.empty());
+  REQUIRE(unique_keys(c.endpoints));
+}
+
 } // namespace
 
 TEST_CASE("map contents: model of the datapath == interpreter on random policies", "[backend][differential]") {
@@ -44,16 +58,7 @@ TEST_CASE("map contents: model of the datapath == interpreter on random policies
     std::vector<Endpoint> eps = test::datapath_endpoints(gen, m, 12);
     bundle::DatapathPlan plan = bundle::plan_datapath(m);
     bundle::MapContents c = contents_for(m, eps);
-    // Each key once: the kernel keeps the last write of a key, the model the first.
-    REQUIRE(unique_keys(c.ipcache));
-    REQUIRE(unique_keys(c.hosts));
-    REQUIRE(unique_keys(c.policy));
-    REQUIRE(unique_keys(c.policy_exact));
-    // The plan's lookups find every entry: no LPM entries where the plan has no LPM lookup.
-    for (const auto& [k, v] : c.policy) REQUIRE(plan[static_cast<Direction>(k.dir)].port_prefixes);
-    for (const auto& [k, v] : c.policy_exact) REQUIRE(plan[static_cast<Direction>(k.dir)].exact_ports);
-    if (!plan.ipcache_prefixes) REQUIRE(c.ipcache.empty());
-    REQUIRE(unique_keys(c.endpoints));
+    require_loadable(c, plan);
     for (int i = 0; i < 60; ++i) {
       size_t s = gen.pick(eps.size()), d = gen.pick(eps.size());
       auto [proto, port] = gen.proto_port(m, eps[d]);
@@ -194,11 +199,7 @@ TEST_CASE("map contents: the admin and baseline tiers resolved into the entries 
     std::vector<Endpoint> eps = test::datapath_endpoints(gen, m, 12);
     bundle::DatapathPlan plan = bundle::plan_datapath(m);
     bundle::MapContents c = contents_for(m, eps);
-    REQUIRE(unique_keys(c.hosts));
-    REQUIRE(unique_keys(c.policy));
-    REQUIRE(unique_keys(c.policy_exact));
-    for (const auto& [k, v] : c.policy) REQUIRE(plan[static_cast<Direction>(k.dir)].port_prefixes);
-    for (const auto& [k, v] : c.policy_exact) REQUIRE(plan[static_cast<Direction>(k.dir)].exact_ports);
+    require_loadable(c, plan);
     // Every recorded rule id is a rule of some tier (or no rule: the isolation flag decides).
     for (const auto* list : {&c.policy, &c.policy_exact})
       for (const auto& [k, v] : *list)
