@@ -28,22 +28,10 @@ bool check_buildable(const Module& m, Diagnostics& diags) {
     if (r.http.front().range.known()) d.notes.push_back({r.http.front().range, "L7 rule here"});
     ok = false;
   }
-  // The datapath resolves one tier (deny precedence) when it computes map entries; the
-  // admin and baseline tiers are not resolved there yet, and dropping them would enforce
-  // something other than what `moat check` proved.
-  for (const std::vector<Rule>* tier : {&m.admin_rules, &m.baseline_rules}) {
-    if (tier->empty()) continue;
-    const Rule& first = tier->front();
-    diags.report(Code::E228, first.range,
-                 fmt::format("{} rule(s) of the {} tier ({}): the eBPF datapath does not enforce AdminNetworkPolicy "
-                             "or BaselineAdminNetworkPolicy yet, so `moat build` refuses to compile a bundle that "
-                             "would silently leave them out (check, test and query judge them)",
-                             tier->size(), to_string(first.tier), first.origin));
-    ok = false;
-  }
-  if (m.rules.size() >= abi::kSpecialRuleBase) {
+  if (bundle::datapath_rule_count(m) >= abi::kSpecialRuleBase) {
     diags.report(Code::E702, SourceRange{},
-                 fmt::format("{} rules; the datapath supports at most {}", m.rules.size(), abi::kSpecialRuleBase - 1));
+                 fmt::format("{} rules; the datapath supports at most {}", bundle::datapath_rule_count(m),
+                             abi::kSpecialRuleBase - 1));
     ok = false;
   }
   return ok;
@@ -92,10 +80,14 @@ DatapathPlan plan_for_pool(const Module& m, const std::vector<EndpointSelector>&
   Module sub;
   for (const Rule& r : m.rules)
     if (admitted(r.subject)) sub.rules.push_back(r);
+  for (const Rule& r : m.admin_rules)
+    if (admitted(r.subject)) sub.admin_rules.push_back(r);
+  for (const Rule& r : m.baseline_rules)
+    if (admitted(r.subject)) sub.baseline_rules.push_back(r);
   for (const Isolation& iso : m.isolations)
     if (admitted(iso.subject)) sub.isolations.push_back(iso);
   DatapathPlan plan = bundle::plan_datapath(sub);
-  plan.rule_count = static_cast<uint32_t>(m.rules.size());
+  plan.rule_count = bundle::datapath_rule_count(m);
   return plan;
 }
 
@@ -138,6 +130,10 @@ bool build_bundle(Module m, const SourceManager& sm, BuildOutput& out, Diagnosti
   }
   man.policy.rules = std::move(m.rules);
   man.policy.isolations = std::move(m.isolations);
+  // The admin tiers go as they are: the node resolves them into the policy entries
+  // (DATAPATH.md, "The admin tiers").
+  man.policy.admin_rules = std::move(m.admin_rules);
+  man.policy.baseline_rules = std::move(m.baseline_rules);
 
   for (const auto& [name, plan] : plans) {
     std::vector<uint8_t> elf;

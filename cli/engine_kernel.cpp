@@ -9,6 +9,7 @@
 
 #include "backend/backend.h"
 #include "cli/engines.h"
+#include "ir/interp.h"
 #include "runtime/flow_runner.h"
 #include "runtime/loader.h"
 
@@ -64,8 +65,11 @@ std::unique_ptr<Engine> make_kernel_engine(const EngineInput& in, std::string& e
   std::vector<uint8_t> elf;
   if (!backend::compile_datapath(bundle::plan_datapath(in.module), "moat_test", elf, error)) return nullptr;
   std::vector<std::string> names;
-  for (const Rule& r : in.module.rules)
-    names.push_back(r.range.known() ? fmt::format("{} at {}", r.origin, in.sm.location(r.range)) : r.origin);
+  // Indexed by datapath rule id: the Policy tier's rules, then the admin and baseline tiers'.
+  for (Tier t : {Tier::Policy, Tier::Admin, Tier::Baseline})
+    for (const Rule& r : in.module.tier_rules(t))
+      names.push_back(std::string(tier_prefix(t)) +
+                      (r.range.known() ? fmt::format("{} at {}", r.origin, in.sm.location(r.range)) : r.origin));
   auto runner = runtime::KernelFlowRunner::create(elf, in.module, in.cases.endpoints, names, error);
   if (!runner) return nullptr;
   return std::make_unique<KernelEngine>(std::move(runner), in.cases);

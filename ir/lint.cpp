@@ -78,22 +78,35 @@ Endpoint kube_dns_endpoint() {
   return e;
 }
 
+/// Does egress rule `r` (any action) possibly speak for `subject`'s DNS queries: udp/53 to
+/// kube-dns?
+bool about_dns(const Rule& r, const EndpointSelector& subject, const Endpoint& dns) {
+  if (r.dir != Direction::Egress || !selectors_may_overlap(r.subject, subject)) return false;
+  bool to_dns = r.peer.kind == Peer::Kind::Any || peer_matches(r.peer, dns) ||
+                (r.peer.kind == Peer::Kind::Endpoints &&
+                 selectors_may_overlap(r.peer.endpoints, EndpointSelector{
+                     {{{kNamespaceNameLabel, LabelRequirement::Op::In, {"kube-system"}, {}}}, {}},
+                     {{{"k8s-app", LabelRequirement::Op::In, {"kube-dns"}, {}}}, {}}, {}}));
+  return to_dns && ports_match(r.ports, Protocol::UDP, 53, &dns);
+}
+
+/// The AdminNetworkPolicy Deny that decides `subject`'s DNS queries before any NetworkPolicy
+/// is read: the first admin rule about DNS (evaluation order), when it denies. Its deny shadows
+/// every NetworkPolicy allow of DNS, isolated or not (the tiers' order, ir/ir.h Tier).
+const Rule* admin_dns_deny(const Module& m, const EndpointSelector& subject) {
+  Endpoint dns = kube_dns_endpoint();
+  for (const Rule& r : m.admin_rules)
+    if (about_dns(r, subject, dns)) return r.action == Action::Deny ? &r : nullptr;
+  return nullptr;
+}
+
 /// Can an egress allow let `subject` query DNS (udp/53 to kube-dns, or anywhere)? An
 /// AdminNetworkPolicy Allow counts too (it decides before any isolation).
 bool dns_allowed(const Indexes& idx, const EndpointSelector& subject) {
   if (!idx.isolated_somewhere(subject, Direction::Egress)) return true;
   Endpoint dns = kube_dns_endpoint();
   std::vector<uint32_t> cand = idx.rules.candidates(subject);
-  auto reaches_dns = [&](const Rule& r) {
-    if (r.dir != Direction::Egress || r.action != Action::Allow) return false;
-    if (!selectors_may_overlap(r.subject, subject)) return false;
-    bool to_dns = r.peer.kind == Peer::Kind::Any || peer_matches(r.peer, dns) ||
-                  (r.peer.kind == Peer::Kind::Endpoints &&
-                   selectors_may_overlap(r.peer.endpoints, EndpointSelector{
-                       {{{kNamespaceNameLabel, LabelRequirement::Op::In, {"kube-system"}, {}}}, {}},
-                       {{{"k8s-app", LabelRequirement::Op::In, {"kube-dns"}, {}}}, {}}, {}}));
-    return to_dns && ports_match(r.ports, Protocol::UDP, 53, &dns);
-  };
+  auto reaches_dns = [&](const Rule& r) { return r.action == Action::Allow && about_dns(r, subject, dns); };
   return std::any_of(cand.begin(), cand.end(), [&](uint32_t id) { return reaches_dns(idx.m.rules[id]); }) ||
          std::any_of(idx.m.admin_rules.begin(), idx.m.admin_rules.end(), reaches_dns);
 }
@@ -142,11 +155,19 @@ void run_lints(const Module& m, Diagnostics& diags) {
     if (r.peer.kind == Peer::Kind::Fqdn && r.peer.fqdn.pattern && r.peer.fqdn.value == "*")
       diags.report(Code::W403, r.peer.fqdn.range.known() ? r.peer.fqdn.range : r.range,
                    "FQDN pattern '*' matches every name: this allows all DNS-named egress");
-    if (r.peer.kind == Peer::Kind::Fqdn && r.dir == Direction::Egress && r.action == Action::Allow &&
-        !dns_allowed(idx, r.subject))
-      diags.report(Code::W402, r.range,
-                   "FQDN egress needs DNS: no rule lets this subject reach kube-dns on udp 53, so the "
-                   "name is never resolved and learned");
+    if (r.peer.kind == Peer::Kind::Fqdn && r.dir == Direction::Egress && r.action == Action::Allow) {
+      if (const Rule* deny = admin_dns_deny(m, r.subject)) {
+        Diagnostic& d = diags.report(
+            Code::W402, r.range,
+            "FQDN egress needs DNS: an AdminNetworkPolicy rule denies this subject's queries to kube-dns on udp "
+            "53 before any NetworkPolicy allow is read (" + deny->origin + "), so the name is never resolved");
+        if (deny->range.known()) d.notes.push_back({deny->range, "the admin deny that shadows the DNS allows"});
+      } else if (!dns_allowed(idx, r.subject)) {
+        diags.report(Code::W402, r.range,
+                     "FQDN egress needs DNS: no rule lets this subject reach kube-dns on udp 53, so the "
+                     "name is never resolved and learned");
+      }
+    }
     if (only_neighbour_discovery(r.ports))
       diags.report(Code::W406, r.range,
                    std::string("this ") + to_string(r.action) +

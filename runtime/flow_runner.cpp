@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "backend/bundle/datapath_abi.h"
+#include "backend/bundle/plan.h"
 
 namespace moat::runtime {
 
@@ -107,13 +108,11 @@ std::unique_ptr<KernelFlowRunner> KernelFlowRunner::create(const std::vector<uin
   r->endpoints_ = std::move(endpoints);
   give_unique_addresses(r->endpoints_);
   r->rule_names_ = std::move(rule_names);
-  r->rule_count_ = static_cast<uint32_t>(policy.rules.size());
-  std::vector<bundle::LocalAttachment> locals;
+  r->rule_count_ = bundle::datapath_rule_count(policy);
   for (size_t i = 0; i < r->endpoints_.size(); ++i)
     if (r->endpoints_[i].kind == EndpointKind::Workload)
-      locals.push_back({i, kPlaceholderIfindex + static_cast<uint32_t>(i), 0});
-  bundle::IdentityAllocator ids;
-  r->contents_ = bundle::compute_map_contents(policy, r->endpoints_, locals, ids);
+      r->locals_.push_back({i, kPlaceholderIfindex + static_cast<uint32_t>(i), 0});
+  r->contents_ = bundle::compute_map_contents(policy, r->endpoints_, r->locals_, r->ids_);
   for (const auto& [key, value] : r->contents_.endpoints)
     r->local_values_[key.id - kPlaceholderIfindex] = value;
   if (!r->dp_->apply(r->contents_, error)) return nullptr;
@@ -123,6 +122,19 @@ std::unique_ptr<KernelFlowRunner> KernelFlowRunner::create(const std::vector<uin
     return nullptr;
   }
   return r;
+}
+
+bool KernelFlowRunner::reload(const Module& policy, std::string& error) {
+  rule_count_ = bundle::datapath_rule_count(policy);
+  contents_ = bundle::compute_map_contents(policy, endpoints_, locals_, ids_);
+  for (const auto& [key, value] : contents_.endpoints) local_values_[key.id - kPlaceholderIfindex] = value;
+  if (!dp_->apply(contents_, error)) return false;
+  auto epoch = dp_->epoch();
+  if (!epoch) {
+    error = "cannot read the policy epoch";
+    return false;
+  }
+  return dp_->set_epoch(*epoch + 1, error);
 }
 
 const Endpoint* KernelFlowRunner::find(const Endpoint& e) const {

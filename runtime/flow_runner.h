@@ -46,6 +46,12 @@ public:
   /// Runs one hand-made packet through program `p` with `local` as the local endpoint.
   std::optional<RunResult> run(Program p, const Endpoint& local, const PacketSpec& spec, std::string& error);
 
+  /// A policy change in place, as the agent makes one: the maps for `policy` (same endpoints,
+  /// same identity numbers) replace the current ones, then the epoch moves on, so every
+  /// conntrack entry is judged again by the new policy. The object stays: `policy` must need
+  /// no lookup its plan lacks (compile the object for the union of the policies).
+  bool reload(const Module& policy, std::string& error);
+
   Datapath& datapath() { return *dp_; }
   const bundle::MapContents& contents() const { return contents_; }
   /// Set false to skip the per-run counter reads that name the deciding rule (benchmarks).
@@ -66,6 +72,8 @@ private:
   uint64_t own_cgroup_ = 0;
   uint16_t next_port_ = 32768;
   uint32_t rule_count_ = 0;
+  std::vector<bundle::LocalAttachment> locals_;
+  bundle::IdentityAllocator ids_;
 };
 
 /// IP protocol number of a flow protocol (0 for Any).

@@ -46,6 +46,10 @@ inline constexpr uint32_t kFirstExternalIdentity = 1u << 24;
 // ---- Verdict actions in PolicyValue::action ----
 inline constexpr uint8_t kActionAllow = 1;
 inline constexpr uint8_t kActionDeny = 2;
+/// No rule decided (an AdminNetworkPolicy Pass, or a baseline rule on an isolated pod, and
+/// nothing else matched): the isolation flag decides, as when no entry exists. It stops the
+/// (local, ANY) lookup, whose entries were computed without this cell's specific rules.
+inline constexpr uint8_t kActionIsolation = 3;
 
 // ---- Counter slots and drop reasons that are not a policy rule ----
 // Rule ids index the counters directly; these special slots follow the last rule:
@@ -112,6 +116,12 @@ inline constexpr uint32_t kIpcacheFamilyBits = 32;
 /// is then judged by the ipcache prefixes, or as WORLD): new connections need a live answer.
 /// Identities never reach this bit (external ones count up from kFirstExternalIdentity).
 inline constexpr uint32_t kIdentityZombie = 1u << 31;
+/// Set in a moat_hosts value (identity | kIdentityNodeHost): an address of this node's host.
+/// Ingress from it passes (the node reaches its pods) whatever its identity — which is HOST,
+/// or a per-address identity when a `networks` peer (Peer::cidr_any_address) covers it.
+inline constexpr uint32_t kIdentityNodeHost = 1u << 30;
+/// The identity bits of a moat_hosts value.
+inline constexpr uint32_t kIdentityMask = ~(kIdentityZombie | kIdentityNodeHost);
 
 // ---- Policy ----
 /// LPM key, bits in order: local(32) remote(32) dir(8) proto(8) port(16, network order).
@@ -130,7 +140,7 @@ inline constexpr uint32_t kPolicyFixedBits = 72;
 inline constexpr uint32_t kPolicyFullBits = 96;
 struct PolicyValue {
   uint32_t rule;   // IR rule id (or kSpecialRuleBase + special)
-  uint8_t action;  // kActionAllow / kActionDeny
+  uint8_t action;  // kActionAllow / kActionDeny / kActionIsolation
   uint8_t pad[3];
 };
 

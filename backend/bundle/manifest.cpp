@@ -101,7 +101,9 @@ json peer_json(const Peer& p, SelectorTable& sel) {
   case Peer::Kind::Cidr: {
     json ex = json::array();
     for (const IpPrefix& e : p.except) ex.push_back(e.str());
-    return {{"kind", "cidr"}, {"cidr", p.cidr.str()}, {"except", ex}};
+    json j = {{"kind", "cidr"}, {"cidr", p.cidr.str()}, {"except", ex}};
+    if (p.cidr_any_address) j["any_address"] = true;  // only when set: older manifests stay as they were
+    return j;
   }
   case Peer::Kind::Entity: return {{"kind", "entity"}, {"entity", to_string(p.entity)}};
   case Peer::Kind::Fqdn: return {{"kind", "fqdn"}, {"fqdn", fqdn_json(p.fqdn)}};
@@ -204,6 +206,7 @@ Peer parse_peer(const json& j, const std::vector<EndpointSelector>& sel) {
     p.kind = Peer::Kind::Cidr;
     p.cidr = parse_prefix(j.at("cidr"));
     for (const json& e : j.at("except")) p.except.push_back(parse_prefix(e));
+    p.cidr_any_address = j.value("any_address", false);
   } else if (kind == "entity") {
     p.kind = Peer::Kind::Entity;
     auto e = parse_entity(j.at("entity").get<std::string>());
@@ -333,7 +336,8 @@ void put_rule(std::string& out, const Rule& r, const RuleOrigin* origin, Selecto
   if (r.peer.kind == Peer::Kind::Endpoints) {
     out += "{\"kind\":\"endpoints\",\"selector\":" + std::to_string(sel.add(r.peer.endpoints)) + "}";
   } else if (r.peer.kind == Peer::Kind::Cidr) {
-    out += "{\"cidr\":\"" + r.peer.cidr.str() + "\",\"except\":[";
+    out += r.peer.cidr_any_address ? "{\"any_address\":true,\"cidr\":\"" : "{\"cidr\":\"";
+    out += r.peer.cidr.str() + "\",\"except\":[";
     for (size_t i = 0; i < r.peer.except.size(); ++i) out += (i ? ",\"" : "\"") + r.peer.except[i].str() + "\"";
     out += "],\"kind\":\"cidr\"}";
   } else {
@@ -350,6 +354,44 @@ void put_rule(std::string& out, const Rule& r, const RuleOrigin* origin, Selecto
       out += "{\"name\":" + json(pm.name).dump() + ",\"proto\":\"" + to_string(pm.proto) + "\"}";
   }
   out += "],\"subject\":" + std::to_string(sel.add(r.subject)) + "}";
+}
+
+json rule_json(const Rule& r, const RuleOrigin* origin, SelectorTable& sel) {
+  json dns = json::array();
+  for (const FqdnMatch& f : r.dns) dns.push_back(fqdn_json(f));
+  json rj = {{"id", r.id},
+             {"dir", to_string(r.dir)},
+             {"action", to_string(r.action)},
+             {"subject", sel.add(r.subject)},
+             {"peer", peer_json(r.peer, sel)},
+             {"ports", ports_json(r.ports)},
+             {"dns", dns},
+             {"origin", origin ? origin->origin : r.origin},
+             {"location", origin ? origin->location : ""}};
+  if (r.tier == Tier::Admin) rj["priority"] = r.priority;
+  return rj;
+}
+
+/// One rule of `tier`; ids must count 0, 1, 2, ... in each tier.
+Rule parse_rule(const json& rj, const std::vector<EndpointSelector>& sel, Tier tier, size_t expected_id) {
+  Rule r;
+  r.tier = tier;
+  r.id = rj.at("id").get<uint32_t>();
+  if (r.id != expected_id) throw std::runtime_error("rule ids must be 0, 1, 2, ...");
+  r.dir = parse_dir(rj.at("dir"));
+  std::string action = rj.at("action").get<std::string>();
+  // Pass only in the admin tier, Allow and Deny anywhere; anything else is refused.
+  if (action == "allow") r.action = Action::Allow;
+  else if (action == "deny") r.action = Action::Deny;
+  else if (action == "pass" && tier == Tier::Admin) r.action = Action::Pass;
+  else throw std::runtime_error("rule action '" + action + "' is not valid in the " + to_string(tier) + " tier");
+  r.subject = selector_at(sel, rj.at("subject"));
+  r.peer = parse_peer(rj.at("peer"), sel);
+  r.ports = parse_ports(rj.at("ports"));
+  for (const json& d : rj.at("dns")) r.dns.push_back(parse_fqdn(d));
+  r.origin = rj.at("origin").get<std::string>();
+  if (tier == Tier::Admin) r.priority = rj.at("priority").get<int32_t>();
+  return r;
 }
 
 bool write_file(const fs::path& p, const void* data, size_t size, std::string& error) {
@@ -396,20 +438,18 @@ std::string manifest_to_json(const Manifest& m) {
       put_rule(rules_text, r, origin, sel);
       continue;
     }
-    json dns = json::array();
-    for (const FqdnMatch& f : r.dns) dns.push_back(fqdn_json(f));
-    json rj = {{"id", r.id},
-               {"dir", to_string(r.dir)},
-               {"action", to_string(r.action)},
-               {"subject", sel.add(r.subject)},
-               {"peer", peer_json(r.peer, sel)},
-               {"ports", ports_json(r.ports)},
-               {"dns", dns},
-               {"origin", origin ? origin->origin : r.origin},
-               {"location", origin ? origin->location : ""}};
-    rules.push_back(std::move(rj));
+    rules.push_back(rule_json(r, origin, sel));
   }
   if (big) rules_text += m.policy.rules.empty() ? "[]" : "]";
+  // The admin tiers (few rules: always a json tree), only when present, so manifests
+  // without them stay as they were.
+  for (Tier t : {Tier::Admin, Tier::Baseline}) {
+    const std::vector<Rule>& tier = m.policy.tier_rules(t);
+    if (tier.empty()) continue;
+    json list = json::array();
+    for (const Rule& r : tier) list.push_back(rule_json(r, nullptr, sel));
+    j[t == Tier::Admin ? "admin_rules" : "baseline_rules"] = std::move(list);
+  }
   json isolations = json::array();
   std::string isolations_text;
   for (size_t i = 0; i < m.policy.isolations.size(); ++i) {
@@ -495,18 +535,15 @@ std::optional<Manifest> manifest_from_json(const std::string& text, std::string&
     std::vector<EndpointSelector> sel;
     for (const json& s : j.at("selectors")) sel.push_back(parse_selector(s));
     for (const json& rj : j.at("rules")) {
-      Rule r;
-      r.id = rj.at("id").get<uint32_t>();
-      if (r.id != m.policy.rules.size()) throw std::runtime_error("rule ids must be 0, 1, 2, ...");
-      r.dir = parse_dir(rj.at("dir"));
-      r.action = rj.at("action").get<std::string>() == "deny" ? Action::Deny : Action::Allow;
-      r.subject = selector_at(sel, rj.at("subject"));
-      r.peer = parse_peer(rj.at("peer"), sel);
-      r.ports = parse_ports(rj.at("ports"));
-      for (const json& d : rj.at("dns")) r.dns.push_back(parse_fqdn(d));
-      r.origin = rj.at("origin").get<std::string>();
+      Rule r = parse_rule(rj, sel, Tier::Policy, m.policy.rules.size());
       m.origins.push_back({r.id, r.origin, rj.at("location").get<std::string>()});
       m.policy.rules.push_back(std::move(r));
+    }
+    for (Tier t : {Tier::Admin, Tier::Baseline}) {
+      const char* key = t == Tier::Admin ? "admin_rules" : "baseline_rules";
+      if (!j.contains(key)) continue;
+      std::vector<Rule>& tier = t == Tier::Admin ? m.policy.admin_rules : m.policy.baseline_rules;
+      for (const json& rj : j.at(key)) tier.push_back(parse_rule(rj, sel, t, tier.size()));
     }
     for (const json& ij : j.at("isolations")) {
       Isolation iso;

@@ -192,6 +192,34 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
   MapContents out;
   Table table;
 
+  // The rules of every tier, indexed by their datapath rule id (plan.h datapath_rule).
+  std::vector<const Rule*> rules;
+  rules.reserve(datapath_rule_count(policy));
+  for (Tier t : {Tier::Policy, Tier::Admin, Tier::Baseline})
+    for (const Rule& r : policy.tier_rules(t)) rules.push_back(&r);
+  CellTiers tier_base;
+  tier_base.admin_base = datapath_rule(policy, Tier::Admin, 0);
+  tier_base.baseline_base = datapath_rule(policy, Tier::Baseline, 0);
+
+  // Address classes of cluster endpoints: `networks` peers (Peer::cidr_any_address) match
+  // workloads and nodes by address, while identities name label sets. An address under some
+  // such prefix gets an identity of its own — the endpoint's description plus the longest
+  // such prefix covering it, which decides every such peer alike — so the (local, remote)
+  // entries can tell it from its neighbours with the same labels.
+  std::vector<IpPrefix> any_prefixes;
+  for (const Rule* r : rules)
+    if (r->peer.kind == Peer::Kind::Cidr && r->peer.cidr_any_address) {
+      any_prefixes.push_back(r->peer.cidr);
+      any_prefixes.insert(any_prefixes.end(), r->peer.except.begin(), r->peer.except.end());
+    }
+  auto address_class = [&](const IpAddr& ip) -> const IpPrefix* {
+    const IpPrefix* best = nullptr;
+    for (const IpPrefix& p : any_prefixes)
+      if (p.contains(ip) && (!best || p.len > best->len)) best = &p;
+    return best;
+  };
+  std::vector<size_t> address_classes;  // indexes into table.ids of such identities
+
   // WORLD: an address under no policy prefix; its representative has no address at all, so
   // only peers that match every external endpoint (world, all, any) select it.
   table.add(abi::kIdentityWorld, "world", table.made_endpoint(external_rep({})));
@@ -212,11 +240,26 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
     std::string key = identity_key(h);
     if (id == 0) id = alloc.get(key, h.kind != EndpointKind::Workload);
     else key = to_string(h.kind);
-    table.add(id, std::move(key), h);
+    // The node's own addresses carry kIdentityNodeHost: ingress from them passes even when
+    // an address class gives them an identity other than HOST.
+    uint32_t flags = h.kind == EndpointKind::Host ? abi::kIdentityNodeHost : 0;
     for (const IpAddr& ip : h.ips) {
+      uint32_t addr_id = id;
+      const IpPrefix* cls = h.kind == EndpointKind::External ? nullptr : address_class(ip);
+      if (cls) {
+        std::string k = key + "|@" + cls->str();
+        addr_id = alloc.get(k, h.kind != EndpointKind::Workload);
+        if (!table.at.count(addr_id)) {
+          Endpoint one = h;
+          one.ips = {ip};
+          address_classes.push_back(table.ids.size());
+          table.add(addr_id, std::move(k), table.made_endpoint(std::move(one)));
+        }
+      }
       addresses.emplace_back(address_key(ip), out.hosts.size());
-      out.hosts.emplace_back(ipcache_key(IpPrefix{ip, static_cast<uint8_t>(ip.bits())}), id);
+      out.hosts.emplace_back(ipcache_key(IpPrefix{ip, static_cast<uint8_t>(ip.bits())}), addr_id | flags);
     }
+    table.add(id, std::move(key), h);
     return id;
   };
   for (const Endpoint& e : endpoints) {
@@ -246,12 +289,12 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
     return it != addresses.end() && it->first == k;
   };
 
-  // CIDR classes: every CIDR and except prefix of the policy.
+  // CIDR classes: every CIDR and except prefix of the policy (all tiers).
   std::vector<IpPrefix> prefixes;
-  for (const Rule& r : policy.rules)
-    if (r.peer.kind == Peer::Kind::Cidr) {
-      prefixes.push_back(r.peer.cidr);
-      prefixes.insert(prefixes.end(), r.peer.except.begin(), r.peer.except.end());
+  for (const Rule* r : rules)
+    if (r->peer.kind == Peer::Kind::Cidr) {
+      prefixes.push_back(r->peer.cidr);
+      prefixes.insert(prefixes.end(), r->peer.except.begin(), r->peer.except.end());
     }
   std::sort(prefixes.begin(), prefixes.end());
   prefixes.erase(std::unique(prefixes.begin(), prefixes.end()), prefixes.end());
@@ -283,6 +326,7 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
   SubjectIndex isolation_subjects(local_workloads);
   for (size_t i = 0; i < policy.isolations.size(); ++i) isolation_subjects.add(i, policy.isolations[i].subject);
   std::vector<uint32_t> local_ids;
+  std::unordered_map<uint32_t, uint32_t> local_flags;  // identity -> kFlagIsolated* (labels decide them)
   for (const LocalAttachment& la : locals) {
     if (la.endpoint >= endpoints.size()) continue;
     const Endpoint& e = endpoints[la.endpoint];
@@ -308,6 +352,7 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
     if (la.ifindex) add(abi::kEndpointKindIfindex, la.ifindex);
     if (la.cgroup_id) add(abi::kEndpointKindCgroup, la.cgroup_id);
     local_ids.push_back(v.identity);
+    local_flags[v.identity] = v.flags;
   }
   std::sort(local_ids.begin(), local_ids.end());
   local_ids.erase(std::unique(local_ids.begin(), local_ids.end()), local_ids.end());
@@ -345,6 +390,10 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
       for (; it != class_prefix.end() && peer.cidr.contains(*it); ++it)
         check(cidr_classes[static_cast<size_t>(it - class_prefix.begin())]);
       for (size_t idx : known_external) check(idx);
+      // Cluster addresses under the CIDR all have an address class of their own (the other
+      // identities of cluster endpoints hold only addresses no such peer can match).
+      if (peer.cidr_any_address)
+        for (size_t idx : address_classes) check(idx);
       break;
     }
     case Peer::Kind::Fqdn:
@@ -356,7 +405,7 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
     return ids;
   };
   // Computed on first use: only rules that apply to a local identity need their remotes.
-  std::vector<std::optional<std::vector<uint32_t>>> rule_remotes(policy.rules.size());
+  std::vector<std::optional<std::vector<uint32_t>>> rule_remotes(rules.size());
   auto per_remote = [](const Rule& r) {
     bool named = std::any_of(r.ports.begin(), r.ports.end(), [](const PortMatch& p) { return !p.name.empty(); });
     return !peer_is_universal(r.peer) || (r.dir == Direction::Egress && named);
@@ -364,7 +413,7 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
   std::vector<const Endpoint*> local_reps;
   for (uint32_t local : local_ids) local_reps.push_back(table.ids[table.at.at(local)].representative);
   SubjectIndex rule_subjects(local_reps);
-  for (size_t i = 0; i < policy.rules.size(); ++i) rule_subjects.add(i, policy.rules[i].subject);
+  for (size_t i = 0; i < rules.size(); ++i) rule_subjects.add(i, rules[i]->subject);
 
   // Policy entries per local identity and direction.
   auto emit = [&](uint32_t local, uint32_t remote, Direction dir, const std::vector<PortEntry>& entries) {
@@ -372,7 +421,7 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
       uint32_t bits = pe.all_protocols ? abi::kPolicyFixedBits : abi::kPolicyFixedBits + 8 + pe.port_bits;
       abi::PolicyValue v{};
       v.rule = pe.rule;
-      v.action = pe.allow ? abi::kActionAllow : abi::kActionDeny;
+      v.action = pe.action;
       (bits == abi::kPolicyFullBits ? out.policy_exact : out.policy)
           .emplace_back(policy_key(local, remote, dir, pe.proto, pe.port, bits), v);
     }
@@ -383,8 +432,11 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
     for (Direction dir : {Direction::Ingress, Direction::Egress}) {
       std::vector<const Rule*> universal;
       std::map<uint32_t, std::vector<const Rule*>> by_remote;
+      CellTiers tiers = tier_base;
+      uint32_t iso_bit = dir == Direction::Ingress ? abi::kFlagIsolatedIngress : abi::kFlagIsolatedEgress;
+      tiers.isolated = (local_flags[local] & iso_bit) != 0;
       for (size_t i : candidates) {
-        const Rule& r = policy.rules[i];
+        const Rule& r = *rules[i];
         if (r.dir != dir || !endpoint_selector_matches(r.subject, lrep)) continue;
         if (!per_remote(r)) {
           universal.push_back(&r);
@@ -395,10 +447,10 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
         for (uint32_t remote : *remotes) by_remote[remote].push_back(&r);
       }
       const Endpoint* ingress_owner = dir == Direction::Ingress ? &lrep : nullptr;
-      if (!universal.empty()) emit(local, abi::kIdentityAny, dir, port_entries(universal, {}, ingress_owner));
-      for (const auto& [remote, rules] : by_remote) {
+      if (!universal.empty()) emit(local, abi::kIdentityAny, dir, port_entries(universal, {}, ingress_owner, tiers));
+      for (const auto& [remote, specific] : by_remote) {
         const Endpoint* owner = dir == Direction::Ingress ? &lrep : table.ids[table.at.at(remote)].representative;
-        emit(local, remote, dir, port_entries(rules, universal, owner));
+        emit(local, remote, dir, port_entries(specific, universal, owner, tiers));
       }
     }
   }

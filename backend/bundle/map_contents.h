@@ -8,16 +8,19 @@
 // (an inventory or cases-file entry, an address learned from DNS) by its addresses and
 // names; every other address by its *CIDR class* — the longest policy prefix covering it
 // (all CIDR and except prefixes of the policy are in the ipcache, so every address under the
-// same longest prefix is matched by the same CIDR peers); no prefix at all -> WORLD.
+// same longest prefix is matched by the same CIDR peers); no prefix at all -> WORLD. A
+// cluster address under a prefix of a `networks` peer (Peer::cidr_any_address) gets an
+// address class identity: its endpoint's description plus the longest such prefix.
 //
 // Entries: for each local identity L, direction d and remote identity R that some rule
-// with a non-universal peer matches, the (protocol, port) space is cut into the intervals
-// where the set of matching rules is constant; each interval covered by some rule gets a
-// verdict (a matching deny -> deny, else allow; the lowest rule id is recorded) as LPM port
-// prefixes keyed (L, R, d, proto, port). Rules whose peer matches everything go to
-// (L, ANY, d, ...) the same way. The datapath looks up (L, R) then (L, ANY) and falls back
-// to the isolation flag of L in d: the same three steps as ir/interp.cpp, decided by the same
-// functions as the reference interpreter (ir/interp.h) evaluated on one representative
+// (of any tier) with a non-universal peer matches, the (protocol, port) space is cut into
+// the intervals where the set of matching rules is constant; each interval covered by some
+// rule gets the tiered verdict (port_cells.h: first admin match, Policy deny, baseline where
+// L is not isolated, Policy allow, else "the isolation flag decides"; datapath rule ids,
+// plan.h) as LPM port prefixes keyed (L, R, d, proto, port). Rules whose peer matches
+// everything go to (L, ANY, d, ...) the same way. The datapath looks up (L, R) then (L, ANY)
+// and falls back to the isolation flag of L in d: the steps of ir/interp.cpp, decided by the
+// same functions as the reference interpreter (ir/interp.h) evaluated on one representative
 // endpoint per identity.
 #pragma once
 #include <cstdint>

@@ -15,10 +15,34 @@ bool has_named_port(const Rule& r) {
 }
 } // namespace
 
+uint32_t datapath_rule_count(const Module& m) {
+  return static_cast<uint32_t>(m.rules.size() + m.admin_rules.size() + m.baseline_rules.size());
+}
+
+uint32_t datapath_rule(const Module& m, Tier tier, uint32_t id) {
+  switch (tier) {
+  case Tier::Policy: return id;
+  case Tier::Admin: return static_cast<uint32_t>(m.rules.size()) + id;
+  case Tier::Baseline: return static_cast<uint32_t>(m.rules.size() + m.admin_rules.size()) + id;
+  }
+  return id;
+}
+
+std::pair<Tier, uint32_t> tier_of_datapath_rule(const Module& m, uint32_t rule) {
+  if (rule < m.rules.size()) return {Tier::Policy, rule};
+  rule -= static_cast<uint32_t>(m.rules.size());
+  if (rule < m.admin_rules.size()) return {Tier::Admin, rule};
+  return {Tier::Baseline, rule - static_cast<uint32_t>(m.admin_rules.size())};
+}
+
 DatapathPlan plan_datapath(const Module& m) {
   DatapathPlan plan;
-  plan.rule_count = static_cast<uint32_t>(m.rules.size());
-  for (const Rule& r : m.rules) {
+  plan.rule_count = datapath_rule_count(m);
+  std::vector<const Rule*> all;
+  for (Tier t : {Tier::Policy, Tier::Admin, Tier::Baseline})
+    for (const Rule& r : m.tier_rules(t)) all.push_back(&r);
+  for (const Rule* rule : all) {
+    const Rule& r = *rule;
     DirectionPlan& d = plan.dir[static_cast<int>(r.dir)];
     d.enabled = true;
     // An egress named port resolves against the remote workload, so even a rule whose peer

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "ir/ir.h"
 
@@ -48,7 +49,16 @@ struct DatapathPlan {
 /// the (local, ANY) policy entries instead of one entry per remote identity.
 bool peer_is_universal(const Peer& peer);
 
-/// Plans the datapath for the rules and isolations of `m` (all of them).
+/// Rule ids in the datapath (PolicyValue::rule, counter slots, drop events) number the three
+/// tiers one after the other: the Policy tier's ids as they are, then the admin tier's, then
+/// the baseline tier's, so one counter array and one event field serve all of them.
+uint32_t datapath_rule_count(const Module& m);
+uint32_t datapath_rule(const Module& m, Tier tier, uint32_t id);
+/// The tier and the id within it (Module::tier_rules) of a datapath rule id below
+/// datapath_rule_count(m).
+std::pair<Tier, uint32_t> tier_of_datapath_rule(const Module& m, uint32_t rule);
+
+/// Plans the datapath for the rules (of every tier) and isolations of `m` (all of them).
 DatapathPlan plan_datapath(const Module& m);
 
 } // namespace moat::bundle

@@ -33,6 +33,8 @@ void DatapathEmitter::emit_judge(Value* key, bool reply, bool new_flow, BasicBlo
   BasicBlock* ipcache = block("ipcache");
   BasicBlock* lookup_policy = block("lookup_policy");
   b.CreateStore(b.getInt32(abi::kIdentityWorld), remote_);
+  Value* node_host = stack(4, "remote_node_host");  // kIdentityNodeHost of the hosts entry
+  b.CreateStore(b.getInt32(0), node_host);
   b.CreateCondBr(flag(&bundle::DirectionPlan::ipcache), ipcache, lookup_policy);
   b.SetInsertPoint(ipcache);
   Value* v4 = b.CreateICmpEQ(load(b_.i8(), key, kFamily, 1), b.getInt8(abi::kFamilyV4));
@@ -71,12 +73,16 @@ void DatapathEmitter::emit_judge(Value* key, bool reply, bool new_flow, BasicBlo
   PHINode* remote_entry = b.CreatePHI(b_.ptr(), 2, "remote_entry");
   remote_entry->addIncoming(host_entry, host_found);
   remote_entry->addIncoming(prefix_entry, prefixes);
-  b.CreateStore(b.CreateAnd(load(b_.i32(), remote_entry, 0, 4), b.getInt32(~abi::kIdentityZombie)), remote_);
+  Value* raw_remote = load(b_.i32(), remote_entry, 0, 4);
+  b.CreateStore(b.CreateAnd(raw_remote, b.getInt32(abi::kIdentityMask)), remote_);
+  b.CreateStore(b.CreateAnd(raw_remote, b.getInt32(abi::kIdentityNodeHost)), node_host);
   b.CreateBr(host_check);
-  // The host may always reach its own workloads (kubelet probes).
+  // The host may always reach its own workloads (kubelet probes): HOST, or one of the node's
+  // addresses that a `networks` peer gave an identity of its own.
   b.SetInsertPoint(host_check);
-  Value* from_host = b.CreateAnd(b.CreateNot(egress),
-                                 b.CreateICmpEQ(b.CreateLoad(b_.i32(), remote_), b.getInt32(abi::kIdentityHost)));
+  Value* is_host = b.CreateOr(b.CreateICmpEQ(b.CreateLoad(b_.i32(), remote_), b.getInt32(abi::kIdentityHost)),
+                              b.CreateICmpNE(b.CreateLoad(b_.i32(), node_host), b.getInt32(0)));
+  Value* from_host = b.CreateAnd(b.CreateNot(egress), is_host);
   BasicBlock* host = block("host");
   b.CreateCondBr(from_host, host, lookup_policy);
   b.SetInsertPoint(host);
@@ -125,9 +131,15 @@ void DatapathEmitter::emit_judge(Value* key, bool reply, bool new_flow, BasicBlo
   b.SetInsertPoint(any);
   level(&bundle::DirectionPlan::any_lookup, abi::kIdentityAny, fallback);
 
+  // The entry decides (allow, deny), or says that no rule did (kActionIsolation: an admin
+  // Pass or a baseline rule on an isolated pod, and nothing else) — then the isolation flag
+  // decides, without the (local, ANY) lookup: the entry already accounts for its rules.
   b.SetInsertPoint(verdict);
   b.CreateStore(load(b_.i32(), entry, offsetof(abi::PolicyValue, rule), 4), rule_);
   Value* action = load(b_.i8(), entry, offsetof(abi::PolicyValue, action), 1);
+  BasicBlock* decided = block("entry_decides");
+  b.CreateCondBr(b.CreateICmpEQ(action, b.getInt8(abi::kActionIsolation)), fallback, decided);
+  b.SetInsertPoint(decided);
   b.CreateCondBr(b.CreateICmpEQ(action, b.getInt8(abi::kActionAllow)), allow, deny);
 
   // No entry: isolated -> no allow matched -> drop; not isolated -> allow.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generates the shapes of Antrea's NetworkPolicy controller scale test as Kubernetes YAML.
 
-    gen.py SHAPE OUTDIR [--scale F]
+    gen.py SHAPE OUTDIR [--scale F] [--anp]
 
 writes OUTDIR/policies/*.yaml (NetworkPolicies, split into files of at most 5,000 objects),
 OUTDIR/inventory/*.yaml (Namespaces and Pods), OUTDIR/proof.moat (an isolation proof over
@@ -9,6 +9,10 @@ the shape), OUTDIR/changed/ (the policies with one policy changed, for `moat dif
 OUTDIR/node-7.yaml (the Node object of one of the 1,000 nodes the pods are spread over,
 for the agent's map computation: bench_node_maps).
 --scale multiplies the namespace (or pod / policy) counts: 0.01 gives a quick run.
+--anp adds the admin tiers: one AdminNetworkPolicy per namespace (an ingress Deny of tcp/22
+from another team, a Pass of the rest, and an egress Deny of tcp/25 to a /24 `networks` block
+that covers pod addresses) and the BaselineAdminNetworkPolicy `default` (pod-to-pod ingress
+denied where no NetworkPolicy isolates).
 
 Shapes (counts at --scale 1):
   xlarge       XLargeScaleWithSmallNamespaces: 25,000 namespaces, each with a default-deny
@@ -185,13 +189,68 @@ SHAPES = {
 }
 
 
+def admin_policies(nss):
+    """One AdminNetworkPolicy per namespace and the BaselineAdminNetworkPolicy (see --anp)."""
+    out = []
+    for i, ns in enumerate(nss):
+        name = re.search(r"name: (\S+)", ns).group(1)
+        out.append(f"""apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata:
+  name: admin-{name}
+spec:
+  priority: {i % 1000}
+  subject:
+    namespaces:
+      matchLabels:
+        kubernetes.io/metadata.name: {name}
+  ingress:
+  - name: no-ssh-from-next-team
+    action: Deny
+    from:
+    - namespaces:
+        matchLabels:
+          team: t{(i + 1) % 50}
+    ports:
+    - portNumber: {{protocol: TCP, port: 22}}
+  - name: rest-to-owners
+    action: Pass
+    from:
+    - namespaces: {{}}
+  egress:
+  - name: no-smtp-to-block
+    action: Deny
+    to:
+    - networks: [10.{(i >> 8) & 255}.{i & 255}.0/24]
+    ports:
+    - portNumber: {{protocol: TCP, port: 25}}
+""")
+    out.append("""apiVersion: policy.networking.k8s.io/v1alpha1
+kind: BaselineAdminNetworkPolicy
+metadata:
+  name: default
+spec:
+  subject:
+    namespaces: {}
+  ingress:
+  - name: no-pod-to-pod
+    action: Deny
+    from:
+    - namespaces: {}
+""")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("shape", choices=sorted(SHAPES))
     ap.add_argument("outdir")
     ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--anp", action="store_true")
     a = ap.parse_args()
     nss, pods, pols, proof = SHAPES[a.shape](a.scale)
+    if a.anp:
+        pols = pols + admin_policies(nss)
     write_chunks(os.path.join(a.outdir, "policies"), "netpol", pols)
     write_chunks(os.path.join(a.outdir, "inventory"), "pods", nss + pods)
     changed = list(pols)

@@ -6,11 +6,12 @@
 # (bench_node_maps, node-7 of 1,000) — each under /usr/bin/time with a time limit.
 # Prints a markdown table: wall seconds, peak RSS, exit code ("timeout" past the limit).
 #
-#   bench/scale/run.sh [--build DIR] [--scale F] [--timeout S] [--work DIR] [SHAPE...]
+#   bench/scale/run.sh [--build DIR] [--scale F] [--timeout S] [--work DIR] [--anp] [SHAPE...]
 #
 # SHAPE: xlarge large-ns one-ns per-pod cluster (default: all). --scale multiplies the
 # counts (default 1: the full shapes); --timeout is per command (default 600 s); --work
-# holds the generated inputs and logs (default a fresh directory under /tmp, kept).
+# holds the generated inputs and logs (default a fresh directory under /tmp, kept); --anp adds
+# an AdminNetworkPolicy per namespace and a BaselineAdminNetworkPolicy (gen.py --anp).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -18,6 +19,7 @@ build=$root/build
 scale=1
 limit=600
 work=
+anp=()
 shapes=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -25,7 +27,8 @@ while [ $# -gt 0 ]; do
     --scale) scale=$2; shift 2 ;;
     --timeout) limit=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0" | cut -c3-; exit 0 ;;
+    --anp) anp=(--anp); shift ;;
+    -h|--help) sed -n '2,14p' "$0" | cut -c3-; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) shapes+=("$1"); shift ;;
   esac
@@ -62,7 +65,7 @@ for shape in "${shapes[@]}"; do
   dir=$work/$shape
   rm -rf "$dir"
   mkdir -p "$dir"
-  if ! python3 "$here/gen.py" "$shape" "$dir" --scale "$scale" 2>"$dir/gen.log"; then
+  if ! python3 "$here/gen.py" "$shape" "$dir" --scale "$scale" "${anp[@]}" 2>"$dir/gen.log"; then
     cat "$dir/gen.log" >&2
     exit 2
   fi

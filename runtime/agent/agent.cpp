@@ -472,6 +472,8 @@ std::string Agent::metrics_text() {
     std::string err;
     Counters counters = active_->dp->read_counters(err);
     const auto& origins = bundle_->manifest.origins;
+    const Module& policy = bundle_->manifest.policy;
+    uint32_t rule_count = bundle::datapath_rule_count(policy);
     for (size_t i = 0; i < counters.slots.size(); ++i) {
       if (!counters.slots[i].packets) continue;
       MetricsSnapshot::Counter mc;
@@ -480,8 +482,13 @@ std::string Agent::metrics_text() {
       if (i < origins.size()) {
         mc.rule = std::to_string(origins[i].id);
         mc.origin = origins[i].origin;
+      } else if (i < rule_count) {
+        // Admin and baseline rules follow the Policy tier's (plan.h datapath_rule).
+        auto [tier, id] = bundle::tier_of_datapath_rule(policy, static_cast<uint32_t>(i));
+        mc.rule = tier_prefix(tier) + std::to_string(id);
+        mc.origin = policy.tier_rules(tier)[id].origin;
       } else {
-        mc.rule = special_name(static_cast<uint32_t>(i - origins.size()));
+        mc.rule = special_name(static_cast<uint32_t>(i - rule_count));
       }
       m.counters.push_back(mc);
     }

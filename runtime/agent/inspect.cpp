@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "backend/bundle/manifest.h"
+#include "ir/interp.h"
 #include "ir/ir.h"
 #include "runtime/agent/dispatch.h"
 #include "runtime/agent/generation.h"
@@ -56,6 +57,15 @@ void describe_rule(const std::optional<bundle::Manifest>& m, uint32_t rule, std:
   }
   name = "#" + std::to_string(rule);
   if (!m) return;
+  if (rule >= m->policy.rules.size() && rule < bundle::datapath_rule_count(m->policy)) {
+    // Admin and baseline rules follow the Policy tier's (plan.h datapath_rule).
+    auto [tier, id] = bundle::tier_of_datapath_rule(m->policy, rule);
+    const Rule& r = m->policy.tier_rules(tier)[id];
+    name = std::string("#") + tier_prefix(tier) + std::to_string(id);
+    action = to_string(r.action);
+    origin = r.origin;
+    return;
+  }
   if (rule < m->policy.rules.size()) action = to_string(m->policy.rules[rule].action);
   for (const auto& o : m->origins)
     if (o.id == rule) {

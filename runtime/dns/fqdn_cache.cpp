@@ -12,8 +12,10 @@
 namespace moat::runtime::dns {
 
 FqdnSelectors::FqdnSelectors(const Module& policy) {
-  for (const Rule& r : policy.rules)
-    if (r.peer.kind == Peer::Kind::Fqdn) matches_.push_back(r.peer.fqdn);
+  // Every tier: an AdminNetworkPolicy `domainNames` peer needs learned addresses too.
+  for (Tier t : {Tier::Policy, Tier::Admin, Tier::Baseline})
+    for (const Rule& r : policy.tier_rules(t))
+      if (r.peer.kind == Peer::Kind::Fqdn) matches_.push_back(r.peer.fqdn);
 }
 
 bool FqdnSelectors::selects(const std::string& name) const {

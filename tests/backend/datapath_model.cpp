@@ -74,11 +74,14 @@ bool model_direction(const bundle::MapContents& c, const bundle::DatapathPlan& p
     abi::IpcacheKey k = bundle::ipcache_key(IpPrefix{remote_ip, static_cast<uint8_t>(remote_ip.bits())});
     // A zombie FQDN address (kIdentityZombie) admits no new flow: its entry counts as absent.
     const uint32_t* id = exact(c.hosts, k);
-    if (id && !(*id & abi::kIdentityZombie)) remote = *id;
-    else if (plan.ipcache_prefixes) {
+    bool node_host = false;
+    if (id && !(*id & abi::kIdentityZombie)) {
+      remote = *id & abi::kIdentityMask;
+      node_host = (*id & abi::kIdentityNodeHost) != 0;
+    } else if (plan.ipcache_prefixes) {
       if (const uint32_t* id2 = lpm(c.ipcache, k)) remote = *id2;
     }
-    if (dir == Direction::Ingress && remote == abi::kIdentityHost) return true;
+    if (dir == Direction::Ingress && (remote == abi::kIdentityHost || node_host)) return true;
   }
   abi::PolicyKey key = bundle::policy_key(local.identity, remote, dir, proto_number(proto), port, abi::kPolicyFullBits);
   auto level = [&]() -> const abi::PolicyValue* {
@@ -92,7 +95,7 @@ bool model_direction(const bundle::MapContents& c, const bundle::DatapathPlan& p
     key.remote = abi::kIdentityAny;
     v = level();
   }
-  if (v) return v->action == abi::kActionAllow;
+  if (v && v->action != abi::kActionIsolation) return v->action == abi::kActionAllow;
   uint32_t bit = dir == Direction::Egress ? abi::kFlagIsolatedEgress : abi::kFlagIsolatedIngress;
   return (local.flags & bit) == 0;
 }

@@ -26,6 +26,7 @@ bundle::Manifest sample_manifest(uint64_t seed) {
   bundle::Manifest m;
   m.policy = gen.module(20, 4);
   m.policy.namespaces.clear();
+  if (seed % 2 == 0) gen.add_tiers(m.policy, 4, 3);  // admin and baseline rules, `networks` peers
   for (const Rule& r : m.policy.rules) m.origins.push_back({r.id, "test", "f.moat:1:1"});
   m.sources.push_back({"f.moat", bundle::sha256_hex("x")});
   m.objects.push_back({"default", "default.bpf.o", "", bundle::plan_datapath(m.policy)});
@@ -67,6 +68,10 @@ TEST_CASE("manifest: big manifests (streamed, one line) round trip too", "[backe
   bundle::Manifest m;
   m.policy = gen.module(3000, 3);
   m.policy.namespaces.clear();
+  gen.add_tiers(m.policy, 5, 2);
+  // Policy-tier CIDR peers that match cluster addresses too (a CNI profile's ipBlock).
+  for (Rule& r : m.policy.rules)
+    if (r.peer.kind == Peer::Kind::Cidr && r.id % 2) r.peer.cidr_any_address = true;
   for (const Rule& r : m.policy.rules) m.origins.push_back({r.id, "o\"rigin", "f.moat:2:3"});
   m.objects.push_back({"default", "default.bpf.o", "", bundle::plan_datapath(m.policy)});
   std::string text = bundle::manifest_to_json(m);
@@ -77,6 +82,8 @@ TEST_CASE("manifest: big manifests (streamed, one line) round trip too", "[backe
   REQUIRE(back);
   CHECK(bundle::manifest_to_json(*back) == text);
   REQUIRE(back->policy.rules.size() == 3000);
+  CHECK(back->policy.admin_rules.size() == 5);
+  CHECK(back->policy.baseline_rules.size() == 2);
   CHECK(back->origins[7].origin == "o\"rigin");
   std::vector<Endpoint> eps = gen.endpoints(m.policy, 10);
   for (int i = 0; i < 200; ++i) {

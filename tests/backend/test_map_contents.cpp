@@ -3,6 +3,7 @@
 // denies) x random flows. A mismatch prints the seed; MOAT_SEED=N reproduces it.
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <set>
 
 #include "backend/bundle/map_contents.h"
@@ -31,6 +32,20 @@ bool unique_keys(const std::vector<std::pair<K, V>>& entries) {
   return true;
 }
 
+/// What the loader and the program rely on in any map contents.
+void require_loadable(const bundle::MapContents& c, const bundle::DatapathPlan& plan) {
+  // Each key once: the kernel keeps the last write of a key, the model the first.
+  REQUIRE(unique_keys(c.ipcache));
+  REQUIRE(unique_keys(c.hosts));
+  REQUIRE(unique_keys(c.policy));
+  REQUIRE(unique_keys(c.policy_exact));
+  // The plan's lookups find every entry: no LPM entries where the plan has no LPM lookup.
+  for (const auto& [k, v] : c.policy) REQUIRE(plan[static_cast<Direction>(k.dir)].port_prefixes);
+  for (const auto& [k, v] : c.policy_exact) REQUIRE(plan[static_cast<Direction>(k.dir)].exact_ports);
+  if (!plan.ipcache_prefixes) REQUIRE(c.ipcache.empty());
+  REQUIRE(unique_keys(c.endpoints));
+}
+
 } // namespace
 
 TEST_CASE("map contents: model of the datapath == interpreter on random policies", "[backend][differential]") {
@@ -43,16 +58,7 @@ TEST_CASE("map contents: model of the datapath == interpreter on random policies
     std::vector<Endpoint> eps = test::datapath_endpoints(gen, m, 12);
     bundle::DatapathPlan plan = bundle::plan_datapath(m);
     bundle::MapContents c = contents_for(m, eps);
-    // Each key once: the kernel keeps the last write of a key, the model the first.
-    REQUIRE(unique_keys(c.ipcache));
-    REQUIRE(unique_keys(c.hosts));
-    REQUIRE(unique_keys(c.policy));
-    REQUIRE(unique_keys(c.policy_exact));
-    // The plan's lookups find every entry: no LPM entries where the plan has no LPM lookup.
-    for (const auto& [k, v] : c.policy) REQUIRE(plan[static_cast<Direction>(k.dir)].port_prefixes);
-    for (const auto& [k, v] : c.policy_exact) REQUIRE(plan[static_cast<Direction>(k.dir)].exact_ports);
-    if (!plan.ipcache_prefixes) REQUIRE(c.ipcache.empty());
-    REQUIRE(unique_keys(c.endpoints));
+    require_loadable(c, plan);
     for (int i = 0; i < 60; ++i) {
       size_t s = gen.pick(eps.size()), d = gen.pick(eps.size());
       auto [proto, port] = gen.proto_port(m, eps[d]);
@@ -179,4 +185,173 @@ TEST_CASE("map contents: the endpoint value carries its own addresses and conntr
   CHECK_FALSE(test::model_direction(c, plan, tc, Direction::Egress, eps[0].ips[0], eps[1].ips[0], Protocol::TCP, 80));
   CHECK_FALSE(evaluate(m, Flow{&eps[0], &eps[1], Protocol::TCP, 80}).allowed);
   CHECK_FALSE(test::model_direction(c, plan, b, Direction::Egress, eps[0].ips[0], eps[1].ips[0], Protocol::TCP, 80));
+}
+
+TEST_CASE("map contents: the admin and baseline tiers resolved into the entries == interpreter",
+          "[backend][differential][anp]") {
+  uint64_t base = test::differential_seed();
+  size_t flows = 0, decided_by_tiers = 0;
+  for (uint64_t round = 0; round < 500; ++round) {
+    uint64_t seed = base + 7000 + round;
+    testing::RandomModules gen(seed);
+    Module m = gen.module(gen.pick(8), gen.pick(4));
+    gen.add_tiers(m, 1 + gen.pick(6), gen.pick(4));
+    std::vector<Endpoint> eps = test::datapath_endpoints(gen, m, 12);
+    bundle::DatapathPlan plan = bundle::plan_datapath(m);
+    bundle::MapContents c = contents_for(m, eps);
+    require_loadable(c, plan);
+    // Every recorded rule id is a rule of some tier (or no rule: the isolation flag decides).
+    for (const auto* list : {&c.policy, &c.policy_exact})
+      for (const auto& [k, v] : *list)
+        if (v.action != abi::kActionIsolation) REQUIRE(v.rule < bundle::datapath_rule_count(m));
+    for (int i = 0; i < 60; ++i) {
+      size_t s = gen.pick(eps.size()), d = gen.pick(eps.size());
+      auto [proto, port] = gen.proto_port(m, eps[d]);
+      auto model = test::model_connection(c, plan, eps, s, d, proto, port);
+      if (!model) continue;
+      Verdict v = evaluate(m, Flow{&eps[s], &eps[d], proto, port});
+      INFO("MOAT_SEED=" << seed - 7000 << " (round base + 7000) flow " << eps[s].name << " -> " << eps[d].name << " "
+                        << to_string(proto) << "/" << port);
+      REQUIRE(*model == v.allowed);
+      ++flows;
+      decided_by_tiers += v.egress.tier() != Tier::Policy || v.ingress.tier() != Tier::Policy ||
+                          !v.egress.passed.empty() || !v.ingress.passed.empty();
+    }
+  }
+  CHECK(flows > 10000);
+  CHECK(decided_by_tiers > 300);  // the tiers decide (or pass) a share of the flows
+  WARN("checked " << flows << " flows, " << decided_by_tiers << " decided or passed by an admin or baseline rule");
+}
+
+namespace {
+
+Endpoint pod(const std::string& name, const std::string& ns, Labels labels, const char* ip) {
+  Endpoint e;
+  e.name = name;
+  e.ns = ns;
+  e.labels = std::move(labels);
+  e.ips = {*IpAddr::parse(ip)};
+  return e;
+}
+
+EndpointSelector app(const std::string& value) {
+  EndpointSelector s;
+  s.pods.reqs.push_back({"app", LabelRequirement::Op::In, {value}, {}});
+  return s;
+}
+
+Rule tier_rule(Tier tier, uint32_t id, EndpointSelector subject, Direction dir, Action action, Peer peer) {
+  Rule r;
+  r.tier = tier;
+  r.id = id;
+  r.subject = std::move(subject);
+  r.dir = dir;
+  r.action = action;
+  r.peer = std::move(peer);
+  return r;
+}
+
+Peer pods_peer(const std::string& value) {
+  Peer p;
+  p.kind = Peer::Kind::Endpoints;
+  p.endpoints = app(value);
+  return p;
+}
+
+/// The entry (L, R, dir) for every protocol and port, if any.
+const abi::PolicyValue* all_ports_entry(const bundle::MapContents& c, uint32_t local, uint32_t remote, Direction dir) {
+  for (const auto& [k, v] : c.policy)
+    if (k.local == local && k.remote == remote && k.dir == static_cast<uint8_t>(dir) &&
+        k.prefixlen == abi::kPolicyFixedBits)
+      return &v;
+  return nullptr;
+}
+
+} // namespace
+
+TEST_CASE("map contents: admin Allow beats isolation, baseline Deny applies to non-isolated pods, Pass defers",
+          "[backend][anp]") {
+  Module m;
+  m.isolations.push_back({app("db"), Direction::Ingress, "np", {}});  // db isolated, allows nothing
+  m.admin_rules.push_back(tier_rule(Tier::Admin, 0, app("db"), Direction::Ingress, Action::Allow, pods_peer("backup")));
+  m.admin_rules.push_back(tier_rule(Tier::Admin, 1, app("web"), Direction::Ingress, Action::Pass, pods_peer("backup")));
+  m.baseline_rules.push_back(
+      tier_rule(Tier::Baseline, 0, app("web"), Direction::Ingress, Action::Deny, pods_peer("client")));
+  // A baseline Allow for db: db is isolated, so the baseline is never asked.
+  m.baseline_rules.push_back(tier_rule(Tier::Baseline, 1, app("db"), Direction::Ingress, Action::Allow, pods_peer("client")));
+  std::vector<Endpoint> eps = {pod("db", "x", {{"app", "db"}}, "10.0.0.1"), pod("web", "x", {{"app", "web"}}, "10.0.0.2"),
+                               pod("backup", "x", {{"app", "backup"}}, "10.0.0.3"),
+                               pod("client", "x", {{"app", "client"}}, "10.0.0.4")};
+  bundle::MapContents c = contents_for(m, eps);
+  uint32_t db = c.endpoint_identity[0], web = c.endpoint_identity[1], backup = c.endpoint_identity[2],
+           client = c.endpoint_identity[3];
+
+  const abi::PolicyValue* v = all_ports_entry(c, db, backup, Direction::Ingress);
+  REQUIRE(v);
+  CHECK(v->action == abi::kActionAllow);
+  CHECK(v->rule == bundle::datapath_rule(m, Tier::Admin, 0));
+  v = all_ports_entry(c, db, client, Direction::Ingress);
+  REQUIRE(v);
+  CHECK(v->action == abi::kActionIsolation);  // isolated: the baseline Allow does not apply
+  v = all_ports_entry(c, web, client, Direction::Ingress);
+  REQUIRE(v);
+  CHECK(v->action == abi::kActionDeny);
+  CHECK(v->rule == bundle::datapath_rule(m, Tier::Baseline, 0));
+  v = all_ports_entry(c, web, backup, Direction::Ingress);
+  REQUIRE(v);
+  CHECK(v->action == abi::kActionIsolation);  // passed, and nothing below decides: web is open
+
+  bundle::DatapathPlan plan = bundle::plan_datapath(m);
+  CHECK(plan.rule_count == 4);  // no Policy rule, 2 admin, 2 baseline
+  for (size_t s = 0; s < eps.size(); ++s)
+    for (size_t d = 0; d < eps.size(); ++d) {
+      auto model = test::model_connection(c, plan, eps, s, d, Protocol::TCP, 80);
+      REQUIRE(model);
+      INFO(eps[s].name << " -> " << eps[d].name);
+      CHECK(*model == evaluate(m, Flow{&eps[s], &eps[d], Protocol::TCP, 80}).allowed);
+    }
+}
+
+TEST_CASE("map contents: a networks peer tells apart pods with the same labels by address", "[backend][anp]") {
+  Module m;
+  Peer net;
+  net.kind = Peer::Kind::Cidr;
+  net.cidr = *IpPrefix::parse("10.4.0.0/24");
+  net.cidr_any_address = true;
+  m.admin_rules.push_back(tier_rule(Tier::Admin, 0, app("client"), Direction::Egress, Action::Deny, net));
+  std::vector<Endpoint> eps = {pod("w1", "x", {{"app", "worker"}}, "10.4.0.10"),
+                               pod("w2", "x", {{"app", "worker"}}, "10.4.1.10"),
+                               pod("c", "x", {{"app", "client"}}, "10.5.0.10")};
+  Endpoint host;
+  host.name = "node";
+  host.kind = EndpointKind::Host;
+  host.ips = {*IpAddr::parse("10.4.0.1")};
+  eps.push_back(host);
+  bundle::MapContents c = contents_for(m, eps);
+  // One label identity for both workers, but w1's address has an identity of its own.
+  CHECK(c.endpoint_identity[0] == c.endpoint_identity[1]);
+  auto host_value = [&](const char* ip) {
+    abi::IpcacheKey k = bundle::ipcache_key(IpPrefix{*IpAddr::parse(ip), 32});
+    for (const auto& [key, v] : c.hosts)
+      if (std::memcmp(&key, &k, sizeof k) == 0) return v;
+    FAIL("no hosts entry for " << ip);
+    return 0u;
+  };
+  uint32_t w1 = host_value("10.4.0.10"), w2 = host_value("10.4.1.10"), node = host_value("10.4.0.1");
+  CHECK(w2 == c.endpoint_identity[1]);
+  CHECK(w1 != w2);
+  CHECK(w1 >= abi::kFirstWorkloadIdentity);
+  // The node's address: its own identity too, still marked as this node's (ingress passes).
+  CHECK((node & abi::kIdentityNodeHost) != 0);
+  CHECK((node & abi::kIdentityMask) != abi::kIdentityHost);
+  bundle::DatapathPlan plan = bundle::plan_datapath(m);
+  for (size_t d = 0; d < eps.size(); ++d) {
+    auto model = test::model_connection(c, plan, eps, 2, d, Protocol::TCP, 80);
+    REQUIRE(model);
+    INFO("c -> " << eps[d].name);
+    CHECK(*model == evaluate(m, Flow{&eps[2], &eps[d], Protocol::TCP, 80}).allowed);
+    CHECK(*model == (d == 1 || d == 2));  // only w2 is outside the network (c to itself: self)
+  }
+  // Ingress from the node's address to a pod passes, whatever its identity.
+  CHECK(*test::model_connection(c, plan, eps, 3, 0, Protocol::TCP, 80));
 }

@@ -66,7 +66,7 @@ std::optional<bool> lookup(const std::vector<bundle::PortEntry>& entries, uint8_
     if (len > best_len) best = &e, best_len = len;
   }
   if (!best) return std::nullopt;
-  return best->allow;
+  return best->action == abi::kActionAllow;
 }
 
 } // namespace

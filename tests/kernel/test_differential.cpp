@@ -1,5 +1,5 @@
-// Differential test: seeded random policies x random flows; the interpreter, the Z3
-// encoding and the kernel (compiled objects, maps filled by the loader, packets through
+// Differential test: seeded random policies (half of them with admin and baseline tiers) x
+// random flows; the interpreter, the Z3 encoding and the kernel (compiled objects, maps filled by the loader, packets through
 // BPF_PROG_TEST_RUN on tc and cgroup_skb, replies through conntrack) must give one verdict.
 // A mismatch prints its seed; MOAT_SEED=N reproduces it.
 #include <catch2/catch.hpp>
@@ -16,11 +16,15 @@ using namespace moat;
 TEST_CASE("differential: interpreter == Z3 == kernel on random policies", "[kernel][differential]") {
   MOAT_REQUIRE_KERNEL();
   uint64_t base = test::differential_seed();
-  size_t flows = 0, smt_checked = 0, ndp = 0;
+  size_t flows = 0, smt_checked = 0, ndp = 0, tiered = 0;
   for (uint64_t round = 0; round < 40; ++round) {
     uint64_t seed = base + 1000 + round;
     testing::RandomModules gen(seed);
     Module m = gen.module(1 + gen.pick(10), gen.pick(4));
+    // Every other round adds the admin tiers (AdminNetworkPolicy / baseline rules, with
+    // `networks` peers that match cluster addresses half the time).
+    if (round % 2 == 1) gen.add_tiers(m, 1 + gen.pick(5), gen.pick(4));
+    tiered += m.has_admin_tiers();
     std::vector<Endpoint> eps = test::datapath_endpoints(gen, m, 10);
     std::vector<uint8_t> elf = test::compile_for(m);
     std::string error;
@@ -62,6 +66,7 @@ TEST_CASE("differential: interpreter == Z3 == kernel on random policies", "[kern
     }
   }
   CHECK(flows > 600);
+  CHECK(tiered == 20);
   CHECK(ndp >= 5);  // IPv6 neighbour discovery (always allowed) is among them (~15)
   WARN("kernel checked " << flows << " flows against the interpreter (" << ndp << " neighbour discovery), "
                          << smt_checked << " also against Z3");

@@ -10,6 +10,8 @@
 #include <bpf/bpf.h>
 
 #include "backend/bundle/datapath_abi.h"
+#include "backend/bundle/plan.h"
+#include "ir/interp.h"
 #include "kernel_env.h"
 #include "runtime/flow_runner.h"
 
@@ -331,5 +333,83 @@ TEST_CASE("kernel revalidate: a zombie FQDN address keeps its connections, admit
     REQUIRE(n.dp().apply(n.runner->contents(), n.error));
     n.bump();
     CHECK(n.run(h.egress, other));
+  }
+}
+
+TEST_CASE("kernel revalidate: an AdminNetworkPolicy Deny loaded later cuts an established connection",
+          "[kernel][anp]") {
+  MOAT_REQUIRE_KERNEL();
+  // Before: x/a may open TCP 80 to y/b (b is ingress-isolated, a NetworkPolicy-like allow).
+  // After: the same, plus an admin Deny of a's egress to namespace y — the admin tier comes
+  // first, so the open connection must be cut at its next packet and at its replies.
+  EndpointSelector a, b;
+  a.pods.reqs.push_back({"app", LabelRequirement::Op::In, {"a"}, {}});
+  b.pods.reqs.push_back({"app", LabelRequirement::Op::In, {"b"}, {}});
+  Module before;
+  before.isolations.push_back({b, Direction::Ingress, "t", {}});
+  Rule allow;
+  allow.subject = b;
+  allow.dir = Direction::Ingress;
+  allow.peer.kind = Peer::Kind::Endpoints;
+  allow.peer.endpoints = a;
+  allow.ports = {{Protocol::TCP, 80, 80, "", {}}};
+  before.add_rule(allow);
+  Module after = before;
+  Rule deny;
+  deny.tier = Tier::Admin;
+  deny.subject = a;
+  deny.dir = Direction::Egress;
+  deny.action = Action::Deny;
+  deny.peer.kind = Peer::Kind::Endpoints;
+  deny.peer.endpoints.namespaces.reqs.push_back({kNamespaceNameLabel, LabelRequirement::Op::In, {"y"}, {}});
+  after.admin_rules.push_back(deny);
+
+  std::vector<Endpoint> eps = {test::workload("x", "a", {{"app", "a"}}, "10.0.0.1"),
+                               test::workload("y", "b", {{"app", "b"}}, "10.0.0.2")};
+  std::string error;
+  auto runner = runtime::KernelFlowRunner::create(test::compile_for(after), before, eps, {}, error);
+  INFO(error);
+  REQUIRE(runner);
+  PacketSpec syn;
+  syn.src = ip("10.0.0.1");
+  syn.dst = ip("10.0.0.2");
+  syn.proto = 6;
+  syn.sport = 40000;
+  syn.dport = 80;
+  syn.tcp_flags = runtime::kTcpSyn;
+  PacketSpec ack = syn;
+  ack.tcp_flags = runtime::kTcpAck;
+  auto run = [&](Program p, size_t local, const PacketSpec& s) {
+    auto r = runner->run(p, eps[local], s, error);
+    INFO(error);
+    REQUIRE(r);
+    return r->passed;
+  };
+  for (const Hooks& h : kHooks) {
+    INFO(h.name);
+    REQUIRE(runner->reload(before, error));
+    REQUIRE(runner->datapath().flush_conntrack(error));
+    // The connection opens under the old policy: a's egress (open) and b's ingress (allowed).
+    REQUIRE(run(h.egress, 0, syn));
+    REQUIRE(run(h.ingress, 1, syn));
+    REQUIRE(run(h.egress, 0, ack));
+    // The reload brings the admin Deny: the next packet at a's egress is revoked, with the
+    // admin rule (datapath id: after the Policy tier's) named in the event.
+    runner->datapath().poll_events([&](const abi::DropEvent&) {}, 0, error);
+    REQUIRE(runner->reload(after, error));
+    std::vector<abi::DropEvent> events;
+    CHECK_FALSE(run(h.egress, 0, ack));
+    runner->datapath().poll_events([&](const abi::DropEvent& e) { events.push_back(e); }, 0, error);
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].reason == abi::kDropReasonRevoked);
+    CHECK(events[0].rule == bundle::datapath_rule(after, Tier::Admin, 0));
+    // And a new connection is denied by the admin tier at once.
+    PacketSpec other = syn;
+    other.sport = 40001;
+    CHECK_FALSE(run(h.egress, 0, other));
+    // b's ingress still admits a's port 80 (the deny is a's egress): the interpreter agrees.
+    Verdict v = evaluate(after, Flow{&eps[0], &eps[1], Protocol::TCP, 80});
+    CHECK_FALSE(v.allowed);
+    CHECK(v.egress.why == Decision::Why::AdminDenied);
   }
 }

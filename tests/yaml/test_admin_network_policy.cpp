@@ -290,3 +290,39 @@ spec:
   run_lints(with_anp->m, with_anp->d);
   CHECK(with_anp->count(Code::W402) == 0);
 }
+
+TEST_CASE("W402: an AdminNetworkPolicy Deny of DNS shadows the NetworkPolicy allows of FQDN egress", "[anp][lint]") {
+  // The subject may query kube-dns by its CiliumNetworkPolicy, but an admin Deny of udp/53
+  // decides first: the FQDN rule can never learn an address.
+  std::string cnp = R"(apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: fqdn, namespace: prod}
+spec:
+  endpointSelector: {}
+  egress:
+  - toFQDNs: [{matchName: api.example.com}]
+  - toEndpoints: [{matchLabels: {k8s:io.kubernetes.pod.namespace: kube-system, k8s-app: kube-dns}}]
+    toPorts: [{ports: [{port: "53", protocol: UDP}]}]
+)";
+  auto alone = parse(cnp);
+  INFO(alone->dump());
+  REQUIRE_FALSE(alone->d.has_errors());
+  run_lints(alone->m, alone->d);
+  CHECK(alone->count(Code::W402) == 0);
+  auto with_anp = parse(cnp + "---\n" + kAnp + R"(metadata: {name: no-dns}
+spec:
+  priority: 1
+  subject: {namespaces: {}}
+  egress:
+  - action: Deny
+    to: [{namespaces: {}}]
+    ports: [{portNumber: {protocol: UDP, port: 53}}]
+)");
+  INFO(with_anp->dump());
+  REQUIRE_FALSE(with_anp->d.has_errors());
+  run_lints(with_anp->m, with_anp->d);
+  auto w = with_anp->with(Code::W402);
+  REQUIRE(w.size() == 1);
+  CHECK(w[0]->message.find("AdminNetworkPolicy rule denies") != std::string::npos);
+  CHECK(w[0]->notes.size() == 1);
+}
