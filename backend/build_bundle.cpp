@@ -41,6 +41,19 @@ bool check_buildable(const Module& m, Diagnostics& diags) {
                              tier->size(), to_string(first.tier), first.origin));
     ok = false;
   }
+  // An ipBlock that also matches pod and node addresses (--cni calico or kubernetes) needs
+  // the datapath to classify cluster addresses by prefix too; it does not yet, and compiling
+  // the rule would enforce Cilium's reading instead of the one `moat check` judged.
+  auto matches_cluster = [](const Rule& r) { return r.peer.kind == Peer::Kind::Cidr && r.peer.cidr_any_address; };
+  if (size_t any_address = std::count_if(m.rules.begin(), m.rules.end(), matches_cluster)) {
+    const Rule& first = *std::find_if(m.rules.begin(), m.rules.end(), matches_cluster);
+    diags.report(Code::E240, first.peer.range.known() ? first.peer.range : first.range,
+                 fmt::format("{} rule(s) with an ipBlock that matches pod and node addresses too ({}): the eBPF "
+                             "datapath matches CIDR peers against external addresses only, so `moat build` "
+                             "refuses them (build with --cni cilium, or select pods with podSelector)",
+                             any_address, first.origin));
+    ok = false;
+  }
   if (m.rules.size() >= abi::kSpecialRuleBase) {
     diags.report(Code::E702, SourceRange{},
                  fmt::format("{} rules; the datapath supports at most {}", m.rules.size(), abi::kSpecialRuleBase - 1));

@@ -1,4 +1,4 @@
-// --exclude, --max-file-size, --strict, --verbose (see load_options.h).
+// --exclude, --max-file-size, --disable, --cni, --strict, --verbose (see load_options.h).
 #include "cli/load_options.h"
 
 namespace moat::cli {
@@ -48,6 +48,16 @@ void add_load_options(CLI::App* cmd, LoadOptions& o, bool add_verbose) {
          "annotation moat.dev/disable")
       ->type_name("CODE")
       ->allow_extra_args(false);
+  cmd->add_option_function<std::string>(
+         "--cni",
+         [&o](const std::string& name) {
+           std::optional<CniProfile> p = parse_cni_profile(name);
+           if (!p) throw CLI::ValidationError("--cni", "'" + name + "' is not a CNI profile (cilium, calico or kubernetes)");
+           o.cni = *p;
+         },
+         std::string("Judge NetworkPolicy as this CNI enforces it: cilium, calico or kubernetes (default ") +
+             to_string(kDefaultCniProfile) + "; docs/CNI.md)")
+      ->type_name("PROFILE");
   cmd->add_flag("--strict", o.strict, "Every object kind moat does not read is an error");
   if (add_verbose) cmd->add_flag("--verbose", o.verbose, "Also note the objects skipped because they have no policy meaning");
 }

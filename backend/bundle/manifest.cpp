@@ -101,7 +101,9 @@ json peer_json(const Peer& p, SelectorTable& sel) {
   case Peer::Kind::Cidr: {
     json ex = json::array();
     for (const IpPrefix& e : p.except) ex.push_back(e.str());
-    return {{"kind", "cidr"}, {"cidr", p.cidr.str()}, {"except", ex}};
+    json out = {{"kind", "cidr"}, {"cidr", p.cidr.str()}, {"except", ex}};
+    if (p.cidr_any_address) out["any_address"] = true;  // absent: external endpoints only
+    return out;
   }
   case Peer::Kind::Entity: return {{"kind", "entity"}, {"entity", to_string(p.entity)}};
   case Peer::Kind::Fqdn: return {{"kind", "fqdn"}, {"fqdn", fqdn_json(p.fqdn)}};
@@ -204,6 +206,7 @@ Peer parse_peer(const json& j, const std::vector<EndpointSelector>& sel) {
     p.kind = Peer::Kind::Cidr;
     p.cidr = parse_prefix(j.at("cidr"));
     for (const json& e : j.at("except")) p.except.push_back(parse_prefix(e));
+    p.cidr_any_address = j.value("any_address", false);
   } else if (kind == "entity") {
     p.kind = Peer::Kind::Entity;
     auto e = parse_entity(j.at("entity").get<std::string>());
@@ -333,7 +336,8 @@ void put_rule(std::string& out, const Rule& r, const RuleOrigin* origin, Selecto
   if (r.peer.kind == Peer::Kind::Endpoints) {
     out += "{\"kind\":\"endpoints\",\"selector\":" + std::to_string(sel.add(r.peer.endpoints)) + "}";
   } else if (r.peer.kind == Peer::Kind::Cidr) {
-    out += "{\"cidr\":\"" + r.peer.cidr.str() + "\",\"except\":[";
+    out += r.peer.cidr_any_address ? "{\"any_address\":true,\"cidr\":\"" : "{\"cidr\":\"";
+    out += r.peer.cidr.str() + "\",\"except\":[";
     for (size_t i = 0; i < r.peer.except.size(); ++i) out += (i ? ",\"" : "\"") + r.peer.except[i].str() + "\"";
     out += "],\"kind\":\"cidr\"}";
   } else {
@@ -370,6 +374,7 @@ std::string manifest_to_json(const Manifest& m) {
   json j;
   j["format_version"] = m.format_version;
   j["generator"] = m.generator;
+  j["cni"] = to_string(m.cni);
   json sources = json::array();
   for (const SourceHash& s : m.sources) sources.push_back({{"path", s.path}, {"sha256", s.sha256}});
   j["sources"] = sources;
@@ -482,6 +487,12 @@ std::optional<Manifest> manifest_from_json(const std::string& text, std::string&
       return std::nullopt;
     }
     m.generator = j.at("generator").get<std::string>();
+    if (j.contains("cni")) {
+      // Absent in manifests written before profiles: those were built as the default reads.
+      auto cni = parse_cni_profile(j.at("cni").get<std::string>());
+      if (!cni) throw std::runtime_error("unknown CNI profile '" + j.at("cni").get<std::string>() + "'");
+      m.cni = *cni;
+    }
     for (const json& s : j.at("sources")) m.sources.push_back({s.at("path"), s.at("sha256")});
     for (const json& o : j.at("objects")) {
       ObjectEntry e{o.at("name"), o.at("file"), o.at("sha256"), parse_plan(o.at("plan"))};

@@ -88,6 +88,14 @@ bool Agent::load_bundle(std::string& error) {
       error = "bundle contains L7 rules, which the datapath does not enforce";
       return false;
     }
+    // The bundle's profile made this peer match pod and node addresses too (an ipBlock under
+    // --cni calico or kubernetes); the map contents cover external addresses only, so
+    // enforcing it would be another policy than the one judged (moat build refuses it: E240).
+    if (r.peer.kind == Peer::Kind::Cidr && r.peer.cidr_any_address) {
+      error = std::string("bundle (--cni ") + to_string(b->manifest.cni) +
+              ") has CIDR peers that match cluster addresses, which the datapath does not enforce yet";
+      return false;
+    }
   }
   bundle_ = std::move(*b);
   manifest_text_ = bundle_->manifest_text;
@@ -186,7 +194,8 @@ bool Agent::apply_policy(bool force_new_generation) {
     }
     std::string copy_err;
     write_file_atomic(opts_.state_dir + "/manifest.json", manifest_text_, copy_err);
-    log("generation " + std::to_string(n) + " active (object " + obj->name + ", " +
+    log("generation " + std::to_string(n) + " active (object " + obj->name + ", --cni " +
+        to_string(bundle_->manifest.cni) + ", " +
         std::to_string(g->contents.policy.size() + g->contents.policy_exact.size()) + " policy entries, " +
         std::to_string(g->contents.identities.size()) + " identities" + (g->carried ? ", conntrack carried over" : "") +
         (g->epoch ? ", epoch " + std::to_string(g->epoch) : ", no epoch: the object predates conntrack revalidation") +
