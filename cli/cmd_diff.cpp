@@ -270,16 +270,9 @@ void add_diff_command(CLI::App& app, int& exit_code) {
                   "The new version (file or directory; - reads YAML from standard input); omitted with --old-cni: "
                   "OLD again, judged under two profiles");
   add_load_options(cmd, opts->load);
-  cmd->add_option_function<std::string>(
-         "--old-cni",
-         [opts](const std::string& name) {
-           std::optional<CniProfile> p = parse_cni_profile(name);
-           if (!p) throw CLI::ValidationError("--old-cni", "'" + name + "' is not a CNI profile (cilium, calico or kubernetes)");
-           opts->old_cni = *p;
-         },
-         "Judge the old version as this CNI enforces it (default: --cni); `--old-cni calico --cni cilium PATH`: "
-         "the flows that change when the cluster moves from Calico to Cilium")
-      ->type_name("PROFILE");
+  add_cni_option(cmd, "--old-cni", [opts](CniProfile p) { opts->old_cni = p; },
+                 "Judge the old version as this CNI enforces it (default: --cni); `--old-cni calico --cni cilium "
+                 "PATH`: the flows that change when the cluster moves from Calico to Cilium");
   add_format_option(cmd, opts->format, {"text", "json", "sarif", "junit", "md"});
   cmd->add_option("--max-cubes", opts->max_cubes, "Cubes listed per direction")->capture_default_str();
   cmd->add_option("--timeout", opts->verify.timeout_ms, "Solver time limit per query in ms (0: none)")

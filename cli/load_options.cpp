@@ -17,6 +17,19 @@ std::vector<std::string> split_codes(const std::string& list) {
 }
 } // namespace
 
+void add_cni_option(CLI::App* cmd, const std::string& name, std::function<void(CniProfile)> set,
+                    const std::string& help) {
+  cmd->add_option_function<std::string>(
+         name,
+         [name, set = std::move(set)](const std::string& value) {
+           std::optional<CniProfile> p = parse_cni_profile(value);
+           if (!p) throw CLI::ValidationError(name, "'" + value + "' is not a CNI profile (cilium, calico or kubernetes)");
+           set(*p);
+         },
+         help)
+      ->type_name("PROFILE");
+}
+
 void add_load_options(CLI::App* cmd, LoadOptions& o, bool add_verbose) {
   cmd->add_option("--exclude", o.exclude,
                   "Skip files and directories under a PATH directory whose path relative to it, or "
@@ -48,16 +61,9 @@ void add_load_options(CLI::App* cmd, LoadOptions& o, bool add_verbose) {
          "annotation moat.dev/disable")
       ->type_name("CODE")
       ->allow_extra_args(false);
-  cmd->add_option_function<std::string>(
-         "--cni",
-         [&o](const std::string& name) {
-           std::optional<CniProfile> p = parse_cni_profile(name);
-           if (!p) throw CLI::ValidationError("--cni", "'" + name + "' is not a CNI profile (cilium, calico or kubernetes)");
-           o.cni = *p;
-         },
-         std::string("Judge NetworkPolicy as this CNI enforces it: cilium, calico or kubernetes (default ") +
-             to_string(kDefaultCniProfile) + "; docs/CNI.md)")
-      ->type_name("PROFILE");
+  add_cni_option(cmd, "--cni", [&o](CniProfile p) { o.cni = p; },
+                 std::string("Judge NetworkPolicy as this CNI enforces it: cilium, calico or kubernetes (default ") +
+                     to_string(kDefaultCniProfile) + "; docs/CNI.md)");
   cmd->add_flag("--strict", o.strict, "Every object kind moat does not read is an error");
   if (add_verbose) cmd->add_flag("--verbose", o.verbose, "Also note the objects skipped because they have no policy meaning");
 }

@@ -2,37 +2,30 @@
 // under every profile that reads it, and the moat language has no profile.
 #include "ir/cni_lint.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
 
+#include "ir/interp.h"
+
 namespace moat {
-
-namespace {
-
-/// The first address of `ep` inside the peer's CIDR and outside its excepts, or nullptr.
-const IpAddr* covered_address(const Peer& p, const Endpoint& ep) {
-  for (const IpAddr& ip : ep.ips)
-    if (p.cidr.contains(ip) &&
-        std::none_of(p.except.begin(), p.except.end(), [&](const IpPrefix& e) { return e.contains(ip); }))
-      return &ip;
-  return nullptr;
-}
-
-} // namespace
 
 void lint_ip_blocks_over_workloads(const Module& m, const std::vector<Endpoint>& endpoints, Diagnostics& diags) {
   for (const Rule& r : m.rules) {
     if (r.peer.kind != Peer::Kind::Cidr || r.origin.rfind("NetworkPolicy ", 0) != 0) continue;
+    // The interpreter's reading of the ipBlock as the permissive profiles have it: which
+    // workload addresses it would match (its `except` honoured).
+    Peer any_address = r.peer;
+    any_address.cidr_any_address = true;
     const Endpoint* first = nullptr;
     const IpAddr* addr = nullptr;
     size_t count = 0;
     for (const Endpoint& ep : endpoints) {
       if (ep.kind != EndpointKind::Workload) continue;
-      const IpAddr* a = covered_address(r.peer, ep);
-      if (!a) continue;
-      if (!first) first = &ep, addr = a;
-      ++count;
+      for (size_t i = 0; i < ep.ips.size(); ++i) {
+        if (!peer_matches(any_address, ep, i)) continue;
+        if (!first) first = &ep, addr = &ep.ips[i];
+        ++count;
+        break;
+      }
     }
     if (!first) continue;
     std::string who = fmt::format("workload {} ({}){}", first->name, addr->str(),
