@@ -119,3 +119,34 @@ TEST_CASE("cli: moat diff --old-cni calico --cni cilium names the flows the migr
     }
   }
 }
+
+TEST_CASE("cli: the agent refuses a bundle whose CIDR peers match cluster addresses", "[cni][agent]") {
+  // A manifest that says so (hand-edited here; a future `moat build --cni calico` would write
+  // it): the datapath cannot enforce it yet, so the agent must refuse rather than enforce
+  // Cilium's reading. The refusal comes before anything is pinned.
+  std::string dir = "/tmp/moat-cni-agent-" + std::to_string(getpid());
+  std::string pin = "/sys/fs/bpf/moat-test-cni-" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  REQUIRE(run_moat("build -q --cni cilium -o " + dir + "/b " + kPodCidr, true).exit_code == 0);
+  std::string text;
+  {
+    std::ifstream in(dir + "/b/manifest.json");
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  size_t at = text.find("\"cidr\": \"10.244.0.0/16\"");
+  REQUIRE(at != std::string::npos);
+  text.insert(at, "\"any_address\": true, ");
+  std::ofstream(dir + "/b/manifest.json") << text;
+  std::ofstream(dir + "/node.yaml") << "kind: Node\nmetadata: {name: node-1}\n"
+                                       "status: {addresses: [{type: InternalIP, address: 10.199.1.1}]}\n";
+  std::ofstream(dir + "/inv.yaml") << "kind: List\nitems:\n  - {kind: Namespace, metadata: {name: shop}}\n";
+  Run r = run_moat("agent --once --bundle " + dir + "/b --node " + dir + "/node.yaml --inventory " + dir +
+                       "/inv.yaml --pin-dir " + pin + " --state-dir " + dir + "/state",
+                   true);
+  INFO(r.out);
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.find("CIDR peers that match cluster addresses") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(pin + "/gen"));
+  std::filesystem::remove_all(pin);
+  std::filesystem::remove_all(dir);
+}
