@@ -71,6 +71,7 @@ int run_build(const BuildOptions& o) {
     return 3;
   }
   print_diagnostics(diags, sm, stderr);  // warnings, if any
+  out.manifest.cni = o.load.cni;  // the agent reads which profile the rules were lowered under
 
   if (!o.emit_llvm.empty()) {
     backend::CompileOptions co;

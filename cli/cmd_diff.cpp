@@ -6,6 +6,8 @@
 // (`moat list` of each version). Exit 0 equivalent (and no connection changed),
 // 1 different (or undecided within --timeout), 2 bad input (also: an --inventory none of
 // whose endpoints a policy selects, so nothing was compared), 3 internal error.
+// --old-cni judges the old version under another CNI profile; with it, NEW may be omitted
+// and the same sources are compared across the two profiles (a CNI migration, docs/CNI.md).
 #include <fmt/format.h>
 
 #include "cli/commands.h"
@@ -25,6 +27,7 @@ namespace {
 
 struct DiffOptions {
   LoadOptions load;
+  std::optional<CniProfile> old_cni;  // --old-cni; unset: load.cni for both versions
   std::string old_path, new_path, format = "text", old_inventory;
   size_t max_cubes = 32;
   VerifyCliOptions verify;
@@ -65,13 +68,36 @@ std::string cube_detail(const Module& old_m, const Module& new_m, const SourceMa
   return out;
 }
 
-int run_diff(const DiffOptions& o) {
+int run_diff(DiffOptions o) {
+  if (o.new_path.empty()) {
+    if (!o.old_cni) {
+      std::fprintf(stderr, "moat diff: give OLD and NEW, or one PATH with --old-cni (docs/CNI.md)\n");
+      return 2;
+    }
+    if (o.old_path == "-") {
+      std::fprintf(stderr, "moat diff: --old-cni with one PATH reads it twice: standard input cannot be read twice\n");
+      return 2;
+    }
+    o.new_path = o.old_path;  // one set of sources, two profiles
+  }
+  LoadOptions old_load = o.load;
+  if (o.old_cni) old_load.cni = *o.old_cni;
+  bool migration = old_load.cni != o.load.cni;
+  // Each version's label says which profile judged it when the two differ.
+  std::string old_label = o.old_path, new_label = o.new_path;
+  if (migration) {
+    old_label += fmt::format(" (--cni {})", to_string(old_load.cni));
+    new_label += fmt::format(" (--cni {})", to_string(o.load.cni));
+  }
   SourceManager sm;
   Module old_m, new_m;
-  Diagnostics diags;
+  Diagnostics diags, old_diags;
   std::unique_ptr<RunClock> clock = o.verify.make_clock();
   clock->phase("loading the old version");
-  load_paths({o.old_path}, sm, old_m, diags, o.load);
+  // The same sources loaded twice would report each mistake twice: then only the new
+  // load's diagnostics are shown (a profile changes meanings, never what is malformed).
+  bool same_sources = o.old_path == o.new_path;
+  load_paths({o.old_path}, sm, old_m, same_sources ? old_diags : diags, old_load);
   clock->phase("loading the new version");
   load_paths({o.new_path}, sm, new_m, diags, o.load);
   std::optional<CasesFile> inv;
@@ -79,8 +105,8 @@ int run_diff(const DiffOptions& o) {
   if (!o.verify.inventory.empty()) inv = load_inventory_file(o.verify.inventory, sm, diags);
   std::optional<CasesFile> old_inv;
   if (!o.old_inventory.empty()) old_inv = load_inventory_file(o.old_inventory, sm, diags);
-  if (diags.has_errors()) {
-    print_diagnostics(diags, sm, stderr);
+  if (diags.has_errors() || old_diags.has_errors()) {
+    print_diagnostics(diags.has_errors() ? diags : old_diags, sm, stderr);
     return 2;
   }
   VerifyOptions vo;
@@ -129,8 +155,9 @@ int run_diff(const DiffOptions& o) {
       cubes.push_back({{"change", c.newly_allowed ? "newly allowed" : "newly denied"},
                        {"src", c.src}, {"dst", c.dst}, {"ports", c.ports}, {"witness", w}});
     }
-    nlohmann::json j = {{"old", o.old_path}, {"new", o.new_path}, {"result", verdict}, {"equivalent", r.status == ProofStatus::Proved},
-                        {"cubes", cubes}, {"truncated", r.truncated}};
+    nlohmann::json j = {{"old", o.old_path}, {"new", o.new_path}, {"old_cni", to_string(old_load.cni)},
+                        {"new_cni", to_string(o.load.cni)}, {"result", verdict},
+                        {"equivalent", r.status == ProofStatus::Proved}, {"cubes", cubes}, {"truncated", r.truncated}};
     if (o.verify.timings) j["seconds"] = r.seconds;
     if (inv) j["inventory"] = {{"endpoints", r.inventory_endpoints}, {"selected", r.inventory_subjects}};
     if (compare_workloads) {
@@ -172,13 +199,13 @@ int run_diff(const DiffOptions& o) {
     }
     std::puts(sarif_log(results, sm, {o.new_path}).dump(2).c_str());
   } else if (o.format == "md") {
-    std::fputs(diff_markdown(old_m, new_m, sm, r, o.old_path, o.new_path, verdict).c_str(), stdout);
+    std::fputs(diff_markdown(old_m, new_m, sm, r, old_label, new_label, verdict).c_str(), stdout);
     if (compare_workloads) std::fputs(connection_changes_markdown(changes).c_str(), stdout);
   } else if (o.format == "junit") {
     std::vector<JunitCase> cases;
     for (bool allowed : {true, false}) {
       JunitCase jc;
-      jc.classname = o.new_path;
+      jc.classname = new_label;
       jc.name = allowed ? "no flow newly allowed" : "no flow newly denied";
       jc.seconds = r.seconds / 2;
       for (const DiffCube& c : r.cubes) {
@@ -193,7 +220,7 @@ int run_diff(const DiffOptions& o) {
     }
     if (compare_workloads) {
       JunitCase jc;
-      jc.classname = o.new_path;
+      jc.classname = new_label;
       jc.name = "no connection among the workloads changed";
       for (const ConnChange& c : changes)
         jc.detail += fmt::format("{} {} => {} : {} -> {}\n", c.kind(), c.src, c.dst,
@@ -225,8 +252,10 @@ int run_diff(const DiffOptions& o) {
                                           r.inventory_subjects)
                             : std::string();
     if (compare_workloads) scope += fmt::format("; {} connection(s) among the workloads changed", changes.size());
-    std::printf("moat diff: %s: %zu cube(s) newly allowed, %zu newly denied%s (%.2fs)\n", verdict.c_str(), plus, minus,
-                scope.c_str(), r.seconds);
+    std::string profiles = migration ? fmt::format(" from --cni {} to --cni {}", to_string(old_load.cni), to_string(o.load.cni))
+                                     : std::string();
+    std::printf("moat diff: %s%s: %zu cube(s) newly allowed, %zu newly denied%s (%.2fs)\n", verdict.c_str(),
+                profiles.c_str(), plus, minus, scope.c_str(), r.seconds);
   }
   return r.status == ProofStatus::Proved && changes.empty() ? 0 : 1;
 }
@@ -237,8 +266,13 @@ void add_diff_command(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<DiffOptions>();
   CLI::App* cmd = app.add_subcommand("diff", "Semantic difference of two policy versions, with witnesses");
   cmd->add_option("old", opts->old_path, "The old version (file or directory)")->required();
-  cmd->add_option("new", opts->new_path, "The new version (file or directory; - reads YAML from standard input)")->required();
+  cmd->add_option("new", opts->new_path,
+                  "The new version (file or directory; - reads YAML from standard input); omitted with --old-cni: "
+                  "OLD again, judged under two profiles");
   add_load_options(cmd, opts->load);
+  add_cni_option(cmd, "--old-cni", [opts](CniProfile p) { opts->old_cni = p; },
+                 "Judge the old version as this CNI enforces it (default: --cni); `--old-cni calico --cni cilium "
+                 "PATH`: the flows that change when the cluster moves from Calico to Cilium");
   add_format_option(cmd, opts->format, {"text", "json", "sarif", "junit", "md"});
   cmd->add_option("--max-cubes", opts->max_cubes, "Cubes listed per direction")->capture_default_str();
   cmd->add_option("--timeout", opts->verify.timeout_ms, "Solver time limit per query in ms (0: none)")

@@ -13,6 +13,7 @@
 #include "cli/render.h"
 #include "frontend/cases.h"
 #include "frontend/frontend.h"
+#include "ir/cni_lint.h"
 
 namespace moat::cli {
 
@@ -236,6 +237,7 @@ int run_test(const TestOptions& o) {
   load_paths(o.paths, sm, module, diags, o.load);
   std::optional<CasesFile> file;
   if (!o.cases.empty()) file = load_cases(o.cases, sm, diags);
+  if (file && !diags.has_errors()) lint_ip_blocks_over_workloads(module, file->endpoints, diags);  // W420
   print_diagnostics(diags, sm, stderr);
   if (diags.has_errors()) return 2;
 

@@ -1,4 +1,4 @@
-// --exclude, --max-file-size, --strict, --verbose (see load_options.h).
+// --exclude, --max-file-size, --disable, --cni, --strict, --verbose (see load_options.h).
 #include "cli/load_options.h"
 
 namespace moat::cli {
@@ -16,6 +16,19 @@ std::vector<std::string> split_codes(const std::string& list) {
   return out;
 }
 } // namespace
+
+void add_cni_option(CLI::App* cmd, const std::string& name, std::function<void(CniProfile)> set,
+                    const std::string& help) {
+  cmd->add_option_function<std::string>(
+         name,
+         [name, set = std::move(set)](const std::string& value) {
+           std::optional<CniProfile> p = parse_cni_profile(value);
+           if (!p) throw CLI::ValidationError(name, "'" + value + "' is not a CNI profile (cilium, calico or kubernetes)");
+           set(*p);
+         },
+         help)
+      ->type_name("PROFILE");
+}
 
 void add_load_options(CLI::App* cmd, LoadOptions& o, bool add_verbose) {
   cmd->add_option("--exclude", o.exclude,
@@ -48,6 +61,9 @@ void add_load_options(CLI::App* cmd, LoadOptions& o, bool add_verbose) {
          "annotation moat.dev/disable")
       ->type_name("CODE")
       ->allow_extra_args(false);
+  add_cni_option(cmd, "--cni", [&o](CniProfile p) { o.cni = p; },
+                 std::string("Judge NetworkPolicy as this CNI enforces it: cilium, calico or kubernetes (default ") +
+                     to_string(kDefaultCniProfile) + "; docs/CNI.md)");
   cmd->add_flag("--strict", o.strict, "Every object kind moat does not read is an error");
   if (add_verbose) cmd->add_flag("--verbose", o.verbose, "Also note the objects skipped because they have no policy meaning");
 }

@@ -9,6 +9,7 @@
 #include "cli/explain.h"
 #include "cli/inventory_input.h"
 #include "cli/render.h"
+#include "ir/cni_lint.h"
 
 namespace moat::cli {
 
@@ -91,6 +92,7 @@ CheckVerification verify_for_check(const Module& m, SourceManager& sm, Diagnosti
     if (clock) clock->phase("loading the inventory");
     v.inventory = load_inventory_file(o.inventory, sm, diags);
     if (!v.inventory) return v;
+    lint_ip_blocks_over_workloads(m, v.inventory->endpoints, diags);  // W420
   }
   VerifyOptions vo;
   vo.timeout_ms = o.timeout_ms;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "frontend/kube_objects.h"
+#include "ir/cni_profile.h"
 #include "ir/diagnostic.h"
 #include "ir/ir.h"
 
@@ -31,6 +32,8 @@ struct LoadOptions {
   /// Warning and note codes switched off everywhere (--disable); load_paths hands them to
   /// the Diagnostics, so the lints that run after loading honour them too.
   std::vector<Code> disabled;
+  /// Whose reading of NetworkPolicy the front end lowers (--cni; docs/CNI.md).
+  CniProfile cni = kDefaultCniProfile;
 };
 
 /// The objects read so far, by identity (group-qualified kind, namespace, name), so a

@@ -412,6 +412,7 @@ std::string manifest_to_json(const Manifest& m) {
   json j;
   j["format_version"] = m.format_version;
   j["generator"] = m.generator;
+  j["cni"] = to_string(m.cni);
   json sources = json::array();
   for (const SourceHash& s : m.sources) sources.push_back({{"path", s.path}, {"sha256", s.sha256}});
   j["sources"] = sources;
@@ -522,6 +523,12 @@ std::optional<Manifest> manifest_from_json(const std::string& text, std::string&
       return std::nullopt;
     }
     m.generator = j.at("generator").get<std::string>();
+    if (j.contains("cni")) {
+      // Absent in manifests written before profiles: those were built as the default reads.
+      auto cni = parse_cni_profile(j.at("cni").get<std::string>());
+      if (!cni) throw std::runtime_error("unknown CNI profile '" + j.at("cni").get<std::string>() + "'");
+      m.cni = *cni;
+    }
     for (const json& s : j.at("sources")) m.sources.push_back({s.at("path"), s.at("sha256")});
     for (const json& o : j.at("objects")) {
       ObjectEntry e{o.at("name"), o.at("file"), o.at("sha256"), parse_plan(o.at("plan"))};

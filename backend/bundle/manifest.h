@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "backend/bundle/plan.h"
+#include "ir/cni_profile.h"
 #include "ir/ir.h"
 
 namespace moat::bundle {
@@ -54,6 +55,9 @@ struct RuleOrigin {
 struct Manifest {
   int format_version = kManifestFormatVersion;
   std::string generator = "moat";
+  /// The CNI profile the policy was lowered under (`moat build --cni`); a manifest written
+  /// before profiles existed has none and reads as the default, which it was built under.
+  CniProfile cni = kDefaultCniProfile;
   std::vector<SourceHash> sources;
   std::vector<ObjectEntry> objects;
   std::vector<PoolEntry> pools;

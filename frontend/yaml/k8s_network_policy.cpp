@@ -27,6 +27,10 @@ std::optional<Peer> parse_ip_block(Ctx& ctx, const YAML::Node& node, SourceRange
   Peer p;
   p.kind = Peer::Kind::Cidr;
   p.range = m.range();
+  // Whether an ipBlock also matches pod and node addresses is the CNI's choice (docs/CNI.md):
+  // Cilium never (cilium#9209), Calico and the upstream e2e suite do; `except` carves
+  // addresses out either way.
+  p.cidr_any_address = ip_block_matches_cluster(ctx.opts ? ctx.opts->cni : kDefaultCniProfile);
   auto text = strict_string(ctx, m.get("cidr"), "ipBlock cidr", m.key_range("cidr"));
   if (!text) return std::nullopt;
   auto cidr = text->find('/') != std::string::npos ? IpPrefix::parse(*text) : std::nullopt;

@@ -390,6 +390,15 @@ void handle_object(Ctx& ctx, const YAML::Node& doc, int list_depth, const std::s
     return;
   }
   if (handler == Handler::Workload) return;  // endpoints, not policy: read by the workload readers
+  CniProfile cni = ctx.opts ? ctx.opts->cni : kDefaultCniProfile;
+  if ((handler == Handler::Cilium || handler == Handler::CiliumClusterwide) && !reads_cilium_policies(cni)) {
+    // Calico does not watch cilium.io resources, so on a Calico cluster such an object has
+    // no effect on traffic; judging it anyway would prove something Calico does not enforce.
+    ctx.diags.report(Code::W240, kind_range,
+                     kind + " is not read by " + to_string(cni) + " (--cni " + to_string(cni) +
+                         "): moat ignores it, as the cluster would; use --cni cilium to judge it");
+    return;
+  }
 
   ObjectMeta meta;
   meta.api_version = api;

@@ -186,7 +186,8 @@ bool Agent::apply_policy(bool force_new_generation) {
     }
     std::string copy_err;
     write_file_atomic(opts_.state_dir + "/manifest.json", manifest_text_, copy_err);
-    log("generation " + std::to_string(n) + " active (object " + obj->name + ", " +
+    log("generation " + std::to_string(n) + " active (object " + obj->name + ", --cni " +
+        to_string(bundle_->manifest.cni) + ", " +
         std::to_string(g->contents.policy.size() + g->contents.policy_exact.size()) + " policy entries, " +
         std::to_string(g->contents.identities.size()) + " identities" + (g->carried ? ", conntrack carried over" : "") +
         (g->epoch ? ", epoch " + std::to_string(g->epoch) : ", no epoch: the object predates conntrack revalidation") +

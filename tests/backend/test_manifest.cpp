@@ -142,3 +142,45 @@ TEST_CASE("bundle: written atomically, read back with hash checks", "[backend]")
   fs::remove_all(dir);
   fs::remove_all(other);
 }
+
+TEST_CASE("manifest: the CNI profile and a CIDR peer's any_address round trip", "[backend][cni]") {
+  bundle::Manifest m = sample_manifest(7);
+  m.cni = CniProfile::Calico;
+  Rule r;
+  r.id = static_cast<uint32_t>(m.policy.rules.size());
+  r.dir = Direction::Egress;
+  r.peer.kind = Peer::Kind::Cidr;
+  r.peer.cidr = *IpPrefix::parse("10.244.0.0/16");
+  r.peer.except.push_back(*IpPrefix::parse("10.244.0.2/32"));
+  r.peer.cidr_any_address = true;
+  m.policy.rules.push_back(r);
+  m.origins.push_back({r.id, "NetworkPolicy x/egress", "p.yaml:1:1"});
+  std::string text = bundle::manifest_to_json(m);
+  CHECK(text.find("\"calico\"") != std::string::npos);
+  std::string error;
+  auto back = bundle::manifest_from_json(text, error);
+  INFO(error);
+  REQUIRE(back);
+  CHECK(back->cni == CniProfile::Calico);
+  CHECK(back->policy.rules.back().peer.cidr_any_address);
+  CHECK(back->policy.rules.back().peer.except.size() == 1);
+  CHECK(bundle::manifest_to_json(*back) == text);
+}
+
+TEST_CASE("manifest: one written before profiles (no cni) reads as the default; an unknown one is refused",
+          "[backend][cni]") {
+  std::string text = bundle::manifest_to_json(sample_manifest(8));
+  size_t at = text.find("\"cni\"");
+  REQUIRE(at != std::string::npos);
+  std::string old = text;
+  old.erase(at, old.find(',', at) + 1 - at);  // the key, its value and the comma
+  std::string error;
+  auto back = bundle::manifest_from_json(old, error);
+  INFO(error);
+  REQUIRE(back);
+  CHECK(back->cni == kDefaultCniProfile);
+  std::string bad = text;
+  bad.replace(bad.find("\"cilium\"", at), std::string("\"cilium\"").size(), "\"weave\"");
+  CHECK_FALSE(bundle::manifest_from_json(bad, error));
+  CHECK(error.find("weave") != std::string::npos);
+}
