@@ -54,6 +54,12 @@ struct RuleOrigin {
 struct Manifest {
   int format_version = kManifestFormatVersion;
   std::string generator = "moat";
+  /// Which build this is, for replay protection (replay_guard.h): a trusting agent never
+  /// activates a lower serial than one it has activated. `moat build --serial`, by default
+  /// the build's Unix time. 0: none (a manifest from before serials).
+  uint64_t serial = 0;
+  /// Unix time (seconds) after which a trusting agent refuses the bundle; 0: no expiry.
+  int64_t not_after = 0;
   std::vector<SourceHash> sources;
   std::vector<ObjectEntry> objects;
   std::vector<PoolEntry> pools;
