@@ -77,6 +77,9 @@ void add_agent_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--bundle", o.bundle_dir, "Bundle directory written by `moat build -o`");
   cmd->add_option("--trust", o.trust_files,
                   "Public key file (moat keygen): use only bundles signed by it; repeatable (key rotation)");
+  cmd->add_option("--min-serial", o.min_serial,
+                  "With --trust: refuse bundles below this serial even when the state directory, which "
+                  "remembers the highest serial activated, was wiped");
   cmd->add_option("--node", o.node_file, "This node's Kubernetes Node object (YAML or JSON)");
   cmd->add_option("--inventory", o.inventory_files, "Namespaces and Pods (List, YAML or JSON); repeatable");
   cmd->add_option("--kube-api", o.kube.api,

@@ -1,14 +1,18 @@
-// moat build -o DIR [--sign KEY] PATH...: compile policy sources into a bundle — NAME.bpf.o
-// objects (eBPF, BTF, loadable by libbpf), manifest.json and, with --sign, its ed25519
+// moat build -o DIR [--sign KEY] [--serial N] [--valid-for D] PATH...: compile policy sources
+// into a bundle — NAME.bpf.o objects (eBPF, BTF, loadable by libbpf), manifest.json (with the
+// serial and expiry a trusting agent checks against replays) and, with --sign, its ed25519
 // signature manifest.json.sig. Exit 0 built, 2 bad input (also an unusable key) or a policy
 // the datapath cannot enforce (E7xx), 3 internal error (LLVM failed, cannot write DIR).
 // The bundle is written atomically: a failure never leaves a half-written DIR.
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 
 #include <fmt/format.h>
 
 #include "backend/backend.h"
+#include "backend/bundle/replay_guard.h"
 #include "backend/bundle/signature.h"
 #include "cli/commands.h"
 #include "cli/load_options.h"
@@ -25,6 +29,8 @@ struct BuildOptions {
   std::string out;
   std::string emit_llvm;  // write the datapath's LLVM IR here (debugging)
   std::string sign_key;   // secret key file (moat keygen); "" = unsigned bundle
+  std::string serial;     // "" = bundle::default_serial (SOURCE_DATE_EPOCH or the build time)
+  std::string valid_for;           // "" = no expiry
   bool quiet = false;
   bool timings = false;  // print the time of each phase
 };
@@ -41,6 +47,24 @@ int run_build(const BuildOptions& o) {
     key = bundle::read_secret_key(o.sign_key, kerr);
     if (!key) {
       std::fprintf(stderr, "moat build: --sign: %s\n", kerr.c_str());
+      return 2;
+    }
+  }
+  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::optional<int64_t> validity;
+  if (!o.valid_for.empty() && !(validity = bundle::parse_validity_seconds(o.valid_for))) {
+    std::fprintf(stderr, "moat build: --valid-for '%s': expected a positive duration such as 90s, 12h or 30d\n",
+                 o.valid_for.c_str());
+    return 2;
+  }
+  uint64_t serial = bundle::default_serial(now);
+  if (!o.serial.empty()) {
+    char* end = nullptr;
+    errno = 0;
+    serial = std::strtoull(o.serial.c_str(), &end, 10);
+    if (o.serial[0] < '1' || o.serial[0] > '9' || *end != '\0' || errno == ERANGE) {
+      std::fprintf(stderr, "moat build: --serial '%s': expected a whole number from 1 (0 means a bundle without a serial)\n",
+                   o.serial.c_str());
       return 2;
     }
   }
@@ -88,6 +112,8 @@ int run_build(const BuildOptions& o) {
   bundle::Signer signer;
   if (key) signer = [&key](const std::string& text) { return key->sign(text); };
   size_t object_count = out.objects.size(), pool_count = out.manifest.pools.size();
+  out.manifest.serial = serial;
+  if (validity) out.manifest.not_after = now + *validity;
   if (!bundle::write_bundle(o.out, std::move(out.manifest), out.objects, error, signer)) {
     std::fprintf(stderr, "moat build: %s\n", error.c_str());
     return 3;
@@ -96,8 +122,10 @@ int run_build(const BuildOptions& o) {
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (!o.quiet)
     std::fprintf(stderr, "%s\n",
-                 fmt::format("moat build: {} rule(s), {} isolation(s), {} object(s), {} node pool(s) -> {}{} ({:.0f} ms)",
-                             rule_count, isolation_count, object_count, pool_count, o.out,
+                 fmt::format("moat build: {} rule(s), {} isolation(s), {} object(s), {} node pool(s) -> {}, serial {}{}{} "
+                             "({:.0f} ms)",
+                             rule_count, isolation_count, object_count, pool_count, o.out, serial,
+                             validity ? ", valid until " + bundle::utc_time_text(now + *validity) : std::string(),
                              key ? ", signed by key " + key->public_key().id() : std::string(), ms)
                      .c_str());
   return 0;
@@ -112,6 +140,11 @@ void add_build_command(CLI::App& app, int& exit_code) {
   add_load_options(cmd, opts->load);
   cmd->add_option("-o,--output", opts->out, "Bundle directory to write (replaced atomically)")->required();
   cmd->add_option("--sign", opts->sign_key, "Sign the manifest with this secret key file (moat keygen)");
+  cmd->add_option("--serial", opts->serial,
+                  "Bundle serial (default: SOURCE_DATE_EPOCH or the build's Unix time); trusting agents refuse a "
+                  "lower serial than one they activated");
+  cmd->add_option("--valid-for", opts->valid_for,
+                  "Trusting agents refuse the bundle this long after the build (90s, 12h, 30d; default: no expiry)");
   cmd->add_option("--emit-llvm", opts->emit_llvm, "Also write the default object's optimized LLVM IR to FILE");
   cmd->add_flag("-q,--quiet", opts->quiet, "No summary line");
   cmd->add_flag("--timings", opts->timings, "Print the time of each phase");

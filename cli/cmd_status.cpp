@@ -1,10 +1,13 @@
 // moat status: what the agent enforces on this node — its status report plus the live
 // pinned objects (dispatch slots, attach points, map fill, per-rule counters).
 // Exit 0 when enforcing and ready, 1 when not ready, 2 when nothing is there to report.
+#include <ctime>
+
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
+#include "backend/bundle/replay_guard.h"
 #include "cli/commands.h"
 #include "cli/format_option.h"
 #include "runtime/agent/agent.h"
@@ -48,6 +51,16 @@ void print_text(const std::optional<runtime::agent::Status>& s, const std::optio
                 s->bundle_sha.substr(0, 16).c_str(),
                 s->bundle_signer.empty() ? "not authenticated" : ("signed by key " + s->bundle_signer).c_str(),
                 s->object.c_str());
+    if (s->bundle_serial || s->highest_serial || s->refused_bundles) {
+      std::string expiry;
+      if (s->bundle_not_after)
+        expiry = fmt::format(", valid until {}{}", bundle::utc_time_text(s->bundle_not_after),
+                             s->bundle_not_after < std::time(nullptr) ? " (EXPIRED: still enforced until a newer bundle)" : "");
+      std::printf("bundle serial %llu%s; highest serial activated %llu; refused bundles: %llu (older serial, reused "
+                  "serial or expired)\n",
+                  static_cast<unsigned long long>(s->bundle_serial), expiry.c_str(),
+                  static_cast<unsigned long long>(s->highest_serial), static_cast<unsigned long long>(s->refused_bundles));
+    }
     if (!s->startup_taint.empty())
       std::printf("startup taint %s: %s\n", s->startup_taint.c_str(),
                   s->ready ? (s->node_has_startup_taint ? "ready to lift (the node still carries it)" : "lifted")

@@ -22,6 +22,7 @@ namespace moat {
 /// A Kubernetes Node: the agent's view of the machine it runs on.
 struct KubeNode {
   std::string name;
+  std::string uid;                // metadata.uid ("" when absent: files written by hand)
   Labels labels;
   std::vector<Taint> taints;
   std::vector<IpAddr> addresses;  // status.addresses of type InternalIP / ExternalIP
@@ -32,6 +33,7 @@ struct KubeNode {
 /// metadata.ownerReferences entry with controller: true.
 struct KubeOwner {
   std::string kind, name;
+  std::string uid;  // the owner's metadata.uid, as the reference claims it
   bool present() const { return !kind.empty(); }
 };
 
@@ -40,6 +42,10 @@ struct KubePod {
   Endpoint ep;  // name "ns/pod", ns, ns_labels, labels, ips, ports, node, iface, cgroup,
                 // resources, sched, range (the pod object)
   std::string uid;            // metadata.uid ("" when absent)
+  /// The kubernetes.io/config.mirror annotation ("" when absent): on a mirror pod, the UID
+  /// the kubelet runs the static pod under (its cgroup's name). Written by whoever creates
+  /// the pod, so runtime/attach believes it only under the conditions in kubepods.h.
+  std::string mirror_of;
   std::string phase;          // status.phase ("" when absent)
   bool host_network = false;  // spec.hostNetwork: the pod is the host, not a workload
   KubeOwner owner;            // its controller, if any

@@ -413,6 +413,8 @@ std::string manifest_to_json(const Manifest& m) {
   j["format_version"] = m.format_version;
   j["generator"] = m.generator;
   j["cni"] = to_string(m.cni);
+  j["serial"] = m.serial;
+  if (m.not_after) j["not_after"] = m.not_after;
   json sources = json::array();
   for (const SourceHash& s : m.sources) sources.push_back({{"path", s.path}, {"sha256", s.sha256}});
   j["sources"] = sources;
@@ -529,6 +531,8 @@ std::optional<Manifest> manifest_from_json(const std::string& text, std::string&
       if (!cni) throw std::runtime_error("unknown CNI profile '" + j.at("cni").get<std::string>() + "'");
       m.cni = *cni;
     }
+    m.serial = j.value("serial", uint64_t{0});
+    m.not_after = j.value("not_after", int64_t{0});
     for (const json& s : j.at("sources")) m.sources.push_back({s.at("path"), s.at("sha256")});
     for (const json& o : j.at("objects")) {
       ObjectEntry e{o.at("name"), o.at("file"), o.at("sha256"), parse_plan(o.at("plan"))};

@@ -58,6 +58,12 @@ struct Manifest {
   /// The CNI profile the policy was lowered under (`moat build --cni`); a manifest written
   /// before profiles existed has none and reads as the default, which it was built under.
   CniProfile cni = kDefaultCniProfile;
+  /// Which build this is, for replay protection (replay_guard.h): a trusting agent never
+  /// activates a lower serial than one it has activated. `moat build --serial`, by default
+  /// the build's Unix time. 0: none (a manifest from before serials).
+  uint64_t serial = 0;
+  /// Unix time (seconds) after which a trusting agent refuses the bundle; 0: no expiry.
+  int64_t not_after = 0;
   std::vector<SourceHash> sources;
   std::vector<ObjectEntry> objects;
   std::vector<PoolEntry> pools;

@@ -17,7 +17,7 @@ bool Reader::namespace_(const YAML::Node& obj, KubeObjects& out) {
 
 bool Reader::node(const YAML::Node& obj, KubeNode& out) {
   YAML::Node meta;
-  if (!metadata(obj, meta, out.name) || !labels(meta, out.labels)) return false;
+  if (!metadata(obj, meta, out.name) || !labels(meta, out.labels) || !scalar(meta, "uid", out.uid)) return false;
   out.range = at(obj);
   if (YAML::Node spec = child(obj, "spec"); spec && spec.IsMap()) {
     YAML::Node taints;

@@ -17,7 +17,10 @@ bool Reader::pod(const YAML::Node& obj, KubeObjects& out) {
   p.ep.ns = ns;
   if (!labels(meta, p.ep.labels) || !owner(meta, p.owner)) return false;
   // Annotations are the pod owner's to write: nothing in them decides enforcement
-  // (attach points are discovered by runtime/attach/).
+  // (attach points are discovered by runtime/attach/). The mirror annotation is only read:
+  // runtime/attach/ checks it against what the pod owner cannot forge.
+  if (YAML::Node ann = child(meta, "annotations"); ann && ann.IsMap() && !scalar(ann, "kubernetes.io/config.mirror", p.mirror_of))
+    return false;
   if (!pod_spec(child(obj, "spec"), p.ep, p.host_network)) return false;
   YAML::Node status = child(obj, "status");
   if (status && status.IsMap()) {

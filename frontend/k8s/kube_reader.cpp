@@ -111,12 +111,14 @@ bool Reader::owner(const YAML::Node& meta, KubeOwner& out) {
   if (!sequence(meta, "ownerReferences", refs)) return false;
   for (const auto& r : refs) {
     if (!r.IsMap()) return error(r, "ownerReferences entries must be maps");
-    std::string kind, name, controller;
-    if (!scalar(r, "kind", kind) || !scalar(r, "name", name) || !scalar(r, "controller", controller)) return false;
+    std::string kind, name, controller, uid;
+    if (!scalar(r, "kind", kind) || !scalar(r, "name", name) || !scalar(r, "controller", controller) ||
+        !scalar(r, "uid", uid))
+      return false;
     // Only the managing controller groups a pod; other owners (garbage collection) do not.
     if (controller != "true") continue;
     if (kind.empty() || name.empty()) return error(r, "a controller owner reference needs kind and name");
-    out = KubeOwner{kind, name};
+    out = KubeOwner{kind, name, uid};
   }
   return true;
 }

@@ -22,6 +22,7 @@
 #include <mutex>
 #include <thread>
 
+#include "backend/bundle/replay_guard.h"
 #include "backend/bundle/sha256.h"
 #include "runtime/agent/attachments.h"
 #include "ir/interp.h"
@@ -89,9 +90,31 @@ bool Agent::load_bundle(std::string& error) {
       return false;
     }
   }
+  // A trusting agent also refuses a correctly signed bundle that is not the current one: an
+  // older serial than it has activated (a replay, e.g. from before a revocation), its serial
+  // with other content, or one past its not-after time. Without --trust anyone may write
+  // any serial, so the check would protect nothing (and an untrusted serial is never
+  // recorded as the floor).
+  std::string sha = bundle::sha256_hex(b->manifest_text);
+  if (!trusted_.empty()) {
+    bundle::ActivatedSerial floor{persisted_.highest_serial, persisted_.highest_serial_sha};
+    auto fresh = bundle::check_freshness(b->manifest, sha, floor, unix_ms() / 1000);
+    if (!fresh.refused() && b->manifest.serial < opts_.min_serial) {
+      fresh.verdict = bundle::Freshness::Older;
+      fresh.error = "bundle serial " + std::to_string(b->manifest.serial) + " is below --min-serial " +
+                    std::to_string(opts_.min_serial) + ": an old bundle is refused";
+    }
+    if (fresh.refused()) {
+      ++(fresh.verdict == bundle::Freshness::Expired ? refused_expired_
+         : fresh.verdict == bundle::Freshness::Older ? refused_older_
+                                                      : refused_conflict_);
+      error = fresh.error;
+      return false;
+    }
+  }
   bundle_ = std::move(*b);
   manifest_text_ = bundle_->manifest_text;
-  bundle_sha_ = bundle::sha256_hex(manifest_text_);
+  bundle_sha_ = sha;
   signer_ = signer;
   selectors_.emplace(bundle_->manifest.policy);
   {
@@ -107,7 +130,7 @@ bool Agent::reconcile(bool force_new_generation, bool rediscover, bool persist_n
   std::string err;
   if (!bundle_ || !node_ || !inv_) return false;  // still waiting for valid inputs
   Diagnostics diags;
-  if (rediscover) found_ = attach::find_attach_points(node_->name, *inv_, opts_.attach, diags);
+  if (rediscover) found_ = attach::find_attach_points(*node_, *inv_, opts_.attach, diags);
   if (!dispatch_) {
     bool existed = false;
     dispatch_ = Dispatch::open(opts_.pin_dir, existed, err);
@@ -197,6 +220,10 @@ bool Agent::apply_policy(bool force_new_generation) {
       if (old != n) remove_tree(generation_dir(opts_.pin_dir, old));
     persisted_.generation = n;
     persisted_.bundle_sha = bundle_sha_;
+    if (!signer_.empty() && bundle_->manifest.serial >= persisted_.highest_serial) {
+      persisted_.highest_serial = bundle_->manifest.serial;
+      persisted_.highest_serial_sha = bundle_sha_;
+    }
     persisted_.object = obj->name;
     ++reloads_;
   } else {
@@ -235,6 +262,12 @@ void Agent::write_status() {
   s.bundle_sha = active_ ? active_->bundle_sha : persisted_.bundle_sha;
   s.object = active_ ? active_->object : persisted_.object;
   s.bundle_signer = active_ ? active_->signer : "";
+  if (active_ && bundle_) {
+    s.bundle_serial = bundle_->manifest.serial;
+    s.bundle_not_after = bundle_->manifest.not_after;
+  }
+  s.highest_serial = std::max(persisted_.highest_serial, opts_.min_serial);
+  s.refused_bundles = refused_older_ + refused_conflict_ + refused_expired_;
   s.pin_dir = opts_.pin_dir;
   s.attach = desired_.attach;
   if (active_) {
@@ -404,6 +437,7 @@ void Agent::loop() {
           changed |= reconcile(true);
         } else {
           bundle_fp_ = bfp;
+          if (active_) active_->signer = signer_;  // the same manifest, perhaps signed again by another key
         }
       } else {
         errors_.push_back("bundle: " + err);
@@ -497,6 +531,8 @@ std::string Agent::metrics_text() {
   m.attach_points = desired_.attach.size();
   m.unenforced_pods = std::count_if(desired_.attach.begin(), desired_.attach.end(), [](const AttachRecord& r) { return !r.attached; });
   m.apply_failed = apply_failed_;
+  m.bundle_refused = {{"older_serial", refused_older_}, {"serial_conflict", refused_conflict_}, {"expired", refused_expired_}};
+  m.bundle_serial = bundle_ ? bundle_->manifest.serial : 0;
   m.inventory = cluster_health_;
   m.fqdn_addresses = fqdn_.address_count();
   m.fqdn_zombies = fqdn_.zombie_count();

@@ -24,6 +24,9 @@ struct AgentOptions {
   /// these keys signed its manifest (several: key rotation). None: bundles are not
   /// authenticated (the agent warns once).
   std::vector<std::string> trust_files;
+  /// With trust_files: bundles below this serial are refused even when the state directory
+  /// (which remembers the highest serial activated) was wiped, e.g. by a reboot (tmpfs).
+  uint64_t min_serial = 0;
   std::string node_file;
   std::vector<std::string> inventory_files;
   /// `--kube-api`: the Node and the inventory are watched on the API server instead of read

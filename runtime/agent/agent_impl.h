@@ -61,6 +61,8 @@ private:
   AgentHooks hooks_;
   std::vector<bundle::PublicKey> trusted_;  // --trust; empty: bundles are not authenticated
   std::string signer_;                      // key id that signed the loaded bundle
+  // Signed bundles refused by the replay guard (backend/bundle/replay_guard.h), by reason.
+  uint64_t refused_older_ = 0, refused_conflict_ = 0, refused_expired_ = 0;
   std::mutex mu_;
   std::optional<Dispatch> dispatch_;
   bool adopted_ = false;

@@ -73,6 +73,11 @@ std::string render_metrics(const MetricsSnapshot& m) {
       o += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name + " " + std::to_string(v) + "\n";
   }
   gauge("moat_fqdn_addresses", "addresses learned from DNS answers", double(m.fqdn_addresses));
+  gauge("moat_bundle_serial", "serial of the loaded bundle (0: none)", double(m.bundle_serial));
+  o += "# HELP moat_bundle_refused_total signed bundles refused as replays or rollbacks (older serial), serial "
+       "conflicts or expired; the active generation keeps enforcing\n# TYPE moat_bundle_refused_total counter\n";
+  for (const auto& [reason, n] : m.bundle_refused)
+    o += "moat_bundle_refused_total{reason=\"" + escape(reason) + "\"} " + std::to_string(n) + "\n";
   o += "# HELP moat_agent_reloads_total generation swaps since start\n# TYPE moat_agent_reloads_total counter\n";
   o += "moat_agent_reloads_total " + std::to_string(m.reloads) + "\n";
   o += "# HELP moat_agent_updates_total in-place map updates since start\n# TYPE moat_agent_updates_total counter\n";

@@ -26,6 +26,8 @@ struct MetricsSnapshot {
   size_t attach_points = 0, fqdn_addresses = 0;
   size_t unenforced_pods = 0;  // local pods whose attach point was not found or not attached
   bool apply_failed = false;   // the last map update failed
+  uint64_t bundle_serial = 0;  // the loaded bundle's serial
+  std::vector<std::pair<std::string, uint64_t>> bundle_refused;  // signed bundles refused, by reason
   uint64_t dns_queries = 0, dns_answers = 0, dns_hold_ns = 0;
   uint64_t dns_refused = 0, dns_mismatched = 0, dns_dropped = 0;  // see dns::ProxyStats
   uint64_t fqdn_zombies = 0;

@@ -39,7 +39,8 @@ AttachRecord attach_from(const json& j) {
 
 std::string to_json(const PersistedState& s) {
   json j = {{"generation", s.generation}, {"epoch", s.epoch}, {"bundle_sha", s.bundle_sha},
-            {"object", s.object}, {"node", s.node}, {"attach", json::array()}};
+            {"object", s.object}, {"node", s.node}, {"attach", json::array()},
+            {"highest_serial", s.highest_serial}, {"highest_serial_sha", s.highest_serial_sha}};
   for (const auto& a : s.attach) j["attach"].push_back(attach_json(a));
   return j.dump(2) + "\n";
 }
@@ -54,6 +55,8 @@ std::optional<PersistedState> persisted_from_json(const std::string& text) {
     s.bundle_sha = j.value("bundle_sha", "");
     s.object = j.value("object", "");
     s.node = j.value("node", "");
+    s.highest_serial = j.value("highest_serial", uint64_t{0});
+    s.highest_serial_sha = j.value("highest_serial_sha", "");
     if (j.contains("attach") && j["attach"].is_array())
       for (const auto& a : j["attach"]) s.attach.push_back(attach_from(a));
     return s;
@@ -76,7 +79,9 @@ std::string to_json(const Status& s) {
       {"generation", s.generation},
       {"epoch", s.epoch},
       {"adopted", s.adopted},
-      {"bundle", {{"dir", s.bundle_dir}, {"sha256", s.bundle_sha}, {"object", s.object}, {"signer", s.bundle_signer}}},
+      {"bundle", {{"dir", s.bundle_dir}, {"sha256", s.bundle_sha}, {"object", s.object}, {"signer", s.bundle_signer},
+                  {"serial", s.bundle_serial}, {"not_after", s.bundle_not_after},
+                  {"highest_serial", s.highest_serial}, {"refused_bundles", s.refused_bundles}}},
       {"pin_dir", s.pin_dir},
       {"attach", attach},
       {"maps", {{"identities", s.identities}, {"ipcache", s.ipcache}, {"policy", s.policy}, {"endpoints", s.endpoints}}},
@@ -116,6 +121,10 @@ std::optional<Status> status_from_json(const std::string& text) {
       s.bundle_sha = j["bundle"].value("sha256", "");
       s.bundle_signer = j["bundle"].value("signer", "");
       s.object = j["bundle"].value("object", "");
+      s.bundle_serial = j["bundle"].value("serial", uint64_t{0});
+      s.bundle_not_after = j["bundle"].value("not_after", int64_t{0});
+      s.highest_serial = j["bundle"].value("highest_serial", uint64_t{0});
+      s.refused_bundles = j["bundle"].value("refused_bundles", uint64_t{0});
     }
     s.pin_dir = j.value("pin_dir", "");
     if (j.contains("attach"))

@@ -29,6 +29,10 @@ struct PersistedState {
   std::string object;       // object name the generation loaded
   std::string node;
   std::vector<AttachRecord> attach;
+  /// The highest bundle serial a trusting agent has activated, and that manifest's sha256:
+  /// bundles below it (or with its serial and other content) are refused as replays.
+  uint64_t highest_serial = 0;
+  std::string highest_serial_sha;
 };
 
 struct MisfitRecord {
@@ -47,6 +51,10 @@ struct Status {
   bool adopted = false;             // pinned state from an earlier agent was found and adopted
   std::string bundle_dir, bundle_sha, object;
   std::string bundle_signer;        // key id that signed the active bundle ("": not authenticated)
+  uint64_t bundle_serial = 0;       // the active bundle's serial (0: none)
+  int64_t bundle_not_after = 0;     // its expiry, Unix seconds (0: none)
+  uint64_t highest_serial = 0;      // the floor for the next bundle (trusting agents)
+  uint64_t refused_bundles = 0;     // signed bundles refused as older, conflicting or expired
   std::string pin_dir;
   std::vector<AttachRecord> attach;
   size_t identities = 0, ipcache = 0, policy = 0, endpoints = 0;  // map fill (entries written)

@@ -6,6 +6,7 @@
 
 #include "runtime/attach/kubepods.h"
 #include "runtime/attach/pod_interface.h"
+#include "runtime/attach/static_pods.h"
 #include "runtime/loader.h"
 
 namespace moat::runtime::attach {
@@ -43,23 +44,27 @@ bool parse_override(const std::string& text, AttachConfig& cfg, std::string& err
   return true;
 }
 
-std::vector<PodAttach> find_attach_points(const std::string& node, const Inventory& inv, const AttachConfig& cfg,
+std::vector<PodAttach> find_attach_points(const KubeNode& node, const Inventory& inv, const AttachConfig& cfg,
                                           Diagnostics& diags) {
   std::vector<PodAttach> out;
   std::string routing_error, root = kubepods_root(cfg);
   std::optional<RoutingView> view;
+  std::set<std::string> api_uids;
   if (cfg.kind == AttachKind::Tc) view = read_routing(routing_error);
+  else api_uids = api_pod_uids(inv);
   for (const KubePod& pod : inv.pods) {
-    if (!pod.is_workload() || pod.ep.node != node) continue;
+    if (!pod.is_workload() || pod.ep.node != node.name) continue;
     PodAttach a;
     a.pod = &pod;
     if (auto o = cfg.overrides.find(pod.ep.name); o != cfg.overrides.end()) {
       apply_override(o->second, cfg, a);
     } else if (cfg.kind == AttachKind::Cgroup) {
-      PodCgroup cg = find_pod_cgroup(root, pod.uid);
+      CgroupUid uid = cgroup_uid(pod, node, api_uids);
+      PodCgroup cg = find_pod_cgroup(root, uid.uid);
       a.cgroup = cg.path;
       a.cgroup_id = cg.id;
       a.problem = cg.problem;
+      if (!a.problem.empty() && !uid.note.empty()) a.problem += " (" + uid.note + ")";
     } else if (!view) {
       a.problem = routing_error;
     } else {

@@ -1,7 +1,9 @@
 // Where each local pod is enforced, decided by the node alone: for tc, the host interface
 // the node routes the pod's addresses out of (pod_interface.h); for cgroup_skb, the pod's
-// cgroup under the kubepods hierarchy by its UID (kubepods.h). Nothing a pod's owner writes
-// (annotations, labels, names) is consulted. A pod whose attach point cannot be found, or
+// cgroup under the kubepods hierarchy by its UID (kubepods.h; a static pod's mirror by the
+// kubelet's UID for it, static_pods.h). Nothing a pod's owner writes (annotations, labels,
+// names) decides it: the one annotation read, a mirror pod's, is checked against what the
+// owner cannot forge. A pod whose attach point cannot be found, or
 // whose attach point another pod claims too, gets a `problem` and an E810/E811 diagnostic;
 // the agent then keeps the node not-ready instead of running the pod unenforced.
 #pragma once
@@ -41,7 +43,7 @@ struct PodAttach {
 
 /// Finds the attach point of every workload pod of `inv` placed on `node` (inventory
 /// order). Problems are reported as E810 / E811 at the pod's source range.
-std::vector<PodAttach> find_attach_points(const std::string& node, const Inventory& inv, const AttachConfig& cfg,
+std::vector<PodAttach> find_attach_points(const KubeNode& node, const Inventory& inv, const AttachConfig& cfg,
                                           Diagnostics& diags);
 
 /// Interfaces and cgroups that belong to no pod: loopback and uplinks (default-route

@@ -36,11 +36,18 @@ std::string url_escape(const std::string& s) {
 }
 
 /// Drops what the agent never reads (kept, it would be most of the text the store holds:
-/// managedFields, the last-applied annotation, container statuses, node images).
+/// managedFields, annotations but the mirror-pod one, container statuses, node images).
 void reduce(json& obj) {
   if (auto m = obj.find("metadata"); m != obj.end() && m->is_object()) {
     m->erase("managedFields");
-    m->erase("annotations");
+    // Of the annotations only the mirror-pod one is read (static pods' cgroups, runtime/attach).
+    if (auto a = m->find("annotations"); a != m->end()) {
+      json keep = json::object();
+      if (a->is_object())
+        if (auto mirror = a->find("kubernetes.io/config.mirror"); mirror != a->end()) keep["kubernetes.io/config.mirror"] = *mirror;
+      if (keep.empty()) m->erase(a);
+      else *a = std::move(keep);
+    }
   }
   auto st = obj.find("status");
   if (st == obj.end() || !st->is_object()) return;

@@ -25,8 +25,8 @@ std::string resource_path(Resource r);
 /// The object kind the reader expects ("Pod", ...): LIST items come without one.
 const char* resource_kind(Resource r);
 
-/// One object as received, reduced to what the agent reads (managedFields, annotations and
-/// bulky status lists dropped) and serialised as one line of JSON with its kind set.
+/// One object as received, reduced to what the agent reads (managedFields, annotations other
+/// than kubernetes.io/config.mirror and bulky status lists dropped) and serialised as one line of JSON with its kind set.
 struct WatchObject {
   std::string key;   // "ns/name" for namespaced objects, "name" otherwise
   std::string json;

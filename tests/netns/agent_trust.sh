@@ -4,7 +4,11 @@
 # untrusted key, manifest edited after signing, object edited after signing, and a signed
 # object with a map name the backend never emits (../../frag). After each, the old
 # generation must stay active and keep enforcing (traffic checked) and the status must say
-# why. A bundle signed by the second trusted key is then accepted.
+# why. A bundle signed by the second trusted key is then accepted. Replay and rollback: every
+# signed manifest carries a serial (SOURCE_DATE_EPOCH or --serial here; the build time by
+# default) and may carry a not-after time (--valid-for); the agent refuses an older serial
+# than the newest it has activated (also after a restart: state dir), the same serial with
+# other content, and an expired bundle, and re-reads the same serial and content as a no-op.
 #   agent_trust.sh MOAT NETPROBE
 source "$(dirname "$0")/lib.sh"
 nt_init "$1" "$2"
@@ -17,12 +21,15 @@ for k in k1 k2 k3; do
   "$NT_MOAT" keygen "$NT_TMP/$k" > "$NT_TMP/$k.out" || { nt_log "moat keygen failed"; exit 1; }
 done
 K1_ID="$(awk '{print $4}' "$NT_TMP/k1.out" | tr -d :)"
-build() {  # build NAME POLICY [--sign KEY]
+build() {  # [SOURCE_DATE_EPOCH=N] build NAME POLICY [--sign KEY] [--serial N] [--valid-for D]
   local name="$1" policy="$2"; shift 2
   "$NT_MOAT" build -q -o "$NT_TMP/$name" "$@" "$NT_TMP/$policy" || { nt_log "moat build $name failed"; exit 1; }
 }
-build good1 v1 --sign "$NT_TMP/k1.key"
-build good2 v2 --sign "$NT_TMP/k2.key"
+# good1 is the older build: a replay of it after good2 must be refused.
+SOURCE_DATE_EPOCH=1700000100 build good1 v1 --sign "$NT_TMP/k1.key"
+SOURCE_DATE_EPOCH=1700000200 build good2 v2 --sign "$NT_TMP/k2.key"
+# The same serial as good2 with other content (v1's policy), signed by a trusted key.
+SOURCE_DATE_EPOCH=1700000200 build conflict v1 --sign "$NT_TMP/k1.key"
 build unsigned v2
 build wrongkey v2 --sign "$NT_TMP/k3.key"
 nt_check "moat build --sign writes the signature" test -f "$NT_TMP/good1/manifest.json.sig"
@@ -133,4 +140,50 @@ nt_expect allow a tcp 10.199.2.2 80 "v2 (signed by k2) allows db:80"
 nt_check "the agent logged each of the five refusals" \
   test "$(grep -c 'bundle not reloaded, previous policy stays' "$NT_TMP/agent.log")" -ge 5
 nt_check "... and warned about nothing unauthenticated" sh -c "! grep -q 'not authenticated' '$NT_TMP/agent.log'"
+
+# Replay / rollback. v2 (serial 1700000200) is active; each refusal keeps it enforcing.
+G="$(status_field generation)"
+refused_v2() {  # refused_v2 BUNDLE STATUS-TEXT: offered, refused with that reason, v2 kept
+  use_bundle "$1"
+  wait_for "$1 refused" status_says "$2"
+  nt_check "$1: generation $G still active" test "$(status_field generation)" = "$G"
+  nt_expect allow a tcp 10.199.2.2 80 "$1 refused: v2 still enforced"
+}
+refused_v2 good1 "serial 1700000100 is older than serial 1700000200"
+refused_v2 conflict "serial 1700000200 was already activated with other content"
+nt_check "moat status counts the refused bundles" \
+  sh -c "'$NT_MOAT' status --state-dir '$NT_STATE' | grep -q 'refused bundles: 2'"
+# The same bundle again (re-signed by the other trusted key: new signature file, same
+# manifest): accepted as a no-op, no new generation.
+cp -r "$NT_TMP/good2" "$NT_TMP/good2-resigned"
+"$NT_MOAT" sign "$NT_TMP/good2-resigned" --key "$NT_TMP/k1.key" 2>/dev/null || { nt_log "moat sign failed"; exit 1; }
+use_bundle good2-resigned
+wait_for "the re-signed same bundle is read" status_says "\"signer\": \"$K1_ID\""
+nt_check "same serial, same content: no new generation" test "$(status_field generation)" = "$G"
+nt_expect allow a tcp 10.199.2.2 80 "same bundle again: v2 enforced"
+# Expired: a newer serial, valid for one second, offered two seconds later.
+build expired v1 --sign "$NT_TMP/k1.key" --serial 1700000300 --valid-for 1s
+sleep 2
+refused_v2 expired "bundle expired at"
+nt_check "status.json counts the three refusals" \
+  grep -q '"refused_bundles": 3' "$NT_STATE/status.json"
+
+# The highest serial survives a restart: a new agent offered the old bundle refuses it at
+# start and the pinned v2 generation stays in force.
+kill -TERM "${NT_PIDS[-1]}"; wait "${NT_PIDS[-1]}" 2>/dev/null
+nt_check "state.json records the highest activated serial" grep -q '"highest_serial": 1700000200' "$NT_STATE/state.json"
+use_bundle good1
+rm -f "$NT_STATE/status.json"  # what the new agent says, not what the old one said
+nt_node_exec "$NT_MOAT" "${AGENT[@]}" --once --trust "$NT_TMP/k1.pub" --trust "$NT_TMP/k2.pub" 2>>"$NT_TMP/agent.log"
+nt_check "a restarted agent refuses the replayed bundle (exit 2)" test $? = 2
+nt_check "... says why" status_says "serial 1700000100 is older than serial 1700000200"
+nt_expect allow a tcp 10.199.2.2 80 "after the refused restart: v2 still enforced"
+# A wiped state directory forgets the floor; --min-serial (a floor kept in the DaemonSet spec)
+# still refuses what is below it.
+rm -f "$NT_STATE/state.json" "$NT_STATE/status.json"
+use_bundle good2
+nt_node_exec "$NT_MOAT" "${AGENT[@]}" --once --trust "$NT_TMP/k2.pub" --min-serial 1700000250 2>>"$NT_TMP/agent.log"
+nt_check "state dir wiped, --min-serial above the bundle: refused (exit 2)" test $? = 2
+nt_check "... says why" status_says "bundle serial 1700000200 is below --min-serial 1700000250"
+nt_expect allow a tcp 10.199.2.2 80 "after the --min-serial refusal: the pinned v2 still enforced"
 nt_finish

@@ -21,12 +21,16 @@ TEST_CASE("persisted state and status round-trip through JSON") {
   p.bundle_sha = "abc";
   p.object = "gpu";
   p.node = "n1";
+  p.highest_serial = 1700000200;  // replay protection: must survive a restart
+  p.highest_serial_sha = "def";
   p.attach.push_back({"x/a", "veth1", 12, "", 0, true, ""});
   p.attach.push_back({"x/b", "", 0, "/sys/fs/cgroup/x", 4242, false, "cgroup missing"});
   auto q = persisted_from_json(to_json(p));
   REQUIRE(q);
   CHECK(q->generation == 7);
   CHECK(q->object == "gpu");
+  CHECK(q->highest_serial == 1700000200);
+  CHECK(q->highest_serial_sha == "def");
   REQUIRE(q->attach.size() == 2);
   CHECK(q->attach[0].ifindex == 12);
   CHECK(q->attach[1].cgroup_id == 4242);
@@ -44,6 +48,10 @@ TEST_CASE("persisted state and status round-trip through JSON") {
   s.misfits.push_back({"x/c", {"does not tolerate pool taint a:NoSchedule"}, false});
   s.errors = {"bundle: gone"};
   s.dns_hold_ms_avg = 0.25;
+  s.bundle_serial = 1700000200;
+  s.bundle_not_after = 1800000000;
+  s.highest_serial = 1700000300;
+  s.refused_bundles = 2;
   auto t = status_from_json(to_json(s));
   REQUIRE(t);
   CHECK(t->ready);
@@ -53,6 +61,10 @@ TEST_CASE("persisted state and status round-trip through JSON") {
   CHECK_FALSE(t->misfits[0].enforced);
   CHECK(t->errors == s.errors);
   CHECK(t->dns_hold_ms_avg == Approx(0.25));
+  CHECK(t->bundle_serial == 1700000200);
+  CHECK(t->bundle_not_after == 1800000000);
+  CHECK(t->highest_serial == 1700000300);
+  CHECK(t->refused_bundles == 2);
 }
 
 TEST_CASE("status files are replaced atomically") {

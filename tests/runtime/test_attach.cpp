@@ -1,7 +1,8 @@
 // runtime/attach: kubepods path construction (both cgroup drivers, every QoS class, hostile
 // UIDs), the pod-interface rules on made-up routing tables (CNI-shaped host routes accepted;
-// uplinks, loopback, shared subnets, bridges, split dual-stack refused), and the checks a
-// test override still has to pass.
+// uplinks, loopback, shared subnets, bridges, split dual-stack refused), the checks a
+// test override still has to pass, and static pods' mirror UIDs (believed only from the
+// kubelet's own mirror pods; forged annotations change nothing).
 #include <catch2/catch.hpp>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -13,6 +14,7 @@
 #include "runtime/attach/attach_points.h"
 #include "runtime/attach/kubepods.h"
 #include "runtime/attach/pod_interface.h"
+#include "runtime/attach/static_pods.h"
 #include "runtime/loader.h"
 
 using namespace moat;
@@ -189,7 +191,9 @@ TEST_CASE("attach: the test override still refuses loopback and the cgroup root"
   REQUIRE(parse_override("ns/b=" + cgroup2_mount(), cfg, err));
   REQUIRE(parse_override("ns/c=moat-no-such-if0", cfg, err));
   Diagnostics diags;
-  auto found = find_attach_points("n1", inv, cfg, diags);
+  KubeNode n1;
+  n1.name = "n1";
+  auto found = find_attach_points(n1, inv, cfg, diags);
   REQUIRE(found.size() == 3);
   CHECK(has(found[0].problem, "loopback"));
   CHECK(found[0].ifindex == 0);
@@ -198,4 +202,147 @@ TEST_CASE("attach: the test override still refuses loopback and the cgroup root"
   CHECK(has(found[2].problem, "does not exist"));
   CHECK(diags.all().size() == 3);
   for (const auto& d : diags.all()) CHECK(d.code == Code::E810);
+}
+
+namespace {
+
+KubePod pod_on(const char* name, const char* node, const std::string& uid) {
+  KubePod p;
+  p.ep.name = name;
+  p.ep.node = node;
+  p.uid = uid;
+  return p;
+}
+
+/// The kubelet's mirror of a static pod: owned by the Node, annotated with its static UID.
+KubePod mirror(const char* name, const std::string& uid, const std::string& mirror_of, const std::string& node_uid) {
+  KubePod p = pod_on(name, "n1", uid);
+  p.mirror_of = mirror_of;
+  p.owner = KubeOwner{"Node", "n1", node_uid};
+  return p;
+}
+
+/// A cgroupfs-driver kubepods hierarchy in real cgroup v2 directories (cgroup ids are only
+/// given to cgroups), removed again at the end.
+struct KubepodsFixture {
+  std::string base, root;
+  std::vector<std::string> made;
+  bool ok = false;
+  KubepodsFixture() {
+    base = cgroup2_mount() + "/moat-test-static-" + std::to_string(getpid());
+    root = base + "/kubepods";
+    ok = mk(base) && mk(root) && mk(root + "/burstable");
+  }
+  bool mk(const std::string& p) {
+    if (mkdir(p.c_str(), 0755) != 0) return false;
+    made.push_back(p);
+    return true;
+  }
+  std::string pod(const std::string& uid) {
+    std::string p = root + "/burstable/pod" + uid;
+    return mk(p) ? p : std::string();
+  }
+  ~KubepodsFixture() {
+    for (auto it = made.rbegin(); it != made.rend(); ++it) rmdir(it->c_str());
+  }
+};
+
+bool cgroups_or_skip(const KubepodsFixture& f) {
+  if (f.ok) return true;
+  const char* req = std::getenv("MOAT_REQUIRE_KERNEL");
+  if (req && std::string(req) == "1") FAIL("cannot make cgroups under " << cgroup2_mount() << " (root and cgroup v2 required)");
+  WARN("SKIP: cannot make cgroups under " << cgroup2_mount());
+  return false;
+}
+
+} // namespace
+
+TEST_CASE("attach: the mirror annotation is believed only from the kubelet's own mirror pods") {
+  KubeNode node;
+  node.name = "n1";
+  node.uid = "5b0c7e9a-1d2f-4e3a-8b6c-0a9d8e7f6c5b";
+  const std::string victim = "3e1f0c2a-7b6d-4c5e-9f8a-1b2c3d4e5f60", hash = "6f1e2d3c4b5a69788796a5b4c3d2e1f0";
+  std::set<std::string> api = {victim, "0aa1b2c3-0000-4000-8000-000000000001"};
+  auto judge = [&](const KubePod& p) { return cgroup_uid(p, node, api); };
+  KubePod plain = pod_on("ns/web", "n1", victim);
+  CHECK(judge(plain).uid == victim);
+  CHECK(judge(plain).note.empty());
+  KubePod kubelet_made = mirror("kube-system/static-web-n1", "0aa1b2c3-0000-4000-8000-000000000001", hash, node.uid);
+  CHECK(judge(kubelet_made).uid == hash);
+  CHECK(judge(kubelet_made).note.empty());
+
+  // Forged: no Node owner; another node's; this node's name with another uid; pointing at an
+  // API pod's UID (even with a perfect owner reference); not a UID at all.
+  KubePod tenant = pod_on("evil/a", "n1", "0aa1b2c3-0000-4000-8000-000000000002");
+  tenant.mirror_of = victim;
+  CHECK(judge(tenant).uid == tenant.uid);
+  CHECK(has(judge(tenant).note, "not owned by Node n1"));
+  KubePod other_node = mirror("evil/b", "0aa1b2c3-0000-4000-8000-000000000003", hash, node.uid);
+  other_node.owner.name = "n2";
+  CHECK(judge(other_node).uid == other_node.uid);
+  KubePod wrong_uid = mirror("evil/c", "0aa1b2c3-0000-4000-8000-000000000004", hash, "not-the-node");
+  CHECK(judge(wrong_uid).uid == wrong_uid.uid);
+  CHECK(has(judge(wrong_uid).note, "does not carry Node n1's uid"));
+  KubePod at_api_pod = mirror("evil/d", "0aa1b2c3-0000-4000-8000-000000000005", victim, node.uid);
+  CHECK(judge(at_api_pod).uid == at_api_pod.uid);
+  CHECK(has(judge(at_api_pod).note, "names the metadata.uid of a pod in the API"));
+  KubePod path = mirror("evil/e", "0aa1b2c3-0000-4000-8000-000000000006", "../../..", node.uid);
+  CHECK(judge(path).uid == path.uid);
+  CHECK(has(judge(path).note, "not a Kubernetes UID"));
+  // A Node object without a uid (a hand-written --node file): name and kind still count.
+  node.uid.clear();
+  CHECK(judge(wrong_uid).uid == hash);
+}
+
+TEST_CASE("attach: a static pod is enforced in its kubelet cgroup; forged mirror annotations change nothing") {
+  KubepodsFixture f;
+  if (!cgroups_or_skip(f)) return;
+  KubeNode node;
+  node.name = "n1";
+  node.uid = "5b0c7e9a-1d2f-4e3a-8b6c-0a9d8e7f6c5b";
+  const std::string victim_uid = "3e1f0c2a-7b6d-4c5e-9f8a-1b2c3d4e5f60", hash = "6f1e2d3c4b5a69788796a5b4c3d2e1f0";
+  std::string victim_cg = f.pod(victim_uid), static_cg = f.pod(hash);
+  REQUIRE(!victim_cg.empty());
+  REQUIRE(!static_cg.empty());
+  AttachConfig cfg;
+  cfg.kind = AttachKind::Cgroup;
+  cfg.kubepods_root = f.root;
+
+  Inventory inv;
+  inv.pods.push_back(pod_on("ns/victim", "n1", victim_uid));
+  inv.pods.push_back(mirror("kube-system/static-web-n1", "0aa1b2c3-0000-4000-8000-000000000001", hash, node.uid));
+  // The attacker's own pod, annotated to be the victim's "static pod"; and one that also
+  // forges the Node owner reference (uid included).
+  KubePod forged = pod_on("evil/a", "n1", "0aa1b2c3-0000-4000-8000-000000000002");
+  forged.mirror_of = victim_uid;
+  inv.pods.push_back(forged);
+  inv.pods.push_back(mirror("evil/b", "0aa1b2c3-0000-4000-8000-000000000003", victim_uid, node.uid));
+
+  Diagnostics diags;
+  auto found = find_attach_points(node, inv, cfg, diags);
+  REQUIRE(found.size() == 4);
+  INFO(found[0].problem << " | " << found[1].problem);
+  CHECK(found[0].cgroup == victim_cg);  // the victim keeps its own cgroup, claimed by nobody else
+  CHECK(found[0].cgroup_id == cgroup_id_of(victim_cg));
+  CHECK(found[0].problem.empty());
+  CHECK(found[1].cgroup == static_cg);  // the static pod: enforced in the kubelet's cgroup for it
+  CHECK(found[1].cgroup_id == cgroup_id_of(static_cg));
+  CHECK(found[1].problem.empty());
+  for (size_t i : {2u, 3u}) {  // the forgers: no cgroup at all, reported
+    CHECK(found[i].cgroup_id == 0);
+    CHECK(has(found[i].problem, "no cgroup for pod UID " + inv.pods[i].uid));
+    CHECK(has(found[i].problem, "kubernetes.io/config.mirror"));
+  }
+  CHECK(diags.all().size() == 2);
+  for (const auto& d : diags.all()) CHECK(d.code == Code::E810);
+
+  // A forged mirror pod naming the real static pod's UID (visible on its mirror): the
+  // one-owner rule attaches that cgroup for neither, so the forger never gets it.
+  inv.pods.push_back(mirror("evil/c", "0aa1b2c3-0000-4000-8000-000000000004", hash, node.uid));
+  Diagnostics d2;
+  found = find_attach_points(node, inv, cfg, d2);
+  REQUIRE(found.size() == 5);
+  CHECK(found[4].cgroup_id == 0);
+  CHECK(has(found[4].problem, "claimed by more than one pod"));
+  CHECK(found[0].cgroup == victim_cg);
 }

@@ -204,7 +204,14 @@ TEST_CASE("the watcher lists, watches and resyncs against a fake API server") {
   CHECK_FALSE(w->health().stale);
 
   // Events: added, modified, deleted; a bookmark is counted and changes nothing.
-  api.put("pods", pod_json("a", "p6", "10.0.0.6"));
+  // p6 is a static pod's mirror: of its annotations only kubernetes.io/config.mirror survives
+  // the reduction, and the owner reference keeps its uid (runtime/attach/static_pods.h).
+  std::string p6 = pod_json("a", "p6", "10.0.0.6");
+  p6.replace(p6.find(R"("uid":"u-p6")"), 12,
+             R"("uid":"u-p6","annotations":{"kubernetes.io/config.mirror":"0123456789abcdef0123456789abcdef",)"
+             R"("kubectl.kubernetes.io/last-applied-configuration":"{}"},"ownerReferences":[{"apiVersion":"v1",)"
+             R"("kind":"Node","name":"n1","uid":"node-uid-1","controller":true}])");
+  api.put("pods", p6);
   api.put("pods", pod_json("a", "p1", "10.0.0.1", "db"));
   api.control(R"({"op":"delete","resource":"pods","key":"a/p2"})");
   api.control(R"({"op":"bookmark"})");
@@ -212,6 +219,10 @@ TEST_CASE("the watcher lists, watches and resyncs against a fake API server") {
     return inv.find_pod("a/p6") && !inv.find_pod("a/p2") && inv.find_pod("a/p1")->ep.labels.at("app") == "db" &&
            w->health().bookmarks >= 4;
   }));
+  CHECK(inv.find_pod("a/p6")->mirror_of == "0123456789abcdef0123456789abcdef");
+  CHECK(inv.find_pod("a/p6")->owner.kind == "Node");
+  CHECK(inv.find_pod("a/p6")->owner.uid == "node-uid-1");
+  CHECK(inv.find_pod("a/p1")->mirror_of.empty());
   uint64_t relists = w->health().relists;
   CHECK(relists == 4);
 
