@@ -26,7 +26,8 @@ sim_fabric
 for n in 1 2 3; do sim_node "$n"; done
 sim_routes
 
-# Policies. v1 -> v2 moves the client/db port 80 to 8080 (v2 revokes 80, allows 8080); both
+# Policies. mon/t1 admits remote-node on tcp/80, everyone but remote-node on tcp/8080 (a
+# CiliumNetworkPolicy ingressDeny). v1 -> v2 moves the client/db port 80 to 8080 (v2 revokes 80, allows 8080); both
 # keep 5432. The UDP ports differ on purpose: front's egress allows udp/53, db's ingress
 # udp/5353, so one flow passes egress but not ingress and the other the reverse.
 policy() {  # policy DIR PORT
@@ -82,6 +83,11 @@ spec:
   ingress:
     - fromEntities: [remote-node]
       toPorts: [{ports: [{port: "80", protocol: TCP}]}]
+    - fromEntities: [all]
+      toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
+  ingressDeny:
+    - fromEntities: [remote-node]
+      toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
 ---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -171,6 +177,10 @@ sim_mark
 nt_expect allow node-2 tcp "$T1" 80 "node-2's host -> mon/t1@node-1: remote-node, allowed on 80"
 nt_expect deny  node-2 tcp "$T1" 5432 "remote-node is not allowed on 5432 (the host would be)"
 dropped 1 ingress "$T1:5432" "(t1's ingress: node-2's address is remote-node, not host)"
+nt_expect deny  node-2 tcp "$T1" 8080 "t1 admits all on 8080 but denies remote-node"
+dropped 1 ingress "$T1:8080" "(t1's ingressDeny for remote-node)"
+nt_expect allow b2 tcp "$T1" 8080 "back/b2@node-2 (a pod, not remote-node) -> t1:8080 allowed"
+nt_expect allow node-1 tcp "$T1" 8080 "node-1's own host passes the remote-node deny: it is host"
 nt_expect allow node-3 tcp "$T1" 80 "node-3's host (gpu pool, agent not ready yet) is remote-node too"
 nt_expect allow node-1 tcp "$T1" 5432 "node-1's own host -> t1: host, passes"
 nt_expect deny  b2 tcp "$T1" 80 "back/b2@node-2 is a pod, not remote-node: denied"
