@@ -27,9 +27,10 @@ for n in 1 2 3; do sim_node "$n"; done
 sim_routes
 
 # Policies. mon/t1 admits remote-node on tcp/80, everyone but remote-node on tcp/8080 (a
-# CiliumNetworkPolicy ingressDeny). v1 -> v2 moves the client/db port 80 to 8080 (v2 revokes 80, allows 8080); both
-# keep 5432. The UDP ports differ on purpose: front's egress allows udp/53, db's ingress
-# udp/5353, so one flow passes egress but not ingress and the other the reverse.
+# CiliumNetworkPolicy ingressDeny). v1 -> v2 moves the client/db port 80 to 8080 (v2
+# revokes 80, allows 8080); both keep 5432. The UDP ports differ on purpose: front's egress
+# allows udp/53, db's ingress udp/5353, so one flow passes egress but not ingress and the
+# other the reverse.
 policy() {  # policy DIR PORT
   mkdir -p "$1"
   cat > "$1/pools.yaml" <<'EOF'
@@ -55,26 +56,9 @@ spec:
       startupTaints:
         - {key: moat.dev/agent-not-ready, effect: NoExecute}
 EOF
-  cat > "$1/policy.yaml" <<EOF
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: client, namespace: front}
-spec:
-  podSelector: {matchLabels: {app: web-client}}
-  policyTypes: [Ingress, Egress]
-  egress:
-    - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: back}}}]
-      ports: [{port: 5432}, {port: $2}, {port: 53, protocol: UDP}]
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: db, namespace: back}
-spec:
-  podSelector: {matchLabels: {app: db}}
-  ingress:
-    - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: front}}}]
-      ports: [{port: 5432}, {port: $2}, {port: 5353, protocol: UDP}]
----
+  nt_client_db_policy "$1" "{port: 5432}, {port: $2}, {port: 53, protocol: UDP}" \
+    "{port: 5432}, {port: $2}, {port: 5353, protocol: UDP}"
+  cat > "$1/others.yaml" <<'EOF'
 apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata: {name: target, namespace: mon}
