@@ -1,13 +1,15 @@
 # A simulated cluster of several nodes on one machine (sourced after lib.sh by cluster tests).
 #
-# Topology: lib.sh's node namespace ($NT_NODE) becomes the *fabric*, a bridge (br0) joining
-# the nodes as a switch would. Node N is the namespace ${NT_PREFIX}-node-N with interface
-# fab0 (10.210.0.N/24) on that bridge; its Node object's InternalIP is that address. Node N's
-# pods take addresses from 10.21N.0.0/16: pod INDEX is 10.21N.INDEX.2 in a namespace of its
-# own, behind a veth h-NAME in the node (gateway 10.21N.INDEX.1 on h-NAME) with a host route
-# whose source address is the node's InternalIP, so the node's own traffic to its pods comes
-# from the address the Node object names (the `host` identity). sim_routes gives every node
-# a route to every other node's pod range via that node's fab0: cross-node pod traffic
+# Topology (dual-stack): lib.sh's node namespace ($NT_NODE) becomes the *fabric*, a bridge
+# (br0) joining the nodes as a switch would. Node N is the namespace ${NT_PREFIX}-node-N
+# with interface fab0 (10.210.0.N/24, fd00:210::N/64) on that bridge; its Node object's
+# InternalIPs are those addresses. Node N's pods take addresses from 10.21N.0.0/16 and
+# fd00:21N::/32: pod INDEX is 10.21N.INDEX.2 and fd00:21N:INDEX::2 in a namespace of its
+# own, behind a veth h-NAME in the node (gateways 10.21N.INDEX.1, fd00:21N:INDEX::1 on
+# h-NAME) with host routes whose source address is the node's InternalIP, so the node's
+# own traffic to its pods comes from the address the Node object names (the `host`
+# identity). sim_routes gives every node a route to every other node's pod ranges via that
+# node's fab0: cross-node pod traffic
 # leaves the source node through fab0 and enters the destination node's pod veth, so the
 # source node's agent judges egress and the destination node's agent ingress. Nothing has a
 # default route: traffic never leaves these namespaces.
@@ -23,7 +25,9 @@ SIM_FAKE_API="$(cd "$(dirname "${BASH_SOURCE[0]}")/../runtime" && pwd)/fake_kube
 sim_pin() { echo "/sys/fs/bpf/${NT_PREFIX}-node-$1"; }
 sim_state() { echo "$NT_TMP/state-$1"; }
 sim_node_ip() { echo "10.210.0.$1"; }
+sim_node_ip6() { echo "fd00:210::$1"; }
 sim_pod_ip() { echo "10.21$1.$2.2"; }  # sim_pod_ip NODE INDEX
+sim_pod_ip6() { echo "fd00:21$1:$2::2"; }
 
 # on NODE CMD...: runs a lib.sh status helper (status_field, is_ready, ...) against NODE's
 # agent (those helpers read $NT_STATE).
@@ -55,12 +59,15 @@ sim_node() {
   SIM_NODES+=("$n")
   mkdir -p "$(sim_state "$n")"
   ip -n "$ns" link set lo up
+  # No duplicate address detection: a tentative address would delay the first IPv6 packets.
   ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
-    net.ipv4.conf.default.rp_filter=0
+    net.ipv4.conf.default.rp_filter=0 net.ipv6.conf.all.forwarding=1 \
+    net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
   ip -n "$NT_NODE" link add "f-$n" type veth peer name fab0 netns "$ns"
   ip -n "$NT_NODE" link set "f-$n" master br0 up
   ip -n "$ns" link set fab0 up
   ip -n "$ns" addr add "$(sim_node_ip "$n")/24" dev fab0
+  ip -n "$ns" -6 addr add "$(sim_node_ip6 "$n")/64" dev fab0 nodad
 }
 
 # sim_routes: every node routes every other node's pod range via that node (after sim_node).
@@ -68,7 +75,9 @@ sim_routes() {
   local n m
   for n in "${SIM_NODES[@]}"; do
     for m in "${SIM_NODES[@]}"; do
-      [ "$n" = "$m" ] || ip -n "${NT_PREFIX}-node-$n" route add "10.21$m.0.0/16" via "$(sim_node_ip "$m")" dev fab0
+      [ "$n" = "$m" ] && continue
+      ip -n "${NT_PREFIX}-node-$n" route add "10.21$m.0.0/16" via "$(sim_node_ip "$m")" dev fab0
+      ip -n "${NT_PREFIX}-node-$n" -6 route add "fd00:21$m::/32" via "$(sim_node_ip6 "$m")" dev fab0
     done
   done
 }
@@ -77,11 +86,12 @@ sim_routes() {
 # veth is h-NAME (NAME at most 13 characters).
 sim_pod() {
   local n="$1" name="$2" i="$3" ns="${NT_PREFIX}-$2" node="${NT_PREFIX}-node-$1"
-  local ip gw
-  ip="$(sim_pod_ip "$n" "$i")"
-  gw="10.21$n.$i.1"
+  local ip gw ip6 gw6
+  ip="$(sim_pod_ip "$n" "$i")" ip6="$(sim_pod_ip6 "$n" "$i")"
+  gw="10.21$n.$i.1" gw6="fd00:21$n:$i::1"
   ip netns add "$ns"
   NT_PODS+=("$name")
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
   ip -n "$node" link add "h-$name" type veth peer name eth0 netns "$ns"
   ip -n "$ns" link set lo up
   ip -n "$ns" link set eth0 up
@@ -91,6 +101,11 @@ sim_pod() {
   ip -n "$ns" addr add "$ip/32" dev eth0 noprefixroute
   ip -n "$ns" route add "$gw/32" dev eth0 scope link
   ip -n "$ns" route add default via "$gw"
+  ip -n "$node" -6 addr add "$gw6/128" dev "h-$name" nodad noprefixroute
+  ip -n "$node" -6 route add "$ip6/128" dev "h-$name" src "$(sim_node_ip6 "$n")"
+  ip -n "$ns" -6 addr add "$ip6/128" dev eth0 nodad noprefixroute
+  ip -n "$ns" -6 route add "$gw6/128" dev eth0
+  ip -n "$ns" -6 route add default via "$gw6"
 }
 
 # sim_unpod NODE NAME: the pod's end (the kubelet stops its processes, the CNI's DEL deletes
@@ -128,12 +143,12 @@ sim_del() { sim_ctl "{\"op\":\"delete\",\"resource\":\"$1\",\"key\":\"$2\"}" >/d
 sim_get_node() { nt_node_exec curl -sf -H "Authorization: Bearer $(cat "$SIM_TOKEN")" "$SIM_API/api/v1/nodes/$1"; }
 
 # sim_put_pod NODE NS NAME LABELS-JSON INDEX UID [EXTRA-SPEC-JSON]: the Pod object of a pod
-# running on node NODE at sim_pod_ip NODE INDEX.
+# running on node NODE at sim_pod_ip and sim_pod_ip6 NODE INDEX.
 sim_put_pod() {
   local extra="${7:-}"
   sim_put pods "{\"metadata\":{\"namespace\":\"$2\",\"name\":\"$3\",\"uid\":\"$6\",\"labels\":$4},
     \"spec\":{\"nodeName\":\"node-$1\",\"containers\":[{\"name\":\"c\"}]${extra:+,$extra}},
-    \"status\":{\"phase\":\"Running\",\"podIPs\":[{\"ip\":\"$(sim_pod_ip "$1" "$5")\"}]}}"
+    \"status\":{\"phase\":\"Running\",\"podIPs\":[{\"ip\":\"$(sim_pod_ip "$1" "$5")\"},{\"ip\":\"$(sim_pod_ip6 "$1" "$5")\"}]}}"
 }
 
 # sim_agent NODE: node NODE's agent, following the fake API server, enforcing the bundle

@@ -94,7 +94,8 @@ sim_api
 for ns in front back mon ml; do sim_put namespaces "{\"metadata\":{\"name\":\"$ns\"}}"; done
 node_obj() {  # node_obj N POOL EXTRA-LABELS TAINTS
   sim_put nodes "{\"metadata\":{\"name\":\"node-$1\",\"labels\":{\"karpenter.sh/nodepool\":\"$2\"$3}},
-    \"spec\":{\"taints\":[$4]},\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"$(sim_node_ip "$1")\"}]}}"
+    \"spec\":{\"taints\":[$4]},\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"$(sim_node_ip "$1")\"},
+    {\"type\":\"InternalIP\",\"address\":\"$(sim_node_ip6 "$1")\"}]}}"
 }
 node_obj 1 general "" ""
 node_obj 2 general "" ""
@@ -110,6 +111,7 @@ sim_put_pod 3 ml g1 '{"app":"trainer"}' 1 "$(uid 31)" \
   '"tolerations":[{"key":"nvidia.com/gpu","operator":"Exists","effect":"NoSchedule"}]'
 A1="$(sim_pod_ip 1 1)" B1="$(sim_pod_ip 1 2)" T1="$(sim_pod_ip 1 3)"
 A2="$(sim_pod_ip 2 1)" B2="$(sim_pod_ip 2 2)" G1="$(sim_pod_ip 3 1)"
+B1v6="$(sim_pod_ip6 1 2)" T1v6="$(sim_pod_ip6 1 3)" B2v6="$(sim_pod_ip6 2 2)"
 
 # The pods' sandboxes, except g1's: node-3's agent cannot find g1's attach point yet.
 sim_pod 1 a1 1; sim_pod 1 b1 2; sim_pod 1 t1 3
@@ -127,17 +129,19 @@ wait_for "node-3's agent reports g1 unenforced" status_has 3 'not enforced: ml/g
 for n in 1 2 3; do sim_observe "$n"; done
 sleep 0.3  # the observers open the drop logs
 
-# dropped NODE DIRECTION DST [WHAT]: the denied flow to DST (ADDR:PORT) was dropped by NODE's
-# agent in DIRECTION (waits for the drop log, bounded), and by no other node's agent.
+# dropped NODE DIRECTION DST [WHAT]: the denied flow to DST (ADDR:PORT, [ADDR]:PORT for IPv6)
+# was dropped by NODE's agent in DIRECTION (waits for the drop log, bounded), and by no other
+# node's agent.
 dropped() {
-  local n="$1" dir="$2" dst="$3" m
-  wait_for "node-$n's drop log: $dir drop to $dst" sim_dropped_at "$n" "\"dst\":\"$dst\"" "\"direction\":\"$dir\"" &&
+  local n="$1" dir="$2" m dst
+  dst="$(printf '%s' "$3" | sed 's/[].[]/\\&/g')"  # a literal in the grep -E patterns
+  wait_for "node-$n's drop log: $dir drop to $3" sim_dropped_at "$n" "\"dst\":\"$dst\"" "\"direction\":\"$dir\"" &&
     nt_log "ok   dropped by node-$n's agent ($dir) ${4:-}"
   NT_CHECKS=$((NT_CHECKS + 1))
   for m in "${SIM_NODES[@]}"; do
     [ "$m" = "$n" ] && continue
     if sim_dropped_at "$m" "\"dst\":\"$dst\""; then
-      nt_log "FAIL node-$m's agent dropped the flow to $dst too"; NT_FAILS=$((NT_FAILS + 1))
+      nt_log "FAIL node-$m's agent dropped the flow to $3 too"; NT_FAILS=$((NT_FAILS + 1))
     fi
   done
 }
@@ -155,12 +159,21 @@ nt_expect deny  a2 udp "$B1" 53
 dropped 1 ingress "$B1:53" "(b1's ingress at the destination)"
 nt_expect deny  a2 udp "$B1" 5353
 dropped 2 egress "$B1:5353" "(a2's egress at the source)"
+nt_expect allow a1 tcp "$B2v6" 5432 "the same over IPv6"
+nt_expect deny  a1 udp "$B2v6" 53
+dropped 2 ingress "[$B2v6]:53" "(b2's ingress, IPv6)"
+nt_expect deny  a2 udp "$B1v6" 5353
+dropped 2 egress "[$B1v6]:5353" "(a2's egress, IPv6)"
 
 nt_log "--- 2. remote-node and host identities"
 sim_mark
 nt_expect allow node-2 tcp "$T1" 80 "node-2's host -> mon/t1@node-1: remote-node, allowed on 80"
 nt_expect deny  node-2 tcp "$T1" 5432 "remote-node is not allowed on 5432 (the host would be)"
 dropped 1 ingress "$T1:5432" "(t1's ingress: node-2's address is remote-node, not host)"
+nt_expect allow node-2 tcp "$T1v6" 80 "node-2's IPv6 InternalIP is remote-node too"
+nt_expect deny  node-2 tcp "$T1v6" 5432
+dropped 1 ingress "[$T1v6]:5432" "(t1's ingress, IPv6)"
+nt_expect allow node-1 tcp "$T1v6" 5432 "node-1's own IPv6 address is host"
 nt_expect deny  node-2 tcp "$T1" 8080 "t1 admits all on 8080 but denies remote-node"
 dropped 1 ingress "$T1:8080" "(t1's ingressDeny for remote-node)"
 nt_expect allow b2 tcp "$T1" 8080 "back/b2@node-2 (a pod, not remote-node) -> t1:8080 allowed"
