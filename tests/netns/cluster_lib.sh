@@ -142,11 +142,11 @@ sim_del() { sim_ctl "{\"op\":\"delete\",\"resource\":\"$1\",\"key\":\"$2\"}" >/d
 # sim_get_node NAME: the Node object as the API server has it now (JSON).
 sim_get_node() { nt_node_exec curl -sf -H "Authorization: Bearer $(cat "$SIM_TOKEN")" "$SIM_API/api/v1/nodes/$1"; }
 
-# sim_put_pod NODE NS NAME LABELS-JSON INDEX UID [EXTRA-SPEC-JSON]: the Pod object of a pod
-# running on node NODE at sim_pod_ip and sim_pod_ip6 NODE INDEX.
+# sim_put_pod NODE NS NAME LABELS-JSON INDEX UID [EXTRA-SPEC-JSON [EXTRA-METADATA-JSON]]: the
+# Pod object of a pod running on node NODE at sim_pod_ip and sim_pod_ip6 NODE INDEX.
 sim_put_pod() {
-  local extra="${7:-}"
-  sim_put pods "{\"metadata\":{\"namespace\":\"$2\",\"name\":\"$3\",\"uid\":\"$6\",\"labels\":$4},
+  local extra="${7:-}" meta="${8:-}"
+  sim_put pods "{\"metadata\":{\"namespace\":\"$2\",\"name\":\"$3\",\"uid\":\"$6\",\"labels\":$4${meta:+,$meta}},
     \"spec\":{\"nodeName\":\"node-$1\",\"containers\":[{\"name\":\"c\"}]${extra:+,$extra}},
     \"status\":{\"phase\":\"Running\",\"podIPs\":[{\"ip\":\"$(sim_pod_ip "$1" "$5")\"},{\"ip\":\"$(sim_pod_ip6 "$1" "$5")\"}]}}"
 }

@@ -13,9 +13,11 @@
 #     only if both its source node's and its destination node's generation allow it (a new
 #     allowance waits for both, a revocation acts at the first, established connections
 #     included);
-#  5. a pod drained to another node: the old node stops enforcing it, the new one enforces
-#     it, policies selecting it keep working, and its old address, reused by another pod,
-#     gets that pod's identity on every node.
+#  5. a pod drained to another node in the kubelet's order (marked terminating, sandbox torn
+#     down, its address reused by another pod before its object goes): the old node stays
+#     ready and gives the address the new pod's identity, as does every other node; the
+#     pod comes back on another node, which enforces it, and policies selecting it keep
+#     working from both sides.
 #   cluster_sim.sh MOAT NETPROBE
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/cluster_lib.sh"
@@ -244,20 +246,45 @@ sim_use_bundle 2 "$NT_TMP/b2"
 wait_for "node-2 on v2" on 2 gen_above "$G"
 nt_expect allow a1 tcp "$B2" 8080 "both nodes on v2: the new allowance holds both ways"
 nt_expect allow a2 tcp "$B1" 8080
-nt_expect deny  a2 tcp "$B1" 80 "both on v2: revoked at the source now"
-dropped 2 egress "$B1:80"
+# Over IPv6: the cut IPv4 connections' late retransmissions still reach node-1.
+nt_expect deny  a2 tcp "$B1v6" 80 "both on v2: revoked at the source now"
+dropped 2 egress "[$B1v6]:80"
 for s in k12 k21; do
   nt_stream_stop "$s"
   nt_check "connection $s allowed by both versions survived both swaps: $(tail -1 "$NT_TMP/stream-$s.out")" \
     test "$NT_STREAM_RC" = 0
 done
 
-nt_log "--- 5. back/b1 drained from node-1 to node-2"
-sim_unpod 1 b1   # the kubelet and the CNI end the pod first, then its object goes
-sim_del pods back/b1
+nt_log "--- 5. back/b1 drained from node-1 to node-2, in the kubelet's order"
+# The API server marks b1 terminating; the kubelet stops it and the CNI deletes its veth;
+# only then does the kubelet delete the object (seconds later, or minutes when a volume
+# does not unmount). Meanwhile the IPAM may hand b1's address to a new pod.
+sim_put_pod 1 back b1 '{"app":"db"}' 2 "$(uid 12)" "" '"deletionTimestamp":"2026-01-01T00:00:00Z","deletionGracePeriodSeconds":30'
+sim_unpod 1 b1
+b1_not_attached() { jq -e '[.attach[]? | select(.pod == "back/b1" and .attached)] | length == 0' "$(sim_state 1)/status.json" >/dev/null 2>&1; }
+wait_for "node-1 sees b1's interface gone" b1_not_attached
+sleep 1.2  # the agent looks for missing attach points again every second
+nt_check "node-1 stays ready: a terminating pod whose sandbox is gone needs no attach point" on 1 is_ready
+nt_check "b1 is not reported unenforced" sh -c "! '$NT_MOAT' status --pin-dir '$(sim_pin 1)' --state-dir '$(sim_state 1)' | grep -q 'not enforced: back/b1'"
+sim_pod 1 x1 2   # b1's old addresses, at once
+sim_put_pod 1 front x1 '{"app":"cache"}' 2 "$(uid 14)"
+nt_serve x1 || exit 1
+wait_for "node-1 attaches x1 on b1's old address (b1 still terminating)" status_has 1 'front/x1 .*h-x1 .*attached'
+nt_check "node-1 is ready with x1 attached" on 1 is_ready
+sim_mark
+nt_expect allow b2 tcp "$B1" 80 "b2 -> x1 (not isolated): terminating b1's ingress policy is not on the address"
+nt_expect deny  a1 tcp "$B1" 5432 "a1's egress: the address is front/x1's now, not terminating back/b1's"
+dropped 1 egress "$B1:5432"
+nt_check "node-1's drop log names x1 as the destination" \
+  sim_dropped_at 1 "\"dst\":\"$B1:5432\"" "\"destination\":{\"address\":\"$B1\",[^}]*\"pod\":\"x1\""
+nt_expect deny  a2 tcp "$B1" 5432 "node-2's agent also gives the reused address x1's identity"
+nt_check "node-2's drop log names x1 as the destination" \
+  sim_dropped_at 2 "\"dst\":\"$B1:5432\"" '"direction":"egress"' "\"destination\":{\"address\":\"$B1\",[^}]*\"pod\":\"x1\""
+nt_expect deny  a2 tcp "$(sim_pod_ip6 1 2)" 5432 "the same for the reused IPv6 address"
+
+sim_del pods back/b1   # the kubelet's final delete
 b1_gone() { ! status_has 1 'back/b1 '; }
 wait_for "node-1 forgets b1" b1_gone
-nt_check "node-1 enforces nothing for b1 any more" b1_gone
 B1N="$(sim_pod_ip 2 3)"
 sim_pod 2 b1m 3
 sim_put_pod 2 back b1 '{"app":"db"}' 3 "$(uid 32)"
@@ -270,20 +297,8 @@ nt_expect deny  a1 udp "$B1N" 53 "b1's ingress moved with it"
 dropped 2 ingress "$B1N:53" "(b1's ingress, now at node-2)"
 nt_expect deny  b2 tcp "$B1N" 5432 "b2 is not in front: b1's ingress denies"
 dropped 2 ingress "$B1N:5432"
-# Another pod takes b1's old address on node-1.
-sim_pod 1 x1 2
-sim_put_pod 1 front x1 '{"app":"cache"}' 2 "$(uid 14)"
-nt_serve x1 || exit 1
-wait_for "node-1 attaches x1 on b1's old address" status_has 1 'front/x1 .*h-x1 .*attached'
-sim_mark
-nt_expect allow b2 tcp "$B1" 80 "b2 -> x1 (not isolated): b1's old ingress policy is gone from the address"
-nt_expect deny  a1 tcp "$B1" 5432 "a1's egress: the address is front/x1 now, not back/db"
-dropped 1 egress "$B1:5432"
-nt_check "node-1's drop log names x1 as the destination" \
-  sim_dropped_at 1 "\"dst\":\"$B1:5432\"" "\"destination\":{\"address\":\"$B1\",[^}]*\"pod\":\"x1\""
-nt_expect deny  a2 tcp "$B1" 5432 "node-2's agent also gives the reused address x1's identity"
-nt_check "node-2's drop log names x1 as the destination" \
-  sim_dropped_at 2 "\"dst\":\"$B1:5432\"" '"direction":"egress"' "\"destination\":{\"address\":\"$B1\",[^}]*\"pod\":\"x1\""
+nt_expect deny  a1 tcp "$B1" 5432 "x1 keeps its identity after b1's object is gone"
+nt_check "node-1 is ready at the end" on 1 is_ready
 
 for n in 1 2 3; do grep -E "error|warning" "$NT_TMP/agent-$n.log" | tail -5 | sed "s/^/node-$n: /" >&2; done
 nt_finish
