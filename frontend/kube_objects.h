@@ -48,6 +48,8 @@ struct KubePod {
   std::string mirror_of;
   std::string phase;          // status.phase ("" when absent)
   bool host_network = false;  // spec.hostNetwork: the pod is the host, not a workload
+  bool terminating = false;   // metadata.deletionTimestamp set: being deleted (its sandbox
+                              // may be gone and its addresses another pod's already)
   KubeOwner owner;            // its controller, if any
   std::string workload;       // the workload it belongs to, "ns/name[Kind]" (set by resolve)
   /// Pods that hold no network identity: finished, or sharing the host's network.

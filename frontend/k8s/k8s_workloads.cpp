@@ -16,6 +16,7 @@ bool Reader::pod(const YAML::Node& obj, KubeObjects& out) {
   p.ep.name = ns + "/" + name;
   p.ep.ns = ns;
   if (!labels(meta, p.ep.labels) || !owner(meta, p.owner)) return false;
+  if (YAML::Node d = child(meta, "deletionTimestamp"); d && !d.IsNull()) p.terminating = true;
   // Annotations are the pod owner's to write: nothing in them decides enforcement
   // (attach points are discovered by runtime/attach/). The mirror annotation is only read:
   // runtime/attach/ checks it against what the pod owner cannot forge.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "runtime/inventory/terminating.h"
 #include "runtime/loader.h"
 
 namespace moat::runtime::agent {
@@ -83,15 +84,20 @@ Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inv
     if (misfit_policy == MisfitPolicy::Drop) dropped.push_back(m.pod);
   }
   const KubePod* proxy_pod = proxy_owner(inv, proxy);
+  const std::set<IpAddr> live = inventory::live_pod_addresses(inv);
   d.endpoints.reserve(inv.pods.size() + inv.nodes.size() + 2 + learned.size());
   for (const KubePod& pod : inv.pods) {
     if (!pod.is_workload()) continue;
     Endpoint ep = pod.ep;
+    // One identity per address (the first endpoint wins): a terminating pod must not keep
+    // an address a new pod was given, whatever the order of the inventory.
+    if (pod.terminating) ep.ips = inventory::held_addresses(pod, live);
     if (&pod == proxy_pod) ep.ips.insert(ep.ips.end(), proxy.listen.begin(), proxy.listen.end());
     size_t index = d.endpoints.size();
     d.endpoints.push_back(std::move(ep));
     if (pod.ep.node != node.name) continue;
     auto at = std::find_if(found.begin(), found.end(), [&](const attach::PodAttach& a) { return a.pod == &pod; });
+    if (at == found.end() && pod.terminating) continue;  // its sandbox is gone (find_attach_points)
     AttachRecord rec;
     rec.pod = pod.ep.name;
     bundle::LocalAttachment la;

@@ -14,6 +14,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "runtime/inventory/terminating.h"
+
 namespace moat::runtime::agent {
 
 namespace {
@@ -69,11 +71,12 @@ std::string drop_log_path(const std::string& state_dir) { return state_dir + "/d
 
 PodNames pod_names(const KubeObjects& inv) {
   PodNames out;
+  const std::set<IpAddr> live = inventory::live_pod_addresses(inv);
   for (const KubePod& p : inv.pods) {
     if (!p.is_workload()) continue;
     std::string labels;
     for (const auto& [k, v] : p.ep.labels) labels += (labels.empty() ? "" : ",") + k + "=" + v;
-    for (const IpAddr& ip : p.ep.ips) out[ip] = {p.ep.name, labels};
+    for (const IpAddr& ip : inventory::held_addresses(p, live)) out[ip] = {p.ep.name, labels};
   }
   return out;
 }

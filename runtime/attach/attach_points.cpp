@@ -7,6 +7,7 @@
 #include "runtime/attach/kubepods.h"
 #include "runtime/attach/pod_interface.h"
 #include "runtime/attach/static_pods.h"
+#include "runtime/inventory/terminating.h"
 #include "runtime/loader.h"
 
 namespace moat::runtime::attach {
@@ -52,8 +53,12 @@ std::vector<PodAttach> find_attach_points(const KubeNode& node, const Inventory&
   std::set<std::string> api_uids;
   if (cfg.kind == AttachKind::Tc) view = read_routing(routing_error);
   else api_uids = api_pod_uids(inv);
+  const std::set<IpAddr> live = inventory::live_pod_addresses(inv);
   for (const KubePod& pod : inv.pods) {
     if (!pod.is_workload() || pod.ep.node != node.name) continue;
+    // A terminating pod whose addresses are all a new pod's has no sandbox left here.
+    std::vector<IpAddr> held = inventory::held_addresses(pod, live);
+    if (pod.terminating && held.empty()) continue;
     PodAttach a;
     a.pod = &pod;
     if (auto o = cfg.overrides.find(pod.ep.name); o != cfg.overrides.end()) {
@@ -68,7 +73,7 @@ std::vector<PodAttach> find_attach_points(const KubeNode& node, const Inventory&
     } else if (!view) {
       a.problem = routing_error;
     } else {
-      InterfaceChoice c = find_pod_interface(pod.ep.ips, *view);
+      InterfaceChoice c = find_pod_interface(held, *view);
       if (c.problem.empty()) a.iface = c.name, a.ifindex = c.ifindex;
       a.problem = c.problem;
     }
@@ -88,6 +93,9 @@ std::vector<PodAttach> find_attach_points(const KubeNode& node, const Inventory&
         p->problem = what + " is claimed by more than one pod";
       }
     }
+  // A terminating pod whose attach point is gone (the CNI deleted its veth, the kubelet its
+  // cgroup) has nothing left to enforce: neither an error nor a reason to be not ready.
+  std::erase_if(out, [](const PodAttach& a) { return a.pod->terminating && !a.problem.empty(); });
   for (PodAttach& a : out) {
     if (a.problem.empty()) continue;
     a.iface.clear(), a.ifindex = 0, a.cgroup.clear(), a.cgroup_id = 0;

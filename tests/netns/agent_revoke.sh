@@ -55,31 +55,6 @@ AGENT_PID=$!
 NT_PIDS+=("$AGENT_PID")
 wait_for "agent ready" is_ready
 
-INTERVAL=100
-stream() {  # stream NAME FROM ADDR PORT: a long-lived TCP connection, one message per interval
-  nsenter --net="/run/netns/${NT_PREFIX}-$2" "$NT_PROBE" stream "$3" "$4" --duration-ms 60000 \
-    --interval-ms $INTERVAL --timeout-ms 1000 --stop-file "$NT_TMP/stop-$1" > "$NT_TMP/stream-$1.out" 2>&1 &
-  STREAMS+=("$1:$!")
-}
-connected() { grep -q '^[0-9]* [0-9]* ok$' "$NT_TMP/stream-$1.out"; }
-stop_stream() {  # stop_stream NAME: ends it; its exit code is in STREAM_RC
-  touch "$NT_TMP/stop-$1"
-  local s
-  for s in "${STREAMS[@]}"; do [ "${s%%:*}" = "$1" ] && { wait "${s##*:}"; STREAM_RC=$?; }; done
-}
-# cut_at NAME T: the stream answered before T and lost every message it sent after T
-# (messages are sent every $INTERVAL ms, so the first one after T is within one interval).
-cut_at() {
-  awk -v t="$2" '
-    $3 == "ok" && $1 < t { before++ }
-    $3 == "ok" && $1 >= t { after_ok++ }
-    $3 == "lost" && $1 >= t { after_lost++ }
-    END {
-      printf "answered before the change: %d, after: %d answered, %d lost\n", before, after_ok, after_lost
-      exit !(before > 0 && after_ok == 0 && after_lost >= 5)
-    }' "$NT_TMP/stream-$1.out"
-}
-
 "$NT_MOAT" observe --pin-dir "$NT_PIN" --state-dir "$NT_STATE" --json --timeout 30 > "$NT_TMP/observe.out" 2>&1 &
 OBSERVE_PID=$!
 NT_PIDS+=("$OBSERVE_PID")
@@ -90,11 +65,10 @@ OBSERVE2_PID=$!
 NT_PIDS+=("$OBSERVE2_PID")
 
 # ---- A generation swap: v2 -> v1 takes db:80 away from front.
-STREAMS=()
-stream cut a 10.199.2.2 80           # allowed by v2 only
-stream keep a 10.199.2.2 5432        # allowed by both
-stream keep6 a fd00:199:2::2 5432    # the same over IPv6
-for s in cut keep keep6; do wait_for "stream $s connected" connected "$s"; done
+nt_stream cut a 10.199.2.2 80           # allowed by v2 only
+nt_stream keep a 10.199.2.2 5432        # allowed by both
+nt_stream keep6 a fd00:199:2::2 5432    # the same over IPv6
+for s in cut keep keep6; do wait_for "stream $s connected" nt_stream_connected "$s"; done
 sleep 1
 G="$(status_field generation)"
 E0="$(status_field epoch)"
@@ -105,12 +79,12 @@ E1="$(status_field epoch)"
 G1="$(status_field generation)"
 nt_check "the swap moved the policy epoch ($E0 -> $E1)" test "$E1" -gt "$E0"
 sleep 1.5
-stop_stream cut
-nt_check "v1 cut the db:80 connection v2 had allowed: $(cut_at cut "$T1")" cut_at cut "$T1" >/dev/null
+nt_stream_stop cut
+nt_check "v1 cut the db:80 connection v2 had allowed: $(nt_stream_cut_at cut "$T1")" nt_stream_cut_at cut "$T1" >/dev/null
 
 # ---- An in-place update: a is relabelled into the client policy, which isolates its ingress.
-stream inplace b 10.199.1.2 80       # b -> a: allowed while a is not isolated
-wait_for "stream inplace connected" connected inplace
+nt_stream inplace b 10.199.1.2 80       # b -> a: allowed while a is not isolated
+wait_for "stream inplace connected" nt_stream_connected inplace
 sleep 1
 U="$(status_field updates)"
 inventory web-client
@@ -120,13 +94,13 @@ E2="$(status_field epoch)"
 nt_check "the relabel was an in-place update (generation $G1)" test "$(status_field generation)" = "$G1"
 nt_check "the in-place update moved the policy epoch ($E1 -> $E2)" test "$E2" -gt "$E1"
 sleep 1.5
-stop_stream inplace
-nt_check "relabelling a cut b's connection to a:80: $(cut_at inplace "$T2")" cut_at inplace "$T2" >/dev/null
+nt_stream_stop inplace
+nt_check "relabelling a cut b's connection to a:80: $(nt_stream_cut_at inplace "$T2")" nt_stream_cut_at inplace "$T2" >/dev/null
 
 for s in keep keep6; do
-  stop_stream "$s"
+  nt_stream_stop "$s"
   nt_check "connection allowed by every version survived the swap and the update: $(tail -1 "$NT_TMP/stream-$s.out")" \
-    test "$STREAM_RC" = 0
+    test "$NT_STREAM_RC" = 0
 done
 
 # The cuts are in the flow log as revocations, and the status shows the epoch.

@@ -43,6 +43,9 @@ nt_cleanup() {
   if [ -n "${NT_MOAT:-}" ] && [ -d "$NT_PIN" ]; then
     nt_node_exec "$NT_MOAT" agent --detach --pin-dir "$NT_PIN" --state-dir "$NT_STATE" >/dev/null 2>&1
   fi
+  # A test with more than one node (cluster_lib.sh) detaches its other agents here, while
+  # their namespaces still exist.
+  declare -F nt_cleanup_hook >/dev/null && nt_cleanup_hook
   for p in "${NT_PODS[@]}"; do ip netns del "${NT_PREFIX}-$p" 2>/dev/null; done
   ip netns del "$NT_NODE" 2>/dev/null
   for cg in "${NT_CGROUPS[@]}"; do
@@ -293,18 +296,48 @@ nt_ndp_check() {
 
 # Status helpers for tests that run the agent as a daemon (reading STATE/status.json).
 status_field() { grep -o "\"$1\": [0-9a-z.]*" "$NT_STATE/status.json" 2>/dev/null | head -1 | awk '{print $2}'; }
-wait_for() {  # wait_for DESCRIPTION CMD...: bounded (15 s) wait until CMD succeeds
+wait_for() {  # wait_for DESCRIPTION CMD...: bounded (NT_WAIT_S, 15 s) wait until CMD succeeds
   local what="$1"; shift
-  local n=0
+  local end=$((SECONDS + ${NT_WAIT_S:-15}))
   until "$@"; do
-    n=$((n + 1))
-    if [ $n -ge 150 ]; then nt_log "FAIL timed out waiting: $what"; NT_FAILS=$((NT_FAILS + 1)); return 1; fi
+    if [ $SECONDS -ge $end ]; then nt_log "FAIL timed out waiting: $what"; NT_FAILS=$((NT_FAILS + 1)); return 1; fi
     sleep 0.1
   done
 }
 is_ready() { [ "$(status_field ready)" = "true" ]; }
 gen_above() { local g; g="$(status_field generation)"; [ -n "$g" ] && [ "$g" -gt "$1" ]; }
 updates_above() { local u; u="$(status_field updates)"; [ -n "$u" ] && [ "$u" -gt "$1" ]; }
+
+# Long-lived TCP connections (netprobe stream), for checks that established connections
+# are cut or survive: one message per NT_INTERVAL ms, every echo reported in
+# $NT_TMP/stream-NAME.out as "SENT_MS RTT ok|lost".
+NT_INTERVAL=100
+NT_STREAMS=()
+nt_stream() {  # nt_stream NAME FROM ADDR PORT: FROM is a namespace under NT_PREFIX
+  nsenter --net="/run/netns/${NT_PREFIX}-$2" "$NT_PROBE" stream "$3" "$4" --duration-ms 60000 \
+    --interval-ms $NT_INTERVAL --timeout-ms 1000 --stop-file "$NT_TMP/stop-$1" > "$NT_TMP/stream-$1.out" 2>&1 &
+  NT_STREAMS+=("$1:$!")
+  NT_PIDS+=("$!")
+}
+nt_stream_connected() { grep -q '^[0-9]* [0-9]* ok$' "$NT_TMP/stream-$1.out"; }
+nt_stream_stop() {  # nt_stream_stop NAME: ends it; its exit code is in NT_STREAM_RC
+  touch "$NT_TMP/stop-$1"
+  local s
+  for s in "${NT_STREAMS[@]}"; do [ "${s%%:*}" = "$1" ] && { wait "${s##*:}"; NT_STREAM_RC=$?; }; done
+}
+# nt_stream_cut_at NAME T: the stream answered before T (Unix ms) and lost every message it
+# sent after T (one is sent every NT_INTERVAL ms, so the first one after T is within one
+# interval); prints the counts.
+nt_stream_cut_at() {
+  awk -v t="$2" '
+    $3 == "ok" && $1 < t { before++ }
+    $3 == "ok" && $1 >= t { after_ok++ }
+    $3 == "lost" && $1 >= t { after_lost++ }
+    END {
+      printf "answered before the change: %d, after: %d answered, %d lost\n", before, after_ok, after_lost
+      exit !(before > 0 && after_ok == 0 && after_lost >= 5)
+    }' "$NT_TMP/stream-$1.out"
+}
 
 nt_check() {  # nt_check DESCRIPTION CMD...: counts a check that a command succeeds
   local what="$1"; shift

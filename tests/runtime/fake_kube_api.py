@@ -3,8 +3,13 @@
 
 Serves LIST (paged with limit/continue) and WATCH (chunked, one JSON event per line, with
 BOOKMARKs when asked) of namespaces, pods, nodes and default/endpointslices over plain HTTP
-on 127.0.0.1, checking a bearer token read from --token-file on every request. Tests script
-it through POST /_control with one JSON command:
+on 127.0.0.1, checking a bearer token read from --token-file on every request. A single
+Node can be read (GET /api/v1/nodes/NAME) and patched (PATCH, a JSON merge patch: objects
+merge, lists such as spec.taints are replaced whole, null deletes, as the strategic merge
+patch `kubectl taint` sends treats the taint list), which makes a MODIFIED event. With
+--netns PATH (repeatable) the same server also listens on 127.0.0.1 inside each of those
+network namespaces (one agent per simulated node reaches it on its own loopback). Tests
+script it through POST /_control with one JSON command:
   {"op": "put", "resource": "pods", "object": {...}}      ADDED or MODIFIED
   {"op": "delete", "resource": "pods", "key": "ns/name"}  DELETED ("silent": true: no
                          event, as if it fell into history the server no longer holds)
@@ -15,10 +20,14 @@ it through POST /_control with one JSON command:
   {"op": "down"} / {"op": "up"}   while down, every API request is answered by closing the
                          connection (an outage); "down" also cuts open watches
   {"op": "stats"}        {"lists": {...}, "watches": {...}} counts per resource
+  {"op": "patches"}      {"patches": [{"key": "node-3", "patch": {...}, "unix_ms": N}, ...]}
+                         every PATCH applied so far, in order
 Only for tests: nothing here is Kubernetes code.
 """
 import argparse
+import ctypes
 import json
+import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,6 +54,7 @@ class State:
         self.down = False
         self.lists = {r: 0 for r in PATHS.values()}
         self.watches = {r: 0 for r in PATHS.values()}
+        self.patches = []  # {"key", "patch", "unix_ms"} per PATCH applied
 
 
 S = State()
@@ -55,17 +65,34 @@ def key_of(obj):
     return (m["namespace"] + "/" if m.get("namespace") else "") + m["name"]
 
 
+def merge_patch(target, patch):
+    """RFC 7386: objects merge key by key, null removes a key, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = merge_patch(out.get(k), v)
+    return out
+
+
+def store(res, obj):
+    """Caller holds S.cond: obj becomes the current version (ADDED or MODIFIED event)."""
+    S.rv += 1
+    obj.setdefault("metadata", {})["resourceVersion"] = str(S.rv)
+    k = key_of(obj)
+    typ = "MODIFIED" if k in S.objects[res] else "ADDED"
+    S.objects[res][k] = obj
+    S.events.append((S.rv, res, typ, obj))
+
+
 def control(cmd):
     with S.cond:
         op = cmd["op"]
         if op == "put":
-            res, obj = cmd["resource"], cmd["object"]
-            S.rv += 1
-            obj.setdefault("metadata", {})["resourceVersion"] = str(S.rv)
-            k = key_of(obj)
-            typ = "MODIFIED" if k in S.objects[res] else "ADDED"
-            S.objects[res][k] = obj
-            S.events.append((S.rv, res, typ, obj))
+            store(cmd["resource"], cmd["object"])
         elif op == "delete":
             res, k = cmd["resource"], cmd["key"]
             obj = S.objects[res].pop(k)
@@ -88,6 +115,8 @@ def control(cmd):
             S.down = False
         elif op == "stats":
             return {"lists": S.lists, "watches": S.watches, "rv": S.rv}
+        elif op == "patches":
+            return {"patches": S.patches}
         else:
             return {"error": "unknown op " + op}
         S.cond.notify_all()
@@ -114,15 +143,60 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length", "0"))
         self.send_json(200, control(json.loads(self.rfile.read(n))))
 
-    def do_GET(self):
+    def refused(self):
+        """True (and answered) when the request must not be served: outage or bad token."""
         if S.down:
             self.close_connection = True
-            return  # no response at all: the client sees an empty reply
+            return True  # no response at all: the client sees an empty reply
         with open(self.server.token_file) as f:
             token = f.read().strip()
         if self.headers.get("Authorization") != "Bearer " + token:
-            return self.send_json(401, {"kind": "Status", "code": 401, "message": "Unauthorized"})
+            self.send_json(401, {"kind": "Status", "code": 401, "message": "Unauthorized"})
+            return True
+        return False
+
+    def one_node(self, path):
+        """The node name of /api/v1/nodes/NAME, else None."""
+        prefix = "/api/v1/nodes/"
+        name = path[len(prefix):] if path.startswith(prefix) else ""
+        return name if name and "/" not in name else None
+
+    def do_PATCH(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(n)
+        if self.refused():
+            return
+        name = self.one_node(urlparse(self.path).path)
+        if name is None:
+            return self.send_json(405, {"kind": "Status", "code": 405})
+        ctype = self.headers.get("Content-Type", "")
+        if ctype not in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
+            return self.send_json(415, {"kind": "Status", "code": 415, "message": "unsupported patch type " + ctype})
+        patch = json.loads(body)
+        with S.cond:
+            cur = S.objects["nodes"].get(name)
+            if cur is None:
+                return self.send_json(404, {"kind": "Status", "code": 404, "message": "nodes \"%s\" not found" % name})
+            obj = merge_patch(json.loads(json.dumps(cur)), patch)
+            obj["metadata"]["name"] = name
+            store("nodes", obj)
+            S.patches.append({"key": name, "patch": patch, "unix_ms": int(time.time() * 1000)})
+            S.cond.notify_all()
+            doc = json.loads(json.dumps(obj))
+        self.send_json(200, doc)
+
+    def do_GET(self):
+        if self.refused():
+            return
         u = urlparse(self.path)
+        name = self.one_node(u.path)
+        if name is not None:
+            with S.cond:
+                obj = S.objects["nodes"].get(name)
+                doc = json.loads(json.dumps(obj)) if obj else None
+            if doc is None:
+                return self.send_json(404, {"kind": "Status", "code": 404, "message": "nodes \"%s\" not found" % name})
+            return self.send_json(200, doc)
         res = PATHS.get(u.path)
         if res is None:
             return self.send_json(404, {"kind": "Status", "code": 404})
@@ -196,17 +270,44 @@ class Server(ThreadingHTTPServer):
         pass  # clients cut connections on purpose (stop, stale watch): not worth a traceback
 
 
+def in_netns(path, make):
+    """Runs make() inside the network namespace at path: a socket keeps the namespace it was
+    created in, so the server can listen in several (setns through libc: Python 3.11 has no
+    os.setns)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    clone_newnet = 0x40000000
+    home = os.open("/proc/self/ns/net", os.O_RDONLY)
+    target = os.open(path, os.O_RDONLY)
+    try:
+        if libc.setns(target, clone_newnet) != 0:
+            raise OSError(ctypes.get_errno(), "setns " + path)
+        try:
+            return make()
+        finally:
+            if libc.setns(home, clone_newnet) != 0:
+                raise OSError(ctypes.get_errno(), "setns back")
+    finally:
+        os.close(home)
+        os.close(target)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--token-file", required=True)
+    ap.add_argument("--netns", action="append", default=[],
+                    help="also listen on 127.0.0.1 (same port) inside this network namespace")
     a = ap.parse_args()
     srv = Server(("127.0.0.1", a.port), Handler)
-    srv.token_file = a.token_file
+    port = srv.server_address[1]
+    servers = [srv] + [in_netns(p, lambda: Server(("127.0.0.1", port), Handler)) for p in a.netns]
+    for s in servers:
+        s.token_file = a.token_file
+    for s in servers[1:]:
+        threading.Thread(target=s.serve_forever, daemon=True).start()
     with open(a.port_file + ".tmp", "w") as f:
-        f.write(str(srv.server_address[1]))
-    import os
+        f.write(str(port))
     os.rename(a.port_file + ".tmp", a.port_file)
     srv.serve_forever()
 

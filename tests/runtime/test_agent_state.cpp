@@ -91,6 +91,14 @@ KubePod pod(std::string ns, std::string name, std::string node, const char* ip) 
   return p;
 }
 
+/// A node with one address and nothing else.
+KubeNode node_n1() {
+  KubeNode n;
+  n.name = "n1";
+  n.addresses = {*IpAddr::parse("10.0.0.1")};
+  return n;
+}
+
 } // namespace
 
 TEST_CASE("derive: endpoints, local attachments, host, remote nodes, DNS proxy, misfits") {
@@ -175,9 +183,7 @@ TEST_CASE("derive: a DNS proxy in front of the kube-dns ClusterIP answers as the
   // NodeLocal DNSCache's 169.254.20.10), which is no pod's address. `allow x -> dns` means
   // the kube-dns pods, so the proxy must carry their identity, not an external one.
   bundle::Manifest m;
-  KubeNode node;
-  node.name = "n1";
-  node.addresses = {*IpAddr::parse("10.0.0.1")};
+  KubeNode node = node_n1();
   Inventory inv;
   inv.nodes = {node};
   KubePod client = pod("ml", "trainer", "n1", "10.1.0.1");
@@ -207,4 +213,37 @@ TEST_CASE("derive: a DNS proxy in front of the kube-dns ClusterIP answers as the
   Desired outside = derive(m, node, inv, {}, {}, proxy, MisfitPolicy::Enforce, diags);
   CHECK(outside.endpoints.back().name == "dns-upstream:10.96.0.10");
   CHECK(outside.endpoints.back().ips.size() == 2);
+}
+
+TEST_CASE("derive: a terminating pod gives its old address to the live pod and needs no attach point") {
+  // A drain in the kubelet's order: the CNI deleted old's veth and the IPAM gave its address
+  // to fresh, while old's object still lingers with a deletionTimestamp. Listed first, old
+  // would win the address (one identity per address, the first endpoint wins).
+  bundle::Manifest m;
+  KubeNode node = node_n1();
+  Inventory inv;
+  inv.nodes = {node};
+  KubePod old = pod("back", "db-0", "n1", "10.1.0.2");
+  old.terminating = true;
+  KubePod fresh = pod("front", "cache", "n1", "10.1.0.2");
+  KubePod leaving = pod("back", "db-1", "n2", "10.2.0.7");  // terminating elsewhere, address unclaimed
+  leaving.terminating = true;
+  inv.pods = {old, fresh, leaving};
+  // find_attach_points leaves old out: its sandbox is gone.
+  std::vector<attach::PodAttach> found(1);
+  found[0] = {&inv.pods[1], "veth-c", 9, "", 0, ""};
+  Diagnostics diags;
+  Desired d = derive(m, node, inv, found, {}, {}, MisfitPolicy::Enforce, diags);
+  REQUIRE(d.endpoints.size() >= 3);
+  CHECK(d.endpoints[0].name == "back/db-0");
+  CHECK(d.endpoints[0].ips.empty());
+  REQUIRE(d.endpoints[1].ips.size() == 1);
+  CHECK(d.endpoints[1].ips[0].str() == "10.1.0.2");
+  REQUIRE(d.endpoints[2].ips.size() == 1);  // a terminating pod keeps what nobody else claims
+  CHECK(d.endpoints[2].ips[0].str() == "10.2.0.7");
+  REQUIRE(d.attach.size() == 1);  // no record for old: nothing to attach, no reason to be not ready
+  CHECK(d.attach[0].pod == "front/cache");
+  CHECK(d.attach[0].problem.empty());
+  REQUIRE(d.locals.size() == 1);
+  CHECK(d.locals[0].ifindex == 9);
 }

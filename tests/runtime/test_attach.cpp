@@ -345,4 +345,25 @@ TEST_CASE("attach: a static pod is enforced in its kubelet cgroup; forged mirror
   CHECK(found[4].cgroup_id == 0);
   CHECK(has(found[4].problem, "claimed by more than one pod"));
   CHECK(found[0].cgroup == victim_cg);
+TEST_CASE("attach: a terminating pod whose attach point is gone is left out, without an error") {
+  Inventory inv;
+  KubePod gone, live, reused;
+  gone.ep.name = "ns/gone", live.ep.name = "ns/live", reused.ep.name = "ns/old";
+  gone.ep.node = live.ep.node = reused.ep.node = "n1";
+  gone.terminating = reused.terminating = true;
+  live.ep.ips = reused.ep.ips = {*IpAddr::parse("10.250.0.2")};  // old's address is live's now
+  gone.ep.ips = {*IpAddr::parse("10.250.0.9")};
+  inv.pods = {gone, live, reused};
+  AttachConfig cfg;
+  std::string err;
+  REQUIRE(parse_override("ns/gone=moat-no-such-if0", cfg, err));  // its veth was deleted
+  REQUIRE(parse_override("ns/live=moat-no-such-if1", cfg, err));
+  Diagnostics diags;
+  KubeNode n1;
+  n1.name = "n1";
+  auto found = find_attach_points(n1, inv, cfg, diags);
+  REQUIRE(found.size() == 1);  // only the live pod is looked for (and reported missing)
+  CHECK(found[0].pod->ep.name == "ns/live");
+  REQUIRE(diags.all().size() == 1);
+  CHECK(diags.all()[0].code == Code::E810);
 }

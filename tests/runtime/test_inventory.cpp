@@ -243,3 +243,23 @@ TEST_CASE("hostile inventory files end in a diagnostic, not a hang or a blow-up"
     CHECK(nd.has_errors());
   }
 }
+
+TEST_CASE("a pod with a deletionTimestamp is terminating") {
+  Diagnostics diags;
+  auto inv = parse_text(R"(kind: List
+items:
+  - {kind: Namespace, metadata: {name: back}}
+  - kind: Pod
+    metadata: {name: db-0, namespace: back, uid: u1, deletionTimestamp: "2026-01-01T00:00:00Z", deletionGracePeriodSeconds: 30}
+    status: {phase: Running, podIPs: [{ip: 10.1.0.2}]}
+  - kind: Pod
+    metadata: {name: db-1, namespace: back, uid: u2, deletionTimestamp: null}
+    status: {phase: Running, podIPs: [{ip: 10.1.0.3}]}
+)", diags);
+  REQUIRE(inv);
+  CHECK_FALSE(diags.has_errors());
+  REQUIRE(inv->find_pod("back/db-0"));
+  CHECK(inv->find_pod("back/db-0")->terminating);
+  CHECK(inv->find_pod("back/db-0")->is_workload());  // still running its grace period
+  CHECK_FALSE(inv->find_pod("back/db-1")->terminating);
+}
