@@ -26,7 +26,7 @@ void sync_attachments(Dispatch& dispatch, std::vector<AttachRecord>& records, co
         log("attached " + rec.pod + " on cgroup " + rec.cgroup);
       }
     }
-    rec.attached = ok;
+    rec.attached = ok && !rec.conflict;  // a shared attach point drops; it enforces neither pod
   }
   for (int ifindex : dispatch.attached_interfaces()) {
     bool wanted = std::any_of(records.begin(), records.end(), [&](const AttachRecord& r) { return r.ifindex == ifindex; });

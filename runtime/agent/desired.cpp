@@ -107,11 +107,12 @@ Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inv
     } else {
       rec.iface = at->iface, rec.ifindex = at->ifindex, rec.cgroup = at->cgroup, rec.cgroup_id = at->cgroup_id;
       rec.problem = at->problem;
+      rec.conflict = at->conflict;
       la.ifindex = static_cast<uint32_t>(at->ifindex);
       la.cgroup_id = at->cgroup_id;
     }
     bool is_dropped = std::find(dropped.begin(), dropped.end(), &pod) != dropped.end();
-    if (!is_dropped && (la.ifindex || la.cgroup_id)) d.locals.push_back(la);
+    if (!is_dropped && !rec.conflict && (la.ifindex || la.cgroup_id)) d.locals.push_back(la);
     else if (is_dropped && rec.problem.empty()) rec.problem = "not admitted by the node's pool: left out of the endpoint map (dropped)";
     // A dropped misfit keeps its attach record: the dispatcher must still see (and drop) it.
     d.attach.push_back(std::move(rec));

@@ -19,6 +19,9 @@ struct AttachRecord {
   uint64_t cgroup_id = 0;
   bool attached = false;
   std::string problem;    // why not attached (interface missing, ...)
+  /// Claimed by two pods (E811): the dispatcher goes on, with no endpoint entry behind it
+  /// (its traffic drops), and the pod counts as not attached (the node stays not ready).
+  bool conflict = false;
 };
 
 /// Persisted across agent restarts (the kernel objects themselves are pinned).

@@ -91,17 +91,17 @@ std::vector<PodAttach> find_attach_points(const KubeNode& node, const Inventory&
         diags.report(Code::E811, p->pod->ep.range,
                      "pod " + p->pod->ep.name + ": " + what + " is claimed by pod " + other->pod->ep.name + " too");
         p->problem = what + " is claimed by more than one pod";
+        p->conflict = true;
       }
     }
   // A terminating pod whose attach point is gone (the CNI deleted its veth, the kubelet its
   // cgroup) has nothing left to enforce: neither an error nor a reason to be not ready.
   std::erase_if(out, [](const PodAttach& a) { return a.pod->terminating && !a.problem.empty(); });
   for (PodAttach& a : out) {
-    if (a.problem.empty()) continue;
+    if (a.problem.empty() || a.conflict) continue;
     a.iface.clear(), a.ifindex = 0, a.cgroup.clear(), a.cgroup_id = 0;
-    if (a.problem.find("claimed by more than one pod") == std::string::npos)
-      diags.report(Code::E810, a.pod->ep.range,
-                   "pod " + a.pod->ep.name + " runs on this node but its attach point cannot be found: " + a.problem);
+    diags.report(Code::E810, a.pod->ep.range,
+                 "pod " + a.pod->ep.name + " runs on this node but its attach point cannot be found: " + a.problem);
   }
   return out;
 }

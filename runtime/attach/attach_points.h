@@ -39,6 +39,10 @@ struct PodAttach {
   std::string cgroup;  // cgroup_skb
   uint64_t cgroup_id = 0;
   std::string problem;  // "" when found
+  /// Found, but another local pod claims the same interface or cgroup (E811): it keeps its
+  /// attach point, so a dispatcher with no endpoint entry drops its traffic (fail closed),
+  /// and it is not enforced as either pod.
+  bool conflict = false;
 };
 
 /// Finds the attach point of every workload pod of `inv` placed on `node` (inventory

@@ -118,6 +118,22 @@ nt_expect deny b tcp fd00:199:3::2 8080 "c left the inventory: its traffic drops
 inventory "" "" ""
 nt_check "agent --once with c back" once
 nt_expect allow b tcp fd00:199:3::2 8080 "c back: enforced as itself"
+# A NEW interface that two pods claim from the start (it never had a dispatcher) gets one
+# too, with no endpoint entry behind it: its traffic drops until one pod is left.
+nt_pod d 11
+nt_serve d
+inventory "" "" "" "$(pod front d "{app: web-client}" 11 0d000000-0000-4000-8000-00000000000d
+                     pod front d-twin "{app: web-client}" 11 0d100000-0000-4000-8000-00000000000d)"
+once; RC=$?
+nt_check "agent --once exits 1 when two pods claim the new h-d (rc $RC)" test "$RC" = 1
+nt_check "E811 reported for h-d" grep -q "error\[E811\].*h-d" "$NT_TMP/agent.log"
+nt_check "h-d carries a dispatcher although two pods claim it" has_bpf_on h-d ingress
+nt_expect deny d tcp 10.199.2.2 5432 "d's new interface claimed twice: fail closed (its policy would allow this)"
+inventory "" "" "" "$(pod front d "{app: web-client}" 11 0d000000-0000-4000-8000-00000000000d)"
+nt_check "agent --once with the twin gone" once
+nt_expect allow d tcp 10.199.2.2 5432 "twin gone: d enforced as itself"
+nt_expect deny d tcp 10.199.2.2 8080 "twin gone: d's egress denies 8080"
+inventory "" "" ""
 
 nt_log "--- 4. a reconcile that cannot write the maps still attaches the new pod"
 nt_pod f 7
