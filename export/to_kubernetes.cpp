@@ -192,6 +192,8 @@ std::vector<ExportedFile> export_kubernetes(ExportContext& cx) {
       }
       items[d].push_back(Item{r, std::move(*peers)});
     }
+    bool types[2] = {g.isolated[0] || !items[0].empty(), g.isolated[1] || !items[1].empty()};
+    if (ok && !types[0] && !types[1]) continue;  // only rules that change nothing
     auto namespaces = namespace_list(g.subject.namespaces);
     if (!namespaces) {
       refuse(cx, Code::E913, g.subject.range.file == kNoFile ? g.range : g.subject.range,
@@ -200,8 +202,6 @@ std::vector<ExportedFile> export_kubernetes(ExportContext& cx) {
       ok = false;
     }
     if (!ok) continue;
-    bool types[2] = {g.isolated[0] || !items[0].empty(), g.isolated[1] || !items[1].empty()};
-    if (!types[0] && !types[1]) continue;  // only rules that change nothing
     std::string name = files.next_name(g.stem);
     for (const std::string& ns : *namespaces) files.text(g.stem) += policy_document(name, ns, g, items, types);
   }

@@ -5,6 +5,7 @@
 // where the half the rule adds changes nothing (an allow whose subject no isolation
 // touches), else E915. Isolation is `default deny` of a namespace block or of the cluster.
 #include <algorithm>
+#include <cctype>
 
 #include <fmt/format.h>
 

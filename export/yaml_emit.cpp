@@ -2,6 +2,7 @@
 #include "export/yaml_emit.h"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 namespace moat::exporter {
