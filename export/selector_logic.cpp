@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "ir/interp.h"
+
 namespace moat::exporter {
 
 namespace {
@@ -107,9 +109,33 @@ bool covered_by_isolation(const Module& m, const EndpointSelector& subject, Dire
                      [&](const Isolation& i) { return i.dir == dir && implies(subject, i.subject); });
 }
 
+namespace {
+
+/// `a` names its namespaces (a requirement `kubernetes.io/metadata.name in [...]`), all of
+/// them declared, and none of them has labels that `b`'s namespace requirements accept.
+/// Declared namespaces have exactly their declared labels (the encoder's rule), so then no
+/// endpoint is selected by both.
+bool namespaces_exclude(const Module& m, const EndpointSelector& a, const EndpointSelector& b) {
+  for (const LabelRequirement& r : a.namespaces.reqs) {
+    if (r.key != kNamespaceNameLabel || r.op != Op::In) continue;
+    bool all_excluded = std::all_of(r.values.begin(), r.values.end(), [&](const std::string& ns) {
+      auto it = m.namespaces.find(ns);
+      return it != m.namespaces.end() && !label_selector_matches(b.namespaces, it->second);
+    });
+    if (all_excluded) return true;
+  }
+  return false;
+}
+
+} // namespace
+
+bool disjoint_in(const Module& m, const EndpointSelector& a, const EndpointSelector& b) {
+  return disjoint(a, b) || namespaces_exclude(m, a, b) || namespaces_exclude(m, b, a);
+}
+
 bool outside_isolations(const Module& m, const EndpointSelector& subject, Direction dir) {
   return std::all_of(m.isolations.begin(), m.isolations.end(),
-                     [&](const Isolation& i) { return i.dir != dir || disjoint(subject, i.subject); });
+                     [&](const Isolation& i) { return i.dir != dir || disjoint_in(m, subject, i.subject); });
 }
 
 } // namespace moat::exporter

@@ -29,6 +29,10 @@ std::optional<std::string> single_namespace(const LabelSelector& ns);
 /// The namespace names when `ns` is exactly "kubernetes.io/metadata.name in [A, B, ...]".
 std::optional<std::vector<std::string>> namespace_list(const LabelSelector& ns);
 
+/// disjoint(), or one of them names only declared namespaces whose labels the other's
+/// namespace requirements reject (declared namespaces have exactly their declared labels).
+bool disjoint_in(const Module& m, const EndpointSelector& a, const EndpointSelector& b);
+
 /// Some isolation of `m` in `dir` covers every endpoint `subject` selects.
 bool covered_by_isolation(const Module& m, const EndpointSelector& subject, Direction dir);
 /// No isolation of `m` in `dir` selects any endpoint `subject` selects.

@@ -108,10 +108,11 @@ void emit_peer(YAML::Emitter& out, const Rule& r, bool scoped) {
     break;
   case Peer::Kind::Cidr:
     out << YAML::Key << (in ? "fromCIDRSet" : "toCIDRSet") << YAML::Value << YAML::BeginSeq << YAML::BeginMap
-        << YAML::Key << "cidr" << YAML::Value << p.cidr.str();
+        << YAML::Key << "cidr" << YAML::Value;
+    emit_prefix(out, p.cidr);
     if (!p.except.empty()) {
       out << YAML::Key << "except" << YAML::Value << YAML::BeginSeq;
-      for (const IpPrefix& e : p.except) out << e.str();
+      for (const IpPrefix& e : p.except) emit_prefix(out, e);
       out << YAML::EndSeq;
     }
     out << YAML::EndMap << YAML::EndSeq;

@@ -93,10 +93,11 @@ void emit_ports(YAML::Emitter& out, const std::vector<PortMatch>& ports) {
 void emit_peer(YAML::Emitter& out, const Peer& p, const std::string& ns) {
   out << YAML::BeginMap;
   if (p.kind == Peer::Kind::Cidr) {
-    out << YAML::Key << "ipBlock" << YAML::Value << YAML::BeginMap << YAML::Key << "cidr" << YAML::Value << p.cidr.str();
+    out << YAML::Key << "ipBlock" << YAML::Value << YAML::BeginMap << YAML::Key << "cidr" << YAML::Value;
+    emit_prefix(out, p.cidr);
     if (!p.except.empty()) {
       out << YAML::Key << "except" << YAML::Value << YAML::BeginSeq;
-      for (const IpPrefix& e : p.except) out << e.str();
+      for (const IpPrefix& e : p.except) emit_prefix(out, e);
       out << YAML::EndSeq;
     }
     out << YAML::EndMap;

@@ -157,7 +157,20 @@ private:
                        [&](const Isolation& i) { return looks(i.subject); });
   }
 
+  /// Another isolation in the same direction covers every endpoint `iso` covers (of two
+  /// equal ones, the later is the redundant one): leaving `iso` out changes nothing.
+  bool redundant(const Isolation& iso) const {
+    const auto& all = cx_.m.isolations;
+    size_t i = static_cast<size_t>(&iso - all.data());
+    for (size_t j = 0; j < all.size(); ++j) {
+      if (j == i || all[j].dir != iso.dir || !implies(iso.subject, all[j].subject)) continue;
+      if (!implies(all[j].subject, iso.subject) || j < i) return true;
+    }
+    return false;
+  }
+
   void write_isolation(const Isolation& iso) {
+    if (redundant(iso)) return;  // e.g. a NetworkPolicy's podSelector inside a namespace's default deny
     std::string stem = source_stem(cx_.sm, iso.range);
     std::string stmt = fmt::format("default deny {};\n", to_string(iso.dir));
     if (iso.subject.namespaces.reqs.empty() && iso.subject.pods.reqs.empty()) {

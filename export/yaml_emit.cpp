@@ -28,6 +28,12 @@ void emit_string(YAML::Emitter& out, const std::string& s) {
   else out << YAML::DoubleQuoted << s;
 }
 
+void emit_prefix(YAML::Emitter& out, const IpPrefix& p) {
+  std::string text = p.str();
+  if (text[0] == ':') out << YAML::DoubleQuoted;
+  out << text;
+}
+
 void emit_label_selector(YAML::Emitter& out, const std::vector<LabelRequirement>& reqs,
                          const std::function<std::string(const std::string&)>& key_of) {
   using Op = LabelRequirement::Op;
@@ -36,6 +42,10 @@ void emit_label_selector(YAML::Emitter& out, const std::vector<LabelRequirement>
   for (const LabelRequirement& r : reqs) {
     if (r.op == Op::In && r.values.size() == 1 && keys.insert(r.key).second) labels.push_back(&r);
     else exprs.push_back(&r);
+  }
+  if (reqs.empty()) {
+    out << YAML::Flow << YAML::BeginMap << YAML::EndMap;  // `{}`: selects everything
+    return;
   }
   out << YAML::BeginMap;
   if (!labels.empty()) {

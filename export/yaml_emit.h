@@ -15,6 +15,10 @@ namespace moat::exporter {
 /// ("80", "true", "", "a: b").
 void emit_string(YAML::Emitter& out, const std::string& s);
 
+/// A CIDR, plain (`10.0.0.0/8`) unless it starts with ':' (`"::/0"`), which a plain scalar
+/// may not.
+void emit_prefix(YAML::Emitter& out, const IpPrefix& p);
+
 /// matchLabels (single-value `in` requirements, first per key) and matchExpressions (the
 /// rest), with each key passed through `key_of`. An empty list emits `{}`.
 void emit_label_selector(YAML::Emitter& out, const std::vector<LabelRequirement>& reqs,
