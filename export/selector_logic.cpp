@@ -64,7 +64,19 @@ std::string canonical(const LabelSelector& s) {
   return out;
 }
 
-std::string canonical(const EndpointSelector& s) { return "ns{" + canonical(s.namespaces) + "}pods{" + canonical(s.pods) + "}"; }
+EndpointSelector normalized(const EndpointSelector& s) {
+  EndpointSelector out = s;
+  auto& reqs = out.namespaces.reqs;
+  reqs.erase(std::remove_if(reqs.begin(), reqs.end(),
+                            [](const LabelRequirement& r) { return r.key == kNamespaceNameLabel && r.op == Op::Exists; }),
+             reqs.end());
+  return out;
+}
+
+std::string canonical(const EndpointSelector& s) {
+  EndpointSelector n = normalized(s);
+  return "ns{" + canonical(n.namespaces) + "}pods{" + canonical(n.pods) + "}";
+}
 
 bool same_selector(const EndpointSelector& a, const EndpointSelector& b) { return canonical(a) == canonical(b); }
 
@@ -81,7 +93,8 @@ bool same_ports(const std::vector<PortMatch>& a, const std::vector<PortMatch>& b
 }
 
 bool implies(const EndpointSelector& narrow, const EndpointSelector& broad) {
-  return implies(narrow.namespaces, broad.namespaces) && implies(narrow.pods, broad.pods);
+  EndpointSelector b = normalized(broad);
+  return implies(narrow.namespaces, b.namespaces) && implies(narrow.pods, b.pods);
 }
 
 bool disjoint(const EndpointSelector& a, const EndpointSelector& b) {

@@ -11,6 +11,10 @@
 
 namespace moat::exporter {
 
+/// `s` without requirements every workload meets (the namespace name label exists: Cilium
+/// writes "every namespace" that way).
+EndpointSelector normalized(const EndpointSelector& s);
+
 /// A canonical text of the selector (requirements sorted), for equality and map keys.
 std::string canonical(const LabelSelector& s);
 std::string canonical(const EndpointSelector& s);

@@ -191,7 +191,10 @@ std::string policy_document(const std::string& name, const PolicyGroup& g) {
   out << YAML::BeginMap << YAML::Key << "apiVersion" << YAML::Value << "cilium.io/v2";
   out << YAML::Key << "kind" << YAML::Value << (scoped ? "CiliumNetworkPolicy" : "CiliumClusterwideNetworkPolicy");
   out << YAML::Key << "metadata" << YAML::Value << YAML::BeginMap << YAML::Key << "name" << YAML::Value << name;
-  if (scoped) out << YAML::Key << "namespace" << YAML::Value << *ns;
+  if (scoped) {
+    out << YAML::Key << "namespace" << YAML::Value;
+    emit_string(out, *ns);
+  }
   out << YAML::EndMap;
   out << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "endpointSelector" << YAML::Value;

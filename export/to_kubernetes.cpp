@@ -124,7 +124,9 @@ std::string policy_document(const std::string& name, const std::string& ns, cons
   out << YAML::BeginMap << YAML::Key << "apiVersion" << YAML::Value << "networking.k8s.io/v1";
   out << YAML::Key << "kind" << YAML::Value << "NetworkPolicy";
   out << YAML::Key << "metadata" << YAML::Value << YAML::BeginMap << YAML::Key << "name" << YAML::Value << name
-      << YAML::Key << "namespace" << YAML::Value << ns << YAML::EndMap;
+      << YAML::Key << "namespace" << YAML::Value;
+  emit_string(out, ns);
+  out << YAML::EndMap;
   out << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "podSelector" << YAML::Value;
   emit_label_selector(out, g.subject.pods.reqs, same_key);

@@ -66,7 +66,8 @@ std::string selector_text(const LabelSelector& s) {
 }
 
 /// At cluster scope: `*`, `{ pods }`, `ns/{ pods }`, `namespace { ns }` or `namespace { ns }/{ pods }`.
-std::string endpoints_text(const EndpointSelector& sel) {
+std::string endpoints_text(const EndpointSelector& selector) {
+  EndpointSelector sel = normalized(selector);
   if (auto ns = single_namespace(sel.namespaces)) return *ns + "/" + selector_text(sel.pods);
   if (sel.namespaces.reqs.empty()) return sel.pods.reqs.empty() ? "*" : selector_text(sel.pods);
   std::string out = "namespace " + selector_text(sel.namespaces);
@@ -84,6 +85,18 @@ std::string ports_text(const std::vector<PortMatch>& ports) {
     out += (out.empty() ? " on " : ", ") + item;
   }
   return out;
+}
+
+/// Words the lexer makes keywords; a named port must be a plain word that is none of them
+/// (after a protocol the grammar takes a WORD token, not a string).
+bool keyword(std::string w) {
+  std::transform(w.begin(), w.end(), w.begin(), [](unsigned char c) { return std::tolower(c); });
+  static const char* words[] = {"namespace", "default", "deny", "allow", "ingress", "egress", "workload", "peer",
+                                "cidr", "except", "fqdn", "dns", "on", "in", "notin", "nodepool", "require", "taint",
+                                "startup-taint", "label", "limits", "admits", "prove", "isolated", "reachable", "from",
+                                "within", "expect", "world", "cluster", "host", "remote-node", "kube-apiserver", "all",
+                                "tcp", "udp", "sctp", "icmp", "icmpv6", "any"};
+  return std::find(std::begin(words), std::end(words), w) != std::end(words);
 }
 
 bool is_kube_dns(const EndpointSelector& sel) {
@@ -249,6 +262,13 @@ private:
              "the language has no L7 rules");
       return;
     }
+    for (const PortMatch& pm : r.ports)
+      if (!pm.name.empty() && (keyword(pm.name) || !plain_word(pm.name))) {
+        refuse(cx_, Code::E912, pm.range.file == kNoFile ? r.range : pm.range,
+               fmt::format("the named port '{}'", pm.name),
+               "a port name in the language is a plain word, and this one is a keyword");
+        return;
+      }
     bool egress = r.dir == Direction::Egress;
     std::string subject = endpoints_text(r.subject), action = to_string(r.action);
     std::string from, to;
