@@ -146,14 +146,10 @@ private:
   void write_namespaces() {
     for (const auto& [name, labels] : cx_.m.namespaces) {
       std::string& text = files_.text(kNamespacesStem);
-      text += "namespace " + name + " {";
-      bool any = false;
-      for (const auto& [k, v] : labels) {
-        if (k == kNamespaceNameLabel) continue;
-        text += "\n  label " + key_text(k) + " = " + value_text(v) + ";";
-        any = true;
-      }
-      text += any ? "\n}\n" : "}\n";
+      text += "namespace " + name + " {\n";
+      for (const auto& [k, v] : labels)
+        if (k != kNamespaceNameLabel) text += "  label " + key_text(k) + " = " + value_text(v) + ";\n";
+      text += "}\n";
     }
   }
 
@@ -187,7 +183,7 @@ private:
     std::string stem = source_stem(cx_.sm, iso.range);
     std::string stmt = fmt::format("default deny {};\n", to_string(iso.dir));
     if (iso.subject.namespaces.reqs.empty() && iso.subject.pods.reqs.empty()) {
-      files_.text(stem) += stmt;
+      append_isolation(stem, "", iso.dir, stmt);
       return;
     }
     auto ns = single_namespace(iso.subject.namespaces);
@@ -202,7 +198,22 @@ private:
              "policies look at namespace labels");
       return;
     }
-    files_.text(stem) += "namespace " + *ns + " {\n  " + stmt + "}\n";
+    append_isolation(stem, *ns, iso.dir, "namespace " + *ns + " {\n  " + stmt + "}\n");
+  }
+
+  /// Appends `text`, the isolation of `ns` ("": the cluster) in `dir`; right after the
+  /// other direction of the same namespace, the two become one `default deny;`.
+  void append_isolation(const std::string& stem, const std::string& ns, Direction dir, const std::string& text) {
+    std::string& out = files_.text(stem);
+    if (last_iso_ && last_iso_->stem == stem && last_iso_->ns == ns && last_iso_->dir != dir &&
+        last_iso_->end == out.size()) {
+      out.resize(last_iso_->begin);
+      out += ns.empty() ? "default deny;\n" : "namespace " + ns + " {\n  default deny;\n}\n";
+      last_iso_.reset();
+      return;
+    }
+    last_iso_ = LastIsolation{stem, ns, dir, out.size(), out.size() + text.size()};
+    out += text;
   }
 
   /// The other half of rule `i`: same action and ports, ends swapped, not used yet.
@@ -299,6 +310,12 @@ private:
     files_.text(source_stem(cx_.sm, r.range)) += fmt::format("{} {} -> {}{};\n", action, from, to, ports_text(r.ports));
   }
 
+  struct LastIsolation {
+    std::string stem, ns;
+    Direction dir;
+    size_t begin, end;  // its text in the stem's file
+  };
+  std::optional<LastIsolation> last_iso_;
   ExportContext& cx_;
   std::vector<bool> used_;
   FileSet files_;

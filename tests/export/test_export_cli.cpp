@@ -45,6 +45,8 @@ TEST_CASE("export cli: goldens", "[export][golden]") {
   golden("export --to cilium tests/export/inputs/shop.moat", "shop.cilium.yaml");
   golden("export --to moat tests/export/inputs/netpol.yaml", "netpol.moat");
   golden("export --to cilium tests/export/inputs/netpol.yaml", "netpol.cilium.yaml");
+  // The moat language comes out in the canonical layout of `moat fmt`.
+  CHECK(run_moat("fmt --check tests/golden/export/netpol.moat").exit_code == 0);
 }
 
 TEST_CASE("export cli: what the target cannot express is an error at the rule, and nothing is written",
