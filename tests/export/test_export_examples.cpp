@@ -53,6 +53,9 @@ TEST_CASE("export: every example, to every target, is equivalent or refused at t
       {"examples/ml-platform.moat", Target::Kubernetes, {"E911", "E911", "E910", "E914", "E913"}},
       {"examples/ml-platform.moat", Target::Cilium, {}},
       {"examples/ml-platform.moat", Target::Moat, {}},
+      {"examples/ml-platform.cases.yaml", Target::Kubernetes, {}},  // no policy: nothing to write
+      {"examples/ml-platform.cases.yaml", Target::Cilium, {}},
+      {"examples/ml-platform.cases.yaml", Target::Moat, {}},
       {"examples/ml-platform.pods.yaml", Target::Kubernetes, {}},
       {"examples/ml-platform.pods.yaml", Target::Cilium, {}},
       {"examples/ml-platform.pods.yaml", Target::Moat, {}},
