@@ -9,6 +9,7 @@
 
 #include "export/selector_logic.h"
 #include "export/targets.h"
+#include "frontend/yaml/yaml_util.h"
 
 namespace moat::exporter {
 
@@ -87,6 +88,18 @@ std::vector<PolicyGroup> group_by_subject(const ExportContext& cx) {
     else group(it.rule->subject, it.range).rules.push_back(it.rule);
   }
   return groups;
+}
+
+bool yaml_port_names_ok(ExportContext& cx, const Rule& r) {
+  bool ok = true;
+  for (const PortMatch& pm : r.ports)
+    if (!pm.name.empty())
+      if (auto why = yamlfe::check_port_name(pm.name)) {
+        refuse(cx, Code::E912, pm.range.file == kNoFile ? r.range : pm.range, fmt::format("the named port '{}'", pm.name),
+               *why);
+        ok = false;
+      }
+  return ok;
 }
 
 std::string& FileSet::text(const std::string& stem) {

@@ -25,6 +25,10 @@ std::string source_stem(const SourceManager& sm, SourceRange r);
 /// "WHAT cannot be expressed as TARGET: WHY".
 void refuse(ExportContext& cx, Code code, SourceRange range, const std::string& what, const std::string& why);
 
+/// Refuses (E912) the named ports of `r` that Kubernetes and Cilium YAML cannot carry as
+/// they are (not an IANA service name: the YAML readers reject it, Cilium lower-cases it).
+bool yaml_port_names_ok(ExportContext& cx, const Rule& r);
+
 /// Policy-tier rules and isolations with one subject, read from one source file.
 struct PolicyGroup {
   std::string stem;

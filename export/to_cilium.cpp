@@ -45,7 +45,7 @@ bool is_icmp(const PortMatch& pm) { return pm.proto == Protocol::ICMP || pm.prot
 
 /// Refusals of one rule; true when it can be written.
 bool check_rule(ExportContext& cx, const Rule& r) {
-  bool ok = true;
+  bool ok = yaml_port_names_ok(cx, r);
   const Peer& p = r.peer;
   if (p.kind == Peer::Kind::Cidr && p.cidr_any_address) {
     refuse(cx, Code::E911, p.range, "a CIDR peer that matches cluster addresses",

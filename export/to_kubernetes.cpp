@@ -51,7 +51,7 @@ std::optional<std::vector<Peer>> np_peers(ExportContext& cx, const Rule& r) {
 }
 
 bool np_ports_ok(ExportContext& cx, const Rule& r) {
-  bool ok = true;
+  bool ok = yaml_port_names_ok(cx, r);
   for (const PortMatch& pm : r.ports)
     if (pm.proto == Protocol::ICMP || pm.proto == Protocol::ICMPv6) {
       refuse(cx, Code::E912, pm.range.file == kNoFile ? r.range : pm.range, "an ICMP match",

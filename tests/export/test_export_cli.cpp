@@ -67,6 +67,16 @@ TEST_CASE("export cli: what the target cannot express is an error at the rule, a
   fs::remove_all(dir);
 }
 
+TEST_CASE("export cli: a port name Kubernetes would reject or Cilium would lower-case is refused", "[export]") {
+  for (const char* target : {"kubernetes", "cilium"}) {
+    Run r = run_moat(std::string("export --to ") + target + " tests/export/inputs/port_name.moat", true);
+    INFO(r.out);
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.find("port_name.moat:4:41: error[E912]: the named port 'HTTP' cannot be expressed as") != std::string::npos);
+  }
+  CHECK(run_moat("export --to moat tests/export/inputs/port_name.moat").exit_code == 0);
+}
+
 TEST_CASE("export cli: -o DIR writes one file per source, and moat diff proves it equivalent", "[export]") {
   std::string dir = temp_dir() + "/";
   Run r = run_moat("export --to cilium examples/ml-platform.moat -o " + dir, true);
