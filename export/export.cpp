@@ -9,6 +9,7 @@
 
 #include "export/selector_logic.h"
 #include "export/targets.h"
+#include "export/yaml_emit.h"
 #include "frontend/yaml/yaml_util.h"
 
 namespace moat::exporter {
@@ -109,6 +110,12 @@ std::string& FileSet::text(const std::string& stem) {
 }
 
 std::string FileSet::next_name(const std::string& stem) { return fmt::format("moat-{}-{}", stem, ++counters_[stem]); }
+
+FileSet yaml_files(const Module& m) {
+  FileSet files;
+  if (std::string ns = namespace_documents(m); !ns.empty()) files.text(kNamespacesStem) = ns;
+  return files;
+}
 
 std::vector<ExportedFile> FileSet::take() { return std::move(files_); }
 

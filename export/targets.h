@@ -55,6 +55,9 @@ private:
   std::map<std::string, int> counters_;
 };
 
+/// A FileSet for a YAML target, starting with the Namespace objects of `m` (if any).
+FileSet yaml_files(const Module& m);
+
 /// The stem of the file that carries the Namespace objects (or namespace label blocks).
 inline constexpr const char* kNamespacesStem = "namespaces";
 

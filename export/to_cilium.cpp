@@ -230,8 +230,7 @@ std::string policy_document(const std::string& name, const PolicyGroup& g) {
 } // namespace
 
 std::vector<ExportedFile> export_cilium(ExportContext& cx) {
-  FileSet files;
-  if (std::string ns = namespace_documents(cx.m); !ns.empty()) files.text(kNamespacesStem) = ns;
+  FileSet files = yaml_files(cx.m);
   for (const PolicyGroup& g : group_by_subject(cx)) {
     bool ok = true;
     for (const Rule* r : g.rules) ok = check_rule(cx, *r) && ok;

@@ -159,8 +159,7 @@ std::string policy_document(const std::string& name, const std::string& ns, cons
 } // namespace
 
 std::vector<ExportedFile> export_kubernetes(ExportContext& cx) {
-  FileSet files;
-  if (std::string ns = namespace_documents(cx.m); !ns.empty()) files.text(kNamespacesStem) = ns;
+  FileSet files = yaml_files(cx.m);
   for (const PolicyGroup& g : group_by_subject(cx)) {
     std::vector<Item> items[2];
     bool ok = true;
