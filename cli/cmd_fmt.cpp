@@ -17,6 +17,7 @@
 
 #include "cli/commands.h"
 #include "cli/render.h"
+#include "cli/write_file.h"
 #include "frontend/moat/format_moat.h"
 
 namespace moat::cli {
@@ -73,40 +74,6 @@ std::optional<std::string> read_file(const fs::path& path, SourceManager& sm, Di
     return std::nullopt;
   }
   return buf.str();
-}
-
-/// Writes `text` next to `path` and renames it over `path`, keeping the file's mode, so a
-/// reader sees the old file or the new one, never half of one.
-bool write_atomically(const fs::path& path, const std::string& text, std::string& error) {
-  std::string tmpl = (path.parent_path().empty() ? fs::path(".") : path.parent_path()).string() + "/." +
-                     path.filename().string() + ".fmt-XXXXXX";
-  std::vector<char> name(tmpl.begin(), tmpl.end());
-  name.push_back('\0');
-  int fd = mkstemp(name.data());
-  if (fd < 0) {
-    error = std::strerror(errno);
-    return false;
-  }
-  struct stat st {};
-  if (stat(path.c_str(), &st) == 0) fchmod(fd, st.st_mode & 07777);
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      error = std::strerror(errno);
-      close(fd);
-      unlink(name.data());
-      return false;
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (fsync(fd) != 0 || close(fd) != 0 || rename(name.data(), path.c_str()) != 0) {
-    error = std::strerror(errno);
-    unlink(name.data());
-    return false;
-  }
-  return true;
 }
 
 int run_fmt(const FmtOptions& o) {

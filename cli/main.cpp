@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   moat::cli::add_build_command(app, exit_code);
   moat::cli::add_keygen_command(app, exit_code);
   moat::cli::add_sign_command(app, exit_code);
+  moat::cli::add_export_command(app, exit_code);
   moat::cli::add_fmt_command(app, exit_code);
   moat::cli::add_agent_command(app, exit_code);
   moat::cli::add_status_command(app, exit_code);
