@@ -154,6 +154,34 @@ void RandomModules::add_tiers(Module& m, size_t admin, size_t baseline) {
   }
 }
 
+// The knobs below run after module() so that module() draws what it always drew: seeds that
+// other tests depend on keep their policies.
+void RandomModules::add_any_address_cidrs(Module& m, double p) {
+  for (Rule& r : m.rules)
+    if (r.peer.kind == Peer::Kind::Cidr && chance(p)) r.peer.cidr_any_address = true;
+}
+
+void RandomModules::add_port_ranges(Module& m, double p) {
+  static const Protocol protos[] = {Protocol::Any, Protocol::TCP, Protocol::UDP, Protocol::SCTP};
+  for (Rule& r : m.rules) {
+    // A rule without ports covers every port already: a range would narrow it.
+    if (r.ports.empty() || !chance(p)) continue;
+    PortMatch pm;
+    pm.proto = protos[pick(4)];
+    pm.lo = static_cast<uint16_t>(1 + pick(65535));
+    // Short, medium and long ranges: a few prefixes to a dozen.
+    static const size_t widths[] = {1, 16, 300, 5000, 40000};
+    size_t hi = pm.lo + pick(widths[pick(5)]);
+    pm.hi = static_cast<uint16_t>(std::min<size_t>(hi, 65535));
+    r.ports.push_back(pm);
+  }
+}
+
+void RandomModules::add_denies(Module& m, double p) {
+  for (Rule& r : m.rules)
+    if (r.action == Action::Allow && chance(p)) r.action = Action::Deny;
+}
+
 std::vector<std::string> RandomModules::dns_names() {
   std::vector<std::string> out;
   size_t n = pick(3);
