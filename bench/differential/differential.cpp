@@ -38,6 +38,7 @@ struct FlowSpec {
   size_t src, dst;
   Protocol proto;
   uint16_t port;
+  size_t src_addr, dst_addr;  // ir.h Flow: which of several hosts
 };
 
 /// One round: everything drawn from the round's seed, whatever the engines, so that a
@@ -50,15 +51,31 @@ struct Round {
   bool tiers = false, any_address = false;
 };
 
-/// Can a packet carry this flow? The kernel needs an address family both ends have
-/// (ICMP: IPv4, ICMPv6: IPv6); pairs without one are skipped by every engine alike.
-bool has_packet(const Endpoint& s, const Endpoint& d, Protocol p) {
-  auto has = [](const Endpoint& e, bool v6) {
-    return std::any_of(e.ips.begin(), e.ips.end(), [&](const IpAddr& ip) { return ip.v6 == v6; });
+/// The packet that carries a flow, as the kernel runner builds it (runtime/flow_runner.h):
+/// its family is the pinned address's (an end that is several hosts), else ICMP's /
+/// ICMPv6's, else IPv4 when both ends have it; other ends use their first address of that
+/// family. Sets the flow's addresses to those (so that the interpreter and Z3 judge the
+/// packet the kernel sees, a CIDR peer included); false when an end has none — such pairs
+/// are skipped by every engine alike.
+bool pick_packet(const Endpoint& s, const Endpoint& d, FlowSpec& f) {
+  auto several = [](const Endpoint& e) { return e.kind == EndpointKind::External && e.ips.size() > 1; };
+  auto address = [&](const Endpoint& e, size_t addr, bool v6) -> std::optional<size_t> {
+    if (several(e)) return addr < e.ips.size() && e.ips[addr].v6 == v6 ? std::optional<size_t>(addr) : std::nullopt;
+    for (size_t i = 0; i < e.ips.size(); ++i)
+      if (e.ips[i].v6 == v6) return i;
+    return std::nullopt;
   };
-  if (p == Protocol::ICMP) return has(s, false) && has(d, false);
-  if (p == Protocol::ICMPv6) return has(s, true) && has(d, true);
-  return (has(s, false) && has(d, false)) || (has(s, true) && has(d, true));
+  bool v6;
+  if (f.proto == Protocol::ICMP) v6 = false;
+  else if (f.proto == Protocol::ICMPv6) v6 = true;
+  else if (several(s)) v6 = s.ips[f.src_addr].v6;
+  else if (several(d)) v6 = d.ips[f.dst_addr].v6;
+  else v6 = !(address(s, 0, false) && address(d, 0, false));
+  std::optional<size_t> sa = address(s, f.src_addr, v6), da = address(d, f.dst_addr, v6);
+  if (!sa || !da) return false;
+  f.src_addr = *sa;
+  f.dst_addr = *da;
+  return true;
 }
 
 Round make_round(uint64_t seed, size_t flows) {
@@ -77,10 +94,12 @@ Round make_round(uint64_t seed, size_t flows) {
   for (const std::vector<Rule>* tier : {&r.m.rules, &r.m.admin_rules, &r.m.baseline_rules})
     for (const Rule& rule : *tier) r.any_address |= rule.peer.kind == Peer::Kind::Cidr && rule.peer.cidr_any_address;
   r.eps = test::datapath_endpoints(gen, r.m, 8 + gen.pick(8));
+  gen.add_addresses(r.eps, 0.3);
   for (size_t i = 0; i < flows; ++i) {
     size_t s = gen.pick(r.eps.size()), d = gen.pick(r.eps.size());
     auto [proto, port] = gen.proto_port(r.m, r.eps[d]);
-    if (has_packet(r.eps[s], r.eps[d], proto)) r.flows.push_back({s, d, proto, port});
+    FlowSpec f{s, d, proto, port, gen.flow_address(r.eps[s]), gen.flow_address(r.eps[d])};
+    if (pick_packet(r.eps[s], r.eps[d], f)) r.flows.push_back(f);
   }
   return r;
 }
@@ -118,7 +137,7 @@ void print_details(FILE* out, const Round& r, const FlowSpec& f, runtime::Kernel
     // The kernel's per-program decisions, with the counter that names the deciding rule.
     runner->explain = true;
     std::string error;
-    auto again = runner->check(r.eps[f.src], r.eps[f.dst], f.proto, f.port, error);
+    auto again = runner->check(r.eps[f.src], r.eps[f.dst], f.proto, f.port, error, f.src_addr, f.dst_addr);
     runner->explain = false;
     fmt::print(out, "  kernel:\n{}", again ? again->detail : "    " + error + "\n");
   }
@@ -175,14 +194,14 @@ Tally run(const Options& o, FILE* out) {
       std::string failure;
       if (o.engines[static_cast<int>(Engine::Interp)]) {
         Clock::time_point t0 = Clock::now();
-        v.v[0] = evaluate(r.m, Flow{&src, &dst, f.proto, f.port}).allowed;
+        v.v[0] = evaluate(r.m, Flow{&src, &dst, f.proto, f.port, f.src_addr, f.dst_addr}).allowed;
         t.engine[0].check_s += since(t0);
         ++t.engine[0].pairs;
       }
       if (smt) {
         Clock::time_point t0 = Clock::now();
         std::string error;
-        v.v[1] = smt->verdict(f.src, f.dst, f.proto, f.port, &error);
+        v.v[1] = smt->verdict({f.src, f.src_addr}, {f.dst, f.dst_addr}, f.proto, f.port, &error);
         t.engine[1].check_s += since(t0);
         if (v.v[1]) ++t.engine[1].pairs;
         else failure += "smt: " + error + "; ";
@@ -190,7 +209,7 @@ Tally run(const Options& o, FILE* out) {
       if (runner) {
         Clock::time_point t0 = Clock::now();
         std::string error;
-        auto k = runner->check(src, dst, f.proto, f.port, error);
+        auto k = runner->check(src, dst, f.proto, f.port, error, f.src_addr, f.dst_addr);
         t.engine[2].check_s += since(t0);
         if (k) {
           ++t.engine[2].pairs;
@@ -210,8 +229,11 @@ Tally run(const Options& o, FILE* out) {
           differ |= *e != *first;
         }
       t.allowed += first.value_or(false);
-      std::string flow = fmt::format("MOAT_SEED={} flow {}: {} -> {} {}/{}", r.seed, fi, src.name, dst.name,
-                                     moat::to_string(f.proto), f.port);
+      auto end = [](const Endpoint& e, size_t addr) {
+        return e.ips.size() > 1 ? e.name + " at " + e.ips[addr].str() : e.name;
+      };
+      std::string flow = fmt::format("MOAT_SEED={} flow {}: {} -> {} {}/{}", r.seed, fi, end(src, f.src_addr),
+                                     end(dst, f.dst_addr), moat::to_string(f.proto), f.port);
       if (!failure.empty()) {
         ++t.engine_failures;
         fmt::print(out, "FAILURE {}: {}\n", flow, failure);

@@ -228,6 +228,29 @@ std::vector<Endpoint> RandomModules::endpoints(const Module& m, size_t n) {
   return out;
 }
 
+void RandomModules::add_addresses(std::vector<Endpoint>& eps, double p) {
+  // 10.1.2.100.. and 2001:db8:1::100..: inside several pool prefixes, used by no pool address.
+  size_t next = 0;
+  auto fresh = [&](bool v6) {
+    ++next;
+    return *IpAddr::parse(v6 ? "2001:db8:1::" + std::to_string(100 + next) : "10.1.2." + std::to_string(100 + next));
+  };
+  for (Endpoint& e : eps) {
+    if (e.ips.empty() || !chance(p)) continue;
+    if (e.kind == EndpointKind::Workload) {
+      bool v6 = !e.ips[0].v6;
+      if (std::none_of(e.ips.begin(), e.ips.end(), [&](const IpAddr& ip) { return ip.v6 == v6; }))
+        e.ips.push_back(fresh(v6));
+    } else if (e.kind == EndpointKind::External) {
+      e.ips.push_back(fresh(chance(0.5)));
+    }
+  }
+}
+
+size_t RandomModules::flow_address(const Endpoint& e) {
+  return e.kind == EndpointKind::External && e.ips.size() > 1 ? pick(e.ips.size()) : 0;
+}
+
 std::pair<Protocol, uint16_t> RandomModules::proto_port(const Module& m, const Endpoint& dst) {
   static const Protocol protos[] = {Protocol::TCP, Protocol::UDP, Protocol::SCTP, Protocol::ICMP, Protocol::ICMPv6};
   Protocol p = protos[pick(5)];

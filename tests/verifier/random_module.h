@@ -27,6 +27,12 @@ public:
   /// A share `p` of the Policy tier's Allow rules become Deny rules (deny precedence).
   void add_denies(Module& m, double p);
   std::vector<Endpoint> endpoints(const Module& m, size_t n);
+  /// More addresses, each new one unique and inside the policies' prefixes: with
+  /// probability `p` a workload gets an address of its other family (dual stack) and an
+  /// external endpoint a second address (several hosts, ir.h Flow).
+  void add_addresses(std::vector<Endpoint>& eps, double p);
+  /// The address a flow uses at `e`: one of several hosts, else 0 (ir.h Flow).
+  size_t flow_address(const Endpoint& e);
   /// A protocol and port worth testing against `m` (range edges, named ports, random).
   std::pair<Protocol, uint16_t> proto_port(const Module& m, const Endpoint& dst);
   Peer peer(bool for_subject_group = false);
