@@ -4,7 +4,9 @@
 // MOAT_REQUIRE_KERNEL=1, which makes that a failure; 2 on bad arguments.
 //
 //   bench_differential [--pairs N] [--seed S] [--engines interp,smt,kernel] [--flows F]
-//                      [--kernel-refused] [--details N] [--quiet]
+//                      [--kinds policy,cni,tiers,cni+tiers] [--kernel-refused] [--details N] [--quiet]
+#include <algorithm>
+#include <iterator>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -22,7 +24,7 @@ int usage(const std::string& why) {
   fmt::print(stderr,
              "bench_differential: {}\n"
              "usage: bench_differential [--pairs N] [--seed S] [--engines interp,smt,kernel] [--flows F]\n"
-             "                          [--kernel-refused] [--details N] [--quiet]\n",
+             "                          [--kinds policy,cni,tiers,cni+tiers] [--kernel-refused] [--details N] [--quiet]\n",
              why);
   return 2;
 }
@@ -36,16 +38,17 @@ bool parse_number(const char* s, uint64_t& out) {
   return true;
 }
 
-bool parse_engines(const std::string& list, differential::Options& o) {
-  for (bool& e : o.engines) e = false;
+/// A comma-separated subset of `names` into `chosen` (all false first); false on an unknown name.
+template <size_t N>
+bool parse_list(const std::string& list, const char* const (&names)[N], bool (&chosen)[N]) {
+  for (bool& c : chosen) c = false;
   size_t pos = 0;
   while (pos <= list.size()) {
     size_t comma = std::min(list.find(',', pos), list.size());
     std::string name = list.substr(pos, comma - pos);
-    bool known = false;
-    for (int e = 0; e < 3; ++e)
-      if (name == differential::to_string(static_cast<differential::Engine>(e))) o.engines[e] = known = true;
-    if (!known) return false;
+    auto it = std::find_if(std::begin(names), std::end(names), [&](const char* n) { return name == n; });
+    if (it == std::end(names)) return false;
+    chosen[it - std::begin(names)] = true;
     pos = comma + 1;
   }
   return true;
@@ -68,7 +71,11 @@ int main(int argc, char** argv) {
     else if (a == "--flows" && value(n) && n > 0) o.flows_per_module = n;
     else if (a == "--details" && value(n)) o.max_details = n;
     else if (a == "--engines" && i + 1 < argc) {
-      if (!parse_engines(argv[++i], o)) return usage("--engines takes a comma-separated list of interp, smt, kernel");
+      if (!parse_list(argv[++i], differential::kEngineNames, o.engines))
+        return usage("--engines takes a comma-separated list of interp, smt, kernel");
+    } else if (a == "--kinds" && i + 1 < argc) {
+      if (!parse_list(argv[++i], differential::kKindNames, o.kinds))
+        return usage("--kinds takes a comma-separated list of policy, cni, tiers, cni+tiers");
     } else if (a == "--kernel-refused") o.kernel_refused = true;
     else if (a == "--quiet") o.progress = false;
     else return usage("bad argument " + a);

@@ -21,15 +21,6 @@ namespace moat::differential {
 
 using Clock = std::chrono::steady_clock;
 
-const char* to_string(Engine e) {
-  switch (e) {
-  case Engine::Interp: return "interp";
-  case Engine::Smt: return "smt";
-  case Engine::Kernel: return "kernel";
-  }
-  return "?";
-}
-
 namespace {
 
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
@@ -48,6 +39,7 @@ struct Round {
   Module m;
   std::vector<Endpoint> eps;
   std::vector<FlowSpec> flows;
+  size_t kind = 0;  // kKindNames
   bool tiers = false, any_address = false;
 };
 
@@ -84,7 +76,7 @@ Round make_round(uint64_t seed, size_t flows) {
   r.seed = seed;
   // A quarter each: NetworkPolicy-like rules only; with the kubernetes / calico ipBlock
   // meaning; with admin and baseline tiers; with both.
-  size_t kind = gen.pick(4);
+  size_t kind = r.kind = gen.pick(4);
   r.m = gen.module(1 + gen.pick(12), gen.pick(6));
   gen.add_port_ranges(r.m, 0.3);
   gen.add_denies(r.m, 0.1);
@@ -151,6 +143,7 @@ Tally run(const Options& o, FILE* out) {
   size_t next_progress = o.pairs / 10, details = 0;
   for (uint64_t i = 0; t.pairs < o.pairs || t.modules == 0; ++i) {
     Round r = make_round(o.seed + i, o.flows_per_module);
+    if (!o.kinds[r.kind]) continue;
     ++t.modules;
     t.tier_modules += r.tiers;
     t.any_address_modules += r.any_address;

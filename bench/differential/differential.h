@@ -12,7 +12,12 @@
 namespace moat::differential {
 
 enum class Engine : uint8_t { Interp, Smt, Kernel };
-const char* to_string(Engine e);
+inline constexpr const char* kEngineNames[3] = {"interp", "smt", "kernel"};
+inline const char* to_string(Engine e) { return kEngineNames[static_cast<int>(e)]; }
+
+/// Kinds of random module, by what they add to NetworkPolicy-like rules ("policy", "cni",
+/// "tiers", "cni+tiers"); index = bit 0 any-address CIDRs, bit 1 admin / baseline tiers.
+inline constexpr const char* kKindNames[4] = {"policy", "cni", "tiers", "cni+tiers"};
 
 /// Modules the build refuses (E228 today: admin / baseline tiers) and modules with CIDR
 /// peers that match cluster addresses (CNI profiles kubernetes / calico), which the
@@ -25,6 +30,10 @@ struct Options {
   size_t pairs = 100000;          // stop starting modules once this many pairs ran
   size_t flows_per_module = 300;  // flows drawn per module (pairs without a packet skipped)
   bool engines[3] = {true, true, true};
+  /// Which kinds of module to run (rounds of other kinds are skipped, their seeds unused):
+  /// policy rules only; with the kubernetes / calico ipBlock meaning (any-address CIDRs);
+  /// with admin and baseline tiers; with both.
+  bool kinds[4] = {true, true, true, true};
   bool kernel_refused = kKernelRunsRefusedModules;
   size_t max_details = 20;        // full printouts (policy, endpoints, kernel trace)
   bool progress = true;           // a line on stderr every ~10%
