@@ -21,6 +21,27 @@ size_t rounds(size_t dflt) {
   const char* s = std::getenv("MOAT_DIFF_ROUNDS");
   return s ? std::strtoull(s, nullptr, 10) : dflt;
 }
+
+/// A random flow of `gen` judged by the interpreter and by Z3, which must agree.
+struct Judged {
+  size_t src, dst;
+  Protocol proto;
+  uint16_t port;
+  Verdict v;
+};
+Judged judge_random_flow(testing::RandomModules& gen, const Module& m, const std::vector<Endpoint>& eps,
+                         SmtEngine& smt, uint64_t seed) {
+  size_t s = gen.pick(eps.size()), d = gen.pick(eps.size());
+  auto [proto, port] = gen.proto_port(m, eps[d]);
+  Verdict v = evaluate(m, Flow{&eps[s], &eps[d], proto, port});
+  std::string error;
+  auto z = smt.verdict(s, d, proto, port, &error);
+  INFO("seed " << seed << " flow " << eps[s].name << " -> " << eps[d].name << " " << to_string(proto) << "/" << port
+               << " " << error);
+  REQUIRE(z.has_value());
+  REQUIRE(*z == v.allowed);
+  return {s, d, proto, port, std::move(v)};
+}
 } // namespace
 
 TEST_CASE("differential: Z3 verdicts equal interpreter verdicts on random flows") {
@@ -32,19 +53,10 @@ TEST_CASE("differential: Z3 verdicts equal interpreter verdicts on random flows"
     std::vector<Endpoint> eps = gen.endpoints(m, 12);
     SmtEngine smt(m, eps, VerifyOptions{});
     for (int i = 0; i < 100; ++i) {
-      size_t s = gen.pick(eps.size()), d = gen.pick(eps.size());
-      auto [proto, port] = gen.proto_port(m, eps[d]);
-      Flow f{&eps[s], &eps[d], proto, port};
-      Verdict v = evaluate(m, f);
-      std::string error;
-      auto z = smt.verdict(s, d, proto, port, &error);
-      INFO("seed " << seed << " flow " << eps[s].name << " -> " << eps[d].name << " " << to_string(proto) << "/"
-                   << port << " " << error);
-      REQUIRE(z.has_value());
-      REQUIRE(*z == v.allowed);
+      Judged j = judge_random_flow(gen, m, eps, smt, seed);
       ++flows;
-      allowed += v.allowed;
-      ndp += is_neighbour_discovery(proto, port);
+      allowed += j.v.allowed;
+      ndp += is_neighbour_discovery(j.proto, j.port);
     }
   }
   // Both verdicts must be well represented, or the test proves little.
@@ -144,15 +156,8 @@ TEST_CASE("differential: admin and baseline tiers, Z3 against the interpreter on
     std::vector<Endpoint> eps = gen.endpoints(m, 12);
     SmtEngine smt(m, eps, VerifyOptions{});
     for (int i = 0; i < 100; ++i) {
-      size_t s = gen.pick(eps.size()), d = gen.pick(eps.size());
-      auto [proto, port] = gen.proto_port(m, eps[d]);
-      Verdict v = evaluate(m, Flow{&eps[s], &eps[d], proto, port});
-      std::string error;
-      auto z = smt.verdict(s, d, proto, port, &error);
-      INFO("seed " << seed << " flow " << eps[s].name << " -> " << eps[d].name << " " << to_string(proto) << "/"
-                   << port << " " << error);
-      REQUIRE(z.has_value());
-      REQUIRE(*z == v.allowed);
+      Judged j = judge_random_flow(gen, m, eps, smt, seed);
+      const Verdict& v = j.v;
       ++flows;
       allowed += v.allowed;
       for (const Decision* d : {&v.egress, &v.ingress}) {
@@ -200,15 +205,7 @@ TEST_CASE("differential: any-address CIDRs, arbitrary port ranges and denies, Z3
     std::vector<Endpoint> eps = gen.endpoints(m, 12);
     SmtEngine smt(m, eps, VerifyOptions{});
     for (int i = 0; i < 100; ++i) {
-      size_t s = gen.pick(eps.size()), d = gen.pick(eps.size());
-      auto [proto, port] = gen.proto_port(m, eps[d]);
-      Verdict v = evaluate(m, Flow{&eps[s], &eps[d], proto, port});
-      std::string error;
-      auto z = smt.verdict(s, d, proto, port, &error);
-      INFO("seed " << seed << " flow " << eps[s].name << " -> " << eps[d].name << " " << to_string(proto) << "/"
-                   << port << " " << error);
-      REQUIRE(z.has_value());
-      REQUIRE(*z == v.allowed);
+      auto [s, d, proto, port, v] = judge_random_flow(gen, m, eps, smt, seed);
       ++flows;
       allowed += v.allowed;
       denied_by_rule += v.egress.why == Decision::Why::Denied || v.ingress.why == Decision::Why::Denied;
