@@ -177,10 +177,15 @@ z3::expr Scope::flow(const SymFlow& f, const std::vector<uint32_t>& src, const s
   return endpoint(f.src, src) && endpoint(f.dst, dst) && enc_.valid_proto_port(f);
 }
 
+bool Scope::addresses_matter(const Endpoint& c) const {
+  // As the inventory classes pin them: one pin per address when some CIDR peer can read it.
+  return c.ips.size() > 1 && (c.kind == EndpointKind::External || enc_.domain().cluster_addresses);
+}
+
 z3::expr Scope::is(const SymEndpoint& e, size_t i) {
   if (!inventory_) return enc_.ctx().bool_val(false);
   const Endpoint& c = (*inventory_)[i];
-  if (c.kind != EndpointKind::External || c.ips.size() <= 1) return is(e, i, 0);
+  if (!addresses_matter(c)) return is(e, i, 0);
   z3::expr_vector alts(enc_.ctx());
   for (size_t a = 0; a < c.ips.size(); ++a) alts.push_back(is(e, i, a));
   return z3::mk_or(alts);
@@ -189,7 +194,8 @@ z3::expr Scope::is(const SymEndpoint& e, size_t i) {
 z3::expr Scope::is(const SymEndpoint& e, size_t i, size_t addr) {
   if (!inventory_) return enc_.ctx().bool_val(false);
   const Endpoint& c = (*inventory_)[i];
-  int ip = c.ips.empty() ? -1 : (c.kind == EndpointKind::External && c.ips.size() > 1 ? static_cast<int>(addr) : 0);
+  // A workload's address matters too when an any-address CIDR peer reads it (ir.h Flow).
+  int ip = c.ips.empty() ? -1 : (addresses_matter(c) ? static_cast<int>(addr) : 0);
   if (ip >= static_cast<int>(c.ips.size())) return enc_.ctx().bool_val(false);
   Var& v = var(e);
   for (const Pin& p : v.members)

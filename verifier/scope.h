@@ -37,7 +37,8 @@ public:
   /// Inventory scope: `e` is inventory endpoint `i` (through any of its addresses).
   z3::expr is(const SymEndpoint& e, size_t i);
   /// Inventory scope: `e` is inventory endpoint `i` at address `ips[addr]` (an external
-  /// endpoint with several addresses is several hosts; other endpoints ignore `addr`).
+  /// endpoint with several addresses is several hosts; a workload's or node's address
+  /// matters only when some CIDR peer matches cluster addresses; else `addr` is ignored).
   z3::expr is(const SymEndpoint& e, size_t i, size_t addr);
 
   /// The concrete endpoint in `model`; `name` names a symbolic one. Inventory endpoints
@@ -47,6 +48,8 @@ public:
   Witness decode(const z3::model& model, const SymFlow& f);
 
 private:
+  /// Does `c` stand for one pin per address (several hosts; any address under any-address CIDRs)?
+  bool addresses_matter(const Endpoint& c) const;
   struct Pin {
     size_t member;
     int ip;  // index into ips, or -1

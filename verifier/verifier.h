@@ -122,7 +122,8 @@ public:
     bool listed = true;  // false: too many rules to list
   };
   /// One end of a flow: endpoints[index] at its address ips[addr] (ir.h Flow: an external
-  /// endpoint with several addresses is several hosts; other endpoints ignore addr).
+  /// endpoint with several addresses is several hosts; a cluster endpoint's address counts
+  /// when an any-address CIDR peer reads it; otherwise addr is ignored).
   struct End {
     size_t index = 0;
     size_t addr = 0;

@@ -154,6 +154,34 @@ void RandomModules::add_tiers(Module& m, size_t admin, size_t baseline) {
   }
 }
 
+// The knobs below run after module() so that module() draws what it always drew: seeds that
+// other tests depend on keep their policies.
+void RandomModules::add_any_address_cidrs(Module& m, double p) {
+  for (Rule& r : m.rules)
+    if (r.peer.kind == Peer::Kind::Cidr && chance(p)) r.peer.cidr_any_address = true;
+}
+
+void RandomModules::add_port_ranges(Module& m, double p) {
+  static const Protocol protos[] = {Protocol::Any, Protocol::TCP, Protocol::UDP, Protocol::SCTP};
+  for (Rule& r : m.rules) {
+    // A rule without ports covers every port already: a range would narrow it.
+    if (r.ports.empty() || !chance(p)) continue;
+    PortMatch pm;
+    pm.proto = protos[pick(4)];
+    pm.lo = static_cast<uint16_t>(1 + pick(65535));
+    // Short, medium and long ranges: a few prefixes to a dozen.
+    static const size_t widths[] = {1, 16, 300, 5000, 40000};
+    size_t hi = pm.lo + pick(widths[pick(5)]);
+    pm.hi = static_cast<uint16_t>(std::min<size_t>(hi, 65535));
+    r.ports.push_back(pm);
+  }
+}
+
+void RandomModules::add_denies(Module& m, double p) {
+  for (Rule& r : m.rules)
+    if (r.action == Action::Allow && chance(p)) r.action = Action::Deny;
+}
+
 std::vector<std::string> RandomModules::dns_names() {
   std::vector<std::string> out;
   size_t n = pick(3);
@@ -198,6 +226,29 @@ std::vector<Endpoint> RandomModules::endpoints(const Module& m, size_t n) {
     out.push_back(e);
   }
   return out;
+}
+
+void RandomModules::add_addresses(std::vector<Endpoint>& eps, double p) {
+  // 10.1.2.100.. and 2001:db8:1::100..: inside several pool prefixes, used by no pool address.
+  size_t next = 0;
+  auto fresh = [&](bool v6) {
+    ++next;
+    return *IpAddr::parse(v6 ? "2001:db8:1::" + std::to_string(100 + next) : "10.1.2." + std::to_string(100 + next));
+  };
+  for (Endpoint& e : eps) {
+    if (e.ips.empty() || !chance(p)) continue;
+    if (e.kind == EndpointKind::Workload) {
+      bool v6 = !e.ips[0].v6;
+      if (std::none_of(e.ips.begin(), e.ips.end(), [&](const IpAddr& ip) { return ip.v6 == v6; }))
+        e.ips.push_back(fresh(v6));
+    } else if (e.kind == EndpointKind::External) {
+      e.ips.push_back(fresh(chance(0.5)));
+    }
+  }
+}
+
+size_t RandomModules::flow_address(const Endpoint& e) {
+  return e.kind == EndpointKind::External && e.ips.size() > 1 ? pick(e.ips.size()) : 0;
 }
 
 std::pair<Protocol, uint16_t> RandomModules::proto_port(const Module& m, const Endpoint& dst) {

@@ -17,7 +17,22 @@ public:
   /// Adds random AdminNetworkPolicy rules (priorities 0-2, Allow / Deny / Pass, CIDR peers
   /// that match cluster addresses half the time) in evaluation order, and baseline rules.
   void add_tiers(Module& m, size_t admin, size_t baseline);
+  /// CNI profiles where an ipBlock also matches pod and node addresses (kubernetes, calico):
+  /// each CIDR peer of the Policy tier gets `cidr_any_address` with probability `p`.
+  void add_any_address_cidrs(Module& m, double p);
+  /// Port ranges with arbitrary edges (not only well-known ports), so that range splitting
+  /// into prefixes is exercised: each rule gets one more TCP / UDP / SCTP / Any range with
+  /// probability `p`.
+  void add_port_ranges(Module& m, double p);
+  /// A share `p` of the Policy tier's Allow rules become Deny rules (deny precedence).
+  void add_denies(Module& m, double p);
   std::vector<Endpoint> endpoints(const Module& m, size_t n);
+  /// More addresses, each new one unique and inside the policies' prefixes: with
+  /// probability `p` a workload gets an address of its other family (dual stack) and an
+  /// external endpoint a second address (several hosts, ir.h Flow).
+  void add_addresses(std::vector<Endpoint>& eps, double p);
+  /// The address a flow uses at `e`: one of several hosts, else 0 (ir.h Flow).
+  size_t flow_address(const Endpoint& e);
   /// A protocol and port worth testing against `m` (range edges, named ports, random).
   std::pair<Protocol, uint16_t> proto_port(const Module& m, const Endpoint& dst);
   Peer peer(bool for_subject_group = false);

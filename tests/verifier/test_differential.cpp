@@ -21,6 +21,27 @@ size_t rounds(size_t dflt) {
   const char* s = std::getenv("MOAT_DIFF_ROUNDS");
   return s ? std::strtoull(s, nullptr, 10) : dflt;
 }
+
+/// A random flow of `gen` judged by the interpreter and by Z3, which must agree.
+struct Judged {
+  size_t src, dst;
+  Protocol proto;
+  uint16_t port;
+  Verdict v;
+};
+Judged judge_random_flow(testing::RandomModules& gen, const Module& m, const std::vector<Endpoint>& eps,
+                         SmtEngine& smt, uint64_t seed) {
+  size_t s = gen.pick(eps.size()), d = gen.pick(eps.size());
+  auto [proto, port] = gen.proto_port(m, eps[d]);
+  Verdict v = evaluate(m, Flow{&eps[s], &eps[d], proto, port});
+  std::string error;
+  auto z = smt.verdict(s, d, proto, port, &error);
+  INFO("seed " << seed << " flow " << eps[s].name << " -> " << eps[d].name << " " << to_string(proto) << "/" << port
+               << " " << error);
+  REQUIRE(z.has_value());
+  REQUIRE(*z == v.allowed);
+  return {s, d, proto, port, std::move(v)};
+}
 } // namespace
 
 TEST_CASE("differential: Z3 verdicts equal interpreter verdicts on random flows") {
@@ -32,19 +53,10 @@ TEST_CASE("differential: Z3 verdicts equal interpreter verdicts on random flows"
     std::vector<Endpoint> eps = gen.endpoints(m, 12);
     SmtEngine smt(m, eps, VerifyOptions{});
     for (int i = 0; i < 100; ++i) {
-      size_t s = gen.pick(eps.size()), d = gen.pick(eps.size());
-      auto [proto, port] = gen.proto_port(m, eps[d]);
-      Flow f{&eps[s], &eps[d], proto, port};
-      Verdict v = evaluate(m, f);
-      std::string error;
-      auto z = smt.verdict(s, d, proto, port, &error);
-      INFO("seed " << seed << " flow " << eps[s].name << " -> " << eps[d].name << " " << to_string(proto) << "/"
-                   << port << " " << error);
-      REQUIRE(z.has_value());
-      REQUIRE(*z == v.allowed);
+      Judged j = judge_random_flow(gen, m, eps, smt, seed);
       ++flows;
-      allowed += v.allowed;
-      ndp += is_neighbour_discovery(proto, port);
+      allowed += j.v.allowed;
+      ndp += is_neighbour_discovery(j.proto, j.port);
     }
   }
   // Both verdicts must be well represented, or the test proves little.
@@ -144,15 +156,8 @@ TEST_CASE("differential: admin and baseline tiers, Z3 against the interpreter on
     std::vector<Endpoint> eps = gen.endpoints(m, 12);
     SmtEngine smt(m, eps, VerifyOptions{});
     for (int i = 0; i < 100; ++i) {
-      size_t s = gen.pick(eps.size()), d = gen.pick(eps.size());
-      auto [proto, port] = gen.proto_port(m, eps[d]);
-      Verdict v = evaluate(m, Flow{&eps[s], &eps[d], proto, port});
-      std::string error;
-      auto z = smt.verdict(s, d, proto, port, &error);
-      INFO("seed " << seed << " flow " << eps[s].name << " -> " << eps[d].name << " " << to_string(proto) << "/"
-                   << port << " " << error);
-      REQUIRE(z.has_value());
-      REQUIRE(*z == v.allowed);
+      Judged j = judge_random_flow(gen, m, eps, smt, seed);
+      const Verdict& v = j.v;
       ++flows;
       allowed += v.allowed;
       for (const Decision* d : {&v.egress, &v.ingress}) {
@@ -184,6 +189,43 @@ TEST_CASE("differential: admin and baseline tiers, Z3 against the interpreter on
   CHECK(by_tier[static_cast<int>(Tier::Baseline)] > 20);
   CHECK(passed > 20);
   CHECK(failed > 10);
+}
+
+TEST_CASE("differential: any-address CIDRs, arbitrary port ranges and denies, Z3 against the interpreter") {
+  // The kubernetes / calico meaning of ipBlock (CIDR peers that match pod and node
+  // addresses), ranges whose edges are not well-known ports, more deny rules.
+  size_t flows = 0, allowed = 0, cluster_by_cidr = 0, range_edges = 0, denied_by_rule = 0;
+  for (size_t round = 0; round < rounds(40); ++round) {
+    uint64_t seed = base_seed() * 17 + round;
+    testing::RandomModules gen(seed);
+    Module m = gen.module(4 + gen.pick(12), gen.pick(5));
+    gen.add_port_ranges(m, 0.5);
+    gen.add_denies(m, 0.2);
+    gen.add_any_address_cidrs(m, 0.8);
+    std::vector<Endpoint> eps = gen.endpoints(m, 12);
+    SmtEngine smt(m, eps, VerifyOptions{});
+    for (int i = 0; i < 100; ++i) {
+      auto [s, d, proto, port, v] = judge_random_flow(gen, m, eps, smt, seed);
+      ++flows;
+      allowed += v.allowed;
+      denied_by_rule += v.egress.why == Decision::Why::Denied || v.ingress.why == Decision::Why::Denied;
+      for (const Rule& r : m.rules) {
+        // An any-address CIDR rule that applies to this flow with a workload or node peer.
+        const Endpoint& local = r.dir == Direction::Egress ? eps[s] : eps[d];
+        const Endpoint& remote = r.dir == Direction::Egress ? eps[d] : eps[s];
+        cluster_by_cidr += r.peer.cidr_any_address && remote.kind != EndpointKind::External &&
+                           local.kind == EndpointKind::Workload && endpoint_selector_matches(r.subject, local) &&
+                           peer_matches(r.peer, remote) && ports_match(r.ports, proto, port, &eps[d]);
+        for (const PortMatch& pm : r.ports)
+          range_edges += pm.name.empty() && pm.lo != pm.hi && (port == pm.lo || port == pm.hi);
+      }
+    }
+  }
+  CHECK(allowed > flows / 10);
+  CHECK(allowed < flows * 9 / 10);
+  CHECK(cluster_by_cidr > 20);  // a CIDR rule decided for a workload or node peer
+  CHECK(range_edges > 50);
+  CHECK(denied_by_rule > 50);
 }
 
 TEST_CASE("timeouts give unknown, never a wrong verdict") {

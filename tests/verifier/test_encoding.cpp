@@ -198,6 +198,28 @@ TEST_CASE("CIDR: IPv6 prefixes match IPv6 addresses only") {
   expect_flow(m, a, external("32.1.13.184"), Protocol::TCP, 80, false);
 }
 
+TEST_CASE("CIDR: an any-address CIDR reads the address the flow uses, a dual-stack workload's second one too") {
+  // ir.h Flow: one packet, one address at each end, `dst_addr` names it. Found by
+  // bench/differential (MOAT_SEED=20261523 and three more seeds of the 100k run).
+  Peer any = cidr_peer("10.0.0.0/16");
+  any.cidr_any_address = true;
+  Module m = egress_only(rule(Direction::Egress, Action::Allow, sel("x"), any));
+  std::vector<Endpoint> eps = {workload("x", {}), workload("y", {})};
+  eps[0].ips = {*IpAddr::parse("10.9.9.9")};
+  eps[1].ips = {*IpAddr::parse("2001:db8::7"), *IpAddr::parse("10.0.1.1")};
+  SmtEngine smt(m, eps, VerifyOptions{});
+  for (size_t addr : {0, 1}) {
+    bool expect = addr == 1;  // 10.0.1.1 is inside the CIDR, 2001:db8::7 is not
+    std::string error;
+    auto z = smt.verdict({0, 0}, {1, addr}, Protocol::TCP, 80, &error);
+    Verdict v = evaluate(m, Flow{&eps[0], &eps[1], Protocol::TCP, 80, 0, addr});
+    INFO("destination address " << eps[1].ips[addr].str() << " " << error);
+    REQUIRE(z.has_value());
+    CHECK(v.allowed == expect);
+    CHECK(*z == expect);
+  }
+}
+
 TEST_CASE("Ports: ranges are inclusive, ANY means TCP/UDP/SCTP, named ports resolve at the destination") {
   PortMatch range{Protocol::TCP, 8000, 8080, "", {}};
   PortMatch any{Protocol::Any, 53, 53, "", {}};
