@@ -107,6 +107,7 @@ run_case() {
     if [ "$expect" = allow ] && [ $((got * 2)) -lt "$sent" ]; then
       nt_log "WRONG: only $got of $sent allowed datagrams reached the server"; return 1
     fi
+    [ "$expect" = allow ] && nt_log "  $sent sent, $got reached the server's UDP layer, $pps pps"
     rates+=("$pps")
   done
   printf '%s\n' "${rates[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
