@@ -7,10 +7,11 @@
 # flood from the client (udp_flood.c) goes through the node's forwarding path to the server;
 # the sender's rate is the per-packet cost of the path with the filter. Two cases: packets
 # matching the LAST rule (worst case for a linear chain) and packets no rule allows (denied
-# after every rule). Prints one table of median packets per second. Needs root.
+# after every rule). Prints one table of median packets per second over the rounds; fails if
+# a filter let a denied datagram through or dropped an allowed one. Needs root.
 #   bench/datapath/compare.sh [BUILD_DIR]
-# Environment: MOAT_COMPARE_RULES (10,1000,10000), MOAT_COMPARE_REPEAT (5 runs per cell, the
-# median is printed), MOAT_COMPARE_PACKETS (200000 per run), MOAT_COMPARE_SECONDS (a run stops
+# Environment: MOAT_COMPARE_RULES (10,1000,10000), MOAT_COMPARE_REPEAT (5 rounds of every
+# filter), MOAT_COMPARE_PACKETS (200000 per run), MOAT_COMPARE_SECONDS (a run stops
 # after this many seconds, 2), MOAT_COMPARE_MODES (none,moat,iptables-legacy,iptables-nft,nft).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -71,7 +72,6 @@ setup() {  # setup MODE DIR
   case "$1" in
     none) ;;
     moat)
-      "$build/moat" build -o "$2/bundle" "$2/policy" >"$2/build.log" 2>&1 || { cat "$2/build.log" >&2; return 1; }
       nt_node_exec "$build/moat" agent --bundle "$2/bundle" --node "$NT_TMP/node.yaml" \
         --inventory "$NT_TMP/inventory.yaml" --pin-dir "$NT_PIN" --state-dir "$NT_STATE" --once >"$2/agent.log" 2>&1 ||
         { cat "$2/agent.log" >&2; return 1; } ;;
@@ -91,36 +91,37 @@ teardown() {  # teardown MODE
   esac
 }
 
-# run_case SOURCE PORT EXPECT: prints the median pps of $repeat floods; EXPECT allow means
-# most datagrams must reach the server, deny that none may (else the filter is not in effect).
-run_case() {
-  local src="$1" port="$2" expect="$3" rates=() before after out pps
-  for _ in $(seq "$repeat"); do
-    before=$(udp_in)
-    out=$(nt_exec cl "$FLOOD" "$src" "$SERVER" "$port" "$packets" "$seconds") || return 1
-    after=$(udp_in)
-    pps=$(awk '{ print $6 }' <<<"$out")
-    local sent=$(awk '{ print $2 }' <<<"$out") got=$((after - before))
-    if [ "$expect" = deny ] && [ "$got" -ne 0 ]; then
-      nt_log "WRONG: $got of $sent denied datagrams reached the server"; return 1
-    fi
-    if [ "$expect" = allow ] && [ $((got * 2)) -lt "$sent" ]; then
-      nt_log "WRONG: only $got of $sent allowed datagrams reached the server"; return 1
-    fi
-    [ "$expect" = allow ] && nt_log "  $sent sent, $got reached the server's UDP layer, $pps pps"
-    rates+=("$pps")
-  done
-  printf '%s\n' "${rates[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+# flood SOURCE EXPECT: prints the rate of one flood to the server's bound port; EXPECT allow
+# means most datagrams must reach the server, deny that none may (else the filter is not in
+# effect and the run fails).
+flood() {
+  local src="$1" expect="$2" before after out pps sent got
+  before=$(udp_in)
+  out=$(nt_exec cl "$FLOOD" "$src" "$SERVER" "$LAST_PORT" "$packets" "$seconds") || return 1
+  after=$(udp_in)
+  sent=$(awk '{ print $2 }' <<<"$out")
+  pps=$(awk '{ print $6 }' <<<"$out")
+  got=$((after - before))
+  if [ "$expect" = deny ] && [ "$got" -ne 0 ]; then
+    nt_log "WRONG: $got of $sent denied datagrams reached the server"; return 1
+  fi
+  if [ "$expect" = allow ] && [ $((got * 2)) -lt "$sent" ]; then
+    nt_log "WRONG: only $got of $sent allowed datagrams reached the server"; return 1
+  fi
+  echo "$pps"
 }
 
-# The server port is bound (never read: a full buffer drops cheaply) so that allowed
-# datagrams are not answered with ICMP.
-results="$NT_TMP/results"
-: >"$results"
+# Each round runs every filter once, so that load drifting on a shared machine spreads over
+# all of them instead of favouring whichever ran in a quiet minute; a cell is the median
+# over the rounds. The server port is bound (never read: a full buffer drops cheaply) so
+# that allowed datagrams are not answered with ICMP.
+raw="$NT_TMP/raw"
+: >"$raw"
 status=0
 for n in $(tr ',' ' ' <<<"$rules"); do
   dir="$NT_TMP/rules-$n"
   python3 "$here/gen_rules.py" "$n" "$SERVER" h-web "$dir" || exit 1
+  "$build/moat" build -o "$dir/bundle" "$dir/policy" >"$dir/build.log" 2>&1 || { cat "$dir/build.log" >&2; exit 1; }
   source "$dir/probe.env"
   for a in "$LAST_SOURCE" "$UNMATCHED_SOURCE"; do
     nt_exec cl ip addr replace "$a/32" dev eth0
@@ -133,21 +134,30 @@ for n in $(tr ',' ' ' <<<"$rules"); do
   done
   # One warm-up flood resolves the neighbours on both hops before anything is measured.
   nt_exec cl "$FLOOD" "$LAST_SOURCE" "$SERVER" "$LAST_PORT" 1000 1 >/dev/null
-  for mode in $(tr ',' ' ' <<<"$modes"); do
-    setup "$mode" "$dir" || { nt_log "setup $mode failed at $n rules"; status=1; continue; }
-    deny_expect=deny
-    [ "$mode" = none ] && deny_expect=allow
-    last=$(run_case "$LAST_SOURCE" "$LAST_PORT" allow) || { status=1; last=WRONG; }
-    denied=$(run_case "$UNMATCHED_SOURCE" "$LAST_PORT" "$deny_expect") || { status=1; denied=WRONG; }
-    teardown "$mode"
-    nt_log "$n rules, $mode: last rule $last pps, denied $denied pps"
-    echo "$n $mode $last $denied" >>"$results"
+  for round in $(seq "$repeat"); do
+    for mode in $(tr ',' ' ' <<<"$modes"); do
+      setup "$mode" "$dir" || { nt_log "setup $mode failed at $n rules"; status=1; continue; }
+      deny_expect=deny
+      [ "$mode" = none ] && deny_expect=allow
+      last=$(flood "$LAST_SOURCE" allow) || { status=1; last=WRONG; }
+      denied=$(flood "$UNMATCHED_SOURCE" "$deny_expect") || { status=1; denied=WRONG; }
+      teardown "$mode"
+      nt_log "$n rules, round $round, $mode: last rule $last pps, denied $denied pps"
+      echo "$n $mode $last $denied" >>"$raw"
+    done
   done
   kill "$server_pid" 2>/dev/null
   wait "$server_pid" 2>/dev/null
 done
 
-echo "| rules | filter | last rule (pps) | denied (pps) |"
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : "-") }'; }
+echo "| rules | filter | last rule (packets/s) | denied (packets/s) |"
 echo "|---:|---|---:|---:|"
-awk '{ printf "| %s | %s | %s | %s |\n", $1, $2, $3, $4 }' "$results"
+for n in $(tr ',' ' ' <<<"$rules"); do
+  for mode in $(tr ',' ' ' <<<"$modes"); do
+    last=$(awk -v n="$n" -v m="$mode" '$1 == n && $2 == m && $3 != "WRONG" { print $3 }' "$raw" | median)
+    denied=$(awk -v n="$n" -v m="$mode" '$1 == n && $2 == m && $4 != "WRONG" { print $4 }' "$raw" | median)
+    echo "| $n | $mode | $last | $denied |"
+  done
+done
 exit $status
