@@ -263,8 +263,8 @@ TEST_CASE("W410: an admin rule an earlier port-less rule of its tier always deci
   CHECK(w[0]->message.find("AdminNetworkPolicy deny rule #0 (AdminNetworkPolicy early)") != std::string::npos);
 }
 
-TEST_CASE("W402: an AdminNetworkPolicy Allow to kube-dns lets FQDN egress resolve", "[anp][lint]") {
-  std::string cnp = R"(apiVersion: cilium.io/v2
+/// A CiliumNetworkPolicy letting every pod of prod reach api.example.com (W402's subject).
+const std::string kFqdnPolicy = R"(apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata: {name: fqdn, namespace: prod}
 spec:
@@ -272,6 +272,9 @@ spec:
   egress:
   - toFQDNs: [{matchName: api.example.com}]
 )";
+
+TEST_CASE("W402: an AdminNetworkPolicy Allow to kube-dns lets FQDN egress resolve", "[anp][lint]") {
+  std::string cnp = kFqdnPolicy;
   auto alone = parse(cnp);
   REQUIRE_FALSE(alone->d.has_errors());
   run_lints(alone->m, alone->d);
@@ -294,14 +297,7 @@ spec:
 TEST_CASE("W402: an AdminNetworkPolicy Deny of DNS shadows the NetworkPolicy allows of FQDN egress", "[anp][lint]") {
   // The subject may query kube-dns by its CiliumNetworkPolicy, but an admin Deny of udp/53
   // decides first: the FQDN rule can never learn an address.
-  std::string cnp = R"(apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata: {name: fqdn, namespace: prod}
-spec:
-  endpointSelector: {}
-  egress:
-  - toFQDNs: [{matchName: api.example.com}]
-  - toEndpoints: [{matchLabels: {k8s:io.kubernetes.pod.namespace: kube-system, k8s-app: kube-dns}}]
+  std::string cnp = kFqdnPolicy + R"(  - toEndpoints: [{matchLabels: {k8s:io.kubernetes.pod.namespace: kube-system, k8s-app: kube-dns}}]
     toPorts: [{ports: [{port: "53", protocol: UDP}]}]
 )";
   auto alone = parse(cnp);
