@@ -106,10 +106,6 @@ std::string kernel_refusal(const Round& r) {
         codes += (codes.empty() ? "" : "+") + std::string(code_name(d.code));
     return codes;
   }
-  // Not refused by the build, yet not enforced: the datapath's CIDR identities cover
-  // external addresses only (backend/bundle/map_contents.cpp), so a cluster-address CIDR
-  // peer would be judged as Cilium's. Counted apart, never as agreeing.
-  if (r.any_address) return "any-address CIDR";
   return "";
 }
 

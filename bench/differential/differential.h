@@ -19,10 +19,9 @@ inline const char* to_string(Engine e) { return kEngineNames[static_cast<int>(e)
 /// "tiers", "cni+tiers"); index = bit 0 any-address CIDRs, bit 1 admin / baseline tiers.
 inline constexpr const char* kKindNames[4] = {"policy", "cni", "tiers", "cni+tiers"};
 
-/// Modules the build refuses (E228 today: admin / baseline tiers) and modules with CIDR
-/// peers that match cluster addresses (CNI profiles kubernetes / calico), which the
-/// datapath does not enforce yet: both go through the interpreter and Z3 only unless
-/// Options::kernel_refused is set. Flip to true when the datapath enforces them.
+/// Modules the build refuses (none of the generated kinds since the datapath enforces the
+/// admin tiers and cluster-address CIDRs): they go through the interpreter and Z3 only,
+/// counted apart and never as agreeing, unless Options::kernel_refused is set.
 inline constexpr bool kKernelRunsRefusedModules = false;
 
 struct Options {

@@ -342,9 +342,16 @@ TEST_CASE("attach: a static pod is enforced in its kubelet cgroup; forged mirror
   Diagnostics d2;
   found = find_attach_points(node, inv, cfg, d2);
   REQUIRE(found.size() == 5);
-  CHECK(found[4].cgroup_id == 0);
+  // Neither is enforced as itself; the shared cgroup keeps a dispatcher with no endpoint
+  // entry behind it (the agent adds none for a conflict), so it drops: fail closed.
+  CHECK(found[4].conflict);
+  CHECK(found[1].conflict);
+  CHECK(found[4].cgroup_id == cgroup_id_of(static_cg));
   CHECK(has(found[4].problem, "claimed by more than one pod"));
   CHECK(found[0].cgroup == victim_cg);
+  CHECK_FALSE(found[0].conflict);
+}
+
 TEST_CASE("attach: a terminating pod whose attach point is gone is left out, without an error") {
   Inventory inv;
   KubePod gone, live, reused;
