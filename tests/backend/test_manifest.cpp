@@ -167,7 +167,7 @@ TEST_CASE("manifest: the CNI profile and a CIDR peer's any_address round trip", 
   CHECK(bundle::manifest_to_json(*back) == text);
 }
 
-TEST_CASE("manifest: one written before profiles (no cni) reads as the default; an unknown one is refused",
+TEST_CASE("manifest: one written before profiles (no cni) reads as the default and an unknown one is refused",
           "[backend][cni]") {
   std::string text = bundle::manifest_to_json(sample_manifest(8));
   size_t at = text.find("\"cni\"");

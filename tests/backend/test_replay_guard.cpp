@@ -37,7 +37,7 @@ bundle::Manifest manifest_with(uint64_t serial, int64_t not_after) {
 
 } // namespace
 
-TEST_CASE("replay guard: serial and not-after round trip; a manifest without them reads as 0", "[backend]") {
+TEST_CASE("replay guard: serial and not-after round trip and a manifest without them reads as 0", "[backend]") {
   std::string error;
   auto back = bundle::manifest_from_json(bundle::manifest_to_json(manifest_with(1700000200, 1700086600)), error);
   INFO(error);

@@ -294,7 +294,7 @@ TEST_CASE("attach: the mirror annotation is believed only from the kubelet's own
   CHECK(judge(wrong_uid).uid == hash);
 }
 
-TEST_CASE("attach: a static pod is enforced in its kubelet cgroup; forged mirror annotations change nothing") {
+TEST_CASE("attach: a static pod is enforced in its kubelet cgroup and forged mirror annotations change nothing") {
   KubepodsFixture f;
   if (!cgroups_or_skip(f)) return;
   KubeNode node;

@@ -25,7 +25,7 @@ const std::string kCluster = "--inventory tests/golden/verifier/cni-cluster.case
 
 } // namespace
 
-TEST_CASE("cli: --cni on every command that reads policy; an unknown profile is refused", "[cni]") {
+TEST_CASE("cli: --cni on every command that reads policy and an unknown profile is refused", "[cni]") {
   for (const char* cmd : {"check", "test", "query", "list", "diff", "build"}) {
     INFO(cmd);
     CHECK(run_moat(std::string(cmd) + " --help").out.find("--cni") != std::string::npos);

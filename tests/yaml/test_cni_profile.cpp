@@ -38,7 +38,7 @@ spec:
 
 } // namespace
 
-TEST_CASE("cni profile names: parse and print round trip; anything else is refused", "[cni]") {
+TEST_CASE("cni profile names: parse and print round trip and anything else is refused", "[cni]") {
   for (CniProfile p : {CniProfile::Cilium, CniProfile::Calico, CniProfile::Kubernetes})
     CHECK(parse_cni_profile(to_string(p)) == p);
   CHECK_FALSE(parse_cni_profile("Cilium"));
