@@ -242,10 +242,13 @@ void DatapathEmitter::emit_fragments(BasicBlock* l4_done, BasicBlock* parsed) {
   IRBuilder<>& b = ir();
   // The fragment key: both addresses, the fragment id, protocol and family.
   auto fill_key = [&](Value* key) {
-    copy(key, offsetof(abi::FragmentKey, saddr), tuple_, kSaddr, 8);
+    // Re-read from the tuple (reload): forwarded values would stay live in registers from
+    // the parse to here and be spilled on every packet, fragment or not.
+    for (unsigned w = 0; w < 8; ++w)
+      store(reload(b_.i32(), tuple_, kSaddr + 4 * w, 4), key, offsetof(abi::FragmentKey, saddr) + 4 * w, 4);
     store(load(b_.i32(), frag_id_, 0, 4), key, offsetof(abi::FragmentKey, id), 4);
-    store(load(b_.i8(), tuple_, kProto, 1), key, offsetof(abi::FragmentKey, proto), 1);
-    store(load(b_.i8(), tuple_, kFamily, 1), key, offsetof(abi::FragmentKey, family), 1);
+    store(reload(b_.i8(), tuple_, kProto, 1), key, offsetof(abi::FragmentKey, proto), 1);
+    store(reload(b_.i8(), tuple_, kFamily, 1), key, offsetof(abi::FragmentKey, family), 1);
     store(b.getInt16(0), key, offsetof(abi::FragmentKey, pad), 2);  // hash keys: zeroed padding
   };
 

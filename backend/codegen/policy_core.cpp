@@ -40,6 +40,10 @@ void DatapathEmitter::store(Value* v, Value* base, uint64_t offset, unsigned ali
   ir().CreateAlignedStore(v, at(base, offset), Align(align));
 }
 
+Value* DatapathEmitter::reload(Type* t, Value* base, uint64_t offset, unsigned align) {
+  return ir().CreateAlignedLoad(t, at(base, offset), Align(align), /*isVolatile=*/true);
+}
+
 void DatapathEmitter::need(Value* p, uint64_t n, BasicBlock* fail) {
   BasicBlock* ok = block("in_bounds");
   ir().CreateCondBr(ir().CreateICmpUGT(at(p, n), data_end_), fail, ok);

@@ -21,7 +21,7 @@ Value* DatapathEmitter::endpoint_has(uint64_t addr_off) {
   // or the first unused slot (a pod with one address per family pays one or two compares).
   Value* family = b.CreateZExt(load(b_.i8(), tuple_, kFamily, 1), b_.i32());
   Value* word[4];
-  for (unsigned w = 0; w < 4; ++w) word[w] = load(b_.i32(), tuple_, addr_off + 4 * w, 4);
+  for (unsigned w = 0; w < 4; ++w) word[w] = reload(b_.i32(), tuple_, addr_off + 4 * w, 4);
   Value* count = load(b_.i8(), ep_, offsetof(abi::EndpointValue, addr_count), 1);
   BasicBlock* done = block("own_addr_done");
   std::vector<std::pair<BasicBlock*, Value*>> incoming;  // (predecessor of done, result)
