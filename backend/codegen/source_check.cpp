@@ -17,11 +17,11 @@ using namespace tuple_field;
 
 Value* DatapathEmitter::endpoint_has(uint64_t addr_off) {
   IRBuilder<>& b = ir();
-  // The address and family once; then the used slots in order, leaving at the first match
-  // or the first unused slot (a pod with one address per family pays one or two compares).
+  // The family once; then the used slots in order, leaving at the first match or the first
+  // unused slot (a pod with one address per family pays one or two compares). Each compare
+  // re-reads the address words (reload): words loaded once up front stay live across the
+  // slot branches and cost spill stores on every packet.
   Value* family = b.CreateZExt(load(b_.i8(), tuple_, kFamily, 1), b_.i32());
-  Value* word[4];
-  for (unsigned w = 0; w < 4; ++w) word[w] = reload(b_.i32(), tuple_, addr_off + 4 * w, 4);
   Value* count = load(b_.i8(), ep_, offsetof(abi::EndpointValue, addr_count), 1);
   BasicBlock* done = block("own_addr_done");
   std::vector<std::pair<BasicBlock*, Value*>> incoming;  // (predecessor of done, result)
@@ -33,7 +33,7 @@ Value* DatapathEmitter::endpoint_has(uint64_t addr_off) {
     uint64_t base = offsetof(abi::EndpointValue, addrs) + 16 * slot;
     Value* slot_family = b.CreateZExt(load(b_.i8(), ep_, offsetof(abi::EndpointValue, addr_family) + slot, 1), b_.i32());
     Value* diff = b.CreateXor(slot_family, family);
-    for (unsigned w = 0; w < 4; ++w) diff = b.CreateOr(diff, b.CreateXor(load(b_.i32(), ep_, base + 4 * w, 4), word[w]));
+    for (unsigned w = 0; w < 4; ++w) diff = b.CreateOr(diff, b.CreateXor(load(b_.i32(), ep_, base + 4 * w, 4), reload(b_.i32(), tuple_, addr_off + 4 * w, 4)));
     Value* match = b.CreateICmpEQ(diff, b.getInt32(0));
     if (slot + 1 == abi::kMaxEndpointAddrs) {
       incoming.emplace_back(b.GetInsertBlock(), match);
