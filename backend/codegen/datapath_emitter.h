@@ -127,9 +127,9 @@ private:
   llvm::Value* at(llvm::Value* base, llvm::Value* offset);
   llvm::Value* load(llvm::Type* t, llvm::Value* base, uint64_t offset, unsigned align);
   void store(llvm::Value* v, llvm::Value* base, uint64_t offset, unsigned align);
-  /// A load of a stack slot written before a helper call, read again after it (volatile:
-  /// LLVM may not forward the stored value, which would keep it live in a register across
-  /// the call and spill it to a second stack slot on every packet).
+  /// A load LLVM must perform (volatile) rather than replace by the value stored earlier:
+  /// a forwarded value stays live in a register across branches and helper calls and is
+  /// spilled to a second stack slot on every packet. For tuple fields read far from the parse.
   llvm::Value* reload(llvm::Type* t, llvm::Value* base, uint64_t offset, unsigned align);
   /// if (p + n > data_end) goto fail;
   void need(llvm::Value* p, uint64_t n, llvm::BasicBlock* fail);

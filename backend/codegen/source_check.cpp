@@ -33,7 +33,10 @@ Value* DatapathEmitter::endpoint_has(uint64_t addr_off) {
     uint64_t base = offsetof(abi::EndpointValue, addrs) + 16 * slot;
     Value* slot_family = b.CreateZExt(load(b_.i8(), ep_, offsetof(abi::EndpointValue, addr_family) + slot, 1), b_.i32());
     Value* diff = b.CreateXor(slot_family, family);
-    for (unsigned w = 0; w < 4; ++w) diff = b.CreateOr(diff, b.CreateXor(load(b_.i32(), ep_, base + 4 * w, 4), reload(b_.i32(), tuple_, addr_off + 4 * w, 4)));
+    for (unsigned w = 0; w < 4; ++w) {
+      Value* word = reload(b_.i32(), tuple_, addr_off + 4 * w, 4);
+      diff = b.CreateOr(diff, b.CreateXor(load(b_.i32(), ep_, base + 4 * w, 4), word));
+    }
     Value* match = b.CreateICmpEQ(diff, b.getInt32(0));
     if (slot + 1 == abi::kMaxEndpointAddrs) {
       incoming.emplace_back(b.GetInsertBlock(), match);
