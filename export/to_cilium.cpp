@@ -223,8 +223,7 @@ std::string policy_document(const std::string& name, const PolicyGroup& g) {
     for (const Rule* r : rules) emit_rule_items(out, *r, scoped);
     out << YAML::EndSeq;
   }
-  out << YAML::EndMap << YAML::EndMap;
-  return document(out);
+  return close_document(out);
 }
 
 } // namespace

@@ -152,8 +152,7 @@ std::string policy_document(const std::string& name, const std::string& ns, cons
     }
     out << YAML::EndSeq;
   }
-  out << YAML::EndMap << YAML::EndMap;
-  return document(out);
+  return close_document(out);
 }
 
 } // namespace

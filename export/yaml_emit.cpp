@@ -77,7 +77,10 @@ void emit_label_selector(YAML::Emitter& out, const std::vector<LabelRequirement>
   out << YAML::EndMap;
 }
 
-std::string document(const YAML::Emitter& out) { return std::string("---\n") + out.c_str() + "\n"; }
+std::string close_document(YAML::Emitter& out) {
+  out << YAML::EndMap << YAML::EndMap;
+  return std::string("---\n") + out.c_str() + "\n";
+}
 
 std::string namespace_documents(const Module& m) {
   std::string text;
@@ -100,8 +103,7 @@ std::string namespace_documents(const Module& m) {
       }
       out << YAML::EndMap;
     }
-    out << YAML::EndMap << YAML::EndMap;
-    text += document(out);
+    text += close_document(out);
   }
   return text;
 }

@@ -28,7 +28,8 @@ void emit_label_selector(YAML::Emitter& out, const std::vector<LabelRequirement>
 /// label is implied and left out), in name order. Empty when there are none.
 std::string namespace_documents(const Module& m);
 
-/// The text of one YAML document, with the `---` separator in front.
-std::string document(const YAML::Emitter& out);
+/// Closes an object's inner map (`spec`, `metadata`) and the object itself, and returns
+/// the text of the document, with the `---` separator in front.
+std::string close_document(YAML::Emitter& out);
 
 } // namespace moat::exporter
