@@ -28,14 +28,15 @@ struct TestOptions {
   bool verbose = false;
 };
 
-/// One case's outcome across the engines asked. A case about an external endpoint with
-/// several addresses runs once per address (ir.h Flow); the verdicts kept are those of the
-/// first address that failed (or of the first address when all passed).
+/// One case's outcome across the engines asked. A case runs once per packet it stands for
+/// (an external endpoint with several addresses is several hosts, ir.h Flow; a dual-stack
+/// workload sends IPv4 and IPv6); the verdicts kept are those of the first packet that
+/// failed (or of the first packet when all passed).
 struct CaseResult {
   const Case* c = nullptr;
   std::vector<std::optional<EngineVerdict>> verdicts;  // parallel to the engine names
   bool pass = false;
-  std::string address;  // "to 52.216.1.2": the address the verdicts are for, when several
+  std::string address;  // "to 52.216.1.2": the addresses the verdicts are for, when several
 };
 
 const char* verdict_word(bool allow) { return allow ? "allow" : "deny"; }
@@ -54,40 +55,85 @@ std::string mismatch_text(const CaseResult& r, const std::vector<std::string>& e
   return s;
 }
 
-/// How many hosts an end stands for: an external endpoint with several addresses is
-/// several hosts (ir.h Flow); any other endpoint is one, whatever its addresses.
-size_t host_count(const Endpoint* e) {
-  return e && e->kind == EndpointKind::External && e->ips.size() > 1 ? e->ips.size() : 1;
+/// The addresses of `e` a packet of the case may carry: every address of an external
+/// endpoint that stands for several hosts (ir.h Flow), else the first address of each family
+/// (a dual-stack pod sends IPv4 and IPv6). Empty when `e` is unknown or has no address.
+std::vector<size_t> packet_addresses(const Endpoint* e) {
+  std::vector<size_t> out;
+  if (!e) return out;
+  bool several = e->kind == EndpointKind::External && e->ips.size() > 1;
+  bool seen[2] = {false, false};
+  for (size_t i = 0; i < e->ips.size(); ++i) {
+    if (!several && seen[e->ips[i].v6]) continue;
+    seen[e->ips[i].v6] = true;
+    out.push_back(i);
+  }
+  return out;
 }
 
-/// Runs `c` on every engine, once per address pair of its ends; the expectation must hold
-/// at every one.
+/// The (source, destination) address pairs a case stands for: one packet per family both
+/// ends have (ICMP: IPv4 only, ICMPv6: IPv6 only) and per host of a several-host end. An end
+/// without addresses pairs with every address of the other; when no pair is left (no family
+/// in common) the first addresses, so that the engines report why there is no packet.
+std::vector<std::pair<size_t, size_t>> address_pairs(const Endpoint* from, const Endpoint* to, Protocol proto) {
+  std::vector<size_t> fa = packet_addresses(from), ta = packet_addresses(to);
+  auto family_ok = [&](const Endpoint* e, size_t i, const Endpoint* other, size_t j) {
+    bool v6 = e->ips[i].v6;
+    if (proto == Protocol::ICMP && v6) return false;
+    if (proto == Protocol::ICMPv6 && !v6) return false;
+    return !other || other->ips.empty() || other->ips[j].v6 == v6;
+  };
+  std::vector<std::pair<size_t, size_t>> out;
+  if (fa.empty() && ta.empty()) return {{0, 0}};
+  if (fa.empty()) {
+    for (size_t b : ta)
+      if (family_ok(to, b, nullptr, 0)) out.emplace_back(0, b);
+  } else if (ta.empty()) {
+    for (size_t a : fa)
+      if (family_ok(from, a, nullptr, 0)) out.emplace_back(a, 0);
+  } else {
+    for (size_t a : fa)
+      for (size_t b : ta)
+        if (family_ok(from, a, to, b)) out.emplace_back(a, b);
+  }
+  if (out.empty()) out.emplace_back(0, 0);
+  return out;
+}
+
+/// Runs `c` on every engine, once per packet it stands for (address_pairs); the expectation
+/// must hold at every one.
 CaseResult run_case(const Case& c, const CasesFile& suite, std::vector<std::unique_ptr<Engine>>& engines) {
   CaseResult r;
   r.c = &c;
   r.pass = true;
   const Endpoint* from = suite.find(c.from);
   const Endpoint* to = suite.find(c.to);
-  size_t nf = host_count(from), nt = host_count(to);
-  for (size_t a = 0; a < nf && r.pass; ++a)
-    for (size_t b = 0; b < nt && r.pass; ++b) {
-      Case at = c;
-      at.from_addr = a;
-      at.to_addr = b;
-      std::vector<std::optional<EngineVerdict>> verdicts;
-      bool ok = true;
-      for (auto& engine : engines) {
-        verdicts.push_back(engine->check(at));
-        if (!verdicts.back() || verdicts.back()->allowed != c.allow) ok = false;
-      }
-      if (!ok || r.verdicts.empty()) {
-        r.verdicts = std::move(verdicts);
-        r.address.clear();
-        if (nf > 1) r.address = "from " + from->ips[a].str();
-        if (nt > 1) r.address += (r.address.empty() ? "to " : ", to ") + to->ips[b].str();
-      }
-      r.pass = ok;
+  auto pairs = address_pairs(from, to, c.proto);
+  // Name the addresses in a report only when the case stands for more than one packet.
+  bool name_from = false, name_to = false;
+  for (const auto& [a, b] : pairs) {
+    name_from = name_from || a != pairs.front().first;
+    name_to = name_to || b != pairs.front().second;
+  }
+  for (const auto& [a, b] : pairs) {
+    if (!r.pass) break;
+    Case at = c;
+    at.from_addr = a;
+    at.to_addr = b;
+    std::vector<std::optional<EngineVerdict>> verdicts;
+    bool ok = true;
+    for (auto& engine : engines) {
+      verdicts.push_back(engine->check(at));
+      if (!verdicts.back() || verdicts.back()->allowed != c.allow) ok = false;
     }
+    if (!ok || r.verdicts.empty()) {
+      r.verdicts = std::move(verdicts);
+      r.address.clear();
+      if (name_from) r.address = "from " + from->ips[a].str();
+      if (name_to) r.address += (r.address.empty() ? "to " : ", to ") + to->ips[b].str();
+    }
+    r.pass = ok;
+  }
   if (r.pass) r.address.clear();
   return r;
 }

@@ -50,12 +50,14 @@ bool is_tc(Program p) { return p == Program::TcIngress || p == Program::TcEgress
 bool several_hosts(const Endpoint& e) { return e.kind == EndpointKind::External && e.ips.size() > 1; }
 
 /// The address of `e` in family `v6` the packet uses: for several hosts ips[addr] (if of
-/// that family), else the endpoint's first of the family.
+/// that family), else ips[addr] when it is of that family, else the endpoint's first of
+/// the family.
 std::optional<IpAddr> address(const Endpoint& e, bool v6, size_t addr) {
   if (several_hosts(e)) {
     if (addr < e.ips.size() && e.ips[addr].v6 == v6) return e.ips[addr];
     return std::nullopt;
   }
+  if (addr < e.ips.size() && e.ips[addr].v6 == v6) return e.ips[addr];
   for (const IpAddr& ip : e.ips)
     if (ip.v6 == v6) return ip;
   return std::nullopt;
@@ -210,11 +212,16 @@ std::optional<FlowCheck> KernelFlowRunner::check(const Endpoint& src_in, const E
     return std::nullopt;
   }
   // An external end with several addresses is several hosts: the flow names the one it
-  // uses (ir.h Flow), and that address fixes the family. Otherwise the family is IPv4 when
+  // uses (ir.h Flow), and that address fixes the family. So do the addresses the flow names
+  // at both ends when they are of one family (a dual-stack pod's IPv6 packet: the
+  // interpreter judges the addresses the flow names). Otherwise the family is IPv4 when
   // both ends have one (ICMPv6 needs IPv6, ICMP IPv4).
   std::optional<IpAddr> pinned;
   for (auto [e, i] : {std::pair{src, src_addr}, std::pair{dst, dst_addr}})
     if (!pinned && several_hosts(*e) && i < e->ips.size()) pinned = e->ips[i];
+  if (!pinned && src_addr < src->ips.size() && dst_addr < dst->ips.size() &&
+      src->ips[src_addr].v6 == dst->ips[dst_addr].v6)
+    pinned = src->ips[src_addr];
   std::optional<IpAddr> s4 = address(*src, false, src_addr), d4 = address(*dst, false, dst_addr);
   std::optional<IpAddr> s6 = address(*src, true, src_addr), d6 = address(*dst, true, dst_addr);
   bool v6;

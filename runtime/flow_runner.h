@@ -37,8 +37,9 @@ public:
 
   /// Checks one flow; `src` / `dst` must be among the endpoints given to create() (matched
   /// by name and kind). An external end with several addresses sends from / receives at
-  /// ips[src_addr] / ips[dst_addr] (ir.h Flow); other ends use their address of the
-  /// packet's family. nullopt + error when no packet can be built (no address of a common
+  /// ips[src_addr] / ips[dst_addr] (ir.h Flow); so do other ends when the two addresses
+  /// named are of one family (a dual-stack pod's IPv6 packet); otherwise an end uses its
+  /// first address of the packet's family (IPv4 when both ends have one). nullopt + error when no packet can be built (no address of a common
   /// family, protocol Any) or the kernel fails.
   std::optional<FlowCheck> check(const Endpoint& src, const Endpoint& dst, Protocol proto, uint16_t port,
                                  std::string& error, size_t src_addr = 0, size_t dst_addr = 0);

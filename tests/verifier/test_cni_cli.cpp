@@ -119,3 +119,24 @@ TEST_CASE("cli: moat diff --old-cni calico --cni cilium names the flows the migr
     }
   }
 }
+
+TEST_CASE("cli: moat test judges dual-stack pods over both families", "[cni]") {
+  // 10.244.0.0/16 holds the pods' IPv4 addresses, not their IPv6 ones: under calico shop/web
+  // reaches db/pg on tcp/8080 over IPv4 only, so "allow" fails at the IPv6 pair on every
+  // engine (before, a case was judged at each pod's first address only, and passed).
+  const std::string cases = "--cases tests/golden/verifier/cni-dual-stack.cases.yaml " + kPodCidr;
+  // (The kernel's part is the ctest e2e_all_dual_stack.)
+  for (const char* engine : {"interp", "smt"}) {
+    Run r = run_moat(std::string("test --engine ") + engine + " --cni calico " + cases, true);
+    INFO(r.out);
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find(std::string("FAIL shop/web -> db/pg tcp/8080: expected allow, ") + engine +
+                     " deny (from fd00:10:244::10, to fd00:10:244::1:5)") != std::string::npos);
+  }
+  // Under cilium the ipBlock reaches no pod, so both families are denied and the report
+  // names the first pair that failed.
+  Run c = run_moat("test --engine interp --cni cilium " + cases, true);
+  INFO(c.out);
+  CHECK(c.out.find("FAIL shop/web -> db/pg tcp/8080: expected allow, interp deny (from 10.244.0.10, to "
+                   "10.244.1.5)") != std::string::npos);
+}
