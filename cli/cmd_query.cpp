@@ -1,8 +1,9 @@
 // moat query: one flow's verdict and the rules that decide it. The interpreter decides and
 // explains; the Z3 encoding must agree (a disagreement is an internal error, exit 3).
 // Without --port, the solver lists every protocol and port range the flow is allowed on.
-// An external end with several addresses is several hosts: one answer per address.
-// Exit 0 allowed (on some port, without --port; at every address), 1 denied, 2 bad input,
+// An external end with several addresses is several hosts, and a dual-stack workload sends
+// IPv4 and IPv6: one answer per packet (per address pair).
+// Exit 0 allowed (on some port, without --port; for every packet), 1 denied, 2 bad input,
 // 3 internal error.
 #include <algorithm>
 
@@ -12,6 +13,7 @@
 #include "cli/format_option.h"
 #include "cli/load_options.h"
 #include "cli/explain.h"
+#include "cli/flow_packets.h"
 #include "cli/inventory_input.h"
 #include "cli/render.h"
 #include "cli/verify_report.h"
@@ -222,13 +224,9 @@ std::optional<std::pair<Protocol, uint16_t>> parse_port(const std::string& text,
   return std::make_pair(proto, static_cast<uint16_t>(n));
 }
 
-/// How many hosts an end stands for (ir.h Flow): an external endpoint's addresses.
-size_t host_count(const Endpoint& e) {
-  return e.kind == EndpointKind::External && e.ips.size() > 1 ? e.ips.size() : 1;
-}
-
 /// One query at one address pair: the interpreter explains, the solver must agree. `s` and
-/// `d` are the ends as this pair sees them (a host of several keeps only its address).
+/// `d` are the ends as this pair sees them (when the query stands for several packets, an
+/// end with several addresses shows only the one of this packet).
 struct QueryRun {
   const Module& module;
   const SourceManager& sm;
@@ -239,15 +237,26 @@ struct QueryRun {
   int exit_code = 1;
 
   QueryRun(const Module& m, const SourceManager& sm_, SmtEngine& z, const Endpoint& src, const Endpoint& dst,
-           bool self, size_t sa, size_t db)
-      : module(m), sm(sm_), smt(z), s(at_address(src, sa)), d(at_address(dst, db)), same(self), a(sa), b(db),
-        src_full(src), dst_full(dst) {}
+           bool self, size_t sa, size_t db, bool one_of_several)
+      : module(m), sm(sm_), smt(z), s(at_address(src, sa, one_of_several)), d(at_address(dst, db, one_of_several)),
+        same(self), a(sa), b(db), src_full(src), dst_full(dst), one_of_several_(one_of_several) {}
 
-  static Endpoint at_address(const Endpoint& e, size_t i) {
+  static Endpoint at_address(const Endpoint& e, size_t i, bool one_of_several) {
     Endpoint out = e;
-    if (host_count(e) > 1) out.ips = {e.ips[i]};
+    if (one_of_several && i < e.ips.size()) out.ips = {e.ips[i]};
     return out;
   }
+
+  /// An end as the text output names it; when the query stands for several packets, a
+  /// cluster end also says which of its addresses this packet uses (external ends always
+  /// show their address).
+  std::string end_text(const Endpoint& e) const {
+    std::string text = describe_endpoint(e);
+    if (one_of_several_ && e.kind != EndpointKind::External && e.ips.size() == 1) text += " at " + e.ips[0].str();
+    return text;
+  }
+  std::string src_text() const { return end_text(s); }
+  std::string dst_text() const { return same ? "itself" : end_text(d); }
 
   Flow flow(Protocol proto, uint16_t port) const {
     return Flow{&src_full, same ? &src_full : &dst_full, proto, port, a, same ? a : b};
@@ -277,7 +286,7 @@ struct QueryRun {
       if (!l7.empty()) j["l7"] = l7;
       return j;
     }
-    std::printf("%s -> %s on %s: %s%s\n", describe_endpoint(s).c_str(), same ? "itself" : describe_endpoint(d).c_str(),
+    std::printf("%s -> %s on %s: %s%s\n", src_text().c_str(), dst_text().c_str(),
                 flow_text(port.first, port.second).c_str(), v.allowed ? "allow" : "deny",
                 l7.empty() ? "" : (", " + l7).c_str());
     std::fputs(explain_verdict(module, sm, v, s, d, "  ").c_str(), stdout);
@@ -295,7 +304,7 @@ struct QueryRun {
     }
     nlohmann::json allowed = nlohmann::json::array();
     if (format != "json")
-      std::printf("%s -> %s:\n", describe_endpoint(s).c_str(), same ? "itself" : describe_endpoint(d).c_str());
+      std::printf("%s -> %s:\n", src_text().c_str(), dst_text().c_str());
     for (const SmtEngine::PortRange& r : *ranges) {
       // Each range is explained by the interpreter at its first port, and must agree.
       Verdict v = evaluate(module, flow(r.proto, r.lo));
@@ -330,6 +339,7 @@ struct QueryRun {
 private:
   const Endpoint& src_full;
   const Endpoint& dst_full;
+  bool one_of_several_ = false;
 };
 
 int run_query(const QueryOptions& o) {
@@ -359,13 +369,17 @@ int run_query(const QueryOptions& o) {
   VerifyOptions vo;
   vo.timeout_ms = o.verify.timeout_ms;
   SmtEngine smt(module, {*src, *dst}, vo);
-  // An external endpoint with several addresses is several hosts (ir.h Flow): one answer
-  // per address, and the flow counts as allowed only when it is at every one.
+  // An external endpoint with several addresses is several hosts (ir.h Flow), and a
+  // dual-stack workload sends IPv4 and IPv6: one answer per packet, and the flow counts as
+  // allowed only when it is for every one.
   std::vector<std::pair<size_t, size_t>> pairs;
-  for (size_t a = 0; a < host_count(*src); ++a)
-    for (size_t b = 0; b < (same ? 1 : host_count(*dst)); ++b) pairs.push_back({a, same ? a : b});
+  for (auto [a, b] : packet_addresses(&*src, same ? &*src : &*dst,
+                                      port ? std::optional<Protocol>(port->first) : std::nullopt))
+    if (!same || a == b) pairs.push_back({a, b});
+  if (pairs.empty()) pairs.push_back({0, 0});
   if (pairs.size() == 1) {
-    QueryRun q{module, sm, smt, *src, same ? *src : *dst, same, 0, 0};
+    auto [a, b] = pairs.front();
+    QueryRun q{module, sm, smt, *src, same ? *src : *dst, same, a, b, false};
     auto r = port ? q.verdict(*port, o.format) : q.ports(o.format);
     if (!r) return q.exit_code;
     if (o.format == "json") {
@@ -378,7 +392,7 @@ int run_query(const QueryOptions& o) {
   nlohmann::json per_address = nlohmann::json::array();
   int code = 0;
   for (auto [a, b] : pairs) {
-    QueryRun q{module, sm, smt, *src, same ? *src : *dst, same, a, b};
+    QueryRun q{module, sm, smt, *src, same ? *src : *dst, same, a, b, true};
     auto r = port ? q.verdict(*port, o.format) : q.ports(o.format);
     if (!r) return q.exit_code;
     code = std::max(code, q.exit_code);

@@ -9,6 +9,7 @@
 #include "cli/format_junit.h"
 #include "cli/engines.h"
 #include "cli/explain.h"
+#include "cli/flow_packets.h"
 #include "cli/format_sarif.h"
 #include "cli/render.h"
 #include "frontend/cases.h"
@@ -55,52 +56,7 @@ std::string mismatch_text(const CaseResult& r, const std::vector<std::string>& e
   return s;
 }
 
-/// The addresses of `e` a packet of the case may carry: every address of an external
-/// endpoint that stands for several hosts (ir.h Flow), else the first address of each family
-/// (a dual-stack pod sends IPv4 and IPv6). Empty when `e` is unknown or has no address.
-std::vector<size_t> packet_addresses(const Endpoint* e) {
-  std::vector<size_t> out;
-  if (!e) return out;
-  bool several = e->kind == EndpointKind::External && e->ips.size() > 1;
-  bool seen[2] = {false, false};
-  for (size_t i = 0; i < e->ips.size(); ++i) {
-    if (!several && seen[e->ips[i].v6]) continue;
-    seen[e->ips[i].v6] = true;
-    out.push_back(i);
-  }
-  return out;
-}
-
-/// The (source, destination) address pairs a case stands for: one packet per family both
-/// ends have (ICMP: IPv4 only, ICMPv6: IPv6 only) and per host of a several-host end. An end
-/// without addresses pairs with every address of the other; when no pair is left (no family
-/// in common) the first addresses, so that the engines report why there is no packet.
-std::vector<std::pair<size_t, size_t>> address_pairs(const Endpoint* from, const Endpoint* to, Protocol proto) {
-  std::vector<size_t> fa = packet_addresses(from), ta = packet_addresses(to);
-  auto family_ok = [&](const Endpoint* e, size_t i, const Endpoint* other, size_t j) {
-    bool v6 = e->ips[i].v6;
-    if (proto == Protocol::ICMP && v6) return false;
-    if (proto == Protocol::ICMPv6 && !v6) return false;
-    return !other || other->ips.empty() || other->ips[j].v6 == v6;
-  };
-  std::vector<std::pair<size_t, size_t>> out;
-  if (fa.empty() && ta.empty()) return {{0, 0}};
-  if (fa.empty()) {
-    for (size_t b : ta)
-      if (family_ok(to, b, nullptr, 0)) out.emplace_back(0, b);
-  } else if (ta.empty()) {
-    for (size_t a : fa)
-      if (family_ok(from, a, nullptr, 0)) out.emplace_back(a, 0);
-  } else {
-    for (size_t a : fa)
-      for (size_t b : ta)
-        if (family_ok(from, a, to, b)) out.emplace_back(a, b);
-  }
-  if (out.empty()) out.emplace_back(0, 0);
-  return out;
-}
-
-/// Runs `c` on every engine, once per packet it stands for (address_pairs); the expectation
+/// Runs `c` on every engine, once per packet it stands for (packet_addresses); the expectation
 /// must hold at every one.
 CaseResult run_case(const Case& c, const CasesFile& suite, std::vector<std::unique_ptr<Engine>>& engines) {
   CaseResult r;
@@ -108,7 +64,7 @@ CaseResult run_case(const Case& c, const CasesFile& suite, std::vector<std::uniq
   r.pass = true;
   const Endpoint* from = suite.find(c.from);
   const Endpoint* to = suite.find(c.to);
-  auto pairs = address_pairs(from, to, c.proto);
+  auto pairs = packet_addresses(from, to, c.proto);
   // Name the addresses in a report only when the case stands for more than one packet.
   bool name_from = false, name_to = false;
   for (const auto& [a, b] : pairs) {

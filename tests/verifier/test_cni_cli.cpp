@@ -140,3 +140,15 @@ TEST_CASE("cli: moat test judges dual-stack pods over both families", "[cni]") {
   CHECK(c.out.find("FAIL shop/web -> db/pg tcp/8080: expected allow, interp deny (from 10.244.0.10, to "
                    "10.244.1.5)") != std::string::npos);
 }
+
+TEST_CASE("cli: moat query answers for each family of dual-stack pods", "[cni]") {
+  Run r = run_moat("query --cni calico --inventory tests/golden/verifier/cni-dual-stack.cases.yaml " + kPodCidr +
+                       " --from shop/web --to db/pg --port 8080/tcp",
+                   true);
+  INFO(r.out);
+  CHECK(r.exit_code == 1);  // allowed over IPv4, denied over IPv6: not allowed for every packet
+  CHECK(r.out.find("at 10.244.0.10 -> db/{app: pg} (namespace labels {team: db}) at 10.244.1.5 on tcp/8080: allow") !=
+        std::string::npos);
+  CHECK(r.out.find("at fd00:10:244::10 -> db/{app: pg} (namespace labels {team: db}) at fd00:10:244::1:5 on "
+                   "tcp/8080: deny") != std::string::npos);
+}
