@@ -9,6 +9,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "backend/bundle/longest_prefix.h"
 #include "backend/bundle/plan.h"
 #include "backend/bundle/port_cells.h"
 #include "backend/bundle/selector_index.h"
@@ -206,18 +207,15 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
   // such prefix gets an identity of its own — the endpoint's description plus the longest
   // such prefix covering it, which decides every such peer alike — so the (local, remote)
   // entries can tell it from its neighbours with the same labels.
+  // (Every cluster address is looked up: by distinct prefix length, not against every rule.)
   std::vector<IpPrefix> any_prefixes;
   for (const Rule* r : rules)
     if (r->peer.kind == Peer::Kind::Cidr && r->peer.cidr_any_address) {
       any_prefixes.push_back(r->peer.cidr);
       any_prefixes.insert(any_prefixes.end(), r->peer.except.begin(), r->peer.except.end());
     }
-  auto address_class = [&](const IpAddr& ip) -> const IpPrefix* {
-    const IpPrefix* best = nullptr;
-    for (const IpPrefix& p : any_prefixes)
-      if (p.contains(ip) && (!best || p.len > best->len)) best = &p;
-    return best;
-  };
+  const LongestPrefix any_classes(std::move(any_prefixes));
+  auto address_class = [&](const IpAddr& ip) { return any_classes.longest(ip); };
   std::vector<size_t> address_classes;  // indexes into table.ids of such identities
 
   // WORLD: an address under no policy prefix; its representative has no address at all, so
