@@ -9,6 +9,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "backend/bundle/longest_prefix.h"
 #include "backend/bundle/plan.h"
 #include "backend/bundle/port_cells.h"
 #include "backend/bundle/selector_index.h"
@@ -189,6 +190,14 @@ Endpoint external_rep(std::vector<IpAddr> ips) {
 
 MapContents compute_map_contents(const Module& policy, const std::vector<Endpoint>& endpoints,
                                  const std::vector<LocalAttachment>& locals, IdentityAllocator& alloc) {
+  std::vector<const Endpoint*> refs;
+  refs.reserve(endpoints.size());
+  for (const Endpoint& e : endpoints) refs.push_back(&e);
+  return compute_map_contents(policy, refs, locals, alloc);
+}
+
+MapContents compute_map_contents(const Module& policy, const std::vector<const Endpoint*>& endpoints,
+                                 const std::vector<LocalAttachment>& locals, IdentityAllocator& alloc) {
   MapContents out;
   Table table;
 
@@ -206,18 +215,15 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
   // such prefix gets an identity of its own — the endpoint's description plus the longest
   // such prefix covering it, which decides every such peer alike — so the (local, remote)
   // entries can tell it from its neighbours with the same labels.
+  // (Every cluster address is looked up: by distinct prefix length, not against every rule.)
   std::vector<IpPrefix> any_prefixes;
   for (const Rule* r : rules)
     if (r->peer.kind == Peer::Kind::Cidr && r->peer.cidr_any_address) {
       any_prefixes.push_back(r->peer.cidr);
       any_prefixes.insert(any_prefixes.end(), r->peer.except.begin(), r->peer.except.end());
     }
-  auto address_class = [&](const IpAddr& ip) -> const IpPrefix* {
-    const IpPrefix* best = nullptr;
-    for (const IpPrefix& p : any_prefixes)
-      if (p.contains(ip) && (!best || p.len > best->len)) best = &p;
-    return best;
-  };
+  const LongestPrefix any_classes(std::move(any_prefixes));
+  auto address_class = [&](const IpAddr& ip) { return any_classes.longest(ip); };
   std::vector<size_t> address_classes;  // indexes into table.ids of such identities
 
   // WORLD: an address under no policy prefix; its representative has no address at all, so
@@ -262,7 +268,8 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
     table.add(id, std::move(key), h);
     return id;
   };
-  for (const Endpoint& e : endpoints) {
+  for (const Endpoint* ep : endpoints) {
+    const Endpoint& e = *ep;
     if (e.kind != EndpointKind::External || e.ips.size() <= 1) {
       out.endpoint_identity.push_back(describe(e));
       continue;
@@ -321,15 +328,15 @@ MapContents compute_map_contents(const Module& policy, const std::vector<Endpoin
   // Local endpoints: identity and isolation flags per attachment.
   std::vector<const Endpoint*> local_workloads;
   for (const LocalAttachment& la : locals)
-    if (la.endpoint < endpoints.size() && endpoints[la.endpoint].kind == EndpointKind::Workload)
-      local_workloads.push_back(&endpoints[la.endpoint]);
+    if (la.endpoint < endpoints.size() && endpoints[la.endpoint]->kind == EndpointKind::Workload)
+      local_workloads.push_back(endpoints[la.endpoint]);
   SubjectIndex isolation_subjects(local_workloads);
   for (size_t i = 0; i < policy.isolations.size(); ++i) isolation_subjects.add(i, policy.isolations[i].subject);
   std::vector<uint32_t> local_ids;
   std::unordered_map<uint32_t, uint32_t> local_flags;  // identity -> kFlagIsolated* (labels decide them)
   for (const LocalAttachment& la : locals) {
     if (la.endpoint >= endpoints.size()) continue;
-    const Endpoint& e = endpoints[la.endpoint];
+    const Endpoint& e = *endpoints[la.endpoint];
     if (e.kind != EndpointKind::Workload) continue;
     abi::EndpointValue v{};
     v.identity = out.endpoint_identity[la.endpoint];

@@ -85,6 +85,10 @@ struct MapContents {
 /// reserved HOST identity (the host of the node the maps are for).
 MapContents compute_map_contents(const Module& policy, const std::vector<Endpoint>& endpoints,
                                  const std::vector<LocalAttachment>& locals, IdentityAllocator& ids);
+/// The same over endpoints held elsewhere, not copied (the agent's desired state points
+/// into its inventory); `locals` index `endpoints`, which must outlive the call.
+MapContents compute_map_contents(const Module& policy, const std::vector<const Endpoint*>& endpoints,
+                                 const std::vector<LocalAttachment>& locals, IdentityAllocator& ids);
 
 /// Encoders shared with tests and the loader.
 abi::IpcacheKey ipcache_key(const IpPrefix& prefix);

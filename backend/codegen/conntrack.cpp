@@ -41,13 +41,25 @@ void DatapathEmitter::emit_conntrack(BasicBlock* conntrack, BasicBlock* new_flow
   copy(rev, kSaddr, tuple_, kDaddr, 4);
   copy(rev, kDaddr, tuple_, kSaddr, 4);
   Value* ports = load(b_.i32(), tuple_, kPorts, 4);  // sport | dport << 16
-  Value* swapped = b.CreateOr(b.CreateLShr(ports, 16), b.CreateShl(ports, 16));
-  // An echo reply's request had the same identifier and the request type.
+  // An echo reply's request had the same identifier and the request type; any other
+  // packet's ports swap. A branch, so that other packets skip the echo arithmetic.
+  BasicBlock* echo = block("ct_reply_echo");
+  BasicBlock* swap = block("ct_reply_swap");
+  BasicBlock* ports_done = block("ct_reply_ports");
+  b.CreateCondBr(b.CreateICmpNE(load(b_.i8(), echo_reply_, 0, 1), b.getInt8(0)), echo, swap);
+  b.SetInsertPoint(echo);
   Value* v4 = b.CreateICmpEQ(load(b_.i8(), tuple_, kFamily, 1), b.getInt8(abi::kFamilyV4));
   Value* request_type = b.CreateSelect(v4, b.getInt32(8 << 8), b.getInt32(128 << 8));
   Value* echo_ports = b.CreateOr(b.CreateAnd(ports, 0xFFFF), b.CreateShl(request_type, 16));
-  Value* is_reply = b.CreateICmpNE(load(b_.i8(), echo_reply_, 0, 1), b.getInt8(0));
-  store(b.CreateSelect(is_reply, echo_ports, swapped), rev, kPorts, 4);
+  b.CreateBr(ports_done);
+  b.SetInsertPoint(swap);
+  Value* swapped = b.CreateOr(b.CreateLShr(ports, 16), b.CreateShl(ports, 16));
+  b.CreateBr(ports_done);
+  b.SetInsertPoint(ports_done);
+  PHINode* rev_ports = b.CreatePHI(b_.i32(), 2, "reverse_ports");
+  rev_ports->addIncoming(echo_ports, echo);
+  rev_ports->addIncoming(swapped, swap);
+  store(rev_ports, rev, kPorts, 4);
   store(load(b_.i8(), tuple_, kProto, 1), rev, kProto, 1);
   store(load(b_.i8(), tuple_, kFamily, 1), rev, kFamily, 1);
   store(b.CreateTrunc(b.CreateXor(dir_, b.getInt32(1)), b_.i8()), rev, kDir, 1);

@@ -163,15 +163,14 @@ private:
   llvm::Value *data_ = nullptr, *data_end_ = nullptr;
   llvm::Value *tuple_ = nullptr;       // abi::FlowTuple
   llvm::Value *rule_ = nullptr;        // i32: deciding rule id or special
+  llvm::Value *event_ = nullptr;       // abi::DropEvent, filled as the packet is judged
   llvm::Value *reason_ = nullptr;      // i8: abi::kDropReason* for the drop event
   llvm::Value *ep_ = nullptr;          // the local endpoint's abi::EndpointValue (non-null)
-  llvm::Value *local_id_ = nullptr, *flags_ = nullptr;  // i32: its identity and flags
-  llvm::Value *local_ = nullptr, *remote_ = nullptr, *isolation_ = nullptr;  // i32, for events
+  llvm::Value *local_ = nullptr, *remote_ = nullptr, *isolation_ = nullptr;  // i32 in event_
   llvm::Value *tcp_flags_ = nullptr;   // i8
   llvm::Value *first_frag_ = nullptr;  // i8: this packet is a first fragment
   llvm::Value *frag_id_ = nullptr;     // i32
   llvm::Value *echo_reply_ = nullptr;  // i8: ICMP(v6) echo reply
-  llvm::Value *hop_limit_ = nullptr;   // i8: the IPv6 hop limit (0 for IPv4)
   llvm::Value *frag_key_ = nullptr, *frag_value_ = nullptr;  // abi::Fragment{Key,Value}
   // blocks
   llvm::BasicBlock *malformed_ = nullptr, *non_ip_ = nullptr, *policy_ = nullptr;

@@ -29,12 +29,14 @@ void DatapathEmitter::emit_judge(Value* key, bool reply, bool new_flow, BasicBlo
   decide_special(abi::kSpecialDefaultAllow, allow);
   b.SetInsertPoint(enforced);
 
-  // The remote identity: the destination on egress, the source on ingress.
+  // The remote identity: the destination on egress, the source on ingress. It is a value
+  // (no entry: WORLD) until the policy key takes it; the drop event gets a copy.
   BasicBlock* ipcache = block("ipcache");
   BasicBlock* lookup_policy = block("lookup_policy");
-  b.CreateStore(b.getInt32(abi::kIdentityWorld), remote_);
-  Value* node_host = stack(4, "remote_node_host");  // kIdentityNodeHost of the hosts entry
-  b.CreateStore(b.getInt32(0), node_host);
+  b.SetInsertPoint(lookup_policy);
+  PHINode* remote = b.CreatePHI(b_.i32(), 4, "remote");
+  b.SetInsertPoint(enforced);
+  remote->addIncoming(b.getInt32(abi::kIdentityWorld), b.GetInsertBlock());
   b.CreateCondBr(flag(&bundle::DirectionPlan::ipcache), ipcache, lookup_policy);
   b.SetInsertPoint(ipcache);
   Value* v4 = b.CreateICmpEQ(load(b_.i8(), key, kFamily, 1), b.getInt8(abi::kFamilyV4));
@@ -48,7 +50,6 @@ void DatapathEmitter::emit_judge(Value* key, bool reply, bool new_flow, BasicBlo
   // Full addresses (pods, nodes, known external endpoints, /32 and /128 CIDRs) in a hash;
   // the LPM trie only when the policy has shorter CIDR prefixes.
   BasicBlock* ip_hit = block("ipcache_hit");
-  BasicBlock* host_check = block("host_check");
   BasicBlock* host_miss = block("hosts_miss");
   BasicBlock* prefixes = block("ipcache_prefixes");
   BasicBlock* host_found = block("hosts_hit");
@@ -65,35 +66,38 @@ void DatapathEmitter::emit_judge(Value* key, bool reply, bool new_flow, BasicBlo
     b.CreateBr(ip_hit);
   }
   b.SetInsertPoint(host_miss);
-  b.CreateCondBr(b.getInt1(plan_.ipcache_prefixes), prefixes, host_check);
+  remote->addIncoming(b.getInt32(abi::kIdentityWorld), b.GetInsertBlock());
+  b.CreateCondBr(b.getInt1(plan_.ipcache_prefixes), prefixes, lookup_policy);
   b.SetInsertPoint(prefixes);
   Value* prefix_entry = map_lookup(ipcache_, ip_key);
-  b.CreateCondBr(b.CreateIsNull(prefix_entry), host_check, ip_hit);
+  remote->addIncoming(b.getInt32(abi::kIdentityWorld), b.GetInsertBlock());
+  b.CreateCondBr(b.CreateIsNull(prefix_entry), lookup_policy, ip_hit);
   b.SetInsertPoint(ip_hit);
   PHINode* remote_entry = b.CreatePHI(b_.ptr(), 2, "remote_entry");
   remote_entry->addIncoming(host_entry, host_found);
   remote_entry->addIncoming(prefix_entry, prefixes);
   Value* raw_remote = load(b_.i32(), remote_entry, 0, 4);
-  b.CreateStore(b.CreateAnd(raw_remote, b.getInt32(abi::kIdentityMask)), remote_);
-  b.CreateStore(b.CreateAnd(raw_remote, b.getInt32(abi::kIdentityNodeHost)), node_host);
-  b.CreateBr(host_check);
+  Value* known = b.CreateAnd(raw_remote, b.getInt32(abi::kIdentityMask));
   // The host may always reach its own workloads (kubelet probes): HOST, or one of the node's
-  // addresses that a `networks` peer gave an identity of its own.
-  b.SetInsertPoint(host_check);
-  Value* is_host = b.CreateOr(b.CreateICmpEQ(b.CreateLoad(b_.i32(), remote_), b.getInt32(abi::kIdentityHost)),
-                              b.CreateICmpNE(b.CreateLoad(b_.i32(), node_host), b.getInt32(0)));
-  Value* from_host = b.CreateAnd(b.CreateNot(egress), is_host);
+  // addresses that a `networks` peer gave an identity of its own (kIdentityNodeHost). Only
+  // an address with an entry can be either.
+  Value* is_host = b.CreateOr(b.CreateICmpEQ(known, b.getInt32(abi::kIdentityHost)),
+                              b.CreateICmpNE(b.CreateAnd(raw_remote, b.getInt32(abi::kIdentityNodeHost)),
+                                             b.getInt32(0)));
   BasicBlock* host = block("host");
-  b.CreateCondBr(from_host, host, lookup_policy);
+  remote->addIncoming(known, b.GetInsertBlock());
+  b.CreateCondBr(b.CreateAnd(b.CreateNot(egress), is_host), host, lookup_policy);
   b.SetInsertPoint(host);
   decide_special(abi::kSpecialImplicit, allow);
 
   // Policy: (local, remote, dir, proto, port) then (local, ANY, ...), longest prefix first.
   b.SetInsertPoint(lookup_policy);
-  Value* remote = b.CreateLoad(b_.i32(), remote_);
+  b.CreateStore(remote, remote_);
   Value* pkey = stack(sizeof(abi::PolicyKey), "policy_key");
   store(b.getInt32(abi::kPolicyFullBits), pkey, offsetof(abi::PolicyKey, prefixlen), 4);
-  store(local_id_, pkey, offsetof(abi::PolicyKey, local), 4);
+  // The local identity from the endpoint's map value (reload: a copy kept from the endpoint
+  // lookup would be spilled across the conntrack lookups on every packet).
+  store(reload(b_.i32(), ep_, offsetof(abi::EndpointValue, identity), 4), pkey, offsetof(abi::PolicyKey, local), 4);
   store(remote, pkey, offsetof(abi::PolicyKey, remote), 4);
   store(b.CreateTrunc(dir, b_.i8()), pkey, offsetof(abi::PolicyKey, dir), 1);
   store(load(b_.i8(), key, kProto, 1), pkey, offsetof(abi::PolicyKey, proto), 1);
@@ -137,17 +141,18 @@ void DatapathEmitter::emit_judge(Value* key, bool reply, bool new_flow, BasicBlo
   b.SetInsertPoint(verdict);
   b.CreateStore(load(b_.i32(), entry, offsetof(abi::PolicyValue, rule), 4), rule_);
   Value* action = load(b_.i8(), entry, offsetof(abi::PolicyValue, action), 1);
-  BasicBlock* decided = block("entry_decides");
-  b.CreateCondBr(b.CreateICmpEQ(action, b.getInt8(abi::kActionIsolation)), fallback, decided);
-  b.SetInsertPoint(decided);
-  b.CreateCondBr(b.CreateICmpEQ(action, b.getInt8(abi::kActionAllow)), allow, deny);
+  BasicBlock* not_allow = block("entry_not_allow");
+  b.CreateCondBr(b.CreateICmpEQ(action, b.getInt8(abi::kActionAllow)), allow, not_allow);
+  b.SetInsertPoint(not_allow);
+  b.CreateCondBr(b.CreateICmpEQ(action, b.getInt8(abi::kActionIsolation)), fallback, deny);
 
   // No entry: isolated -> no allow matched -> drop; not isolated -> allow.
   b.SetInsertPoint(fallback);
   Value* iso_bit = b.CreateSelect(egress, b.getInt32(abi::kFlagIsolatedEgress), b.getInt32(abi::kFlagIsolatedIngress));
   BasicBlock* isolated = block("isolated");
   BasicBlock* open = block("not_isolated");
-  b.CreateCondBr(b.CreateICmpNE(b.CreateAnd(flags_, iso_bit), b.getInt32(0)), isolated, open);
+  Value* flags = reload(b_.i32(), ep_, offsetof(abi::EndpointValue, flags), 4);
+  b.CreateCondBr(b.CreateICmpNE(b.CreateAnd(flags, iso_bit), b.getInt32(0)), isolated, open);
   b.SetInsertPoint(isolated);
   Value* iso_off = b.CreateSelect(egress, b.getInt64(offsetof(abi::EndpointValue, isolation) + 4),
                                   b.getInt64(offsetof(abi::EndpointValue, isolation)));

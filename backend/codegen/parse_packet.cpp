@@ -120,7 +120,6 @@ void DatapathEmitter::emit_ipv6(Value* ip, BasicBlock* l4_dispatch, PHINode* l4_
   copy(tuple_, kSaddr, ip, 8, 4);
   copy(tuple_, kDaddr, ip, 24, 4);
   store(b.getInt8(abi::kFamilyV6), tuple_, kFamily, 1);
-  store(load(b_.i8(), ip, 7, 1), hop_limit_, 0, 1);
   Value* cur = at(ip, 40);
   Value* nh = load(b_.i8(), ip, 6, 1);
 
@@ -283,17 +282,32 @@ void DatapathEmitter::emit_neighbour_discovery(BasicBlock* parsed) {
   // ARP (ir/interp.cpp implicitly_allowed): it passes before the endpoint, conntrack and
   // policy lookups, and is never recorded in conntrack. Only with hop limit 255: every
   // receiver discards NDP with any other hop limit (RFC 4861 §6.1, §7.1), so a packet that
-  // crossed a router is not neighbour discovery and is judged by policy like any ICMPv6
-  // (hop_limit_ stays 0 for IPv4). A later fragment carries its first fragment's type, so
-  // it gets its first fragment's verdict here too.
+  // crossed a router is not neighbour discovery and is judged by policy like any ICMPv6. A
+  // later fragment carries its first fragment's type, so it gets its first fragment's verdict
+  // here too. Every other packet pays one compare: the protocol is tested first, and the
+  // hop limit is read again from the IPv6 header only for ICMPv6 (a value kept from the parse
+  // would stay live in a register, or a stack slot, on every packet).
   b.SetInsertPoint(parsed);
-  Value* icmpv6 = b.CreateICmpEQ(load(b_.i8(), tuple_, kProto, 1), b.getInt8(kProtoIcmpv6));
+  BasicBlock* icmpv6 = block("icmpv6");
+  BasicBlock* icmpv6_type = block("icmpv6_ndp_type");
+  BasicBlock* ndp = block("neighbour_discovery");
+  b.CreateCondBr(b.CreateICmpEQ(reload(b_.i8(), tuple_, kProto, 1), b.getInt8(kProtoIcmpv6)), icmpv6, policy_);
+  b.SetInsertPoint(icmpv6);
+  Value* v6 = b.CreateICmpEQ(load(b_.i8(), tuple_, kFamily, 1), b.getInt8(abi::kFamilyV6));
   Value* type = load(b_.i8(), tuple_, kDport + 1, 1);  // dport = type in network order
   Value* ndp_type = b.CreateICmpULE(b.CreateSub(type, b.getInt8(kNdpFirstType)),
                                     b.getInt8(kNdpLastType - kNdpFirstType));
-  Value* on_link = b.CreateICmpEQ(load(b_.i8(), hop_limit_, 0, 1), b.getInt8(255));
-  BasicBlock* ndp = block("neighbour_discovery");
-  b.CreateCondBr(b.CreateAnd(b.CreateAnd(icmpv6, ndp_type), on_link), ndp, policy_);
+  b.CreateCondBr(b.CreateAnd(v6, ndp_type), icmpv6_type, policy_);
+  // The IPv6 header again: after the Ethernet header on tc, at data on cgroup_skb.
+  b.SetInsertPoint(icmpv6_type);
+  auto skb_ptr = [&](size_t off) {
+    return b.CreateIntToPtr(b.CreateZExt(load(b_.i32(), ctx_, off, 4), b_.i64()), b_.ptr());
+  };
+  data_ = skb_ptr(offsetof(__sk_buff, data));
+  data_end_ = skb_ptr(offsetof(__sk_buff, data_end));
+  Value* ip6 = at(data_, b.CreateSelect(b.CreateICmpEQ(attach_, b.getInt32(0)), b.getInt64(14), b.getInt64(0)));
+  need(ip6, 40, malformed_);
+  b.CreateCondBr(b.CreateICmpEQ(load(b_.i8(), ip6, 7, 1), b.getInt8(255)), ndp, policy_);
   b.SetInsertPoint(ndp);
   decide_special(abi::kSpecialImplicit, pass_);
 }

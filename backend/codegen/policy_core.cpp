@@ -126,21 +126,25 @@ void DatapathEmitter::emit_core() {
   frag_key_ = stack(sizeof(abi::FragmentKey), "frag_key");
   frag_value_ = stack(sizeof(abi::FragmentValue), "frag_value");
   rule_ = stack(4, "rule");
-  reason_ = stack(1, "reason");
-  local_ = stack(4, "local");
-  remote_ = stack(4, "remote");
-  isolation_ = stack(4, "isolation");
   tcp_flags_ = stack(1, "tcp_flags");
   first_frag_ = stack(1, "first_frag");
   frag_id_ = stack(4, "frag_id");
   echo_reply_ = stack(1, "echo_reply");
-  hop_limit_ = stack(1, "hop_limit");
+  reason_ = stack(1, "reason");  // a constant where it is decided: fine as a value
+  // What only a drop event reads and is known long before the drop (local and remote
+  // identity, isolation fact) is written straight into the event, a buffer in memory: kept
+  // in SSA values, LLVM held them in callee-saved registers on every path (they are live
+  // across every helper call up to the drop), and spilled the context and endpoint pointers.
+  event_ = stack(sizeof(abi::DropEvent), "drop_event");
+  local_ = at(event_, offsetof(abi::DropEvent, local));
+  remote_ = at(event_, offsetof(abi::DropEvent, remote));
+  isolation_ = at(event_, offsetof(abi::DropEvent, isolation));
   // Hash keys must have zeroed padding; every other slot starts at a defined value. The
   // fragment key and value are written whole where fragments are handled (parse_packet.cpp),
   // not here: zeroing them on every packet cost the established path six stores.
   b.CreateMemSet(tuple_, b.getInt8(0), sizeof(abi::FlowTuple), MaybeAlign(8));
   for (Value* v : {rule_, local_, remote_, isolation_, frag_id_}) b.CreateStore(b.getInt32(0), v);
-  for (Value* v : {tcp_flags_, first_frag_, echo_reply_, hop_limit_}) b.CreateStore(b.getInt8(0), v);
+  for (Value* v : {tcp_flags_, first_frag_, echo_reply_}) b.CreateStore(b.getInt8(0), v);
   b.CreateStore(b.getInt8(abi::kDropReasonVerdict), reason_);
 
   malformed_ = block("malformed");
@@ -196,9 +200,9 @@ void DatapathEmitter::emit_policy() {
 
   b.SetInsertPoint(known_local);
   ep_ = ep;
-  local_id_ = load(b_.i32(), ep, offsetof(abi::EndpointValue, identity), 4);
-  flags_ = load(b_.i32(), ep, offsetof(abi::EndpointValue, flags), 4);
-  b.CreateStore(local_id_, local_);
+  // The identity and flags are read from the map value where they are used (judge.cpp), not
+  // kept from here: held across the conntrack lookups they were spilled on every packet.
+  b.CreateStore(load(b_.i32(), ep, offsetof(abi::EndpointValue, identity), 4), local_);
 
   // Conntrack entries belong to the endpoint whose hook made them.
   store(load(b_.i64(), ep, offsetof(abi::EndpointValue, conntrack_id), 8), tuple_, kLocal, 8);
@@ -279,16 +283,14 @@ void DatapathEmitter::emit_finish() {
 
   // The flow log: one DropEvent per dropped packet (lost silently when the ring is full).
   b.SetInsertPoint(event);
-  Value* ev = stack(sizeof(abi::DropEvent), "drop_event");
+  // local, remote and isolation are in the event already.
+  Value* ev = event_;
   store(b_.call_helper(BPF_FUNC_ktime_get_ns, b_.i64(), {}), ev, offsetof(abi::DropEvent, timestamp_ns), 8);
   store(b.CreateLoad(b_.i32(), rule_), ev, offsetof(abi::DropEvent, rule), 4);
-  store(b.CreateLoad(b_.i32(), local_), ev, offsetof(abi::DropEvent, local), 4);
-  store(b.CreateLoad(b_.i32(), remote_), ev, offsetof(abi::DropEvent, remote), 4);
-  store(b.CreateLoad(b_.i32(), isolation_), ev, offsetof(abi::DropEvent, isolation), 4);
+  store(b.CreateLoad(b_.i8(), reason_), ev, offsetof(abi::DropEvent, reason), 1);
   store(b.CreateTrunc(dir_, b_.i8()), ev, offsetof(abi::DropEvent, dir), 1);
   store(load(b_.i8(), tuple_, kFamily, 1), ev, offsetof(abi::DropEvent, family), 1);
   store(load(b_.i8(), tuple_, kProto, 1), ev, offsetof(abi::DropEvent, proto), 1);
-  store(b.CreateLoad(b_.i8(), reason_), ev, offsetof(abi::DropEvent, reason), 1);
   auto host_order = [&](uint64_t off) { return b.CreateUnaryIntrinsic(Intrinsic::bswap, load(b_.i16(), tuple_, off, 2)); };
   store(host_order(kPorts), ev, offsetof(abi::DropEvent, sport), 2);
   store(host_order(kDport), ev, offsetof(abi::DropEvent, dport), 2);

@@ -18,35 +18,42 @@ using namespace tuple_field;
 Value* DatapathEmitter::endpoint_has(uint64_t addr_off) {
   IRBuilder<>& b = ir();
   // The family once; then the used slots in order, leaving at the first match or the first
-  // unused slot (a pod with one address per family pays one or two compares). Each compare
-  // re-reads the address words (reload): words loaded once up front stay live across the
-  // slot branches and cost spill stores on every packet.
-  Value* family = b.CreateZExt(load(b_.i8(), tuple_, kFamily, 1), b_.i32());
+  // unused slot (a pod with one address per family pays one or two compares). Within a slot
+  // the family and then each address word is compared with a branch, so a mismatch (the
+  // common case of the self test) leaves after one or two compares. Each compare re-reads
+  // the tuple's word (reload): words loaded once up front stay live across the slot branches
+  // and cost spill stores on every packet.
+  Value* family = load(b_.i8(), tuple_, kFamily, 1);
   Value* count = load(b_.i8(), ep_, offsetof(abi::EndpointValue, addr_count), 1);
   BasicBlock* done = block("own_addr_done");
   std::vector<std::pair<BasicBlock*, Value*>> incoming;  // (predecessor of done, result)
+  auto branch = [&](Value* equal, BasicBlock* then, BasicBlock* otherwise) {
+    if (then == done && otherwise == done) {  // the last word of the last slot decides
+      incoming.emplace_back(b.GetInsertBlock(), equal);
+      b.CreateBr(done);
+      return;
+    }
+    for (BasicBlock* target : {then, otherwise})
+      if (target == done) incoming.emplace_back(b.GetInsertBlock(), b.getInt1(target == then));
+    b.CreateCondBr(equal, then, otherwise);
+  };
   for (unsigned slot = 0; slot < abi::kMaxEndpointAddrs; ++slot) {
     BasicBlock* compare = block("own_addr_slot");
+    BasicBlock* next = slot + 1 == abi::kMaxEndpointAddrs ? done : block("own_addr_next");
     incoming.emplace_back(b.GetInsertBlock(), b.getFalse());
     b.CreateCondBr(b.CreateICmpUGT(count, b.getInt8(slot)), compare, done);
     b.SetInsertPoint(compare);
     uint64_t base = offsetof(abi::EndpointValue, addrs) + 16 * slot;
-    Value* slot_family = b.CreateZExt(load(b_.i8(), ep_, offsetof(abi::EndpointValue, addr_family) + slot, 1), b_.i32());
-    Value* diff = b.CreateXor(slot_family, family);
+    BasicBlock* word_block = block("own_addr_word");
+    branch(b.CreateICmpEQ(load(b_.i8(), ep_, offsetof(abi::EndpointValue, addr_family) + slot, 1), family),
+           word_block, next);
     for (unsigned w = 0; w < 4; ++w) {
+      b.SetInsertPoint(word_block);
+      word_block = w + 1 == 4 ? done : block("own_addr_word");
       Value* word = reload(b_.i32(), tuple_, addr_off + 4 * w, 4);
-      diff = b.CreateOr(diff, b.CreateXor(load(b_.i32(), ep_, base + 4 * w, 4), word));
+      branch(b.CreateICmpEQ(load(b_.i32(), ep_, base + 4 * w, 4), word), word_block, next);
     }
-    Value* match = b.CreateICmpEQ(diff, b.getInt32(0));
-    if (slot + 1 == abi::kMaxEndpointAddrs) {
-      incoming.emplace_back(b.GetInsertBlock(), match);
-      b.CreateBr(done);
-    } else {
-      BasicBlock* next = block("own_addr_next");
-      incoming.emplace_back(b.GetInsertBlock(), b.getTrue());
-      b.CreateCondBr(match, done, next);
-      b.SetInsertPoint(next);
-    }
+    if (next != done) b.SetInsertPoint(next);
   }
   b.SetInsertPoint(done);
   PHINode* own = b.CreatePHI(b.getInt1Ty(), static_cast<unsigned>(incoming.size()), "own_addr");

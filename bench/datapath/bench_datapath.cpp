@@ -33,6 +33,7 @@ struct Options {
   uint32_t repeat = 1000000;
   int runs = 5;
   std::string reference_dir;  // reference-N.bpf.o per N (bench/datapath/run.sh builds them)
+  std::string save_dir;       // when set, moat's object for N rules is written to moat-N.bpf.o (for llvm-objdump)
 };
 
 double median(std::vector<double> v) {
@@ -172,12 +173,13 @@ int main(int argc, char** argv) {
     if (a == "--repeat") o.repeat = static_cast<uint32_t>(std::stoul(next()));
     else if (a == "--runs") o.runs = std::stoi(next());
     else if (a == "--reference-dir") o.reference_dir = next();
+    else if (a == "--save-dir") o.save_dir = next();
     else if (a == "--rules") {
       o.rules.clear();
       std::stringstream ss(next());
       for (std::string t; std::getline(ss, t, ',');) o.rules.push_back(std::stoul(t));
     } else {
-      std::fprintf(stderr, "usage: bench_datapath [--rules 10,1000,...] [--repeat N] [--runs N] [--reference-dir DIR]\n");
+      std::fprintf(stderr, "usage: bench_datapath [--rules 10,1000,...] [--repeat N] [--runs N] [--reference-dir DIR] [--save-dir DIR]\n");
       return 2;
     }
   }
@@ -206,6 +208,10 @@ int main(int argc, char** argv) {
     if (!backend::compile_datapath(bundle::plan_datapath(m), "bench", elf, error)) {
       std::fprintf(stderr, "%s\n", error.c_str());
       return 3;
+    }
+    if (!o.save_dir.empty()) {
+      std::ofstream out(o.save_dir + "/moat-" + std::to_string(n) + ".bpf.o", std::ios::binary);
+      out.write(reinterpret_cast<const char*>(elf.data()), static_cast<std::streamsize>(elf.size()));
     }
     Packets pk = packets_for(n);
     std::vector<Loaded> objs;

@@ -32,7 +32,8 @@ void Agent::update_dns_view() {
   // selecting it; a pod none of whose rules carries DNS rules is not restricted (Cilium:
   // DNS rules restrict only where present). Addresses not of a local pod: not restricted.
   std::map<IpAddr, std::vector<FqdnMatch>> rules;
-  for (const Endpoint& ep : desired_.endpoints) {
+  for (const Endpoint* e : desired_.endpoints) {
+    const Endpoint& ep = *e;
     if (ep.kind != EndpointKind::Workload || !node_ || ep.node != node_->name) continue;
     std::vector<FqdnMatch> allowed;
     bool restricted = false;

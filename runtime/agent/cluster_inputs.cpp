@@ -13,8 +13,11 @@ inventory::ClusterSource::Poll Agent::load_cluster(bool first) {
   Poll p = first ? (cluster_->load(report) ? Poll::Changed : Poll::Invalid) : cluster_->poll(report);
   if (first) cluster_health_ = cluster_->health();
   if (p == Poll::Unchanged) return p;
-  // The watched inventory changes in place: the attach points found point into it.
+  // The watched inventory changes in place: the attach points found and the desired
+  // endpoints point into it (reconcile derives them again at once).
   found_.clear();
+  desired_.endpoints.clear();
+  desired_.locals.clear();
   node_ = cluster_->node();
   inv_ = cluster_->inventory();
   report_plan_ |= p == Poll::Changed;

@@ -86,15 +86,20 @@ Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inv
   const KubePod* proxy_pod = proxy_owner(inv, proxy);
   const std::set<IpAddr> live = inventory::live_pod_addresses(inv);
   d.endpoints.reserve(inv.pods.size() + inv.nodes.size() + 2 + learned.size());
+  auto make = [&d](Endpoint e) { d.endpoints.push_back(&d.made.emplace_back(std::move(e))); };
   for (const KubePod& pod : inv.pods) {
     if (!pod.is_workload()) continue;
-    Endpoint ep = pod.ep;
+    size_t index = d.endpoints.size();
     // One identity per address (the first endpoint wins): a terminating pod must not keep
     // an address a new pod was given, whatever the order of the inventory.
-    if (pod.terminating) ep.ips = inventory::held_addresses(pod, live);
-    if (&pod == proxy_pod) ep.ips.insert(ep.ips.end(), proxy.listen.begin(), proxy.listen.end());
-    size_t index = d.endpoints.size();
-    d.endpoints.push_back(std::move(ep));
+    if (pod.terminating || &pod == proxy_pod) {
+      Endpoint ep = pod.ep;
+      if (pod.terminating) ep.ips = inventory::held_addresses(pod, live);
+      if (&pod == proxy_pod) ep.ips.insert(ep.ips.end(), proxy.listen.begin(), proxy.listen.end());
+      make(std::move(ep));
+    } else {
+      d.endpoints.push_back(&pod.ep);
+    }
     if (pod.ep.node != node.name) continue;
     auto at = std::find_if(found.begin(), found.end(), [&](const attach::PodAttach& a) { return a.pod == &pod; });
     if (at == found.end() && pod.terminating) continue;  // its sandbox is gone (find_attach_points)
@@ -123,7 +128,7 @@ Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inv
   host.name = "host:" + node.name;
   host.node = node.name;
   host.ips = node.addresses;
-  d.endpoints.push_back(std::move(host));
+  make(std::move(host));
   // Before the remote nodes: an API server on a control-plane node shares the node's
   // address, and one identity per address means the more specific entity wins there (the
   // host keeps its own addresses: it must always reach its pods).
@@ -132,7 +137,7 @@ Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inv
     api.kind = EndpointKind::KubeApiserver;
     api.name = "kube-apiserver";
     api.ips = inv.kube_apiserver;
-    d.endpoints.push_back(std::move(api));
+    make(std::move(api));
   }
   for (const KubeNode& other : inv.nodes) {
     if (other.name == node.name || other.addresses.empty()) continue;
@@ -141,7 +146,7 @@ Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inv
     rn.name = "node:" + other.name;
     rn.node = other.name;
     rn.ips = other.addresses;
-    d.endpoints.push_back(std::move(rn));
+    make(std::move(rn));
   }
   if (proxy.upstream && !proxy.listen.empty() && !proxy_pod) {
     // The upstream is not a cluster pod: the proxy addresses stand for that external server.
@@ -150,9 +155,9 @@ Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inv
     up.name = "dns-upstream:" + proxy.upstream->str();
     up.ips = proxy.listen;
     up.ips.push_back(*proxy.upstream);
-    d.endpoints.push_back(std::move(up));
+    make(std::move(up));
   }
-  d.endpoints.insert(d.endpoints.end(), learned.begin(), learned.end());
+  for (const Endpoint& e : learned) make(e);
   return d;
 }
 

@@ -4,6 +4,7 @@
 // node plan (pool, admitted workloads, misfits). Pure computation; no BPF, and the attach
 // points come in already found (runtime/attach).
 #pragma once
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,13 @@ struct ProxyAddresses {
 };
 
 struct Desired {
-  std::vector<Endpoint> endpoints;
+  /// Every endpoint the node should know, in the order identities are allocated: a pod's
+  /// own endpoint in the inventory given (not a copy: a cluster has 100,000 of them), or
+  /// one in `made` (a terminating pod's held addresses, the DNS proxy's owner, the host,
+  /// the nodes, learned addresses). Valid while that inventory is; derive again when it
+  /// changes.
+  std::vector<const Endpoint*> endpoints;
+  std::deque<Endpoint> made;  // never moves its elements
   std::vector<bundle::LocalAttachment> locals;
   std::vector<AttachRecord> attach;   // one per local workload pod (found or not)
   std::vector<NodePool> pools;        // from the manifest
@@ -44,6 +51,12 @@ struct Desired {
   std::vector<IpAddr> zombies;
   std::string startup_taint;          // "key[=value]:Effect" the agent lifts, or ""
   bool node_has_startup_taint = false;
+
+  Desired() = default;
+  Desired(Desired&&) = default;
+  Desired& operator=(Desired&&) = default;
+  Desired(const Desired&) = delete;  // `endpoints` would point into the original's `made`
+  Desired& operator=(const Desired&) = delete;
 };
 
 /// The manifest's pool entries as IR node pools (admission works on ir::NodePool).

@@ -194,14 +194,15 @@ const bundle::IdentityInfo* identity_info(const bundle::MapContents& c, uint32_t
 
 } // namespace
 
-void mark_zombies(bundle::MapContents& c, const std::vector<Endpoint>& endpoints, const std::vector<IpAddr>& zombies) {
+void mark_zombies(bundle::MapContents& c, const std::vector<const Endpoint*>& endpoints,
+                  const std::vector<IpAddr>& zombies) {
   if (zombies.empty()) return;
   std::set<IpAddr> z(zombies.begin(), zombies.end());
   // The identity each zombie's own learned endpoint got; an address some other endpoint
   // (a pod, an inventory entry) won in the hosts map is not marked: it is not a zombie's.
   std::map<std::string, uint32_t> mine;  // raw hosts key -> the zombie endpoint's identity
   for (size_t i = 0; i < endpoints.size() && i < c.endpoint_identity.size(); ++i) {
-    const Endpoint& e = endpoints[i];
+    const Endpoint& e = *endpoints[i];
     if (e.kind != EndpointKind::External || e.ips.size() != 1 || !z.count(e.ips[0]) ||
         e.name != dns::kLearnedEndpointPrefix + e.ips[0].str())
       continue;
@@ -324,7 +325,7 @@ bool write_learned(Generation& g, const Module& policy, const Desired& d, const 
                    uint32_t epoch, std::set<IpAddr>& in_maps, bool& wrote, std::string& error) {
   wrote = false;
   // The local endpoints (policy entries are per local identity) and the learned ones.
-  std::vector<Endpoint> eps;
+  std::vector<const Endpoint*> eps;
   std::vector<bundle::LocalAttachment> locals;
   for (bundle::LocalAttachment la : d.locals) {
     if (la.endpoint >= d.endpoints.size()) continue;
@@ -333,15 +334,15 @@ bool write_learned(Generation& g, const Module& policy, const Desired& d, const 
     locals.push_back(la);
   }
   size_t first = eps.size();
-  eps.insert(eps.end(), learned.begin(), learned.end());
+  for (const Endpoint& e : learned) eps.push_back(&e);
   bundle::MapContents part = bundle::compute_map_contents(policy, eps, locals, g.ids);
 
   // What the hosts map holds now for the learned addresses.
   std::map<std::string, std::pair<abi::IpcacheKey, uint32_t>> want;  // raw key -> (key, identity)
   std::map<std::string, IpAddr> addr_of;
   for (size_t i = first; i < eps.size(); ++i) {
-    if (eps[i].ips.size() != 1 || i >= part.endpoint_identity.size()) continue;
-    const IpAddr& ip = eps[i].ips[0];
+    if (eps[i]->ips.size() != 1 || i >= part.endpoint_identity.size()) continue;
+    const IpAddr& ip = eps[i]->ips[0];
     abi::IpcacheKey k = bundle::ipcache_key(IpPrefix{ip, static_cast<uint8_t>(ip.bits())});
     want[raw_key(k)] = {k, part.endpoint_identity[i]};
     addr_of[raw_key(k)] = ip;

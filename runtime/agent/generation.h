@@ -75,7 +75,8 @@ std::unique_ptr<Generation> open_generation(const std::vector<uint8_t>& elf, con
 /// connections) with abi::kIdentityZombie, where their own learned endpoint (named
 /// dns::kLearnedEndpointPrefix + address, in `endpoints`) won the address: conntrack
 /// revalidation still sees the identity, a new flow does not.
-void mark_zombies(bundle::MapContents& c, const std::vector<Endpoint>& endpoints, const std::vector<IpAddr>& zombies);
+void mark_zombies(bundle::MapContents& c, const std::vector<const Endpoint*>& endpoints,
+                  const std::vector<IpAddr>& zombies);
 
 /// Fills a fresh (not yet active) generation's maps.
 bool fill(Generation& g, const Module& policy, const Desired& d, std::string& error);

@@ -3,6 +3,7 @@
 // denies) x random flows. A mismatch prints the seed; MOAT_SEED=N reproduces it.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 
@@ -354,4 +355,59 @@ TEST_CASE("map contents: a networks peer tells apart pods with the same labels b
   }
   // Ingress from the node's address to a pod passes, whatever its identity.
   CHECK(*test::model_connection(c, plan, eps, 3, 0, Protocol::TCP, 80));
+}
+
+TEST_CASE("map contents: each cluster address's class is the longest of many nested networks prefixes",
+          "[backend][anp]") {
+  // 200 admin rules whose `networks` peers nest (/8 > /16 > /24 > /28, IPv4 and IPv6) and
+  // repeat, with excepts: each pod address's identity names the longest prefix covering it,
+  // as a scan of every rule's prefixes finds it.
+  Module m;
+  std::vector<IpPrefix> listed;
+  for (uint32_t i = 0; i < 200; ++i) {
+    Peer net;
+    net.kind = Peer::Kind::Cidr;
+    net.cidr_any_address = true;
+    std::string v4 = i % 4 == 0 ? "10.0.0.0/8" : i % 4 == 1 ? "10." + std::to_string(i % 7) + ".0.0/16"
+                   : i % 4 == 2 ? "10." + std::to_string(i % 7) + "." + std::to_string(i % 5) + ".0/24"
+                                : "10." + std::to_string(i % 7) + "." + std::to_string(i % 5) + ".16/28";
+    net.cidr = *IpPrefix::parse(i % 10 == 9 ? "fd00:" + std::to_string(i % 3) + "::/32" : v4);
+    if (i % 6 == 0) net.except = {*IpPrefix::parse("10." + std::to_string(i % 7) + ".3.0/24")};
+    listed.push_back(net.cidr);
+    listed.insert(listed.end(), net.except.begin(), net.except.end());
+    m.admin_rules.push_back(tier_rule(Tier::Admin, i, app("client"), Direction::Egress, Action::Deny, net));
+  }
+  std::vector<Endpoint> eps;
+  for (int i = 0; i < 300; ++i) {
+    std::string ip = i % 5 == 4 ? "fd00:" + std::to_string(i % 4) + "::" + std::to_string(i)
+                                : "10." + std::to_string(i % 8) + "." + std::to_string(i % 6) + "." + std::to_string(i % 40);
+    eps.push_back(pod("p" + std::to_string(i), "x", {{"app", i % 2 ? "client" : "worker"}}, ip.c_str()));
+  }
+  bundle::MapContents c = contents_for(m, eps);
+  auto key_of = [&](uint32_t id) -> std::string {
+    for (const bundle::IdentityInfo& info : c.identities)
+      if (info.id == (id & abi::kIdentityMask)) return info.key;
+    FAIL("no identity " << id);
+    return "";
+  };
+  size_t classed = 0;
+  for (const Endpoint& e : eps) {
+    abi::IpcacheKey k = bundle::ipcache_key(IpPrefix{e.ips[0], static_cast<uint8_t>(e.ips[0].bits())});
+    auto entry = std::find_if(c.hosts.begin(), c.hosts.end(),
+                              [&](const auto& h) { return std::memcmp(&h.first, &k, sizeof k) == 0; });
+    REQUIRE(entry != c.hosts.end());
+    const IpPrefix* best = nullptr;
+    for (const IpPrefix& p : listed)
+      if (p.contains(e.ips[0]) && (!best || p.len > best->len)) best = &p;
+    std::string key = key_of(entry->second);
+    INFO(e.ips[0].str() << " has identity key " << key);
+    if (best) {
+      CHECK(key.ends_with("|@" + best->str()));
+      ++classed;
+    } else {
+      CHECK(key.find("|@") == std::string::npos);
+    }
+  }
+  CHECK(classed > 200);
+  CHECK(classed < eps.size());  // fd00:3:: is under no prefix
 }

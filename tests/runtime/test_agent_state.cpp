@@ -150,12 +150,12 @@ TEST_CASE("derive: endpoints, local attachments, host, remote nodes, DNS proxy, 
   CHECK(d.node_has_startup_taint);
   // 4 workloads + host + remote node + learned address.
   REQUIRE(d.endpoints.size() == 7);
-  CHECK(d.endpoints[3].ips.size() == 2);  // coredns answers on the proxy address too
-  CHECK(d.endpoints[3].ips[1].str() == "169.254.20.10");
-  CHECK(d.endpoints[4].kind == EndpointKind::Host);
-  CHECK(d.endpoints[4].ips[0].str() == "10.0.0.1");
-  CHECK(d.endpoints[5].kind == EndpointKind::RemoteNode);
-  CHECK(d.endpoints[6].dns_names[0] == "api.example.test");
+  CHECK(d.endpoints[3]->ips.size() == 2);  // coredns answers on the proxy address too
+  CHECK(d.endpoints[3]->ips[1].str() == "169.254.20.10");
+  CHECK(d.endpoints[4]->kind == EndpointKind::Host);
+  CHECK(d.endpoints[4]->ips[0].str() == "10.0.0.1");
+  CHECK(d.endpoints[5]->kind == EndpointKind::RemoteNode);
+  CHECK(d.endpoints[6]->dns_names[0] == "api.example.test");
   // trainer on its interface, stray on its cgroup; ghost's attach point was not found: it
   // keeps a record (with the problem, so the node is not ready) and no endpoint entry.
   REQUIRE(d.attach.size() == 3);
@@ -199,8 +199,8 @@ TEST_CASE("derive: a DNS proxy in front of the kube-dns ClusterIP answers as the
   Diagnostics diags;
   Desired d = derive(m, node, inv, {}, {}, proxy, MisfitPolicy::Enforce, diags);
   auto named = [&](const std::string& name) {
-    auto it = std::find_if(d.endpoints.begin(), d.endpoints.end(), [&](const Endpoint& e) { return e.name == name; });
-    return it == d.endpoints.end() ? nullptr : &*it;
+    auto it = std::find_if(d.endpoints.begin(), d.endpoints.end(), [&](const Endpoint* e) { return e->name == name; });
+    return it == d.endpoints.end() ? nullptr : *it;
   };
   REQUIRE(named("kube-system/coredns"));
   CHECK(named("kube-system/coredns")->ips.size() == 2);
@@ -211,8 +211,8 @@ TEST_CASE("derive: a DNS proxy in front of the kube-dns ClusterIP answers as the
   // No kube-dns pod in the inventory: the upstream is outside the cluster, as before.
   inv.pods = {client, impostor};
   Desired outside = derive(m, node, inv, {}, {}, proxy, MisfitPolicy::Enforce, diags);
-  CHECK(outside.endpoints.back().name == "dns-upstream:10.96.0.10");
-  CHECK(outside.endpoints.back().ips.size() == 2);
+  CHECK(outside.endpoints.back()->name == "dns-upstream:10.96.0.10");
+  CHECK(outside.endpoints.back()->ips.size() == 2);
 }
 
 TEST_CASE("derive: a terminating pod gives its old address to the live pod and needs no attach point") {
@@ -235,12 +235,16 @@ TEST_CASE("derive: a terminating pod gives its old address to the live pod and n
   Diagnostics diags;
   Desired d = derive(m, node, inv, found, {}, {}, MisfitPolicy::Enforce, diags);
   REQUIRE(d.endpoints.size() >= 3);
-  CHECK(d.endpoints[0].name == "back/db-0");
-  CHECK(d.endpoints[0].ips.empty());
-  REQUIRE(d.endpoints[1].ips.size() == 1);
-  CHECK(d.endpoints[1].ips[0].str() == "10.1.0.2");
-  REQUIRE(d.endpoints[2].ips.size() == 1);  // a terminating pod keeps what nobody else claims
-  CHECK(d.endpoints[2].ips[0].str() == "10.2.0.7");
+  CHECK(d.endpoints[0]->name == "back/db-0");
+  CHECK(d.endpoints[0]->ips.empty());
+  REQUIRE(d.endpoints[1]->ips.size() == 1);
+  CHECK(d.endpoints[1]->ips[0].str() == "10.1.0.2");
+  REQUIRE(d.endpoints[2]->ips.size() == 1);  // a terminating pod keeps what nobody else claims
+  CHECK(d.endpoints[2]->ips[0].str() == "10.2.0.7");
+  // A live pod's endpoint is the inventory's own (a cluster's endpoints are not copied on
+  // every reconcile); the terminating ones, whose addresses are cut down, are not.
+  CHECK(d.endpoints[1] == &inv.pods[1].ep);
+  CHECK(d.endpoints[0] != &inv.pods[0].ep);
   REQUIRE(d.attach.size() == 1);  // no record for old: nothing to attach, no reason to be not ready
   CHECK(d.attach[0].pod == "front/cache");
   CHECK(d.attach[0].problem.empty());
