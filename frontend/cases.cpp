@@ -1,5 +1,5 @@
 // The connectivity cases file (docs/CASES.md): namespaces, endpoints and expected verdicts,
-// read with yaml-cpp. Every mistake is an E205 diagnostic at the offending key or value, so
+// read through the frontend's document tree (frontend/yaml/doc.h). Every mistake is an E205 diagnostic at the offending key or value, so
 // a typo in a 500-line truth table points at its line; nothing here throws past load_cases.
 #include "frontend/cases.h"
 #include "frontend/read_input.h"
@@ -10,7 +10,7 @@
 #include <set>
 #include <sstream>
 
-#include <yaml-cpp/yaml.h>
+#include "frontend/yaml/doc.h"
 
 #include "frontend/cases_scheduling.h"
 #include "frontend/utf8.h"
@@ -67,38 +67,34 @@ private:
   CasesFile out_;
   bool ok_ = true;
 
-  /// yaml-cpp marks are 0-based; moat ranges are 1-based. A scalar's range covers its text.
-  SourceRange range(const YAML::Node& n) const {
-    YAML::Mark m = n.Mark();
+  /// Marks are 0-based; moat ranges are 1-based. A scalar's range covers its text.
+  SourceRange range(const doc::Node& n) const {
+    doc::Mark m = n.Mark();
     if (m.is_null() || m.line < 0) return SourceRange::at(file_, 1, 1);
     uint32_t len = n.IsScalar() ? static_cast<uint32_t>(std::max<size_t>(1, n.Scalar().size())) : 1;
     return SourceRange::at(file_, static_cast<uint32_t>(m.line) + 1, static_cast<uint32_t>(m.column) + 1, len);
   }
-  SourceRange at_mark(const YAML::Mark& m) const {
-    if (m.is_null() || m.line < 0 || m.column < 0) return SourceRange::at(file_, 1, 1);
-    return SourceRange::at(file_, static_cast<uint32_t>(m.line) + 1, static_cast<uint32_t>(m.column) + 1);
-  }
-  void error(const YAML::Node& at, std::string msg) {
+  void error(const doc::Node& at, std::string msg) {
     ok_ = false;
     diags_.report(Code::E205, range(at), std::move(msg));
   }
-  std::optional<std::string> scalar(const YAML::Node& n, std::string_view what) {
-    if (n.IsScalar()) return n.Scalar();
+  std::optional<std::string> scalar(const doc::Node& n, std::string_view what) {
+    if (n.IsScalar()) return std::string(n.Scalar());
     error(n, std::string(what) + " must be a single value");
     return std::nullopt;
   }
-  std::optional<Labels> labels(const YAML::Node& n, std::string_view what);
-  std::optional<IpAddr> ip(const YAML::Node& n);
-  std::optional<NamedPort> named_port(const YAML::Node& key, const YAML::Node& value);
-  void namespaces(const YAML::Node& n);
-  void endpoint(const YAML::Node& n);
-  bool scheduling(Endpoint& ep, const std::optional<YAML::Node>& resources,
-                  const std::optional<YAML::Node>& tolerations, const std::optional<YAML::Node>& selector);
-  void expectation(const YAML::Node& n);
+  std::optional<Labels> labels(const doc::Node& n, std::string_view what);
+  std::optional<IpAddr> ip(const doc::Node& n);
+  std::optional<NamedPort> named_port(const doc::Node& key, const doc::Node& value);
+  void namespaces(const doc::Node& n);
+  void endpoint(const doc::Node& n);
+  bool scheduling(Endpoint& ep, const std::optional<doc::Node>& resources,
+                  const std::optional<doc::Node>& tolerations, const std::optional<doc::Node>& selector);
+  void expectation(const doc::Node& n);
   void assign_ips();
 };
 
-std::optional<Labels> CasesLoader::labels(const YAML::Node& n, std::string_view what) {
+std::optional<Labels> CasesLoader::labels(const doc::Node& n, std::string_view what) {
   Labels out;
   if (n.IsNull()) return out;
   if (!n.IsMap()) {
@@ -126,7 +122,7 @@ std::optional<Labels> CasesLoader::labels(const YAML::Node& n, std::string_view 
   return out;
 }
 
-std::optional<IpAddr> CasesLoader::ip(const YAML::Node& n) {
+std::optional<IpAddr> CasesLoader::ip(const doc::Node& n) {
   auto text = scalar(n, "an IP address");
   if (!text) return std::nullopt;
   auto a = IpAddr::parse(*text);
@@ -135,7 +131,7 @@ std::optional<IpAddr> CasesLoader::ip(const YAML::Node& n) {
 }
 
 /// `name: 80/TCP` (protocol defaults to TCP, as in a Kubernetes containerPort).
-std::optional<NamedPort> CasesLoader::named_port(const YAML::Node& key, const YAML::Node& value) {
+std::optional<NamedPort> CasesLoader::named_port(const doc::Node& key, const doc::Node& value) {
   auto name = scalar(key, "a port name");
   auto spec = scalar(value, "a port");
   if (!name || !spec) return std::nullopt;
@@ -162,7 +158,7 @@ std::optional<NamedPort> CasesLoader::named_port(const YAML::Node& key, const YA
   return np;
 }
 
-void CasesLoader::namespaces(const YAML::Node& n) {
+void CasesLoader::namespaces(const doc::Node& n) {
   if (!n.IsMap()) {
     error(n, "'namespaces' must be a map of namespace name to labels");
     return;
@@ -181,15 +177,15 @@ void CasesLoader::namespaces(const YAML::Node& n) {
   }
 }
 
-void CasesLoader::endpoint(const YAML::Node& n) {
+void CasesLoader::endpoint(const doc::Node& n) {
   if (!n.IsMap()) {
     error(n, "an endpoint must be a map such as {name: x/a, namespace: x, labels: {pod: a}}");
     return;
   }
   Endpoint ep;
   ep.range = range(n);
-  std::optional<YAML::Node> name_node, entity_node, ns_node, labels_node, ports_node, dns_node;
-  std::optional<YAML::Node> resources_node, tolerations_node, selector_node;  // workloads only
+  std::optional<doc::Node> name_node, entity_node, ns_node, labels_node, ports_node, dns_node;
+  std::optional<doc::Node> resources_node, tolerations_node, selector_node;  // workloads only
   bool good = true;
   for (auto it = n.begin(); it != n.end(); ++it) {
     auto key = scalar(it->first, "a field name");
@@ -197,7 +193,7 @@ void CasesLoader::endpoint(const YAML::Node& n) {
       good = false;
       continue;
     }
-    const YAML::Node v = it->second;  // a copy: `it->` yields a temporary proxy
+    const doc::Node v = it->second;  // a copy: `it->` yields a temporary proxy
     if (*key == "name") {
       name_node.emplace(v);
     } else if (*key == "namespace") {
@@ -224,7 +220,7 @@ void CasesLoader::endpoint(const YAML::Node& n) {
         good = false;
         continue;
       }
-      for (const YAML::Node& item : v)
+      for (const doc::Node& item : v)
         if (auto a = ip(item)) ep.ips.push_back(*a); else good = false;
     } else if (*key == "node" || *key == "iface" || *key == "cgroup") {
       auto s = scalar(v, "'" + *key + "'");
@@ -308,10 +304,10 @@ void CasesLoader::endpoint(const YAML::Node& n) {
       error(*dns_node, "only external endpoints carry DNS names");
       good = false;
     } else {
-      std::vector<YAML::Node> names;
-      if (dns_node->IsSequence()) for (const YAML::Node& item : *dns_node) names.push_back(item);
+      std::vector<doc::Node> names;
+      if (dns_node->IsSequence()) for (const doc::Node& item : *dns_node) names.push_back(item);
       else names.push_back(*dns_node);
-      for (const YAML::Node& item : names) {
+      for (const doc::Node& item : names) {
         auto s = scalar(item, "a DNS name");
         if (!s) {
           good = false;
@@ -338,9 +334,9 @@ void CasesLoader::endpoint(const YAML::Node& n) {
 }
 
 /// `resources`, `tolerations` and `nodeSelector` of a workload (cases_scheduling.h).
-bool CasesLoader::scheduling(Endpoint& ep, const std::optional<YAML::Node>& resources,
-                             const std::optional<YAML::Node>& tolerations, const std::optional<YAML::Node>& selector) {
-  cases::ErrorAt report = [this](const YAML::Node& at, std::string msg) { error(at, std::move(msg)); };
+bool CasesLoader::scheduling(Endpoint& ep, const std::optional<doc::Node>& resources,
+                             const std::optional<doc::Node>& tolerations, const std::optional<doc::Node>& selector) {
+  cases::ErrorAt report = [this](const doc::Node& at, std::string msg) { error(at, std::move(msg)); };
   bool good = true;
   for (const auto* field : {&resources, &tolerations, &selector}) {
     if (!*field || ep.kind == EndpointKind::Workload) continue;
@@ -359,14 +355,14 @@ bool CasesLoader::scheduling(Endpoint& ep, const std::optional<YAML::Node>& reso
   return good;
 }
 
-void CasesLoader::expectation(const YAML::Node& n) {
+void CasesLoader::expectation(const doc::Node& n) {
   if (!n.IsMap()) {
     error(n, "an expectation must be a map such as {from: x/a, to: y/b, port: 80, verdict: allow}");
     return;
   }
   Case c;
   c.range = range(n);
-  std::optional<YAML::Node> from, to, port, verdict, proto;
+  std::optional<doc::Node> from, to, port, verdict, proto;
   for (auto it = n.begin(); it != n.end(); ++it) {
     auto key = scalar(it->first, "a field name");
     if (!key) return;
@@ -387,7 +383,7 @@ void CasesLoader::expectation(const YAML::Node& n) {
       good = false;
     }
   if (!good) return;
-  auto end = [&](const YAML::Node& node, std::string& out) {
+  auto end = [&](const doc::Node& node, std::string& out) {
     auto s = scalar(node, "an endpoint name");
     if (!s) return false;
     if (!out_.find(*s)) {
@@ -451,44 +447,39 @@ void CasesLoader::assign_ips() {
 }
 
 std::optional<CasesFile> CasesLoader::load(const std::string& text) {
-  std::optional<YAML::Node> parsed;
-  try {
-    parsed.emplace(YAML::Load(text));
-  } catch (const YAML::Exception& e) {
-    diags_.report(Code::E205, at_mark(e.mark), "invalid YAML: " + e.msg);
-    return std::nullopt;
-  }
-  const YAML::Node& root = *parsed;
-  try {
+  doc::Tree tree;
+  size_t errors_before = diags_.error_count();
+  if (!doc::build_yaml(text, 0, file_, diags_, tree, Code::E205)) return std::nullopt;
+  if (diags_.error_count() > errors_before) ok_ = false;  // repeated keys
+  // The first document is the cases file (as yaml-cpp's Load read it); an empty file has none.
+  const doc::Node root = tree.documents.empty() ? doc::Node() : tree.documents.front().node;
+  {
     if (!root.IsMap()) {
-      error(root, root.IsNull() ? "the cases file is empty" : "a cases file is a map with 'namespaces', 'endpoints' and 'expect'");
+      error(root, root.IsNull() || !root.IsDefined() ? "the cases file is empty" : "a cases file is a map with 'namespaces', 'endpoints' and 'expect'");
       return std::nullopt;
     }
-    std::optional<YAML::Node> ns, eps, exp;
-    for (auto it = root.begin(); it != root.end(); ++it) {
-      auto key = scalar(it->first, "a field name");
+    std::optional<doc::Node> ns, eps, exp;
+    for (const auto& kv : root) {
+      auto key = scalar(kv.first, "a field name");
       if (!key) continue;
-      if (*key == "namespaces") ns.emplace(it->second);
-      else if (*key == "endpoints") eps.emplace(it->second);
-      else if (*key == "expect") exp.emplace(it->second);
-      else error(it->first, "unknown field '" + *key + "' (namespaces, endpoints, expect)");
+      if (*key == "namespaces") ns.emplace(kv.second);
+      else if (*key == "endpoints") eps.emplace(kv.second);
+      else if (*key == "expect") exp.emplace(kv.second);
+      else error(kv.first, "unknown field '" + *key + "' (namespaces, endpoints, expect)");
     }
     if (ns && !ns->IsNull()) namespaces(*ns);
     if (eps && !eps->IsNull()) {
       if (!eps->IsSequence()) error(*eps, "'endpoints' must be a list");
-      else for (const YAML::Node& e : *eps) endpoint(e);
+      else for (const doc::Node& e : *eps) endpoint(e);
     }
     assign_ips();
     if (exp && !exp->IsNull()) {
       if (!exp->IsSequence()) error(*exp, "'expect' must be a list");
-      else for (const YAML::Node& e : *exp) {
+      else for (const doc::Node& e : *exp) {
         expectation(e);
         if (diags_.saturated()) break;
       }
     }
-  } catch (const YAML::Exception& e) {
-    diags_.report(Code::E205, at_mark(e.mark), "invalid cases file: " + e.msg);
-    return std::nullopt;
   }
   if (!ok_) return std::nullopt;
   return std::move(out_);
@@ -497,12 +488,13 @@ std::optional<CasesFile> CasesLoader::load(const std::string& text) {
 } // namespace
 
 bool is_kubernetes_objects(const std::string& text) {
-  try {
-    for (const YAML::Node& doc : YAML::LoadAll(text)) {
-      if (doc.IsNull()) continue;
-      return doc.IsMap() && (doc["kind"] || doc["apiVersion"] || doc["items"]);
-    }
-  } catch (const YAML::Exception&) {
+  // Only a look at the first document: its problems are reported when it is read for real.
+  Diagnostics quiet;
+  doc::Tree tree;
+  doc::build_yaml(text, 0, kNoFile, quiet, tree);
+  for (const doc::Document& d : tree.documents) {
+    if (d.node.IsNull()) continue;
+    return d.node.IsMap() && (d.node["kind"] || d.node["apiVersion"] || d.node["items"]);
   }
   return false;
 }

@@ -5,21 +5,21 @@
 
 namespace moat::cases {
 
-bool read_resources(const YAML::Node& n, std::map<std::string, std::string>& out, const ErrorAt& error) {
+bool read_resources(const doc::Node& n, std::map<std::string, std::string>& out, const ErrorAt& error) {
   if (!n.IsMap()) {
     error(n, "'resources' must be a map of resource name to quantity, e.g. {nvidia.com/gpu: 1}");
     return false;
   }
   bool good = true;
   for (auto it = n.begin(); it != n.end(); ++it) {
-    const YAML::Node key = it->first, value = it->second;
+    const doc::Node key = it->first, value = it->second;
     if (!key.IsScalar() || key.Scalar().empty() || !value.IsScalar() || value.Scalar().empty()) {
       error(key.IsScalar() ? value : key, "'resources' entries are NAME: QUANTITY, e.g. nvidia.com/gpu: 1");
       good = false;
       continue;
     }
-    const std::string& name = key.Scalar();
-    const std::string& q = value.Scalar();
+    const std::string name(key.Scalar());
+    const std::string q(value.Scalar());
     if (name.find('/') != std::string::npos) {
       // Extended resources are whole units (Kubernetes rejects fractions of a device).
       unsigned long long v = 0;
@@ -37,15 +37,15 @@ bool read_resources(const YAML::Node& n, std::map<std::string, std::string>& out
 
 namespace {
 
-bool toleration(const YAML::Node& n, Toleration& t, const ErrorAt& error) {
+bool toleration(const doc::Node& n, Toleration& t, const ErrorAt& error) {
   if (!n.IsMap()) {
     error(n, "a toleration is a map such as {key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}");
     return false;
   }
   std::string op;
   for (auto it = n.begin(); it != n.end(); ++it) {
-    const YAML::Node key = it->first, value = it->second;
-    std::string field = key.IsScalar() ? key.Scalar() : std::string();
+    const doc::Node key = it->first, value = it->second;
+    std::string field = key.IsScalar() ? std::string(key.Scalar()) : std::string();
     if (field != "key" && field != "operator" && field != "value" && field != "effect" &&
         field != "tolerationSeconds") {
       error(key, "unknown toleration field '" + field + "' (key, operator, value, effect, tolerationSeconds)");
@@ -55,7 +55,7 @@ bool toleration(const YAML::Node& n, Toleration& t, const ErrorAt& error) {
       error(value, "toleration '" + field + "' must be a single value");
       return false;
     }
-    std::string v = value.IsNull() ? std::string() : value.Scalar();
+    std::string v = value.IsNull() ? std::string() : std::string(value.Scalar());
     if (field == "key") t.key = v;
     else if (field == "value") t.value = v;
     else if (field == "effect") t.effect = v;
@@ -84,13 +84,13 @@ bool toleration(const YAML::Node& n, Toleration& t, const ErrorAt& error) {
 
 } // namespace
 
-bool read_tolerations(const YAML::Node& n, std::vector<Toleration>& out, const ErrorAt& error) {
+bool read_tolerations(const doc::Node& n, std::vector<Toleration>& out, const ErrorAt& error) {
   if (!n.IsSequence()) {
     error(n, "'tolerations' must be a list such as [{key: nvidia.com/gpu, operator: Exists}]");
     return false;
   }
   bool good = true;
-  for (const YAML::Node& item : n) {
+  for (const doc::Node& item : n) {
     Toleration t;
     if (toleration(item, t, error)) out.push_back(std::move(t));
     else good = false;

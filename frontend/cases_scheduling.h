@@ -8,23 +8,23 @@
 #include <string>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
+#include "frontend/yaml/doc.h"
 
 #include "ir/ir.h"
 
 namespace moat::cases {
 
 /// Reports one mistake at `at` (the cases loader's E205, with the node's range).
-using ErrorAt = std::function<void(const YAML::Node& at, std::string message)>;
+using ErrorAt = std::function<void(const doc::Node& at, std::string message)>;
 
 /// `resources: {nvidia.com/gpu: 1, cpu: 500m}` — the workload's requests. Extended
 /// resources (a domain-prefixed name, e.g. nvidia.com/gpu) are counted in whole units.
 /// False after reporting a mistake.
-bool read_resources(const YAML::Node& n, std::map<std::string, std::string>& out, const ErrorAt& error);
+bool read_resources(const doc::Node& n, std::map<std::string, std::string>& out, const ErrorAt& error);
 
 /// `tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]` — as in a
 /// pod spec, with Kubernetes' validation (operator Equal or Exists; Exists takes no value;
 /// an empty key needs Exists). False after reporting a mistake.
-bool read_tolerations(const YAML::Node& n, std::vector<Toleration>& out, const ErrorAt& error);
+bool read_tolerations(const doc::Node& n, std::vector<Toleration>& out, const ErrorAt& error);
 
 } // namespace moat::cases

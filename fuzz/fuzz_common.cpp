@@ -96,4 +96,10 @@ void load_policy(const std::string& suffix, const uint8_t* data, size_t size, So
   render_all(diags, sm);
 }
 
+std::string yaml_or_json_suffix(const uint8_t* data, size_t size) {
+  size_t i = 0;
+  while (i < size && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r')) ++i;
+  return i < size && (data[i] == '{' || data[i] == '[') ? ".json" : ".yaml";
+}
+
 } // namespace moat::fuzz

@@ -43,6 +43,11 @@ void check_module(const Module& m, const SourceManager& sm);
 /// printer run on it. Every diagnostic is rendered. `sm` keeps the file for the caller.
 void load_policy(const std::string& suffix, const uint8_t* data, size_t size, SourceManager& sm);
 
+/// ".json" when the bytes start (after white space) with '{' or '[', else ".yaml": the
+/// front end reads .json files through simdjson and everything else through libfyaml, and
+/// the JSON seeds should reach the former.
+std::string yaml_or_json_suffix(const uint8_t* data, size_t size);
+
 /// Runs one input; an exception escaping `body` is a finding.
 template <typename Body>
 int guarded(Body&& body) {

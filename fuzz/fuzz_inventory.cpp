@@ -26,7 +26,7 @@ void check_in_file(const SourceRange& r, const SourceManager& sm, const std::str
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   return fuzz::guarded([&] {
-    fuzz::ScratchFile input(".yaml", data, size);
+    fuzz::ScratchFile input(fuzz::yaml_or_json_suffix(data, size), data, size);
     {
       SourceManager sm;
       Diagnostics diags;

@@ -3,7 +3,7 @@
 # packages are present it only checks and returns in well under a second.
 set -euo pipefail
 PKGS=(cmake ninja-build g++ antlr4 libantlr4-runtime-dev llvm-19-dev libbpf-dev
-      libyaml-cpp-dev libz3-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev
+      libyaml-cpp-dev libfyaml-dev libsimdjson-dev libz3-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev
       bpftool iproute2 clang-19 libclang-rt-19-dev dnsmasq-base libzstd-dev zlib1g-dev
       libsodium-dev libcap2-bin libjemalloc-dev libcurl4-openssl-dev curl mmdebstrap umoci dpkg-dev graphviz
       iptables nftables)

@@ -4,8 +4,8 @@
 
 namespace moat::k8s {
 
-bool Reader::namespace_(const YAML::Node& obj, KubeObjects& out) {
-  YAML::Node meta;
+bool Reader::namespace_(const doc::Node& obj, KubeObjects& out) {
+  doc::Node meta;
   std::string name;
   if (!metadata(obj, meta, name)) return false;
   Labels l;
@@ -15,12 +15,12 @@ bool Reader::namespace_(const YAML::Node& obj, KubeObjects& out) {
   return true;
 }
 
-bool Reader::node(const YAML::Node& obj, KubeNode& out) {
-  YAML::Node meta;
+bool Reader::node(const doc::Node& obj, KubeNode& out) {
+  doc::Node meta;
   if (!metadata(obj, meta, out.name) || !labels(meta, out.labels) || !scalar(meta, "uid", out.uid)) return false;
   out.range = at(obj);
-  if (YAML::Node spec = child(obj, "spec"); spec && spec.IsMap()) {
-    YAML::Node taints;
+  if (doc::Node spec = child(obj, "spec"); spec && spec.IsMap()) {
+    doc::Node taints;
     if (!sequence(spec, "taints", taints)) return false;
     for (const auto& t : taints) {
       if (!t.IsMap()) return error(t, "taints entries must be maps");
@@ -33,8 +33,8 @@ bool Reader::node(const YAML::Node& obj, KubeNode& out) {
       out.taints.push_back(std::move(taint));
     }
   }
-  if (YAML::Node status = child(obj, "status"); status && status.IsMap()) {
-    YAML::Node addrs;
+  if (doc::Node status = child(obj, "status"); status && status.IsMap()) {
+    doc::Node addrs;
     if (!sequence(status, "addresses", addrs)) return false;
     for (const auto& a : addrs) {
       std::string type;

@@ -23,7 +23,7 @@ bool extended_resource(const std::string& name) {
 
 } // namespace
 
-bool Reader::pod_spec(const YAML::Node& spec, Endpoint& ep, bool& host_network) {
+bool Reader::pod_spec(const doc::Node& spec, Endpoint& ep, bool& host_network) {
   if (!spec || spec.IsNull()) return true;
   if (!spec.IsMap()) return error(spec, "spec must be a map");
   std::string host_net;
@@ -34,7 +34,7 @@ bool Reader::pod_spec(const YAML::Node& spec, Endpoint& ep, bool& host_network) 
   return true;
 }
 
-bool Reader::requirement(const YAML::Node& e, NodeRequirement& out) {
+bool Reader::requirement(const doc::Node& e, NodeRequirement& out) {
   if (!e.IsMap()) return error(e, "matchExpressions entries must be maps");
   std::string op;
   if (!scalar(e, "key", out.key) || !scalar(e, "operator", op)) return false;
@@ -46,18 +46,18 @@ bool Reader::requirement(const YAML::Node& e, NodeRequirement& out) {
   for (const auto& [n, o] : kOps)
     if (op == n) out.op = o, found = true;
   if (!found) return error(e, "unknown node selector operator '" + op + "'");
-  YAML::Node vals;
+  doc::Node vals;
   if (!sequence(e, "values", vals)) return false;
   for (const auto& v : vals) {
     if (!v.IsScalar()) return error(v, "values must be strings");
-    out.values.push_back(v.Scalar());
+    out.values.push_back(std::string(v.Scalar()));
   }
   return true;
 }
 
-bool Reader::scheduling(const YAML::Node& spec, Scheduling& out) {
+bool Reader::scheduling(const doc::Node& spec, Scheduling& out) {
   if (!map_of_strings(spec, "nodeSelector", out.node_selector)) return false;
-  YAML::Node tols;
+  doc::Node tols;
   if (!sequence(spec, "tolerations", tols)) return false;
   for (const auto& t : tols) {
     if (!t.IsMap()) return error(t, "tolerations entries must be maps");
@@ -72,17 +72,17 @@ bool Reader::scheduling(const YAML::Node& spec, Scheduling& out) {
   }
   // Step one level at a time: indexing a missing key of a const node yields an invalid
   // node that throws on the next index, and assigning Nodes rebinds the data they share.
-  YAML::Node affinity = child(spec, "affinity");
-  YAML::Node node_affinity = child(affinity, "nodeAffinity");
-  YAML::Node required = child(node_affinity, "requiredDuringSchedulingIgnoredDuringExecution");
-  YAML::Node terms = child(required, "nodeSelectorTerms");
+  doc::Node affinity = child(spec, "affinity");
+  doc::Node node_affinity = child(affinity, "nodeAffinity");
+  doc::Node required = child(node_affinity, "requiredDuringSchedulingIgnoredDuringExecution");
+  doc::Node terms = child(required, "nodeSelectorTerms");
   if (!terms || terms.IsNull()) return true;
   if (!terms.IsSequence()) return error(terms, "nodeSelectorTerms must be a list");
   if (!spend(terms, terms.size())) return false;
   for (const auto& term : terms) {
     std::vector<NodeRequirement> reqs;
     for (const char* kind : {"matchExpressions", "matchFields"}) {
-      YAML::Node exprs;
+      doc::Node exprs;
       if (!sequence(term, kind, exprs)) return false;
       for (const auto& e : exprs) {
         NodeRequirement r;
@@ -98,13 +98,13 @@ bool Reader::scheduling(const YAML::Node& spec, Scheduling& out) {
   return true;
 }
 
-bool Reader::ports(const YAML::Node& spec, std::vector<NamedPort>& out) {
+bool Reader::ports(const doc::Node& spec, std::vector<NamedPort>& out) {
   for (const char* list : {"containers", "initContainers"}) {
-    YAML::Node containers;
+    doc::Node containers;
     if (!sequence(spec, list, containers)) return false;
     for (const auto& c : containers) {
       if (!c.IsMap()) return error(c, "containers entries must be maps");
-      YAML::Node ps;
+      doc::Node ps;
       if (!sequence(c, "ports", ps)) return false;
       for (const auto& p : ps) {
         if (!p.IsMap()) return error(p, "ports entries must be maps");
@@ -138,9 +138,9 @@ bool Reader::ports(const YAML::Node& spec, std::vector<NamedPort>& out) {
 /// One container's extended-resource request: `requests`, or `limits` where the request is
 /// absent (the API server defaults a missing request to the limit). Quantities are read as
 /// Kubernetes reads them (`1k`, `2`, `1e3`); extended resources must be whole numbers.
-bool Reader::container_request(const YAML::Node& c, std::map<std::string, long long>& out) {
+bool Reader::container_request(const doc::Node& c, std::map<std::string, long long>& out) {
   if (!c.IsMap()) return error(c, "containers entries must be maps");
-  YAML::Node res = child(c, "resources");
+  doc::Node res = child(c, "resources");
   if (!res || res.IsNull()) return true;
   if (!res.IsMap()) return error(res, "resources must be a map");
   for (const char* kind : {"limits", "requests"}) {  // requests last: they win
@@ -167,12 +167,12 @@ bool Reader::container_request(const YAML::Node& c, std::map<std::string, long l
 /// containers with restartPolicy Always) add to that sum; each other init container runs
 /// alone next to the sidecars started before it, so the pod needs the larger of the running
 /// total and the largest such init-time request. Pod overhead carries no extended resources.
-bool Reader::resources(const YAML::Node& spec, std::map<std::string, std::string>& out) {
+bool Reader::resources(const doc::Node& spec, std::map<std::string, std::string>& out) {
   std::map<std::string, long long> total, sidecars, init_peak;
   auto add = [](std::map<std::string, long long>& to, const std::map<std::string, long long>& x) {
     for (const auto& [k, v] : x) to[k] += v;
   };
-  YAML::Node containers, inits;
+  doc::Node containers, inits;
   if (!sequence(spec, "containers", containers) || !sequence(spec, "initContainers", inits)) return false;
   for (const auto& c : containers) {
     std::map<std::string, long long> r;

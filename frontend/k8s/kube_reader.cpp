@@ -1,6 +1,5 @@
 // Field access, List handling and kind dispatch of the Kubernetes object reader (see
-// kube_reader.h). yaml-cpp exceptions stay inside this file: each becomes a diagnostic at
-// the mark where the parser stopped.
+// kube_reader.h).
 #include "frontend/k8s/kube_reader.h"
 #include "frontend/frontend.h"
 #include "frontend/utf8.h"
@@ -31,52 +30,50 @@ std::string_view typed_list_item(std::string_view kind) {
 
 } // namespace
 
-YAML::Node child(const YAML::Node& n, const char* key) {
-  // A missing key yields yaml-cpp's invalid node, whose Mark() throws: an empty node instead.
-  if (!n || !n.IsMap() || !n[key]) return YAML::Node();
+doc::Node child(const doc::Node& n, const char* key) {
   return n[key];
 }
 
-SourceRange Reader::at(const YAML::Node& n) const { return at_mark(n.Mark()); }
+SourceRange Reader::at(const doc::Node& n) const { return at_mark(n.Mark()); }
 
-SourceRange Reader::at_mark(const YAML::Mark& m) const {
+SourceRange Reader::at_mark(const doc::Mark& m) const {
   if (m.line < 0) return SourceRange::at(file_, line_offset_ + 1, 1);
   return SourceRange::at(file_, line_offset_ + static_cast<uint32_t>(m.line + 1), static_cast<uint32_t>(m.column + 1));
 }
 
-bool Reader::error(const YAML::Node& n, std::string msg) {
+bool Reader::error(const doc::Node& n, std::string msg) {
   if (!mistake_) mistake_ = Mistake{at(n), std::move(msg)};
   return false;
 }
 
-bool Reader::spend(const YAML::Node& where, size_t n) {
+bool Reader::spend(const doc::Node& where, size_t n) {
   // Aliases share nodes, so a small file can name a huge tree: bound the work per file.
   visits_ += n;
   return visits_ <= max_visits_ || error(where, "too many nodes to visit (aliases?)");
 }
 
-bool Reader::scalar(const YAML::Node& parent, const char* key, std::string& out) {
-  YAML::Node n = parent[key];
+bool Reader::scalar(const doc::Node& parent, const char* key, std::string& out) {
+  doc::Node n = parent[key];
   if (!n || n.IsNull()) return true;
   if (!n.IsScalar()) return error(n, std::string("'") + key + "' must be a string");
   out = n.Scalar();
   return true;
 }
 
-bool Reader::map_of_strings(const YAML::Node& parent, const char* key, Labels& out) {
-  YAML::Node n = parent[key];
+bool Reader::map_of_strings(const doc::Node& parent, const char* key, Labels& out) {
+  doc::Node n = parent[key];
   if (!n || n.IsNull()) return true;
   if (!n.IsMap()) return error(n, std::string("'") + key + "' must be a map of strings");
   if (!spend(n, n.size())) return false;
   for (const auto& kv : n) {
     if (!kv.first.IsScalar() || !(kv.second.IsScalar() || kv.second.IsNull()))
       return error(kv.first, std::string("'") + key + "' entries must be strings");
-    out[kv.first.Scalar()] = kv.second.IsNull() ? std::string() : kv.second.Scalar();
+    out[std::string(kv.first.Scalar())] = kv.second.IsNull() ? std::string() : std::string(kv.second.Scalar());
   }
   return true;
 }
 
-bool Reader::labels(const YAML::Node& meta, Labels& out) {
+bool Reader::labels(const doc::Node& meta, Labels& out) {
   if (!map_of_strings(meta, "labels", out)) return false;
   for (const auto& [k, v] : out) {
     if (auto why = check_label_key(k)) return error(meta["labels"], "label key '" + k + "': " + *why);
@@ -85,10 +82,10 @@ bool Reader::labels(const YAML::Node& meta, Labels& out) {
   return true;
 }
 
-bool Reader::sequence(const YAML::Node& parent, const char* key, YAML::Node& out) {
-  YAML::Node n = parent[key];
+bool Reader::sequence(const doc::Node& parent, const char* key, doc::Node& out) {
+  doc::Node n = parent[key];
   if (!n || n.IsNull()) {
-    out = YAML::Node(YAML::NodeType::Sequence);
+    out = doc::Node();  // iterates as an empty list
     return true;
   }
   if (!n.IsSequence()) return error(n, std::string("'") + key + "' must be a list");
@@ -97,8 +94,8 @@ bool Reader::sequence(const YAML::Node& parent, const char* key, YAML::Node& out
   return true;
 }
 
-bool Reader::metadata(const YAML::Node& obj, YAML::Node& meta, std::string& name) {
-  YAML::Node m = child(obj, "metadata");
+bool Reader::metadata(const doc::Node& obj, doc::Node& meta, std::string& name) {
+  doc::Node m = child(obj, "metadata");
   if (!m || !m.IsMap()) return error(obj, "object has no metadata");
   meta = m;
   if (!scalar(meta, "name", name)) return false;
@@ -106,8 +103,8 @@ bool Reader::metadata(const YAML::Node& obj, YAML::Node& meta, std::string& name
   return true;
 }
 
-bool Reader::owner(const YAML::Node& meta, KubeOwner& out) {
-  YAML::Node refs;
+bool Reader::owner(const doc::Node& meta, KubeOwner& out) {
+  doc::Node refs;
   if (!sequence(meta, "ownerReferences", refs)) return false;
   for (const auto& r : refs) {
     if (!r.IsMap()) return error(r, "ownerReferences entries must be maps");
@@ -123,34 +120,33 @@ bool Reader::owner(const YAML::Node& meta, KubeOwner& out) {
   return true;
 }
 
-bool Reader::ip(const YAML::Node& n, std::vector<IpAddr>& out) {
+bool Reader::ip(const doc::Node& n, std::vector<IpAddr>& out) {
   if (!n.IsScalar()) return error(n, "an IP address must be a string");
   auto a = IpAddr::parse(n.Scalar());
-  if (!a) return error(n, "invalid IP address '" + n.Scalar() + "'");
+  if (!a) return error(n, "invalid IP address '" + std::string(n.Scalar()) + "'");
   if (std::find(out.begin(), out.end(), *a) == out.end()) out.push_back(*a);
   return true;
 }
 
-bool Reader::object(const YAML::Node& obj, KubeObjects& out, int depth) {
+bool Reader::object(const doc::Node& obj, KubeObjects& out, int depth, std::string_view default_kind) {
   mistake_.reset();
   std::string kind;
   bool ok = obj.IsMap() ? scalar(obj, "kind", kind) : error(obj, "expected a Kubernetes object (a map)");
+  if (ok && kind.empty() && !obj["kind"]) kind = default_kind;
   std::string_view item = typed_list_item(kind);
   if (ok && (kind == "List" || !item.empty())) {
     if (depth > 2) {
       ok = error(obj, "Lists nested too deeply");
     } else {
-      YAML::Node items;
+      doc::Node items;
       if (!sequence(obj, "items", items)) {
         ok = false;
       } else {
         bool all = true;
-        for (const auto& element : items) {
+        for (const doc::Node& element : items) {
           if (exhausted()) break;
-          YAML::Node it = element;
           // Typed lists may omit each item's kind (kubectl omits it).
-          if (it.IsMap() && !it["kind"] && !item.empty()) it["kind"] = std::string(item);
-          all = object(it, out, depth + 1) && all;
+          all = object(element, out, depth + 1, item) && all;
         }
         return all;
       }
@@ -181,17 +177,12 @@ bool Reader::object(const YAML::Node& obj, KubeObjects& out, int depth) {
   return false;
 }
 
-bool Reader::documents(const std::vector<yamlfe::Document>& docs, KubeObjects& out) {
-  for (const yamlfe::Document& d : docs) {
+bool Reader::documents(const std::vector<doc::Document>& docs, KubeObjects& out) {
+  for (const doc::Document& d : docs) {
     if (exhausted()) break;
     if (d.node.IsNull()) continue;
     line_offset_ = d.line_offset;
-    try {
-      object(d.node, out);
-    } catch (const YAML::Exception& e) {
-      // Conversion errors from malformed scalars; keep going with the next document.
-      diags_.report(Code::W807, at_mark(e.mark), e.msg + "; the object is skipped");
-    }
+    object(d.node, out);
   }
   if (exhausted()) {
     // Not one bad object but a hostile file: none of it is trusted.
@@ -202,15 +193,9 @@ bool Reader::documents(const std::vector<yamlfe::Document>& docs, KubeObjects& o
   return true;
 }
 
-void read_kube_object(const YAML::Node& obj, FileId file, uint32_t line_offset, size_t max_visits, KubeObjects& out,
+void read_kube_object(const doc::Node& obj, FileId file, uint32_t line_offset, size_t max_visits, KubeObjects& out,
                       Diagnostics& diags) {
-  Reader reader(file, line_offset, diags, max_visits);
-  try {
-    reader.object(obj, out);
-  } catch (const YAML::Exception& e) {
-    // As in Reader::documents: a conversion error skips this object, never the whole file.
-    diags.report(Code::W807, reader.at_mark(e.mark), e.msg + "; the object is skipped");
-  }
+  Reader(file, line_offset, diags, max_visits).object(obj, out);
 }
 
 } // namespace moat::k8s
@@ -223,12 +208,13 @@ bool is_kube_object_kind(std::string_view kind) {
 }
 
 bool parse_kube_objects(FileId file, const SourceManager& sm, KubeObjects& out, Diagnostics& diags) {
-  // Through the policy front end's gates: yaml-cpp 0.7 never returns on some inputs (a
-  // stray ',' at document level) and has no depth limit of its own.
+  // Through the policy front end's gates: the tree builder's syntax, nesting and duplicate
+  // key checks; any unreadable document rejects the whole file.
   if (!check_utf8(file, sm, diags)) return false;
-  auto docs = yamlfe::load_documents(file, sm, diags);
-  if (!docs) return false;
-  return k8s::Reader(file, 0, diags, 100'000 + 2 * sm.text(file).size()).documents(*docs, out);
+  bool ok = true;
+  doc::Tree tree = doc::build_file(file, sm, diags, ok);
+  if (!ok) return false;
+  return k8s::Reader(file, 0, diags, 100'000 + 2 * sm.text(file).size()).documents(tree.documents, out);
 }
 
 } // namespace moat

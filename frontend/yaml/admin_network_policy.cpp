@@ -43,9 +43,9 @@ std::optional<std::string_view> exactly_one(Ctx& ctx, const Map& m, std::initial
 }
 
 /// The items of a list field with the CRD's MinItems / MaxItems; nullopt (reported) when outside.
-std::optional<std::vector<YAML::Node>> bounded_list(Ctx& ctx, const Map& m, std::string_view key, size_t min,
+std::optional<std::vector<doc::Node>> bounded_list(Ctx& ctx, const Map& m, std::string_view key, size_t min,
                                                     size_t max) {
-  std::vector<YAML::Node> items = list_items(ctx, m.get(key), key, m.key_range(key));
+  std::vector<doc::Node> items = list_items(ctx, m.get(key), key, m.key_range(key));
   if (items.size() < min) {
     ctx.diags.report(Code::E204, set(m, key) ? m.key_range(key) : m.range(),
                      "'" + std::string(key) + "' of " + m.what() + " must have at least " + std::to_string(min) +
@@ -66,7 +66,7 @@ std::optional<LabelSelector> selector(Ctx& ctx, const Map& m, std::string_view k
 }
 
 /// NamespacedPod {namespaceSelector, podSelector}: both required; empty selects all.
-std::optional<EndpointSelector> namespaced_pod(Ctx& ctx, const YAML::Node& node, SourceRange fallback) {
+std::optional<EndpointSelector> namespaced_pod(Ctx& ctx, const doc::Node& node, SourceRange fallback) {
   Map m(ctx, node, "pods", fallback);
   if (!m.valid()) return std::nullopt;
   m.check({"namespaceSelector", "podSelector"});
@@ -125,7 +125,7 @@ bool valid_domain_name(std::string_view s) {
 
 /// One `from`/`to` item: exactly one field. Appends the peers it stands for (networks and
 /// domainNames: one per entry; nodes: the node entities).
-bool parse_peer(Ctx& ctx, const AdminPolicy& pol, Direction dir, Action action, const YAML::Node& node,
+bool parse_peer(Ctx& ctx, const AdminPolicy& pol, Direction dir, Action action, const doc::Node& node,
                 SourceRange fallback, std::vector<Peer>& out) {
   Map m(ctx, node, dir == Direction::Ingress ? "a 'from' peer" : "a 'to' peer", fallback);
   if (!m.valid()) return false;
@@ -175,7 +175,7 @@ bool parse_peer(Ctx& ctx, const AdminPolicy& pol, Direction dir, Action action, 
   auto items = bounded_list(ctx, m, *which, 1, kMaxAddresses);
   if (!items) return false;
   bool ok = true;
-  for (const YAML::Node& item : *items) {
+  for (const doc::Node& item : *items) {
     SourceRange r = range_of(ctx, item, m.key_range(*which));
     auto text = strict_string(ctx, item, *which == "networks" ? "a networks entry" : "a domainNames entry", r);
     if (!text) {
@@ -247,7 +247,7 @@ std::optional<uint16_t> port_number(Ctx& ctx, const Map& m, std::string_view key
 
 /// One `ports` item: exactly one of portNumber {protocol, port}, namedPort, portRange
 /// {protocol, start, end}.
-std::optional<PortMatch> parse_port(Ctx& ctx, const YAML::Node& node, SourceRange fallback) {
+std::optional<PortMatch> parse_port(Ctx& ctx, const doc::Node& node, SourceRange fallback) {
   Map m(ctx, node, "a ports entry", fallback);
   if (!m.valid()) return std::nullopt;
   m.check({"portNumber", "namedPort", "portRange"});
@@ -308,7 +308,7 @@ std::optional<Action> parse_action(Ctx& ctx, const AdminPolicy& pol, const Map& 
 }
 
 /// One ingress / egress rule: every peer becomes one rule of the tier, in order.
-void parse_rule(Ctx& ctx, const AdminPolicy& pol, Direction dir, const YAML::Node& node, SourceRange fallback) {
+void parse_rule(Ctx& ctx, const AdminPolicy& pol, Direction dir, const doc::Node& node, SourceRange fallback) {
   const char* peers_key = dir == Direction::Ingress ? "from" : "to";
   Map m(ctx, node, std::string("an ") + to_string(dir) + " rule", fallback);
   if (!m.valid()) return;
@@ -334,13 +334,13 @@ void parse_rule(Ctx& ctx, const AdminPolicy& pol, Direction dir, const YAML::Nod
   if (set(m, "ports")) {
     auto port_items = bounded_list(ctx, m, "ports", 1, kMaxPorts);
     if (!port_items) return;
-    for (const YAML::Node& p : *port_items) {
+    for (const doc::Node& p : *port_items) {
       if (auto pm = parse_port(ctx, p, m.key_range("ports"))) ports.push_back(std::move(*pm));
       else ok = false;
     }
   }
   std::vector<Peer> peers;
-  for (const YAML::Node& item : *peer_items)
+  for (const doc::Node& item : *peer_items)
     ok = parse_peer(ctx, pol, dir, *action, item, m.key_range(peers_key), peers) && ok;
   if (!ok || ctx.exhausted) return;
   bool named = std::any_of(ports.begin(), ports.end(), [](const PortMatch& p) { return !p.name.empty(); });
@@ -418,9 +418,9 @@ void parse_admin_network_policy(Ctx& ctx, const Map& obj, const ObjectMeta& meta
   auto egress = bounded_list(ctx, spec, "egress", 0, kMaxRules);
   if (!ingress || !egress) return;
   if (!baseline) note_priority(ctx, spec, pol);
-  for (const YAML::Node& item : *ingress)
+  for (const doc::Node& item : *ingress)
     if (!ctx.exhausted) parse_rule(ctx, pol, Direction::Ingress, item, spec.key_range("ingress"));
-  for (const YAML::Node& item : *egress)
+  for (const doc::Node& item : *egress)
     if (!ctx.exhausted) parse_rule(ctx, pol, Direction::Egress, item, spec.key_range("egress"));
 }
 

@@ -24,17 +24,17 @@ struct CiliumSelector {
   std::optional<Peer> reserved_cidr;     // reserved:world-ipv4 / world-ipv6
   bool has_namespace_name = false;       // any requirement on the namespace name
 };
-std::optional<CiliumSelector> parse_cilium_selector(Ctx& ctx, const YAML::Node& node, std::string_view what,
+std::optional<CiliumSelector> parse_cilium_selector(Ctx& ctx, const doc::Node& node, std::string_view what,
                                                     SourceRange fallback);
 
 /// A Cilium entity name as a peer (world-ipv4/world-ipv6 become CIDR peers; `namespace`
 /// becomes the policy's namespace, or is ignored with W208 in a clusterwide policy where
 /// it depends on the subject); E311 for unknown names. nullopt: nothing to add.
-std::optional<Peer> entity_peer(Ctx& ctx, const YAML::Node& node, SourceRange fallback, const CiliumScope& scope);
+std::optional<Peer> entity_peer(Ctx& ctx, const doc::Node& node, SourceRange fallback, const CiliumScope& scope);
 
 /// A matchName / matchPattern map (a toFQDNs entry, or a dns rule of toPorts): exactly one
 /// of the two, checked as ir/fqdn.h defines names and patterns (E204/E207 shape, E308 bad name or pattern).
-std::optional<FqdnMatch> parse_fqdn_match(Ctx& ctx, const YAML::Node& node, std::string_view what,
+std::optional<FqdnMatch> parse_fqdn_match(Ctx& ctx, const doc::Node& node, std::string_view what,
                                           SourceRange fallback);
 
 /// Ports that share one set of L7 rules: each becomes one IR rule per peer.

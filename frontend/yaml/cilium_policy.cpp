@@ -49,12 +49,12 @@ void scope_peer(const RuleCtx& rc, CiliumSelector& cs) {
   cs.sel.namespaces.reqs.insert(cs.sel.namespaces.reqs.begin(), namespace_is(rc.scope.ns, cs.sel.range));
 }
 
-std::optional<Peer> cidr_peer(Ctx& ctx, const YAML::Node& node, SourceRange fallback, bool set) {
+std::optional<Peer> cidr_peer(Ctx& ctx, const doc::Node& node, SourceRange fallback, bool set) {
   Peer p;
   p.kind = Peer::Kind::Cidr;
   p.range = range_of(ctx, node, fallback);
-  YAML::Node cidr_node = node;
-  std::vector<YAML::Node> excepts;
+  doc::Node cidr_node = node;
+  std::vector<doc::Node> excepts;
   std::optional<Map> m;
   if (set) {
     m.emplace(ctx, node, "a CIDRSet entry", fallback);
@@ -78,7 +78,7 @@ std::optional<Peer> cidr_peer(Ctx& ctx, const YAML::Node& node, SourceRange fall
   }
   p.cidr = *prefix;
   warn_host_bits(*text, *prefix, cr, ctx.diags);
-  for (const YAML::Node& e : excepts) {
+  for (const doc::Node& e : excepts) {
     SourceRange er = range_of(ctx, e, m->key_range("except"));
     auto et = strict_string(ctx, e, "an except entry", er);
     if (!et) return std::nullopt;
@@ -98,7 +98,7 @@ std::optional<Peer> cidr_peer(Ctx& ctx, const YAML::Node& node, SourceRange fall
   return p;
 }
 
-std::optional<Peer> fqdn_peer(Ctx& ctx, const YAML::Node& node, SourceRange fallback) {
+std::optional<Peer> fqdn_peer(Ctx& ctx, const doc::Node& node, SourceRange fallback) {
   auto match = parse_fqdn_match(ctx, node, "a toFQDNs entry", fallback);
   if (!match) return std::nullopt;
   Peer p;
@@ -109,7 +109,7 @@ std::optional<Peer> fqdn_peer(Ctx& ctx, const YAML::Node& node, SourceRange fall
 }
 
 /// One item of ingress/ingressDeny/egress/egressDeny: peers x port groups -> IR rules.
-void parse_item(Ctx& ctx, const RuleCtx& rc, const Section& sec, const YAML::Node& node, SourceRange fallback) {
+void parse_item(Ctx& ctx, const RuleCtx& rc, const Section& sec, const doc::Node& node, SourceRange fallback) {
   bool in = sec.dir == Direction::Ingress, deny = sec.action == Action::Deny;
   std::string what = std::string("an ") + sec.key + " rule";
   Map m(ctx, node, what, fallback);
@@ -139,10 +139,10 @@ void parse_item(Ctx& ctx, const RuleCtx& rc, const Section& sec, const YAML::Nod
   if (!in) l3.push_back("toServices");
   std::vector<const char*> present;
   for (const char* k : l3) {
-    YAML::Node v = m.get(k);
+    doc::Node v = m.get(k);
     if (v.IsDefined() && v.IsSequence() && v.size() > 0) present.push_back(k);
   }
-  YAML::Node fq = m.get("toFQDNs");
+  doc::Node fq = m.get("toFQDNs");
   if (!in && fq.IsDefined() && fq.IsSequence() && fq.size() > 0 && !present.empty()) {
     ctx.diags.report(Code::E307, m.key_range("toFQDNs"),
                      std::string("toFQDNs cannot be combined with ") + present[0] +
@@ -163,7 +163,7 @@ void parse_item(Ctx& ctx, const RuleCtx& rc, const Section& sec, const YAML::Nod
   bool any_l3 = false;  // a peer field with a non-null value: an empty list selects nobody
   for (const char* k : {k_endpoints, k_cidr, k_cidrset, k_entities, k_nodes, k_groups, "toServices", "toFQDNs"})
     if (m.has(k) && !is_null(m.get(k))) any_l3 = true;
-  for (const YAML::Node& s : list_items(ctx, m.get(k_endpoints), k_endpoints, m.key_range(k_endpoints))) {
+  for (const doc::Node& s : list_items(ctx, m.get(k_endpoints), k_endpoints, m.key_range(k_endpoints))) {
     auto cs = parse_cilium_selector(ctx, s, std::string("a ") + k_endpoints + " selector", m.key_range(k_endpoints));
     if (!cs) {
       ok = false;
@@ -185,21 +185,21 @@ void parse_item(Ctx& ctx, const RuleCtx& rc, const Section& sec, const YAML::Nod
     }
     peers.push_back(std::move(p));
   }
-  for (const YAML::Node& c : list_items(ctx, m.get(k_cidr), k_cidr, m.key_range(k_cidr))) {
+  for (const doc::Node& c : list_items(ctx, m.get(k_cidr), k_cidr, m.key_range(k_cidr))) {
     if (auto p = cidr_peer(ctx, c, m.key_range(k_cidr), false)) peers.push_back(std::move(*p));
     else ok = false;
   }
-  for (const YAML::Node& c : list_items(ctx, m.get(k_cidrset), k_cidrset, m.key_range(k_cidrset))) {
+  for (const doc::Node& c : list_items(ctx, m.get(k_cidrset), k_cidrset, m.key_range(k_cidrset))) {
     size_t errors = ctx.diags.error_count();  // an unmodeled cidrGroupRef is only a warning
     if (auto p = cidr_peer(ctx, c, m.key_range(k_cidrset), true)) peers.push_back(std::move(*p));
     else if (ctx.diags.error_count() > errors) ok = false;
   }
-  for (const YAML::Node& e : list_items(ctx, m.get(k_entities), k_entities, m.key_range(k_entities))) {
+  for (const doc::Node& e : list_items(ctx, m.get(k_entities), k_entities, m.key_range(k_entities))) {
     size_t errors = ctx.diags.error_count();
     if (auto p = entity_peer(ctx, e, m.key_range(k_entities), rc.scope)) peers.push_back(std::move(*p));
     else if (ctx.diags.error_count() > errors) ok = false;
   }
-  for (const YAML::Node& f : list_items(ctx, m.get("toFQDNs"), "toFQDNs", m.key_range("toFQDNs"))) {
+  for (const doc::Node& f : list_items(ctx, m.get("toFQDNs"), "toFQDNs", m.key_range("toFQDNs"))) {
     if (auto p = fqdn_peer(ctx, f, m.key_range("toFQDNs"))) peers.push_back(std::move(*p));
     else ok = false;
   }
@@ -211,7 +211,7 @@ void parse_item(Ctx& ctx, const RuleCtx& rc, const Section& sec, const YAML::Nod
   if (!ok || ctx.exhausted) return;
 
   auto non_empty = [&](const char* k) {
-    YAML::Node v = m.get(k);
+    doc::Node v = m.get(k);
     return v.IsDefined() && v.IsSequence() && v.size() > 0;
   };
   bool has_l4 = non_empty("toPorts") || non_empty("icmps");
@@ -240,7 +240,7 @@ void parse_item(Ctx& ctx, const RuleCtx& rc, const Section& sec, const YAML::Nod
 }
 
 /// One Cilium rule (the `spec`, or one entry of `specs`).
-void parse_rule(Ctx& ctx, const ObjectMeta& meta, const CiliumScope& scope, const YAML::Node& node,
+void parse_rule(Ctx& ctx, const ObjectMeta& meta, const CiliumScope& scope, const doc::Node& node,
                 SourceRange fallback) {
   Map spec(ctx, node, meta.kind + " spec", fallback);
   if (!spec.valid()) return;
@@ -309,11 +309,11 @@ void parse_rule(Ctx& ctx, const ObjectMeta& meta, const CiliumScope& scope, cons
   size_t counts[2] = {0, 0};
   SourceRange iso_range[2] = {rc.subject.range, rc.subject.range};
   for (const Section& sec : kSections) {
-    std::vector<YAML::Node> items = list_items(ctx, spec.get(sec.key), sec.key, spec.key_range(sec.key));
+    std::vector<doc::Node> items = list_items(ctx, spec.get(sec.key), sec.key, spec.key_range(sec.key));
     int d = sec.dir == Direction::Ingress ? 0 : 1;
     if (!items.empty() && counts[d] == 0) iso_range[d] = spec.key_range(sec.key);
     counts[d] += items.size();
-    for (const YAML::Node& item : items)
+    for (const doc::Node& item : items)
       if (!ctx.exhausted) parse_item(ctx, rc, sec, item, spec.key_range(sec.key));
   }
   if (rc.sink != &ctx.out) return;
@@ -343,7 +343,7 @@ void parse_cilium_policy(Ctx& ctx, const Map& obj, const ObjectMeta& meta, bool 
     return;
   }
   if (has_spec) parse_rule(ctx, meta, scope, obj.get("spec"), obj.key_range("spec"));
-  for (const YAML::Node& r : list_items(ctx, obj.get("specs"), "specs", obj.key_range("specs")))
+  for (const doc::Node& r : list_items(ctx, obj.get("specs"), "specs", obj.key_range("specs")))
     if (!ctx.exhausted) parse_rule(ctx, meta, scope, r, obj.key_range("specs"));
 }
 

@@ -53,7 +53,7 @@ constexpr IcmpName kIcmpNames[] = {
 
 /// One PortProtocol {port, endPort, protocol}. Port "0" means every port.
 /// `dropped` is set (without an error) for entries moat cannot represent.
-std::optional<PortMatch> parse_port_protocol(Ctx& ctx, const YAML::Node& node, SourceRange fallback, bool* dropped) {
+std::optional<PortMatch> parse_port_protocol(Ctx& ctx, const doc::Node& node, SourceRange fallback, bool* dropped) {
   Map m(ctx, node, "a toPorts ports entry", fallback);
   if (!m.valid()) return std::nullopt;
   m.check({"port", "endPort", "protocol"});
@@ -82,13 +82,13 @@ std::optional<PortMatch> parse_port_protocol(Ctx& ctx, const YAML::Node& node, S
     pm.proto = *proto;
   }
   if (!m.require("port")) return std::nullopt;
-  YAML::Node port = m.get("port");
+  doc::Node port = m.get("port");
   SourceRange pr = m.value_range("port");
   if (!port.IsScalar()) {
     ctx.diags.report(Code::E202, pr, "port must be a number or a port name, not " + describe(port));
     return std::nullopt;
   }
-  std::string text = port.Scalar();
+  std::string text(port.Scalar());
   auto num = parse_decimal(text);
   if (num) {
     if (*num > 65535) {
@@ -101,7 +101,7 @@ std::optional<PortMatch> parse_port_protocol(Ctx& ctx, const YAML::Node& node, S
     // Cilium lower-cases port names before comparing them (PortProtocol.Sanitize).
     std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
     if (auto why = check_port_name(text)) {
-      ctx.diags.report(Code::E303, pr, "port '" + port.Scalar() + "' is neither a number nor a valid port name: " + *why);
+      ctx.diags.report(Code::E303, pr, "port '" + std::string(port.Scalar()) + "' is neither a number nor a valid port name: " + *why);
       return std::nullopt;
     }
     pm.name = text;
@@ -138,7 +138,7 @@ std::optional<PortMatch> parse_port_protocol(Ctx& ctx, const YAML::Node& node, S
   return pm;
 }
 
-std::optional<HttpRule> parse_http_rule(Ctx& ctx, const YAML::Node& node, SourceRange fallback) {
+std::optional<HttpRule> parse_http_rule(Ctx& ctx, const doc::Node& node, SourceRange fallback) {
   Map m(ctx, node, "an http rule", fallback);
   if (!m.valid()) return std::nullopt;
   m.check({"method", "path", "host", "headers", "headerMatches"});
@@ -154,12 +154,12 @@ std::optional<HttpRule> parse_http_rule(Ctx& ctx, const YAML::Node& node, Source
   // looks at them: say so rather than let a reader think they were checked.
   m.unmodeled("headers", "header requirements are not checked; verdicts and the printed L7 condition leave them out");
   m.unmodeled("headerMatches", "header requirements are not checked; verdicts and the printed L7 condition leave them out");
-  for (const YAML::Node& hd : list_items(ctx, m.get("headers"), "headers", m.key_range("headers"))) {
+  for (const doc::Node& hd : list_items(ctx, m.get("headers"), "headers", m.key_range("headers"))) {
     auto v = strict_string(ctx, hd, "a header", m.key_range("headers"));
     if (!v) return std::nullopt;
     h.headers.push_back(*v);
   }
-  for (const YAML::Node& hm : list_items(ctx, m.get("headerMatches"), "headerMatches", m.key_range("headerMatches"))) {
+  for (const doc::Node& hm : list_items(ctx, m.get("headerMatches"), "headerMatches", m.key_range("headerMatches"))) {
     Map x(ctx, hm, "a headerMatches entry", m.key_range("headerMatches"));
     if (!x.valid()) return std::nullopt;
     x.check({"name", "value", "secret", "mismatch"});
@@ -180,7 +180,7 @@ std::optional<HttpRule> parse_http_rule(Ctx& ctx, const YAML::Node& node, Source
 }
 
 /// `rules:` of one toPorts entry.
-bool parse_l7(Ctx& ctx, const YAML::Node& node, SourceRange fallback, Direction dir, PortGroup& group) {
+bool parse_l7(Ctx& ctx, const doc::Node& node, SourceRange fallback, Direction dir, PortGroup& group) {
   Map m(ctx, node, "toPorts rules", fallback);
   if (!m.valid()) return false;
   m.check({"http", "dns", "kafka", "l7proto", "l7"});
@@ -191,16 +191,16 @@ bool parse_l7(Ctx& ctx, const YAML::Node& node, SourceRange fallback, Direction 
     ctx.diags.report(Code::E207, m.range(), "one toPorts entry may carry only one kind of L7 rules (Cilium rejects more)");
     return false;
   }
-  for (const YAML::Node& r : list_items(ctx, m.get("http"), "http rules", m.key_range("http"))) {
+  for (const doc::Node& r : list_items(ctx, m.get("http"), "http rules", m.key_range("http"))) {
     if (auto h = parse_http_rule(ctx, r, m.key_range("http"))) group.http.push_back(std::move(*h));
     else ok = false;
   }
-  std::vector<YAML::Node> dns = list_items(ctx, m.get("dns"), "dns rules", m.key_range("dns"));
+  std::vector<doc::Node> dns = list_items(ctx, m.get("dns"), "dns rules", m.key_range("dns"));
   if (!dns.empty() && dir == Direction::Ingress) {
     ctx.diags.report(Code::E207, m.key_range("dns"), "DNS rules are not allowed on ingress");
     return false;
   }
-  for (const YAML::Node& r : dns) {
+  for (const doc::Node& r : dns) {
     if (auto f = parse_fqdn_match(ctx, r, "a dns rule", m.key_range("dns"))) group.dns.push_back(std::move(*f));
     else ok = false;
   }
@@ -209,7 +209,7 @@ bool parse_l7(Ctx& ctx, const YAML::Node& node, SourceRange fallback, Direction 
   return ok;
 }
 
-std::optional<PortMatch> parse_icmp_field(Ctx& ctx, const YAML::Node& node, SourceRange fallback) {
+std::optional<PortMatch> parse_icmp_field(Ctx& ctx, const doc::Node& node, SourceRange fallback) {
   Map m(ctx, node, "an icmps field", fallback);
   if (!m.valid()) return std::nullopt;
   m.check({"type", "family"});
@@ -226,7 +226,7 @@ std::optional<PortMatch> parse_icmp_field(Ctx& ctx, const YAML::Node& node, Sour
     }
   }
   if (!m.require("type")) return std::nullopt;
-  YAML::Node t = m.get("type");
+  doc::Node t = m.get("type");
   SourceRange tr = m.value_range("type");
   auto text = scalar_string(ctx, t, "type", tr);
   if (!text) return std::nullopt;
@@ -255,14 +255,14 @@ std::optional<PortMatch> parse_icmp_field(Ctx& ctx, const YAML::Node& node, Sour
 std::optional<std::vector<PortGroup>> parse_cilium_ports(Ctx& ctx, const Map& item, Direction dir, bool deny) {
   std::vector<PortGroup> groups(1);
   bool ok = true;
-  std::vector<YAML::Node> to_ports = list_items(ctx, item.get("toPorts"), "toPorts", item.key_range("toPorts"));
-  std::vector<YAML::Node> icmps = list_items(ctx, item.get("icmps"), "icmps", item.key_range("icmps"));
+  std::vector<doc::Node> to_ports = list_items(ctx, item.get("toPorts"), "toPorts", item.key_range("toPorts"));
+  std::vector<doc::Node> icmps = list_items(ctx, item.get("icmps"), "icmps", item.key_range("icmps"));
   if (!to_ports.empty() && !icmps.empty()) {
     ctx.diags.report(Code::E207, item.key_range("icmps"),
                      "icmps may only be used without toPorts in one rule (Cilium rejects this); write two rules");
     return std::nullopt;
   }
-  for (const YAML::Node& pr : to_ports) {
+  for (const doc::Node& pr : to_ports) {
     Map m(ctx, pr, "a toPorts entry", item.key_range("toPorts"));
     if (!m.valid()) {
       ok = false;
@@ -272,7 +272,7 @@ std::optional<std::vector<PortGroup>> parse_cilium_ports(Ctx& ctx, const Map& it
     else m.check({"ports", "rules", "serverNames", "listener", "originatingTLS", "terminatingTLS"});
     PortGroup group;
     bool dropped = false;
-    for (const YAML::Node& p : list_items(ctx, m.get("ports"), "ports", m.key_range("ports"))) {
+    for (const doc::Node& p : list_items(ctx, m.get("ports"), "ports", m.key_range("ports"))) {
       bool this_dropped = false;
       if (auto pm = parse_port_protocol(ctx, p, m.key_range("ports"), &this_dropped)) group.ports.push_back(std::move(*pm));
       else if (this_dropped) dropped = true;
@@ -300,14 +300,14 @@ std::optional<std::vector<PortGroup>> parse_cilium_ports(Ctx& ctx, const Map& it
       groups.push_back(std::move(group));
     }
   }
-  for (const YAML::Node& ic : icmps) {
+  for (const doc::Node& ic : icmps) {
     Map m(ctx, ic, "an icmps entry", item.key_range("icmps"));
     if (!m.valid()) {
       ok = false;
       continue;
     }
     m.check({"fields"});
-    for (const YAML::Node& f : list_items(ctx, m.get("fields"), "fields", m.key_range("fields"))) {
+    for (const doc::Node& f : list_items(ctx, m.get("fields"), "fields", m.key_range("fields"))) {
       if (auto pm = parse_icmp_field(ctx, f, m.key_range("fields"))) groups[0].ports.push_back(std::move(*pm));
       else ok = false;
     }
@@ -319,7 +319,7 @@ std::optional<std::vector<PortGroup>> parse_cilium_ports(Ctx& ctx, const Map& it
   return groups;
 }
 
-std::optional<FqdnMatch> parse_fqdn_match(Ctx& ctx, const YAML::Node& node, std::string_view what,
+std::optional<FqdnMatch> parse_fqdn_match(Ctx& ctx, const doc::Node& node, std::string_view what,
                                           SourceRange fallback) {
   Map m(ctx, node, std::string(what), fallback);
   if (!m.valid()) return std::nullopt;

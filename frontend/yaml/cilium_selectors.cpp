@@ -25,7 +25,7 @@ Peer cidr_peer(std::string_view text, SourceRange range) {
 
 } // namespace
 
-std::optional<Peer> entity_peer(Ctx& ctx, const YAML::Node& node, SourceRange fallback, const CiliumScope& scope) {
+std::optional<Peer> entity_peer(Ctx& ctx, const doc::Node& node, SourceRange fallback, const CiliumScope& scope) {
   SourceRange r = range_of(ctx, node, fallback);
   auto name = strict_string(ctx, node, "an entity", r);
   if (!name) return std::nullopt;
@@ -64,7 +64,7 @@ std::optional<Peer> entity_peer(Ctx& ctx, const YAML::Node& node, SourceRange fa
   return p;
 }
 
-std::optional<CiliumSelector> parse_cilium_selector(Ctx& ctx, const YAML::Node& node, std::string_view what,
+std::optional<CiliumSelector> parse_cilium_selector(Ctx& ctx, const doc::Node& node, std::string_view what,
                                                     SourceRange fallback) {
   auto raw = parse_label_selector(ctx, node, what, LabelFlavor::Cilium, fallback);
   if (!raw) return std::nullopt;

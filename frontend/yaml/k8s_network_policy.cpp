@@ -19,7 +19,7 @@ struct Policy {
 
 /// ipBlock {cidr, except}: except prefixes must be strictly inside cidr (the API server
 /// rejects an except equal to the cidr; validate_cidr_except checks containment).
-std::optional<Peer> parse_ip_block(Ctx& ctx, const YAML::Node& node, SourceRange fallback) {
+std::optional<Peer> parse_ip_block(Ctx& ctx, const doc::Node& node, SourceRange fallback) {
   Map m(ctx, node, "ipBlock", fallback);
   if (!m.valid()) return std::nullopt;
   m.check({"cidr", "except"});
@@ -41,7 +41,7 @@ std::optional<Peer> parse_ip_block(Ctx& ctx, const YAML::Node& node, SourceRange
   p.cidr = *cidr;
   warn_host_bits(*text, *cidr, m.value_range("cidr"), ctx.diags);
   bool ok = true;
-  for (const YAML::Node& e : list_items(ctx, m.get("except"), "ipBlock except", m.key_range("except"))) {
+  for (const doc::Node& e : list_items(ctx, m.get("except"), "ipBlock except", m.key_range("except"))) {
     SourceRange er = range_of(ctx, e, m.key_range("except"));
     auto et = strict_string(ctx, e, "an except entry", er);
     if (!et) {
@@ -70,7 +70,7 @@ std::optional<Peer> parse_ip_block(Ctx& ctx, const YAML::Node& node, SourceRange
 
 /// One `from`/`to` item. podSelector alone = the policy's namespace; namespaceSelector
 /// alone = every pod of the matching namespaces; both in one item = AND.
-std::optional<Peer> parse_peer(Ctx& ctx, const Policy& pol, const YAML::Node& node, std::string_view what,
+std::optional<Peer> parse_peer(Ctx& ctx, const Policy& pol, const doc::Node& node, std::string_view what,
                                SourceRange fallback) {
   Map m(ctx, node, std::string(what), fallback);
   if (!m.valid()) return std::nullopt;
@@ -118,7 +118,7 @@ std::optional<Peer> parse_peer(Ctx& ctx, const Policy& pol, const YAML::Node& no
 
 /// One `ports` item: protocol (TCP default; TCP, UDP, SCTP exactly), port (number or
 /// IANA name), endPort (numeric port only, >= port).
-std::optional<PortMatch> parse_port(Ctx& ctx, const YAML::Node& node, SourceRange fallback) {
+std::optional<PortMatch> parse_port(Ctx& ctx, const doc::Node& node, SourceRange fallback) {
   Map m(ctx, node, "a ports entry", fallback);
   if (!m.valid()) return std::nullopt;
   m.check({"protocol", "port", "endPort"});
@@ -139,7 +139,7 @@ std::optional<PortMatch> parse_port(Ctx& ctx, const YAML::Node& node, SourceRang
   bool has_port = m.has("port") && !is_null(m.get("port"));
   bool has_end = m.has("endPort") && !is_null(m.get("endPort"));
   if (has_port) {
-    YAML::Node port = m.get("port");
+    doc::Node port = m.get("port");
     SourceRange pr = m.value_range("port");
     if (!port.IsScalar()) {
       ctx.diags.report(Code::E202, pr, "port must be a number or a port name, not " + describe(port));
@@ -148,19 +148,19 @@ std::optional<PortMatch> parse_port(Ctx& ctx, const YAML::Node& node, SourceRang
     auto num = is_plain(port) ? parse_decimal(port.Scalar()) : std::nullopt;
     if (num) {
       if (*num < 1 || *num > 65535) {
-        ctx.diags.report(Code::E303, pr, "port " + port.Scalar() + " is outside 1-65535");
+        ctx.diags.report(Code::E303, pr, "port " + std::string(port.Scalar()) + " is outside 1-65535");
         return std::nullopt;
       }
       pm.lo = pm.hi = static_cast<uint16_t>(*num);
     } else {
       if (!is_plain(port) && parse_decimal(port.Scalar())) {
         ctx.diags.report(Code::E202, pr,
-                         "port \"" + port.Scalar() + "\" is a quoted string, which the API server reads as a port "
+                         "port \"" + std::string(port.Scalar()) + "\" is a quoted string, which the API server reads as a port "
                                                      "name; write it without quotes");
         return std::nullopt;
       }
       if (auto why = check_port_name(port.Scalar())) {
-        ctx.diags.report(Code::E303, pr, "port '" + port.Scalar() + "' is neither a number in 1-65535 nor a valid port name: " + *why);
+        ctx.diags.report(Code::E303, pr, "port '" + std::string(port.Scalar()) + "' is neither a number in 1-65535 nor a valid port name: " + *why);
         return std::nullopt;
       }
       pm.name = port.Scalar();
@@ -193,7 +193,7 @@ std::optional<PortMatch> parse_port(Ctx& ctx, const YAML::Node& node, SourceRang
 
 /// One ingress/egress item: every (item x peer) is one allow rule; `from`/`to` omitted or
 /// empty means every peer (so `ingress: [{}]` allows everything).
-void parse_rule_item(Ctx& ctx, const Policy& pol, Direction dir, const YAML::Node& node, SourceRange fallback,
+void parse_rule_item(Ctx& ctx, const Policy& pol, Direction dir, const doc::Node& node, SourceRange fallback,
                      Module& sink) {
   const char* peers_key = dir == Direction::Ingress ? "from" : "to";
   std::string what = std::string("an ") + to_string(dir) + " rule";
@@ -203,14 +203,14 @@ void parse_rule_item(Ctx& ctx, const Policy& pol, Direction dir, const YAML::Nod
 
   std::vector<PortMatch> ports;
   bool ok = true;
-  for (const YAML::Node& p : list_items(ctx, m.get("ports"), "ports", m.key_range("ports"))) {
+  for (const doc::Node& p : list_items(ctx, m.get("ports"), "ports", m.key_range("ports"))) {
     if (auto pm = parse_port(ctx, p, m.key_range("ports"))) ports.push_back(std::move(*pm));
     else ok = false;
   }
 
   std::vector<Peer> peers;
-  std::vector<YAML::Node> items = list_items(ctx, m.get(peers_key), peers_key, m.key_range(peers_key));
-  for (const YAML::Node& item : items) {
+  std::vector<doc::Node> items = list_items(ctx, m.get(peers_key), peers_key, m.key_range(peers_key));
+  for (const doc::Node& item : items) {
     if (auto p = parse_peer(ctx, pol, item, std::string("a '") + peers_key + "' peer", m.key_range(peers_key)))
       peers.push_back(std::move(*p));
     else
@@ -262,9 +262,9 @@ void parse_network_policy(Ctx& ctx, const Map& obj, const ObjectMeta& meta) {
   bool isolate[2] = {false, false};
   SourceRange iso_range[2] = {spec.has("ingress") ? spec.key_range("ingress") : subj_range,
                               spec.has("egress") ? spec.key_range("egress") : subj_range};
-  std::vector<YAML::Node> types = list_items(ctx, spec.get("policyTypes"), "policyTypes", spec.key_range("policyTypes"));
+  std::vector<doc::Node> types = list_items(ctx, spec.get("policyTypes"), "policyTypes", spec.key_range("policyTypes"));
   bool ok = true;
-  for (const YAML::Node& t : types) {
+  for (const doc::Node& t : types) {
     SourceRange tr = range_of(ctx, t, spec.key_range("policyTypes"));
     auto s = strict_string(ctx, t, "a policyTypes entry", tr);
     if (!s) {
@@ -278,8 +278,8 @@ void parse_network_policy(Ctx& ctx, const Map& obj, const ObjectMeta& meta) {
       ok = false;
     }
   }
-  std::vector<YAML::Node> ingress = list_items(ctx, spec.get("ingress"), "ingress", spec.key_range("ingress"));
-  std::vector<YAML::Node> egress = list_items(ctx, spec.get("egress"), "egress", spec.key_range("egress"));
+  std::vector<doc::Node> ingress = list_items(ctx, spec.get("ingress"), "ingress", spec.key_range("ingress"));
+  std::vector<doc::Node> egress = list_items(ctx, spec.get("egress"), "egress", spec.key_range("egress"));
   if (types.empty()) {
     isolate[0] = true;
     isolate[1] = !egress.empty();
@@ -298,13 +298,13 @@ void parse_network_policy(Ctx& ctx, const Map& obj, const ObjectMeta& meta) {
   // Kubernetes ignores the rules of a direction missing from policyTypes (they would
   // otherwise open holes when another policy isolates that direction). They are still
   // checked, so a mistake there is not silently accepted, then dropped with a warning.
-  const std::vector<YAML::Node>* sections[2] = {&ingress, &egress};
+  const std::vector<doc::Node>* sections[2] = {&ingress, &egress};
   for (int d = 0; d < 2; ++d) {
     Direction dir = d == 0 ? Direction::Ingress : Direction::Egress;
     const char* key = d == 0 ? "ingress" : "egress";
     Module scratch;
     Module& sink = isolate[d] ? ctx.out : scratch;
-    for (const YAML::Node& item : *sections[d])
+    for (const doc::Node& item : *sections[d])
       if (!ctx.exhausted) parse_rule_item(ctx, pol, dir, item, spec.key_range(key), sink);
     if (!isolate[d] && !sections[d]->empty())
       ctx.diags.report(Code::W208, spec.key_range(key),

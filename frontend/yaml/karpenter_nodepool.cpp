@@ -10,7 +10,7 @@ namespace moat::yamlfe {
 
 namespace {
 
-std::optional<Taint> parse_taint(Ctx& ctx, const YAML::Node& node, std::string_view what, SourceRange fallback) {
+std::optional<Taint> parse_taint(Ctx& ctx, const doc::Node& node, std::string_view what, SourceRange fallback) {
   Map m(ctx, node, std::string("a ") + std::string(what) + " entry", fallback);
   if (!m.valid()) return std::nullopt;
   m.check({"key", "value", "effect", "timeAdded"});
@@ -47,7 +47,7 @@ std::optional<Taint> parse_taint(Ctx& ctx, const YAML::Node& node, std::string_v
 
 /// A NodeSelectorRequirement. Gt/Lt (numeric comparisons) have no IR operator: the node
 /// must carry the key, so they are kept as Exists with a note.
-std::optional<LabelRequirement> parse_requirement(Ctx& ctx, const YAML::Node& node, SourceRange fallback) {
+std::optional<LabelRequirement> parse_requirement(Ctx& ctx, const doc::Node& node, SourceRange fallback) {
   Map m(ctx, node, "a requirements entry", fallback);
   if (!m.valid()) return std::nullopt;
   m.check({"key", "operator", "values", "minValues"});
@@ -63,7 +63,7 @@ std::optional<LabelRequirement> parse_requirement(Ctx& ctx, const YAML::Node& no
     ctx.diags.report(Code::E306, m.value_range("key"), "invalid requirement key '" + r.key + "': " + *why);
     ok = false;
   }
-  for (const YAML::Node& v : list_items(ctx, m.get("values"), "values", m.key_range("values"))) {
+  for (const doc::Node& v : list_items(ctx, m.get("values"), "values", m.key_range("values"))) {
     auto s = strict_string(ctx, v, "a requirement value", m.key_range("values"));
     if (!s) {
       ok = false;
@@ -119,7 +119,7 @@ std::optional<LabelRequirement> parse_requirement(Ctx& ctx, const YAML::Node& no
 }
 
 /// Flattens scalars of a small tree into "a.b[0].c" -> value.
-void flatten(Ctx& ctx, const YAML::Node& node, const std::string& prefix, std::map<std::string, std::string>& out,
+void flatten(Ctx& ctx, const doc::Node& node, const std::string& prefix, std::map<std::string, std::string>& out,
              int depth) {
   if (depth > 8 || ctx.exhausted) return;
   if (node.IsScalar()) {
@@ -130,7 +130,7 @@ void flatten(Ctx& ctx, const YAML::Node& node, const std::string& prefix, std::m
   } else if (node.IsMap()) {
     if (!ctx.spend(node.size(), node)) return;
     for (const auto& kv : node)
-      if (kv.first.IsScalar()) flatten(ctx, kv.second, prefix + (prefix.empty() ? "" : ".") + kv.first.Scalar(), out, depth + 1);
+      if (kv.first.IsScalar()) flatten(ctx, kv.second, prefix + (prefix.empty() ? "" : ".") + std::string(kv.first.Scalar()), out, depth + 1);
   }
 }
 
@@ -144,7 +144,7 @@ void parse_disruption(Ctx& ctx, const Map& spec, NodePool& pool) {
       ctx.diags.report(Code::E202, d.value_range("consolidationPolicy"),
                        "consolidationPolicy must be WhenEmpty or WhenEmptyOrUnderutilized, not '" + *p + "'");
   }
-  for (const YAML::Node& b : list_items(ctx, d.get("budgets"), "budgets", d.key_range("budgets"))) {
+  for (const doc::Node& b : list_items(ctx, d.get("budgets"), "budgets", d.key_range("budgets"))) {
     Map bm(ctx, b, "a disruption budget", d.key_range("budgets"));
     bm.check({"nodes", "schedule", "duration", "reasons"});
   }
@@ -181,15 +181,15 @@ void parse_nodepool(Ctx& ctx, const Map& obj, const ObjectMeta& meta) {
   if (!tspec.valid()) return;
   tspec.check({"nodeClassRef", "taints", "startupTaints", "requirements", "expireAfter", "terminationGracePeriod",
                "kubelet"});
-  for (const YAML::Node& r : list_items(ctx, tspec.get("requirements"), "requirements", tspec.key_range("requirements"))) {
+  for (const doc::Node& r : list_items(ctx, tspec.get("requirements"), "requirements", tspec.key_range("requirements"))) {
     if (auto req = parse_requirement(ctx, r, tspec.key_range("requirements"))) pool.requirements.push_back(std::move(*req));
     else ok = false;
   }
-  for (const YAML::Node& t : list_items(ctx, tspec.get("taints"), "taints", tspec.key_range("taints"))) {
+  for (const doc::Node& t : list_items(ctx, tspec.get("taints"), "taints", tspec.key_range("taints"))) {
     if (auto taint = parse_taint(ctx, t, "taints", tspec.key_range("taints"))) pool.taints.push_back(std::move(*taint));
     else ok = false;
   }
-  for (const YAML::Node& t : list_items(ctx, tspec.get("startupTaints"), "startupTaints", tspec.key_range("startupTaints"))) {
+  for (const doc::Node& t : list_items(ctx, tspec.get("startupTaints"), "startupTaints", tspec.key_range("startupTaints"))) {
     if (auto taint = parse_taint(ctx, t, "startupTaints", tspec.key_range("startupTaints")))
       pool.startup_taints.push_back(std::move(*taint));
     else ok = false;

@@ -39,7 +39,7 @@ bool validate_value(Ctx& ctx, std::string_view key, std::string_view value, Sour
 }
 
 /// A label value: a string; null reads as "" (as Go's JSON decoding does).
-std::optional<std::string> label_value(Ctx& ctx, const YAML::Node& v, std::string_view what, SourceRange fallback) {
+std::optional<std::string> label_value(Ctx& ctx, const doc::Node& v, std::string_view what, SourceRange fallback) {
   if (is_null(v)) return std::string();
   return strict_string(ctx, v, what, fallback);
 }
@@ -56,7 +56,7 @@ std::pair<std::string, std::string> split_label_source(std::string_view key) {
   return {"", std::string(key)};
 }
 
-std::optional<std::vector<LabelEntry>> parse_label_map(Ctx& ctx, const YAML::Node& node, std::string_view what,
+std::optional<std::vector<LabelEntry>> parse_label_map(Ctx& ctx, const doc::Node& node, std::string_view what,
                                                        LabelFlavor flavor, SourceRange fallback) {
   Map m(ctx, node, std::string(what), fallback);
   if (!m.valid()) return std::nullopt;
@@ -80,7 +80,7 @@ std::optional<std::vector<LabelEntry>> parse_label_map(Ctx& ctx, const YAML::Nod
   return out;
 }
 
-std::optional<LabelSelector> parse_label_selector(Ctx& ctx, const YAML::Node& node, std::string_view what,
+std::optional<LabelSelector> parse_label_selector(Ctx& ctx, const doc::Node& node, std::string_view what,
                                                   LabelFlavor flavor, SourceRange fallback) {
   Map m(ctx, node, std::string(what), fallback);
   if (!m.valid()) return std::nullopt;
@@ -98,7 +98,7 @@ std::optional<LabelSelector> parse_label_selector(Ctx& ctx, const YAML::Node& no
   }
 
   std::string expr_what = std::string(what) + " matchExpressions";
-  for (const YAML::Node& item : list_items(ctx, m.get("matchExpressions"), expr_what, m.key_range("matchExpressions"))) {
+  for (const doc::Node& item : list_items(ctx, m.get("matchExpressions"), expr_what, m.key_range("matchExpressions"))) {
     Map x(ctx, item, "an entry of " + expr_what, m.key_range("matchExpressions"));
     if (!x.valid()) {
       ok = false;
@@ -134,7 +134,7 @@ std::optional<LabelSelector> parse_label_selector(Ctx& ctx, const YAML::Node& no
       continue;
     }
     good = validate_key(ctx, req.key, flavor, x.value_range("key"), what);
-    for (const YAML::Node& v : list_items(ctx, x.get("values"), "values", x.key_range("values"))) {
+    for (const doc::Node& v : list_items(ctx, x.get("values"), "values", x.key_range("values"))) {
       auto s = label_value(ctx, v, "a selector value", x.key_range("values"));
       if (!s) {
         good = false;

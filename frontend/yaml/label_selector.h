@@ -22,13 +22,13 @@ struct LabelEntry {
   std::string key, value;
   SourceRange range;
 };
-std::optional<std::vector<LabelEntry>> parse_label_map(Ctx& ctx, const YAML::Node& node, std::string_view what,
+std::optional<std::vector<LabelEntry>> parse_label_map(Ctx& ctx, const doc::Node& node, std::string_view what,
                                                        LabelFlavor flavor, SourceRange fallback);
 
 /// {matchLabels, matchExpressions}: matchLabels become In with one value; expressions are
 /// checked for operator and values (E310). Keys are returned as written (with any source
 /// prefix). nullopt when the selector is invalid (diagnostics reported).
-std::optional<LabelSelector> parse_label_selector(Ctx& ctx, const YAML::Node& node, std::string_view what,
+std::optional<LabelSelector> parse_label_selector(Ctx& ctx, const doc::Node& node, std::string_view what,
                                                   LabelFlavor flavor, SourceRange fallback);
 
 } // namespace moat::yamlfe

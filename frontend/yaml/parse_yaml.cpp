@@ -1,13 +1,11 @@
-// The YAML driver: guards against hostile input (nesting, alias bombs, yaml-cpp
-// exceptions), splits multi-document files, unwraps `kind: List`, and dispatches each
-// object to the parser of its kind, after checking its metadata as the API server does.
-// Policy-like kinds moat does not model get W212; other kinds are skipped quietly.
+// The YAML/JSON driver: reads a file into the document tree (doc.h: syntax, nesting and
+// duplicate keys checked there), bounds the work per document against alias bombs,
+// unwraps `kind: List`, and dispatches each object to the parser of its kind, after
+// checking its metadata as the API server does. Policy-like kinds moat does not model get
+// W212; other kinds are skipped quietly.
 #include <algorithm>
 #include <cctype>
-#include <sstream>
 #include <string_view>
-
-#include <yaml-cpp/eventhandler.h>
 
 #include "frontend/frontend.h"
 #include "frontend/k8s/kube_reader.h"
@@ -32,145 +30,8 @@ namespace {
 
 using namespace yamlfe;
 
-/// yaml-cpp recurses once per nesting level; far below its own guard (2000) and any stack
-/// limit, and far above what any real manifest needs (CRD schemas stay under 60).
-constexpr size_t kMaxNesting = 256;
 /// `kind: List` inside `kind: List` is legal; a chain this deep is not a real manifest.
 constexpr int kMaxListDepth = 8;
-
-struct DepthProblem {
-  uint32_t line, col;
-};
-
-/// Estimates the nesting depth of YAML text without parsing it: block indentation levels,
-/// compact `- - -` sequences and flow brackets, skipping comments, quoted scalars and
-/// block scalars. Returns where the depth first exceeds kMaxNesting.
-std::optional<DepthProblem> find_deep_nesting(std::string_view text) {
-  std::vector<size_t> indents;  // block structure: indentation of enclosing lines
-  size_t flow = 0;
-  char quote = 0;
-  bool in_block_scalar = false;
-  size_t block_scalar_indent = 0;
-  uint32_t line_no = 0;
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string_view::npos) eol = text.size();
-    std::string_view line = text.substr(pos, eol - pos);
-    ++line_no;
-    pos = eol + 1;
-    size_t indent = line.find_first_not_of(' ');
-    bool blank = indent == std::string_view::npos || line[indent] == '\r';
-    if (in_block_scalar) {
-      if (blank || indent > block_scalar_indent) continue;
-      in_block_scalar = false;
-    }
-    if (blank) {
-      if (eol == text.size()) break;
-      continue;
-    }
-    size_t block_depth = 0;
-    size_t i = indent;
-    if (flow == 0 && quote == 0) {
-      if (line[indent] == '#') continue;
-      if (indent == 0 && (line.substr(0, 3) == "---" || line.substr(0, 3) == "...")) {
-        indents.clear();
-        i = 3;
-      } else {
-        while (!indents.empty() && indents.back() >= indent) indents.pop_back();
-        indents.push_back(indent);
-        while (i + 1 < line.size() && line[i] == '-' && (line[i + 1] == ' ' || line[i + 1] == '\t')) {
-          ++block_depth;
-          i += 2;
-          while (i < line.size() && line[i] == ' ') ++i;
-        }
-      }
-      block_depth += indents.size();
-      if (block_depth > kMaxNesting) return DepthProblem{line_no, static_cast<uint32_t>(indent + 1)};
-    }
-    char prev = ' ';
-    size_t last_content = i;
-    for (; i < line.size(); ++i) {
-      char c = line[i];
-      if (quote) {
-        if (quote == '"' && c == '\\') {
-          ++i;
-          continue;
-        }
-        if (c == quote) {
-          if (quote == '\'' && i + 1 < line.size() && line[i + 1] == '\'') {
-            ++i;
-            continue;
-          }
-          quote = 0;
-        }
-        prev = c;
-        continue;
-      }
-      if (c == '#' && (prev == ' ' || prev == '\t')) break;
-      if ((c == '"' || c == '\'') && (prev == ' ' || prev == '\t' || prev == '[' || prev == '{' || prev == ',' ||
-                                      prev == ':' || prev == '-' || prev == '?')) {
-        // Only a quote at the start of a scalar opens a quoted scalar ("don't" does not).
-        quote = c;
-      } else if (c == '[' || c == '{') {
-        if (++flow + block_depth > kMaxNesting) return DepthProblem{line_no, static_cast<uint32_t>(i + 1)};
-      } else if ((c == ']' || c == '}') && flow > 0) {
-        --flow;
-      }
-      if (c != ' ' && c != '\t' && c != '\r') last_content = i;
-      prev = c;
-    }
-    // A block scalar header (`key: |`, `- >-`) makes the following deeper lines plain text.
-    if (flow == 0 && quote == 0) {
-      size_t j = last_content + 1;
-      while (j > 0 && (std::isdigit(static_cast<unsigned char>(line[j - 1])) || line[j - 1] == '-' || line[j - 1] == '+'))
-        --j;
-      if (j > 0 && (line[j - 1] == '|' || line[j - 1] == '>') &&
-          (j == 1 || line[j - 2] == ' ' || line[j - 2] == '\t')) {
-        in_block_scalar = true;
-        block_scalar_indent = indent;
-      }
-    }
-    if (eol == text.size()) break;
-  }
-  return std::nullopt;
-}
-
-/// A document of a multi-document file: its text and the 0-based line it starts at.
-struct Chunk {
-  std::string_view text;
-  uint32_t first_line;
-};
-
-/// Splits at `---` lines (column 0), so one broken document does not hide the others.
-/// A document marker is only ever at column 0, and block scalars cannot contain one.
-std::vector<Chunk> split_documents(std::string_view text) {
-  std::vector<Chunk> out;
-  size_t start = 0, pos = 0;
-  uint32_t line = 0, start_line = 0;
-  bool has_content = false;  // the current chunk has more than comments and directives
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string_view::npos) eol = text.size();
-    std::string_view l = text.substr(pos, eol - pos);
-    bool marker = l.substr(0, 3) == "---" && (l.size() == 3 || l[3] == ' ' || l[3] == '\t' || l[3] == '\r');
-    if (marker && has_content) {
-      out.push_back(Chunk{text.substr(start, pos - start), start_line});
-      start = pos, start_line = line;
-      has_content = false;
-    }
-    if (marker) {
-      has_content = l.find_first_not_of(" \t\r", 3) != std::string_view::npos;
-    } else {
-      size_t first = l.find_first_not_of(" \t\r");
-      if (first != std::string_view::npos && l[first] != '#' && l[first] != '%') has_content = true;
-    }
-    pos = eol + 1;
-    ++line;
-  }
-  if (start < text.size()) out.push_back(Chunk{text.substr(start), start_line});
-  return out;
-}
 
 /// The group of an apiVersion: "networking.k8s.io/v1" -> "networking.k8s.io"; "v1" -> "".
 std::string_view api_group(std::string_view api_version) {
@@ -178,7 +39,7 @@ std::string_view api_group(std::string_view api_version) {
   return slash == std::string_view::npos ? std::string_view() : api_version.substr(0, slash);
 }
 
-void handle_object(Ctx& ctx, const YAML::Node& doc, int list_depth, const std::string& default_kind,
+void handle_object(Ctx& ctx, const doc::Node& doc, int list_depth, const std::string& default_kind,
                    const std::string& default_api);
 
 bool ends_with(std::string_view s, std::string_view suffix) {
@@ -194,7 +55,7 @@ void handle_list(Ctx& ctx, const Map& obj, const std::string& kind, const std::s
   }
   obj.check({"apiVersion", "kind", "metadata", "items"});
   std::string item_kind = kind == "List" ? "" : kind.substr(0, kind.size() - 4);
-  for (const YAML::Node& item : list_items(ctx, obj.get("items"), "items", obj.key_range("items")))
+  for (const doc::Node& item : list_items(ctx, obj.get("items"), "items", obj.key_range("items")))
     if (!ctx.exhausted) handle_object(ctx, item, list_depth + 1, item_kind, kind == "List" ? "" : api);
 }
 
@@ -289,13 +150,13 @@ void begin_object_scope(Ctx& ctx, const Map& obj) {
   std::vector<Code> codes;
   // Lookups on const nodes only: they never add keys, and a missing one is an undefined node
   // (never assigned from: yaml-cpp throws on assigning an undefined node).
-  const YAML::Node md = obj.get("metadata");
+  const doc::Node md = obj.get("metadata");
   if (!md.IsDefined() || !md.IsMap()) return ctx.diags.begin_object(ctx.file, obj.range().line, {});
-  const YAML::Node annotations = md["annotations"];
+  const doc::Node annotations = md["annotations"];
   if (!annotations.IsDefined() || !annotations.IsMap()) return ctx.diags.begin_object(ctx.file, obj.range().line, {});
-  const YAML::Node value = annotations["moat.dev/disable"];
+  const doc::Node value = annotations["moat.dev/disable"];
   if (value.IsDefined() && value.IsScalar()) {
-    const std::string text = value.Scalar();
+    const std::string text(value.Scalar());
     SourceRange at = range_of(ctx, value, obj.range());
     size_t i = 0;
     while (i < text.size()) {
@@ -316,7 +177,7 @@ void begin_object_scope(Ctx& ctx, const Map& obj) {
   ctx.diags.begin_object(ctx.file, obj.range().line, std::move(codes));
 }
 
-void handle_object(Ctx& ctx, const YAML::Node& doc, int list_depth, const std::string& default_kind,
+void handle_object(Ctx& ctx, const doc::Node& doc, int list_depth, const std::string& default_kind,
                    const std::string& default_api) {
   if (is_null(doc)) return;  // an empty document (a trailing `---`, a comment-only file)
   if (!doc.IsMap()) {
@@ -421,125 +282,27 @@ void handle_object(Ctx& ctx, const YAML::Node& doc, int list_depth, const std::s
   }
 }
 
-/// Counts documents without building nodes. yaml-cpp 0.7 never consumes a stray ','
-/// at document level (`,a` or `a: b` + newline + `, c`) and would return empty documents
-/// forever from LoadAll; a chunk holds one document per marker line plus one, so more
-/// than that means the parser is stuck, and the mark says where.
-class DocumentCounter : public YAML::EventHandler {
-public:
-  YAML::Mark last_start;
-  void OnDocumentStart(const YAML::Mark& mark) override { last_start = mark; }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-};
-
-/// Returns false (with E201) when yaml-cpp would not terminate on this chunk.
-bool parser_terminates(Ctx& ctx, const Chunk& chunk) {
-  size_t markers = 0;
-  for (size_t pos = 0; pos < chunk.text.size();) {
-    std::string_view rest = chunk.text.substr(pos);
-    if (rest.substr(0, 3) == "---" || rest.substr(0, 3) == "...") ++markers;
-    size_t eol = rest.find('\n');
-    if (eol == std::string_view::npos) break;
-    pos += eol + 1;
-  }
-  std::istringstream in{std::string(chunk.text)};
-  YAML::Parser parser(in);
-  DocumentCounter counter;
-  size_t docs = 0;
-  while (docs <= markers + 1 && parser.HandleNextDocument(counter)) ++docs;
-  if (docs <= markers + 1) return true;
-  SourceRange at = range_of_mark(ctx, counter.last_start);
-  std::string_view line = ctx.sm.line_text(ctx.file, at.line);
-  char c = at.col >= 1 && at.col <= line.size() ? line[at.col - 1] : '?';
-  ctx.diags.report(Code::E201, at, std::string("invalid YAML: unexpected '") + c + "' here");
-  return false;
-}
-
-/// Parses one chunk; nullopt (with E201) where yaml-cpp fails or would never finish.
-std::optional<std::vector<YAML::Node>> load_chunk(Ctx& ctx, const Chunk& chunk) {
-  try {
-    if (!parser_terminates(ctx, chunk)) return std::nullopt;
-    return YAML::LoadAll(std::string(chunk.text));
-  } catch (const YAML::Exception& e) {
-    ctx.diags.report(Code::E201, range_of_mark(ctx, e.mark), "invalid YAML: " + e.msg);
-  } catch (const std::exception& e) {
-    ctx.diags.report(Code::E201, SourceRange::at(ctx.file, ctx.line_offset + 1, 1),
-                     std::string("cannot read this document as YAML: ") + e.what());
-  }
-  return std::nullopt;
-}
-
-void parse_chunk(Ctx& ctx, const Chunk& chunk) {
-  auto docs = load_chunk(ctx, chunk);
-  if (!docs) return;
-  for (const YAML::Node& doc : *docs) {
-    if (ctx.exhausted || ctx.diags.saturated()) return;
-    try {
-      handle_object(ctx, doc, 0, "", "");
-    } catch (const YAML::Exception& e) {
-      ctx.diags.report(Code::E201, range_of_mark(ctx, e.mark), "invalid YAML: " + e.msg);
-    } catch (const std::exception& e) {
-      ctx.diags.report(Code::E201, SourceRange::at(ctx.file, ctx.line_offset + 1, 1),
-                       std::string("cannot read this document: ") + e.what());
-    }
-  }
-}
-
 } // namespace
-
-namespace yamlfe {
-
-std::optional<std::vector<Document>> load_documents(FileId file, const SourceManager& sm, Diagnostics& diags) {
-  const std::string& text = sm.text(file);
-  if (auto deep = find_deep_nesting(text)) {
-    diags.report(Code::E201, SourceRange::at(file, deep->line, deep->col),
-                 "nesting too deep: more than " + std::to_string(kMaxNesting) + " levels; not parsed");
-    return std::nullopt;
-  }
-  // A chunk at a time: yaml-cpp reads thousands of small documents faster than one file
-  // of them (measured in docs/ARCHITECTURE.md, Loading).
-  std::vector<Document> out;
-  Module unused;
-  for (const Chunk& chunk : split_documents(text)) {
-    Ctx ctx{file, sm, unused, diags};
-    ctx.line_offset = chunk.first_line;
-    auto docs = load_chunk(ctx, chunk);
-    if (!docs) return std::nullopt;
-    for (YAML::Node& doc : *docs) out.push_back(Document{std::move(doc), chunk.first_line});
-  }
-  return out;
-}
-
-} // namespace yamlfe
 
 void parse_yaml(FileId file, const SourceManager& sm, Module& out, Diagnostics& diags, const LoadOptions& opts,
                 SeenObjects* seen, KubeObjects* kube) {
   SeenObjects this_file;
   KubeObjects own;  // no caller-held objects: this file's are added to `out` at the end
   if (!kube) kube = &own;
-  const std::string& text = sm.text(file);
-  if (auto deep = find_deep_nesting(text)) {
-    diags.report(Code::E201, SourceRange::at(file, deep->line, deep->col),
-                 "nesting too deep: more than " + std::to_string(kMaxNesting) + " levels; not parsed");
-    return;
-  }
+  bool ok = true;
+  doc::Tree tree = doc::build_file(file, sm, diags, ok);
   size_t admin_before = out.admin_rules.size();
-  for (const Chunk& chunk : split_documents(text)) {
+  for (const doc::Document& d : tree.documents) {
     if (diags.saturated()) break;
     Ctx ctx{file, sm, out, diags};
     ctx.opts = &opts;
     ctx.seen = seen ? seen : &this_file;
     ctx.kube = kube;
-    ctx.line_offset = chunk.first_line;
-    ctx.max_visits = 100'000 + 2 * chunk.text.size();
-    parse_chunk(ctx, chunk);
+    ctx.line_offset = d.line_offset;
+    // Without aliases a document visits no more nodes or makes no more rules than it has
+    // bytes: the budget is a floor plus twice the size of its `---` chunk.
+    ctx.max_visits = 100'000 + 2 * d.bytes;
+    handle_object(ctx, d.node, 0, "", "");
   }
   // Every file keeps the admin tier in evaluation order, so a module is ready to judge
   // whichever way it was loaded.

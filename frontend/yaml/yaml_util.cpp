@@ -1,4 +1,4 @@
-// Ranges, typed access and field checking over yaml-cpp nodes (see yaml_util.h).
+// Ranges, typed access and field checking over document-tree nodes (see yaml_util.h).
 #include "frontend/yaml/yaml_util.h"
 
 #include <algorithm>
@@ -9,7 +9,7 @@ namespace moat::yamlfe {
 namespace {
 
 /// Length in bytes of the token that starts at `col` (0-based) of `line`.
-uint32_t token_length(std::string_view line, size_t col, const YAML::Node& node) {
+uint32_t token_length(std::string_view line, size_t col, const doc::Node& node) {
   if (col >= line.size()) return 1;
   std::string_view rest = line.substr(col);
   char c = rest.front();
@@ -30,7 +30,7 @@ uint32_t token_length(std::string_view line, size_t col, const YAML::Node& node)
     return static_cast<uint32_t>(rest.size());
   }
   if (node.IsDefined() && node.IsScalar()) {
-    const std::string& s = node.Scalar();
+    std::string_view s = node.Scalar();
     if (!s.empty() && rest.substr(0, s.size()) == s) return static_cast<uint32_t>(s.size());
   }
   if (c == '[' || c == '{' || c == '-' || c == '*' || c == '&' || c == '|' || c == '>') return 1;
@@ -80,7 +80,7 @@ bool looks_like_number(std::string_view s) {
 
 } // namespace
 
-bool Ctx::spend(size_t n, const YAML::Node& at) {
+bool Ctx::spend(size_t n, const doc::Node& at) {
   visits += n;
   if (visits > max_visits && !exhausted) {
     exhausted = true;
@@ -91,26 +91,20 @@ bool Ctx::spend(size_t n, const YAML::Node& at) {
   return !exhausted;
 }
 
-SourceRange range_of_mark(const Ctx& ctx, const YAML::Mark& mark) {
-  if (mark.is_null() || mark.line < 0 || mark.column < 0) return SourceRange::at(ctx.file, ctx.line_offset + 1, 1);
-  return SourceRange::at(ctx.file, ctx.line_offset + static_cast<uint32_t>(mark.line) + 1,
-                         static_cast<uint32_t>(mark.column) + 1);
-}
-
-SourceRange range_of(const Ctx& ctx, const YAML::Node& node, SourceRange fallback) {
+SourceRange range_of(const Ctx& ctx, const doc::Node& node, SourceRange fallback) {
   if (!node.IsDefined()) return fallback;
-  YAML::Mark m = node.Mark();
+  doc::Mark m = node.Mark();
   if (m.is_null() || m.line < 0 || m.column < 0) return fallback;
   uint32_t line = ctx.line_offset + static_cast<uint32_t>(m.line) + 1;
   uint32_t len = token_length(ctx.sm.line_text(ctx.file, line), static_cast<size_t>(m.column), node);
   return SourceRange::at(ctx.file, line, static_cast<uint32_t>(m.column) + 1, len);
 }
 
-bool is_null(const YAML::Node& node) { return !node.IsDefined() || node.IsNull(); }
+bool is_null(const doc::Node& node) { return !node.IsDefined() || node.IsNull(); }
 
-bool is_plain(const YAML::Node& node) { return node.IsDefined() && node.IsScalar() && node.Tag() == "?"; }
+bool is_plain(const doc::Node& node) { return node.IsPlain(); }
 
-bool plain_is_non_string(const YAML::Node& node) {
+bool plain_is_non_string(const doc::Node& node) {
   if (!is_plain(node)) return false;
   std::string_view s = node.Scalar();
   if (one_of(s, {"", "~", "null", "Null", "NULL"})) return true;
@@ -120,22 +114,22 @@ bool plain_is_non_string(const YAML::Node& node) {
   return looks_like_number(s);
 }
 
-std::string describe(const YAML::Node& node) {
+std::string describe(const doc::Node& node) {
   if (!node.IsDefined()) return "nothing";
   switch (node.Type()) {
-  case YAML::NodeType::Map: return "a mapping";
-  case YAML::NodeType::Sequence: return "a list";
-  case YAML::NodeType::Null: return "null";
-  case YAML::NodeType::Undefined: return "nothing";
-  case YAML::NodeType::Scalar: break;
+  case doc::NodeType::Map: return "a mapping";
+  case doc::NodeType::Sequence: return "a list";
+  case doc::NodeType::Null: return "null";
+  case doc::NodeType::Undefined: return "nothing";
+  case doc::NodeType::Scalar: break;
   }
-  std::string s = node.Scalar();
+  std::string s(node.Scalar());
   if (s.size() > 40) s = s.substr(0, 37) + "...";
   if (plain_is_non_string(node)) return "the value " + s;
   return "the string '" + s + "'";
 }
 
-Map::Map(Ctx& ctx, const YAML::Node& node, std::string what, SourceRange fallback)
+Map::Map(Ctx& ctx, const doc::Node& node, std::string what, SourceRange fallback)
     : ctx_(&ctx), node_(node), what_(std::move(what)) {
   range_ = range_of(ctx, node, fallback);
   if (is_null(node)) return;
@@ -149,19 +143,14 @@ Map::Map(Ctx& ctx, const YAML::Node& node, std::string what, SourceRange fallbac
     return;
   }
   for (const auto& kv : node) {
-    YAML::Node k = kv.first;  // copies: iterator proxies are temporaries
+    doc::Node k = kv.first;  // copies: iterator proxies are temporaries
     if (!k.IsScalar()) {
       ctx.diags.report(Code::E202, range_of(ctx, k, range_), "keys of " + what_ + " must be strings, not " + describe(k));
       continue;
     }
-    if (const Entry* prev = find(k.Scalar())) {
-      SourceRange first = range_of(ctx, prev->key_node, range_);
-      ctx.diags.report(Code::E201, range_of(ctx, k, range_),
-                       "duplicate key '" + k.Scalar() + "' in " + what_ + " (first at line " +
-                           std::to_string(first.line) + ")");
-      continue;
-    }
-    entries_.push_back(Entry{k.Scalar(), k, kv.second});
+    // The tree builder reported a repeated key (E201); the first one counts.
+    if (find(k.Scalar())) continue;
+    entries_.push_back(Entry{std::string(k.Scalar()), k, kv.second});
   }
 }
 
@@ -171,9 +160,9 @@ const Map::Entry* Map::find(std::string_view key) const {
   return nullptr;
 }
 
-YAML::Node Map::get(std::string_view key) const {
+doc::Node Map::get(std::string_view key) const {
   const Entry* e = find(key);
-  return e ? e->value : YAML::Node(YAML::NodeType::Undefined);
+  return e ? e->value : doc::Node();
 }
 
 SourceRange Map::key_range(std::string_view key) const {
@@ -225,8 +214,8 @@ bool Map::require(std::string_view key) const {
   return false;
 }
 
-std::vector<YAML::Node> list_items(Ctx& ctx, const YAML::Node& node, std::string_view what, SourceRange fallback) {
-  std::vector<YAML::Node> out;
+std::vector<doc::Node> list_items(Ctx& ctx, const doc::Node& node, std::string_view what, SourceRange fallback) {
+  std::vector<doc::Node> out;
   if (is_null(node)) return out;
   if (!node.IsSequence()) {
     ctx.diags.report(Code::E202, range_of(ctx, node, fallback),
@@ -234,22 +223,22 @@ std::vector<YAML::Node> list_items(Ctx& ctx, const YAML::Node& node, std::string
     return out;
   }
   if (!ctx.spend(node.size() + 1, node)) return out;
-  for (const YAML::Node& item : node) out.push_back(item);
+  for (const doc::Node& item : node) out.push_back(item);
   return out;
 }
 
-std::optional<std::string> scalar_string(Ctx& ctx, const YAML::Node& node, std::string_view what,
+std::optional<std::string> scalar_string(Ctx& ctx, const doc::Node& node, std::string_view what,
                                          SourceRange fallback) {
-  if (node.IsDefined() && node.IsScalar()) return node.Scalar();
+  if (node.IsDefined() && node.IsScalar()) return std::string(node.Scalar());
   ctx.diags.report(Code::E202, range_of(ctx, node, fallback), std::string(what) + " must be a string, not " + describe(node));
   return std::nullopt;
 }
 
-std::optional<std::string> strict_string(Ctx& ctx, const YAML::Node& node, std::string_view what,
+std::optional<std::string> strict_string(Ctx& ctx, const doc::Node& node, std::string_view what,
                                          SourceRange fallback) {
   if (plain_is_non_string(node) && !node.Scalar().empty()) {
     ctx.diags.report(Code::E202, range_of(ctx, node, fallback),
-                     std::string(what) + " must be a string, not " + describe(node) + "; quote it: \"" + node.Scalar() +
+                     std::string(what) + " must be a string, not " + describe(node) + "; quote it: \"" + std::string(node.Scalar()) +
                          "\"");
     return std::nullopt;
   }
@@ -270,7 +259,7 @@ std::optional<int64_t> parse_decimal(std::string_view text) {
   return v;
 }
 
-std::optional<int64_t> scalar_int(Ctx& ctx, const YAML::Node& node, std::string_view what, SourceRange fallback) {
+std::optional<int64_t> scalar_int(Ctx& ctx, const doc::Node& node, std::string_view what, SourceRange fallback) {
   if (is_plain(node)) {
     std::string_view s = node.Scalar();
     bool neg = !s.empty() && s[0] == '-';
@@ -281,7 +270,7 @@ std::optional<int64_t> scalar_int(Ctx& ctx, const YAML::Node& node, std::string_
   return std::nullopt;
 }
 
-std::optional<bool> scalar_bool(Ctx& ctx, const YAML::Node& node, std::string_view what, SourceRange fallback) {
+std::optional<bool> scalar_bool(Ctx& ctx, const doc::Node& node, std::string_view what, SourceRange fallback) {
   if (is_plain(node)) {
     std::string_view s = node.Scalar();
     if (one_of(s, {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"})) return true;
