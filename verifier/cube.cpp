@@ -230,20 +230,52 @@ z3::expr Cube::expr(Session& s, const SymFlow& f) const {
   return xs.empty() ? s.ctx().bool_val(true) : z3::mk_and(xs);
 }
 
-bool Cube::implied(Session& s, const SymFlow& f, const z3::expr& not_target) {
-  return s.check(expr(s, f) && not_target).result == z3::unsat;
+z3::expr Cube::mark(Session& s, const z3::expr& literal) {
+  auto it = marks_.find(literal.id());
+  if (it != marks_.end()) return it->second;
+  z3::expr p = s.ctx().bool_const(fmt::format("cube!{}", marks_.size()).c_str());
+  solver_->add(z3::implies(p, literal));
+  marks_.emplace(literal.id(), p);
+  return p;
 }
 
-void Cube::generalize(Session& s, const SymFlow& f, const z3::expr& target, const std::vector<IpPrefix>& prefixes) {
+bool Cube::implied(Session& s, const SymFlow& f, const z3::expr& not_target) {
+  if (!solver_) return s.check(expr(s, f) && not_target).result == z3::unsat;
+  z3::expr_vector assumed(s.ctx());
+  for (const Literal& l : lits_) assumed.push_back(mark(s, literal(s, f, l)));
+  return s.check_assuming(*solver_, assumed).result == z3::unsat;
+}
+
+void Cube::generalize(Session& s, const SymFlow& f, const z3::expr& target, const std::vector<IpPrefix>& prefixes,
+                      bool own_solver) {
   z3::expr not_target = !target;
   const std::vector<Literal> point = lits_;
+  // own_solver: ¬target holds for every query below, on a solver of the cube's own (dropped
+  // on return, with the marks). Otherwise each query pushes ¬target on the session's solver.
+  if (own_solver) {
+    solver_ = s.fork();
+    solver_->add(not_target);
+  }
+  struct Drop {
+    Cube& c;
+    ~Drop() {
+      c.marks_.clear();
+      c.solver_.reset();
+    }
+  } drop{*this};
   // 1. Unsat core: keep only the literals the solver needed to exclude ¬target.
   {
-    z3::solver& solver = s.solver();
-    solver.push();
-    solver.add(not_target);
+    z3::solver& solver = solver_ ? *solver_ : s.solver();
+    if (!solver_) {
+      solver.push();
+      solver.add(not_target);
+    }
     z3::expr_vector marks(s.ctx());
     for (size_t i = 0; i < lits_.size(); ++i) {
+      if (solver_) {
+        marks.push_back(mark(s, literal(s, f, lits_[i])));
+        continue;
+      }
       z3::expr p = s.ctx().bool_const(fmt::format("cube!{}", i).c_str());
       solver.add(z3::implies(p, literal(s, f, lits_[i])));
       marks.push_back(p);
@@ -259,7 +291,7 @@ void Cube::generalize(Session& s, const SymFlow& f, const z3::expr& target, cons
       }
       lits_ = std::move(kept);
     }
-    solver.pop();
+    if (!solver_) solver.pop();
     if (r != z3::unsat) return;  // unknown: the point cube is still a correct (small) cube
     // Adding point literals back keeps the cube inside the target. Put back the ones that
     // make readable cubes: the protocol of a port bound, and "to the named port" (which

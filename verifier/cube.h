@@ -5,7 +5,9 @@
 // then one by one) and widens the address prefix and the port range while the cube stays
 // inside a target set of flows.
 #pragma once
+#include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "verifier/session.h"
@@ -39,14 +41,24 @@ public:
   /// `prefixes` (the policies' CIDRs and excepts) are tried as wider address blocks with
   /// holes, so a cube reads "cidr 10.0.0.0/16 except 10.0.128.0/17" like the rule it
   /// comes from rather than a dozen aligned blocks.
-  void generalize(Session& s, const SymFlow& f, const z3::expr& target, const std::vector<IpPrefix>& prefixes);
+  /// `own_solver`: ask on a solver of the cube's own with ¬target asserted once (large
+  /// targets: each query otherwise re-reads the target); else on the session's solver.
+  void generalize(Session& s, const SymFlow& f, const z3::expr& target, const std::vector<IpPrefix>& prefixes,
+                  bool own_solver = false);
   /// Rule-like text of each part: "kubeflow/{app: web}", "cidr 10.0.0.0/8", "tcp 80..443".
   std::string end_text(const Domain& d, int end) const;
   std::string ports_text() const;
 
 private:
   z3::expr literal(Session& s, const SymFlow& f, const Literal& l) const;
+  /// Is the current cube inside the target? Asked under assumptions on a solver of its own
+  /// (Session::fork): ¬target is asserted once per generalize() (internalized once, not per
+  /// query), each literal is one indicator (mark()), and a query assumes the current
+  /// literals' indicators.
   bool implied(Session& s, const SymFlow& f, const z3::expr& not_target);
+  z3::expr mark(Session& s, const z3::expr& literal);
+  std::unique_ptr<z3::solver> solver_;
+  std::unordered_map<unsigned, z3::expr> marks_;  // by the literal's Z3 id
   void widen_ip(Session& s, const SymFlow& f, const z3::expr& not_target, size_t i, const std::vector<IpPrefix>& prefixes);
   std::vector<Literal> lits_;
 };

@@ -10,15 +10,21 @@
 // item, inside the region that item matches, with only the rules whose subject may
 // overlap that region's ends encoded. A one-line change to a 10k-rule policy then costs
 // queries over a handful of rules, not over 20k.
+//
+// A changed isolation (or a rule whose peer is any endpoint) does not bound its region's far
+// end. There the search for flows version V allows is narrowed to V's allow rules: when the
+// local end is certainly isolated in V, such a flow matches one of them, so the far end is
+// one of their peers (diff_far_end.h) and only the other direction's rules and isolations
+// that may select those peers are encoded. Both the rules encoded and the interpreter's
+// replay read them through per-namespace indexes (version_index.h), never the whole module.
 #include <algorithm>
 #include <chrono>
-#include <map>
-
-#include <fmt/format.h>
+#include <memory>
 
 #include "ir/interp.h"
-#include "ir/printer.h"
 #include "verifier/cube.h"
+#include "verifier/diff_changes.h"
+#include "verifier/diff_far_end.h"
 
 namespace moat {
 
@@ -27,53 +33,42 @@ namespace {
 using verify::Session;
 using verify::SymFlow;
 
-std::string rule_key(const Rule& r) {
-  return fmt::format("{} {} {} | {} | {}", to_string(r.dir), to_string(r.action), print_endpoint_selector(r.subject),
-                     print_peer(r.peer), print_ports(r.ports));
-}
-
-/// Admin and baseline rules are first-match: their place in the tier is part of what they
-/// mean, so a rule that moved counts as changed.
-std::string tier_rule_key(const Rule& r) {
-  return fmt::format("{} #{} priority {} {}", to_string(r.tier), r.id, r.priority, rule_key(r));
-}
-
-std::string isolation_key(const Isolation& i) {
-  return fmt::format("{} {}", to_string(i.dir), print_endpoint_selector(i.subject));
-}
-
 /// A rule or isolation that only one version has.
 struct Changed {
   const Rule* rule = nullptr;
   const Isolation* isolation = nullptr;
 };
 
-template <class T, class Key>
-void changed_items(const std::vector<T>& a, const std::vector<T>& b, Key key, std::vector<const T*>& out) {
-  std::map<std::string, long> count;
-  for (const T& x : b) ++count[key(x)];
-  for (const T& x : a) {
-    auto it = count.find(key(x));
-    if (it != count.end() && it->second > 0) --it->second;
-    else out.push_back(&x);
-  }
-}
-
-/// Peers that can only be non-workloads: a rule with such a peer constrains the far end
-/// to have no policy of its own in that direction.
-bool external_only(const Peer& p) {
-  return (p.kind == Peer::Kind::Cidr && !p.cidr_any_address) || p.kind == Peer::Kind::Fqdn ||
-         (p.kind == Peer::Kind::Entity && p.entity != Entity::All && p.entity != Entity::Cluster);
-}
-
-/// The part of the flow space item `c` can influence, and the rule filter that is exact
-/// inside it.
+/// The part of the flow space item `c` can influence, and the rules that are exact inside
+/// it: per version, the candidates (through the version's index) of the region's local
+/// end and of its far end.
 struct Region {
   z3::expr where;
   verify::RuleFilter filter;
   /// Inventory scope: the classes the region's ends can be (asserted while the region is
   /// searched, so that cubes generalize relative to the inventory); true otherwise.
   z3::expr scope;
+  /// The version searched for allowed flows allows none here: no query needed.
+  bool empty = false;
+  /// The far end may be any workload: every rule of its direction may matter (no ids).
+  bool far_free = false;
+  std::vector<uint32_t> rule_ids[2], isolation_ids[2];  // [0] old, [1] new
+
+  /// An upper bound of the rules and isolations encoded in the region's queries.
+  size_t encoded(const Module& old_m, const Module& new_m) const {
+    if (far_free)
+      return old_m.rules.size() + new_m.rules.size() + old_m.isolations.size() + new_m.isolations.size();
+    return rule_ids[0].size() + rule_ids[1].size() + isolation_ids[0].size() + isolation_ids[1].size();
+  }
+
+  verify::RuleFilter filter_for(int version) const {
+    verify::RuleFilter out = filter;
+    if (far_free) return out;
+    out.rule_ids = &rule_ids[version];
+    out.isolation_ids = &isolation_ids[version];
+    out.group_ids = true;
+    return out;
+  }
 };
 
 /// Inventory scope: the flows whose local end (in `dir`) is one of `local` and whose remote
@@ -83,35 +78,83 @@ z3::expr inventory_region(Session& s, const SymFlow& f, Direction dir, const std
   return dir == Direction::Egress ? s.scope().flow(f, local, remote) : s.scope().flow(f, remote, local);
 }
 
-Region region_of(Session& s, const SymFlow& f, const Changed& c) {
+/// Regions with more rules and isolations than this generalize cubes on their own solver.
+constexpr size_t kOwnSolverItems = 200;
+
+Direction opposite(Direction d) { return d == Direction::Egress ? Direction::Ingress : Direction::Egress; }
+
+/// Only the far direction's items that `keep` accepts are encoded.
+void narrow_far(verify::RuleFilter& filter, Direction far, std::function<bool(const EndpointSelector&)> keep) {
+  auto inner = filter.subject;
+  filter.subject = [inner, far, keep = std::move(keep)](Direction d, const EndpointSelector& sel) {
+    if (inner && !inner(d, sel)) return false;
+    return d != far || keep(sel);
+  };
+}
+
+/// The region of item `c` in which the flows that `allowing` (the version whose allowed
+/// flows are searched) allows are looked for. A rule with a workload peer bounds the far
+/// end itself; otherwise the far end is narrowed to the peers of `allowing`'s allow rules
+/// when the local end is certainly isolated there (diff_far_end.h): a flow that version
+/// allows matches one of them, so no flow of the difference is lost.
+Region region_of(Session& s, const SymFlow& f, const Changed& c, const verify::VersionIndex* versions[2],
+                 int allowing) {
   verify::Encoder& enc = s.enc();
   verify::InventoryClasses* classes = s.scope().classes();
-  if (c.isolation) {
-    const Isolation& iso = *c.isolation;
-    const EndpointSelector* sel = &iso.subject;
-    z3::expr where = enc.endpoint_selector(verify::Encoder::local(f, iso.dir), iso.subject);
-    z3::expr scope = classes ? inventory_region(s, f, iso.dir, classes->matching(iso.subject), classes->all())
-                             : s.ctx().bool_val(true);
-    return Region{where,
-                  iso.dir == Direction::Egress ? verify::overlap_filter(sel, nullptr) : verify::overlap_filter(nullptr, sel),
-                  scope};
+  Direction dir = c.isolation ? c.isolation->dir : c.rule->dir;
+  const EndpointSelector& local = c.isolation ? c.isolation->subject : c.rule->subject;
+  const EndpointSelector* remote = c.rule ? verify::workload_selector(c.rule->peer) : nullptr;
+  Region out{c.rule ? enc.rule_match(*c.rule, f) : enc.endpoint_selector(verify::Encoder::local(f, dir), local),
+             dir == Direction::Egress ? verify::overlap_filter(&local, remote) : verify::overlap_filter(remote, &local),
+             s.ctx().bool_val(true)};
+  std::vector<uint32_t> local_classes, remote_classes;
+  if (classes) {
+    local_classes = classes->matching(local);
+    remote_classes = c.rule ? classes->matching(c.rule->peer) : classes->all();
   }
-  const Rule& r = *c.rule;
-  const EndpointSelector* local = &r.subject;
-  const EndpointSelector* remote = verify::workload_selector(r.peer);
-  verify::RuleFilter filter = r.dir == Direction::Egress ? verify::overlap_filter(local, remote)
-                                                         : verify::overlap_filter(remote, local);
-  if (external_only(r.peer)) {
+  // The selectors whose candidates are encoded: the local end's, and the far end's.
+  std::vector<const EndpointSelector*> ends = {&local};
+  if (remote) {
+    ends.push_back(remote);
+  } else if (c.rule && verify::external_only(c.rule->peer)) {
     // The far end is not a workload: its direction has no rules to consult at all.
-    Direction far = r.dir == Direction::Egress ? Direction::Ingress : Direction::Egress;
-    auto inner = filter.subject;
-    filter.subject = [inner, far](Direction d, const EndpointSelector& sel) {
-      return d != far && (!inner || inner(d, sel));
-    };
+    narrow_far(out.filter, opposite(dir), [](const EndpointSelector&) { return false; });
+  } else {
+    verify::FarEnd far = verify::far_end(*versions[allowing], dir, local);
+    out.far_free = far.free;
+    if (!far.free) {
+      if (far.peers.empty()) {
+        out.empty = true;
+        return out;
+      }
+      auto set = std::make_shared<verify::SelectorSet>();
+      z3::expr_vector alts(s.ctx());
+      std::vector<uint32_t> narrowed;
+      for (const Peer* p : far.peers) {
+        alts.push_back(enc.peer(verify::Encoder::remote(f, dir), *p));
+        if (const EndpointSelector* w = verify::workload_selector(*p)) {
+          set->add(*w);
+          ends.push_back(w);
+        }
+        if (classes) {
+          const std::vector<uint32_t>& m = classes->matching(*p);
+          narrowed.insert(narrowed.end(), m.begin(), m.end());
+        }
+      }
+      out.where = out.where && z3::mk_or(alts);
+      narrow_far(out.filter, opposite(dir), [set](const EndpointSelector& sel) { return set->may_overlap(sel); });
+      std::sort(narrowed.begin(), narrowed.end());
+      narrowed.erase(std::unique(narrowed.begin(), narrowed.end()), narrowed.end());
+      remote_classes = std::move(narrowed);
+    }
   }
-  z3::expr scope = classes ? inventory_region(s, f, r.dir, classes->matching(r.subject), classes->matching(r.peer))
-                           : s.ctx().bool_val(true);
-  return Region{enc.rule_match(r, f), filter, scope};
+  if (!out.far_free)
+    for (int v = 0; v < 2; ++v) {
+      out.rule_ids[v] = versions[v]->rule_candidates(ends);
+      out.isolation_ids[v] = versions[v]->isolation_candidates(ends);
+    }
+  if (classes) out.scope = inventory_region(s, f, dir, local_classes, remote_classes);
+  return out;
 }
 
 } // namespace
@@ -160,20 +203,13 @@ DiffReport semantic_diff(const Module& old_m, const Module& new_m, const VerifyO
     std::sort(prefixes.begin(), prefixes.end());
     prefixes.erase(std::unique(prefixes.begin(), prefixes.end()), prefixes.end());
 
-    std::vector<const Rule*> rules;
-    changed_items(old_m.rules, new_m.rules, rule_key, rules);
-    changed_items(new_m.rules, old_m.rules, rule_key, rules);
-    changed_items(old_m.admin_rules, new_m.admin_rules, tier_rule_key, rules);
-    changed_items(new_m.admin_rules, old_m.admin_rules, tier_rule_key, rules);
-    changed_items(old_m.baseline_rules, new_m.baseline_rules, tier_rule_key, rules);
-    changed_items(new_m.baseline_rules, old_m.baseline_rules, tier_rule_key, rules);
-    std::vector<const Isolation*> isos;
-    changed_items(old_m.isolations, new_m.isolations, isolation_key, isos);
-    changed_items(new_m.isolations, old_m.isolations, isolation_key, isos);
+    verify::ChangedItems changed = verify::changed_items(old_m, new_m);
     std::vector<Changed> items;
-    for (const Rule* r : rules) items.push_back(Changed{r, nullptr});
-    for (const Isolation* i : isos) items.push_back(Changed{nullptr, i});
+    for (const Rule* r : changed.rules) items.push_back(Changed{r, nullptr});
+    for (const Isolation* i : changed.isolations) items.push_back(Changed{nullptr, i});
 
+    verify::VersionIndex old_index(old_m), new_index(new_m);
+    const verify::VersionIndex* versions[2] = {&old_index, &new_index};
     bool unknown = false;
     if (opts.clock) opts.clock->phase("diff: changed rules", 2 * items.size());
     for (bool newly_allowed : {true, false}) {
@@ -190,10 +226,15 @@ DiffReport semantic_diff(const Module& old_m, const Module& new_m, const VerifyO
             break;
           }
         }
-        Region region = region_of(*s, f, item);
-        z3::expr a_old = s->enc().allowed(old_m, f, region.filter);
-        z3::expr a_new = s->enc().allowed(new_m, f, region.filter);
+        Region region = region_of(*s, f, item, versions, newly_allowed ? 1 : 0);
+        if (region.empty) continue;
+        z3::expr a_old = s->enc().allowed(old_m, f, region.filter_for(0));
+        z3::expr a_new = s->enc().allowed(new_m, f, region.filter_for(1));
         z3::expr target = region.where && (newly_allowed ? (a_new && !a_old) : (a_old && !a_new));
+        // A cube's dozens of queries each re-read the target: over many rules, generalize on
+        // a solver of the cube's own with the target asserted once. (Small targets stay on
+        // the session's solver, whose models — the witnesses — follow its query history.)
+        bool large = region.encoded(old_m, new_m) > kOwnSolverItems;
         s->enter(region.scope);
         struct Leave {
           Session& s;
@@ -215,14 +256,14 @@ DiffReport semantic_diff(const Module& old_m, const Module& new_m, const VerifyO
           }
           DiffCube cube;
           cube.newly_allowed = newly_allowed;
-          auto w = verify::replay(new_m, s->scope(), *o.model, f, a_new, &report.internal_error);
+          auto w = verify::replay(new_m, s->scope(), *o.model, f, a_new, &report.internal_error, &new_index);
           if (!w) return report;
-          auto old_v = verify::replay_on(old_m, *w, *o.model, a_old, &report.internal_error);
+          auto old_v = verify::replay_on(old_m, *w, *o.model, a_old, &report.internal_error, &old_index);
           if (!old_v) return report;
           cube.witness = std::move(*w);
           cube.old_verdict = *old_v;
           verify::Cube c = verify::Cube::point(*s, f, *o.model);
-          c.generalize(*s, f, target, prefixes);
+          c.generalize(*s, f, target, prefixes, large);
           cube.src = c.end_text(s->domain(), 0);
           cube.dst = c.end_text(s->domain(), 1);
           cube.ports = c.ports_text();

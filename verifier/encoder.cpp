@@ -327,15 +327,16 @@ z3::expr Encoder::rule_match(const Rule& r, const SymFlow& f) {
   return endpoint_selector(local(f, r.dir), r.subject) && peer(remote(f, r.dir), r.peer) && ports(r.ports, f);
 }
 
-const std::vector<Encoder::SubjectGroup>& Encoder::groups(const Module& m, Direction dir, Action a) {
-  auto key = std::make_tuple(&m, static_cast<int>(dir), static_cast<int>(a));
-  auto it = groups_.find(key);
-  if (it != groups_.end()) return it->second;
+std::vector<Encoder::SubjectGroup> Encoder::group(const Module& m, const std::vector<uint32_t>* ids, Direction dir,
+                                                  Action a, const RuleFilter* filter) {
   std::vector<SubjectGroup> out;
   std::unordered_map<std::string, size_t> by_subject;
   std::vector<std::unordered_map<std::string, size_t>> by_peer;
-  for (const Rule& r : m.rules) {
+  size_t n = ids ? ids->size() : m.rules.size();
+  for (size_t i = 0; i < n; ++i) {
+    const Rule& r = m.rules[ids ? (*ids)[i] : i];
     if (r.dir != dir || r.action != a) continue;
+    if (filter && !filter->accepts(dir, r.subject)) continue;
     auto [s, fresh] = by_subject.emplace(print_endpoint_selector(r.subject), out.size());
     if (fresh) {
       out.push_back(SubjectGroup{&r.subject, {}});
@@ -346,14 +347,23 @@ const std::vector<Encoder::SubjectGroup>& Encoder::groups(const Module& m, Direc
     if (pfresh) g.peers.push_back(PeerGroup{&r.peer, {}});
     g.peers[p->second].rules.push_back(&r);
   }
-  return groups_.emplace(key, std::move(out)).first->second;
+  return out;
+}
+
+const std::vector<Encoder::SubjectGroup>& Encoder::groups(const Module& m, Direction dir, Action a) {
+  auto key = std::make_tuple(&m, static_cast<int>(dir), static_cast<int>(a));
+  auto it = groups_.find(key);
+  if (it != groups_.end()) return it->second;
+  return groups_.emplace(key, group(m, nullptr, dir, a, nullptr)).first->second;
 }
 
 z3::expr Encoder::any_rule(const Module& m, Direction dir, Action a, const SymFlow& f, const RuleFilter& filter) {
   const SymEndpoint& l = local(f, dir);
   const SymEndpoint& r = remote(f, dir);
   z3::expr_vector subjects(ctx_);
-  if (filter.rule_ids) {
+  std::vector<SubjectGroup> picked;
+  if (filter.rule_ids && filter.group_ids) picked = group(m, filter.rule_ids, dir, a, &filter);
+  else if (filter.rule_ids) {
     for (uint32_t id : *filter.rule_ids) {
       const Rule& rule = m.rules[id];
       if (rule.dir != dir || rule.action != a || static_cast<int64_t>(id) == filter.skip_rule) continue;
@@ -362,7 +372,7 @@ z3::expr Encoder::any_rule(const Module& m, Direction dir, Action a, const SymFl
     }
     return any_of(ctx_, subjects);
   }
-  for (const SubjectGroup& g : groups(m, dir, a)) {
+  for (const SubjectGroup& g : filter.rule_ids ? picked : groups(m, dir, a)) {
     if (!filter.accepts(dir, *g.subject)) continue;
     z3::expr_vector peers(ctx_);
     for (const PeerGroup& pg : g.peers) {

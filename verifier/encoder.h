@@ -44,6 +44,10 @@ struct RuleFilter {
   /// caller found them through an index, so no formula scans the whole module.
   const std::vector<uint32_t>* rule_ids = nullptr;
   const std::vector<uint32_t>* isolation_ids = nullptr;
+  /// With rule_ids (sorted, and holding every rule of each subject it holds at all): group
+  /// them by subject and peer as the whole-module scan does, so the formula is the scan's,
+  /// term for term (Z3's models, and so the diff's witnesses, follow the terms).
+  bool group_ids = false;
   bool accepts(Direction d, const EndpointSelector& s) const { return !subject || subject(d, s); }
   bool accepts_peer(Direction d, const Peer& p) const { return !peer || peer(d, p); }
 };
@@ -116,6 +120,10 @@ private:
     std::vector<PeerGroup> peers;
   };
   const std::vector<SubjectGroup>& groups(const Module& m, Direction dir, Action a);
+  /// The rules of `m` among `ids` (all when null) with direction `dir` and action `a`,
+  /// grouped; a subject `filter` rejects is left out.
+  std::vector<SubjectGroup> group(const Module& m, const std::vector<uint32_t>* ids, Direction dir, Action a,
+                                  const RuleFilter* filter);
   std::map<std::tuple<const Module*, int, int>, std::vector<SubjectGroup>> groups_;
   z3::expr label_req(const std::vector<z3::expr>& has, const std::vector<z3::expr>& val,
                      const std::vector<KeyDomain>& keys, std::optional<size_t> key, const LabelRequirement& r);

@@ -266,9 +266,9 @@ Witness Scope::decode(const z3::model& model, const SymFlow& f) {
 }
 
 std::optional<Verdict> replay_on(const Module& m, const Witness& w, const z3::model& model, const z3::expr& allowed,
-                                 std::string* error) {
+                                 std::string* error, const VersionIndex* index) {
   Flow flow{&w.src, w.self ? &w.src : &w.dst, w.proto, w.port};
-  Verdict v = evaluate(m, flow);
+  Verdict v = index ? index->evaluate(flow) : evaluate(m, flow);
   bool solver = eval_bool(model, allowed);
   if (v.allowed != solver) {
     if (error)
@@ -283,9 +283,9 @@ std::optional<Verdict> replay_on(const Module& m, const Witness& w, const z3::mo
 }
 
 std::optional<Witness> replay(const Module& m, Scope& scope, const z3::model& model, const SymFlow& f,
-                              const z3::expr& allowed, std::string* error) {
+                              const z3::expr& allowed, std::string* error, const VersionIndex* index) {
   Witness w = scope.decode(model, f);
-  auto v = replay_on(m, w, model, allowed, error);
+  auto v = replay_on(m, w, model, allowed, error, index);
   if (!v) return std::nullopt;
   w.verdict = *v;
   return w;

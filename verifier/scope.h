@@ -11,6 +11,7 @@
 
 #include "verifier/encoder.h"
 #include "verifier/inventory_classes.h"
+#include "verifier/version_index.h"
 #include "verifier/verifier.h"
 
 namespace moat::verify {
@@ -75,14 +76,15 @@ private:
 
 /// Decodes the flow in `model`, replays it through the interpreter on `m`, and checks
 /// that the interpreter's verdict equals the solver's (`allowed` evaluated in `model`).
-/// nullopt with `error` set on disagreement.
+/// nullopt with `error` set on disagreement. With `index` (of `m`), the interpreter reads
+/// only the rules of the ends' namespaces (the same verdict, without a pass over `m`).
 std::optional<Witness> replay(const Module& m, Scope& scope, const z3::model& model, const SymFlow& f,
-                              const z3::expr& allowed, std::string* error);
+                              const z3::expr& allowed, std::string* error, const VersionIndex* index = nullptr);
 
 /// Re-evaluates a decoded witness on another module (diffs: the old version's verdict)
 /// and checks it against the solver's `allowed` for that module.
 std::optional<Verdict> replay_on(const Module& m, const Witness& w, const z3::model& model, const z3::expr& allowed,
-                                 std::string* error);
+                                 std::string* error, const VersionIndex* index = nullptr);
 
 inline std::string describe(const Endpoint& e) { return describe_endpoint(e); }
 

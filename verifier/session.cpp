@@ -37,6 +37,23 @@ CheckOutcome Session::check(const z3::expr& q) {
   return out;
 }
 
+std::unique_ptr<z3::solver> Session::fork() {
+  auto out = std::make_unique<z3::solver>(ctx_);
+  if (timeout_ms_) out->set("timeout", timeout_ms_);
+  for (const z3::expr& a : solver_->assertions()) out->add(a);
+  return out;
+}
+
+CheckOutcome Session::check_assuming(z3::solver& on, const z3::expr_vector& assumed) {
+  CheckOutcome out;
+  ++queries_;
+  if (clock_ && clock_->has_deadline()) on.set("timeout", clock_->query_timeout_ms(timeout_ms_));
+  out.result = on.check(assumed);
+  if (out.result == z3::sat) out.model = on.get_model();
+  if (out.result == z3::unknown) out.reason = on.reason_unknown();
+  return out;
+}
+
 CheckOutcome Session::check_readable(const z3::expr& q, const SymFlow& f) {
   CheckOutcome o = check(q);
   if (o.result != z3::sat) return o;

@@ -44,6 +44,12 @@ public:
   void leave() { solver_->pop(); }
   /// Is `q` satisfiable together with what was assumed? (push / add / check / pop)
   CheckOutcome check(const z3::expr& q);
+  /// A second solver holding what is asserted now (for many queries against formulas
+  /// asserted once, without touching this session's solver and so its later models).
+  std::unique_ptr<z3::solver> fork();
+  /// Is what `on` holds satisfiable together with the literals `assumed`? (Counted, and cut
+  /// to the run's deadline, like check.)
+  CheckOutcome check_assuming(z3::solver& on, const z3::expr_vector& assumed);
   /// As check, but when `q` is satisfiable, prefers a model whose external addresses read
   /// like hosts (not x.x.x.0 or .255, not 0.0.0.0): one more query, for reports.
   CheckOutcome check_readable(const z3::expr& q, const SymFlow& f);
