@@ -30,7 +30,7 @@ int run_check(const CheckOptions& o) {
   std::unique_ptr<RunClock> clock = o.verify.make_clock();
   clock->phase("loading policies");
   load_paths(o.paths, sm, module, diags, o.load);
-  clock->phase("lints");
+  clock->phase("lints: syntactic");
   if (!diags.has_errors()) run_lints(module, diags);
   CheckVerification verification;
   if (!diags.has_errors()) verification = verify_for_check(module, sm, diags, o.verify, clock.get());

@@ -92,6 +92,7 @@ CheckVerification verify_for_check(const Module& m, SourceManager& sm, Diagnosti
     if (clock) clock->phase("loading the inventory");
     v.inventory = load_inventory_file(o.inventory, sm, diags);
     if (!v.inventory) return v;
+    if (clock) clock->phase("lints: ipBlocks over workloads");
     lint_ip_blocks_over_workloads(m, v.inventory->endpoints, diags);  // W420
   }
   VerifyOptions vo;
@@ -99,23 +100,18 @@ CheckVerification verify_for_check(const Module& m, SourceManager& sm, Diagnosti
   vo.clock = clock;
   if (v.inventory) vo.inventory = &v.inventory->endpoints;
   v.ran = true;
-  if (!o.no_solver_lints) {
-    v.internal_error = run_solver_lints(m, vo, diags);
-    if (!v.internal_error.empty()) return v;
-  }
-  if (!o.no_prove) {
-    v.proofs = run_proofs(m, vo);
-    v.internal_error = v.proofs.internal_error;
-    // Over an inventory, a statement about endpoints it lacks proves nothing: an error at
-    // the statement, so the run cannot pass on it (docs/SCOPES.md).
-    for (const ProofResult& r : v.proofs.results) {
-      const Prove& p = m.proofs[r.index];
-      if (r.vacuous)
-        diags.report(Code::E606, p.range,
-                     fmt::format("`{}` proves nothing over the inventory: {}", p.text, r.message.substr(r.message.find(':') + 2)));
-      for (const std::string& peer : r.unmatched_peers)
-        diags.report(Code::W607, p.range, fmt::format("{} matches no endpoint of the inventory", peer));
-    }
+  // One session for the lints and the proofs: the domain and inventory classes once.
+  v.proofs = run_lints_and_proofs(m, vo, o.no_solver_lints ? nullptr : &diags, !o.no_prove);
+  v.internal_error = v.proofs.internal_error;
+  // Over an inventory, a statement about endpoints it lacks proves nothing: an error at
+  // the statement, so the run cannot pass on it (docs/SCOPES.md).
+  for (const ProofResult& r : v.proofs.results) {
+    const Prove& p = m.proofs[r.index];
+    if (r.vacuous)
+      diags.report(Code::E606, p.range,
+                   fmt::format("`{}` proves nothing over the inventory: {}", p.text, r.message.substr(r.message.find(':') + 2)));
+    for (const std::string& peer : r.unmatched_peers)
+      diags.report(Code::W607, p.range, fmt::format("{} matches no endpoint of the inventory", peer));
   }
   return v;
 }

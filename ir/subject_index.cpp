@@ -12,13 +12,13 @@ const std::vector<std::string>* pinned_namespaces(const EndpointSelector& s) {
 }
 
 void SubjectIndex::add(const EndpointSelector& subject, uint32_t id) {
-  all_.push_back(id);
+  all_.add(subject, id);
   const auto* ns = pinned_namespaces(subject);
   if (!ns) {
-    anywhere_.push_back(id);
+    anywhere_.add(subject, id);
     return;
   }
-  for (const std::string& n : *ns) by_ns_[n].push_back(id);
+  for (const std::string& n : *ns) by_ns_[n].add(subject, id);
 }
 
 namespace {
@@ -30,17 +30,20 @@ void sort_unique(std::vector<uint32_t>& v) {
 
 std::vector<uint32_t> SubjectIndex::candidates(const EndpointSelector& s) const {
   const auto* ns = pinned_namespaces(s);
-  if (!ns) return all_;
-  std::vector<uint32_t> out = anywhere_;
+  if (!ns) return all_.candidates(s);
+  std::vector<uint32_t> out = anywhere_.candidates(s);
   for (const std::string& n : *ns)
-    if (auto it = by_ns_.find(n); it != by_ns_.end()) out.insert(out.end(), it->second.begin(), it->second.end());
+    if (auto it = by_ns_.find(n); it != by_ns_.end()) {
+      std::vector<uint32_t> here = it->second.candidates(s);
+      out.insert(out.end(), here.begin(), here.end());
+    }
   sort_unique(out);
   return out;
 }
 
 std::vector<uint32_t> SubjectIndex::in_namespace(const std::string& ns) const {
-  std::vector<uint32_t> out = anywhere_;
-  if (auto it = by_ns_.find(ns); it != by_ns_.end()) out.insert(out.end(), it->second.begin(), it->second.end());
+  std::vector<uint32_t> out = anywhere_.ids();
+  if (auto it = by_ns_.find(ns); it != by_ns_.end()) out.insert(out.end(), it->second.ids().begin(), it->second.ids().end());
   sort_unique(out);
   return out;
 }

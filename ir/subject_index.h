@@ -1,7 +1,9 @@
-// Rules and isolations bucketed by the namespaces their subject pins, so that "which items
-// may select an endpoint that selector S selects" looks at S's namespaces (plus the items
-// that pin none) instead of at every item: the lints, the proofs and the diff ask it once
-// per rule, and a scan per rule would make a 25,000-namespace cluster quadratic.
+// Rules and isolations bucketed by the namespaces their subject pins, and inside each
+// bucket by the label values they pin (ir/label_index.h), so that "which items may select
+// an endpoint that selector S selects" looks at S's namespaces (plus the items that pin
+// none) and there at the items S's labels allow, instead of at every item: the lints ask
+// it once per rule, and a scan per rule would make a 25,000-namespace cluster, or 10,000
+// policies in one namespace, quadratic.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "ir/ir.h"
+#include "ir/label_index.h"
 
 namespace moat {
 
@@ -19,15 +22,16 @@ class SubjectIndex {
 public:
   /// Adds item `id` whose subject is `subject`.
   void add(const EndpointSelector& subject, uint32_t id);
-  /// Items whose subject may share a namespace with `s` (a superset of those that may
-  /// overlap it: callers still test each), sorted, each once.
+  /// Items whose subject may share a namespace with `s` and whose pinned labels do not
+  /// exclude `s`'s (a superset of those that may overlap it: callers still test each),
+  /// sorted, each once.
   std::vector<uint32_t> candidates(const EndpointSelector& s) const;
   /// Items whose subject may select a workload of namespace `ns`, sorted, each once.
   std::vector<uint32_t> in_namespace(const std::string& ns) const;
 
 private:
-  std::unordered_map<std::string, std::vector<uint32_t>> by_ns_;
-  std::vector<uint32_t> anywhere_, all_;
+  std::unordered_map<std::string, LabelIndex> by_ns_;
+  LabelIndex anywhere_, all_;
 };
 
 /// Index of a module's isolations (ids are indices into Module::isolations).

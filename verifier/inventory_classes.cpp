@@ -5,6 +5,7 @@
 
 #include "ir/interp.h"
 #include "ir/printer.h"
+#include "ir/selector_key.h"
 #include "ir/subject_index.h"
 
 namespace moat::verify {
@@ -108,7 +109,7 @@ const std::vector<uint32_t>& InventoryClasses::in_namespace(const std::string& n
 }
 
 const std::vector<uint32_t>& InventoryClasses::matching(const EndpointSelector& s) {
-  std::string key = print_endpoint_selector(s);
+  std::string key = selector_key(s);
   if (auto it = cache_.find(key); it != cache_.end()) return it->second;
   // The smallest posting list some requirement implies: the pinned namespaces, or the
   // values of one pod label In requirement; every candidate is then matched exactly.

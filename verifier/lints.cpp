@@ -18,13 +18,17 @@
 #include <map>
 #include <set>
 #include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
 #include "ir/interp.h"
 #include "ir/lint.h"
 #include "ir/printer.h"
+#include "ir/selector_key.h"
 #include "ir/subject_index.h"
+#include "verifier/check_passes.h"
 #include "verifier/rule_overlap.h"
 #include "verifier/sample.h"
 #include "verifier/selector_sat.h"
@@ -211,7 +215,7 @@ private:
 
   void rules() {
     std::vector<std::vector<uint32_t>> near_rules = overlapping_rules(m_);
-    std::map<std::string, bool> ever_isolated;  // by direction + subject
+    std::unordered_map<std::string, bool> ever_isolated;  // by direction + subject
     RunClock* clock = o_.clock;
     if (clock) clock->phase("lints: rules", m_.rules.size());
     std::vector<const Rule*> late;  // rules the deadline left unchecked
@@ -256,7 +260,7 @@ private:
       }
       // Never isolated at all: W401 says so when it is plain from the syntax; the solver
       // also sees declared namespace labels and contradictions across selectors.
-      std::string key = std::string(to_string(r.dir)) + print_endpoint_selector(r.subject);
+      std::string key = std::string(to_string(r.dir)) + selector_key(r.subject);
       auto it = ever_isolated.find(key);
       if (it == ever_isolated.end()) {
         bool iso = classes_ ? some_class_isolated(r, isos) : ever_isolated_symbolic(r, isos, others);
@@ -326,7 +330,7 @@ private:
   /// One query per distinct selector: can any endpoint in scope satisfy it? (Inventory
   /// scope: does any class match it — the index answers, no query.)
   void vacuous_selectors() {
-    std::set<std::string> seen;
+    std::unordered_set<std::string> seen;
     std::optional<SymEndpoint> e;
     if (!classes_) {
       e = enc().endpoint("v");
@@ -336,7 +340,7 @@ private:
     if (o_.clock) o_.clock->phase("lints: selectors");
     auto check = [&](const EndpointSelector& sel, SourceRange range, const std::string& what) {
       if (sel.namespaces.empty() && sel.pods.empty()) return;
-      if (!seen.insert(print_endpoint_selector(sel)).second) return;
+      if (!seen.insert(selector_key(sel)).second) return;
       if (o_.clock) {
         o_.clock->step();
         if (o_.clock->expired()) {
@@ -472,13 +476,11 @@ private:
 
 void run_pool_lints(const Module& m, const VerifyOptions& opts, Diagnostics& diags);
 
-std::string run_solver_lints(const Module& m, const VerifyOptions& opts, Diagnostics& diags) {
+namespace verify {
+
+std::string lint_in(Session& s, const Module& m, const VerifyOptions& opts, Diagnostics& diags) {
   try {
-    std::string error;
-    auto s = verify::Session::make({&m}, {}, opts.inventory, opts.timeout_ms, &error);
-    if (!s) return error;
-    s->set_clock(opts.clock);
-    verify::Linter l(*s, m, opts, diags);
+    Linter l(s, m, opts, diags);
     l.run();
     if (!l.error.empty()) return l.error;
     if (opts.clock && opts.clock->expired() && !m.pools.empty())
@@ -490,5 +492,7 @@ std::string run_solver_lints(const Module& m, const VerifyOptions& opts, Diagnos
   }
   return "";
 }
+
+} // namespace verify
 
 } // namespace moat

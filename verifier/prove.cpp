@@ -10,6 +10,7 @@
 #include "ir/interp.h"
 #include "ir/printer.h"
 #include "ir/scheduling.h"
+#include "verifier/check_passes.h"
 #include "verifier/session.h"
 
 namespace moat {
@@ -270,18 +271,12 @@ private:
 } // namespace
 } // namespace verify
 
-ProofReport run_proofs(const Module& m, const VerifyOptions& opts) {
+namespace verify {
+
+ProofReport prove_in(Session& s, const Module& m, const VerifyOptions& opts) {
   ProofReport report;
-  if (m.proofs.empty()) return report;
   try {
-    std::string error;
-    auto s = verify::Session::make({&m}, {}, opts.inventory, opts.timeout_ms, &error);
-    if (!s) {
-      report.internal_error = error;
-      return report;
-    }
-    s->set_clock(opts.clock);
-    verify::Prover prover(*s, m);
+    Prover prover(s, m);
     if (opts.clock) opts.clock->phase("proofs", m.proofs.size());
     for (size_t i = 0; i < m.proofs.size(); ++i) {
       auto t0 = std::chrono::steady_clock::now();
@@ -308,5 +303,7 @@ ProofReport run_proofs(const Module& m, const VerifyOptions& opts) {
   }
   return report;
 }
+
+} // namespace verify
 
 } // namespace moat

@@ -1,4 +1,5 @@
-// Rule overlap candidates (see rule_overlap.h). Prefixes either nest or are disjoint, so the
+// Rule overlap candidates (see rule_overlap.h). Labels: two selectors that pin one key to
+// disjoint values cannot overlap (ir/label_index.h). Prefixes either nest or are disjoint, so the
 // CIDR peers that meet prefix P are P's ancestors (at most one per shorter length: found by
 // exact lookup) and the prefixes whose address lies inside P (one contiguous run of the
 // peers sorted by address).
@@ -8,6 +9,7 @@
 #include <map>
 #include <string>
 
+#include "ir/label_index.h"
 #include "ir/lint.h"
 #include "ir/subject_index.h"
 #include "verifier/session.h"
@@ -54,36 +56,62 @@ bool may_match_cluster(const Peer& p) {
 }
 
 /// The rules of one namespace (or the unpinned ones), split by the endpoint kinds their
-/// peers can match; CIDR peers indexed by prefix.
+/// peers can match; CIDR peers indexed by prefix, workload-selector peers and every rule's
+/// subject by the label values they pin.
 struct Bucket {
-  std::vector<uint32_t> external, cluster, both;     // peers other than CIDRs
+  std::vector<uint32_t> external, cluster, both;     // peers other than CIDRs and selectors
+  LabelIndex selector_peers;                         // peers that select workloads
+  LabelIndex subjects;                               // every rule here
   std::vector<std::pair<IpPrefix, uint32_t>> cidrs;  // sorted by prefix (address, then length)
 
   void add(const Rule& r) {
+    subjects.add(r.subject, r.id);
     bool ext = may_match_external(r.peer), cl = may_match_cluster(r.peer);
     if (r.peer.kind == Peer::Kind::Cidr) cidrs.emplace_back(r.peer.cidr, r.id);
+    else if (r.peer.kind == Peer::Kind::Endpoints) selector_peers.add(r.peer.endpoints, r.id);
     else (ext && cl ? both : ext ? external : cluster).push_back(r.id);
   }
 
-  /// Calls visit(id) for the rules here whose peer may meet `r`'s (a superset: the caller
-  /// still checks each pair).
+  /// Calls visit(id) for the rules here whose subject and peer may meet `r`'s (a superset:
+  /// the caller still checks each pair), through whichever side narrows them more: the
+  /// subject's labels (many rules, each for its own app) or the peer's kind, labels or
+  /// prefix (many rules for one app, each from its own peer).
   template <typename Visit>
   void each_near(const Rule& r, Visit&& visit) const {
-    for (uint32_t id : both) visit(id);
-    if (may_match_cluster(r.peer))
-      for (uint32_t id : cluster) visit(id);
-    if (!may_match_external(r.peer)) return;
-    for (uint32_t id : external) visit(id);
-    if (r.peer.kind != Peer::Kind::Cidr) {
-      for (const auto& e : cidrs) visit(e.second);
+    bool to_cluster = may_match_cluster(r.peer), to_external = may_match_external(r.peer);
+    const EndpointSelector* peer_sel = r.peer.kind == Peer::Kind::Endpoints ? &r.peer.endpoints : nullptr;
+    std::vector<uint32_t> near_cidrs;
+    if (to_external && r.peer.kind == Peer::Kind::Cidr) nesting(r.peer.cidr, near_cidrs);
+    size_t by_peer = both.size() +
+                     (to_cluster ? cluster.size() + (peer_sel ? selector_peers.estimate(*peer_sel)
+                                                              : selector_peers.ids().size())
+                                 : 0) +
+                     (to_external ? external.size() + (r.peer.kind == Peer::Kind::Cidr ? near_cidrs.size() : cidrs.size())
+                                  : 0);
+    if (subjects.estimate(r.subject) < by_peer) {
+      for (uint32_t id : subjects.candidates(r.subject)) visit(id);
       return;
     }
-    const IpPrefix& mine = r.peer.cidr;
+    for (uint32_t id : both) visit(id);
+    if (to_cluster) {
+      for (uint32_t id : cluster) visit(id);
+      for (uint32_t id : peer_sel ? selector_peers.candidates(*peer_sel) : selector_peers.ids()) visit(id);
+    }
+    if (!to_external) return;
+    for (uint32_t id : external) visit(id);
+    if (r.peer.kind == Peer::Kind::Cidr)
+      for (uint32_t id : near_cidrs) visit(id);
+    else
+      for (const auto& e : cidrs) visit(e.second);
+  }
+
+  /// The CIDR peers here that nest with `mine` (inside it, equal, or around it).
+  void nesting(const IpPrefix& mine, std::vector<uint32_t>& out) const {
     auto by_prefix = [](const std::pair<IpPrefix, uint32_t>& e, const IpPrefix& p) { return e.first < p; };
     // Inside (or equal to, or an ancestor sharing the address): a contiguous run.
     for (auto it = std::lower_bound(cidrs.begin(), cidrs.end(), IpPrefix{mine.addr, 0}, by_prefix);
          it != cidrs.end() && mine.contains(it->first.addr); ++it)
-      visit(it->second);
+      out.push_back(it->second);
     // Ancestors with a smaller address: one exact prefix per shorter length.
     for (unsigned len = 0; len < mine.len; ++len) {
       IpPrefix up = mine;
@@ -93,7 +121,7 @@ struct Bucket {
       if (up.addr == mine.addr) continue;  // already in the run above
       for (auto it = std::lower_bound(cidrs.begin(), cidrs.end(), up, by_prefix); it != cidrs.end() && it->first == up;
            ++it)
-        visit(it->second);
+        out.push_back(it->second);
     }
   }
 };

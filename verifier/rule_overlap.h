@@ -1,8 +1,10 @@
 // Which rules may share a flow: the syntactic prefilter of the per-rule lints. Two rules
 // of one direction may overlap when their subjects, peers and ports each may; a rule is
 // only ever compared with the rules of the namespaces its subject pins (plus the unpinned
-// ones), and a CIDR peer only with the CIDR peers that nest with it, so a policy of 10k
-// rules in one namespace costs n log n lookups rather than n² comparisons.
+// ones), and there either with the rules whose subject labels its subject allows, or with
+// those whose peer may meet its peer (a workload selector's labels, a CIDR's nesting
+// prefixes), whichever are fewer, so 10k rules in one namespace cost n log n lookups
+// rather than n² comparisons.
 #pragma once
 #include <cstdint>
 #include <vector>

@@ -24,6 +24,11 @@ std::unique_ptr<Session> Session::make(const std::vector<const Module*>& modules
   return s;
 }
 
+void Session::fresh_solver() {
+  solver_ = std::make_unique<z3::solver>(ctx_);
+  if (timeout_ms_) solver_->set("timeout", timeout_ms_);
+}
+
 CheckOutcome Session::check(const z3::expr& q) {
   CheckOutcome out;
   ++queries_;

@@ -42,6 +42,9 @@ public:
     solver_->add(c);
   }
   void leave() { solver_->pop(); }
+  /// Drops every assumption: a new solver over the same context, domain, encoder and
+  /// scope (for a second group of queries that needs none of the first group's).
+  void fresh_solver();
   /// Is `q` satisfiable together with what was assumed? (push / add / check / pop)
   CheckOutcome check(const z3::expr& q);
   /// A second solver holding what is asserted now (for many queries against formulas
