@@ -5,7 +5,6 @@
 #include <array>
 #include <cstring>
 #include <deque>
-#include <map>
 #include <optional>
 #include <unordered_map>
 
@@ -176,6 +175,27 @@ AddressKey address_key(const IpAddr& ip) {
   AddressKey k{};
   k[0] = ip.v6;
   std::copy(ip.bytes.begin(), ip.bytes.end(), k.begin() + 1);
+  return k;
+}
+
+/// Equal keys for equal selectors (requirements as stored, every string length-prefixed).
+std::string selector_key(const EndpointSelector& s) {
+  std::string k;
+  auto add = [&k](const std::string& v) {
+    k += std::to_string(v.size());
+    k += ':';
+    k += v;
+  };
+  for (const LabelSelector* ls : {&s.namespaces, &s.pods}) {
+    k += '{';
+    for (const LabelRequirement& r : ls->reqs) {
+      k += static_cast<char>('0' + static_cast<int>(r.op));
+      add(r.key);
+      k += std::to_string(r.values.size());
+      for (const std::string& v : r.values) add(v);
+    }
+    k += '}';
+  }
   return k;
 }
 
@@ -380,11 +400,11 @@ MapContents compute_map_contents(const Module& policy, const std::vector<const E
     }
     return *workloads;
   };
-  auto remotes_of = [&](const Rule& r) {
+  auto remotes_of = [&](const Rule& r) {  // indexes into table.ids
     std::vector<uint32_t> ids;
     const Peer& peer = r.peer;
     auto check = [&](size_t idx) {
-      if (peer_matches(peer, *table.ids[idx].representative)) ids.push_back(table.ids[idx].id);
+      if (peer_matches(peer, *table.ids[idx].representative)) ids.push_back(static_cast<uint32_t>(idx));
     };
     switch (peer.kind) {
     case Peer::Kind::Endpoints:
@@ -411,11 +431,30 @@ MapContents compute_map_contents(const Module& policy, const std::vector<const E
     }
     return ids;
   };
-  // Computed on first use: only rules that apply to a local identity need their remotes.
-  std::vector<std::optional<std::vector<uint32_t>>> rule_remotes(rules.size());
+  // Computed on first use: only rules that apply to a local identity need their remotes;
+  // rules with equal selector peers (one AdminNetworkPolicy per namespace passing every
+  // pod) share one computation.
+  std::vector<const std::vector<uint32_t>*> rule_remotes(rules.size(), nullptr);
+  std::unordered_map<std::string, std::vector<uint32_t>> remotes_by_selector;
+  std::deque<std::vector<uint32_t>> other_remotes;
+  auto remotes = [&](size_t i) -> const std::vector<uint32_t>& {
+    if (!rule_remotes[i]) {
+      const Rule& r = *rules[i];
+      if (r.peer.kind == Peer::Kind::Endpoints) {
+        auto [it, fresh] = remotes_by_selector.try_emplace(selector_key(r.peer.endpoints));
+        if (fresh) it->second = remotes_of(r);
+        rule_remotes[i] = &it->second;
+      } else {
+        rule_remotes[i] = &other_remotes.emplace_back(remotes_of(r));
+      }
+    }
+    return *rule_remotes[i];
+  };
+  auto any_named_port = [](const std::vector<const Rule*>& rs) {
+    return std::any_of(rs.begin(), rs.end(), [](const Rule* r) { return has_named_port(*r); });
+  };
   auto per_remote = [](const Rule& r) {
-    bool named = std::any_of(r.ports.begin(), r.ports.end(), [](const PortMatch& p) { return !p.name.empty(); });
-    return !peer_is_universal(r.peer) || (r.dir == Direction::Egress && named);
+    return !peer_is_universal(r.peer) || (r.dir == Direction::Egress && has_named_port(r));
   };
   std::vector<const Endpoint*> local_reps;
   for (uint32_t local : local_ids) local_reps.push_back(table.ids[table.at.at(local)].representative);
@@ -433,12 +472,25 @@ MapContents compute_map_contents(const Module& policy, const std::vector<const E
           .emplace_back(policy_key(local, remote, dir, pe.proto, pe.port, bits), v);
     }
   };
+  // The remotes of one (local, direction), classed by the rules matching them: each rule
+  // moves its remotes from their class to the class with the rule added (partition
+  // refinement), so remotes matched by the same rules share a class, and its cells are
+  // computed once unless a named port resolves against the remote.
+  struct RemoteClass {
+    std::vector<const Rule*> rules;
+    std::optional<std::vector<PortEntry>> cells;
+  };
+  std::vector<uint32_t> class_of(table.ids.size(), 0);  // 0: matched by no rule yet
+  std::vector<uint32_t> touched;                          // remotes whose class is not 0
+  auto decides = [](const std::vector<PortEntry>& entries) {
+    return std::any_of(entries.begin(), entries.end(), [](const PortEntry& pe) { return pe.action != abi::kActionIsolation; });
+  };
   for (uint32_t local : local_ids) {
     const Endpoint& lrep = *table.ids[table.at.at(local)].representative;
     std::vector<size_t> candidates = rule_subjects.candidates(lrep);
     for (Direction dir : {Direction::Ingress, Direction::Egress}) {
       std::vector<const Rule*> universal;
-      std::map<uint32_t, std::vector<const Rule*>> by_remote;
+      std::vector<RemoteClass> classes(1);
       CellTiers tiers = tier_base;
       uint32_t iso_bit = dir == Direction::Ingress ? abi::kFlagIsolatedIngress : abi::kFlagIsolatedEgress;
       tiers.isolated = (local_flags[local] & iso_bit) != 0;
@@ -449,16 +501,43 @@ MapContents compute_map_contents(const Module& policy, const std::vector<const E
           universal.push_back(&r);
           continue;
         }
-        std::optional<std::vector<uint32_t>>& remotes = rule_remotes[i];
-        if (!remotes) remotes = remotes_of(r);
-        for (uint32_t remote : *remotes) by_remote[remote].push_back(&r);
+        std::unordered_map<uint32_t, uint32_t> with_r;  // class -> that class with r added
+        for (uint32_t idx : remotes(i)) {
+          uint32_t& c = class_of[idx];
+          if (c == 0) touched.push_back(idx);
+          auto [it, fresh] = with_r.try_emplace(c, static_cast<uint32_t>(classes.size()));
+          if (fresh) {
+            RemoteClass next{classes[c].rules, std::nullopt};
+            next.rules.push_back(&r);
+            classes.push_back(std::move(next));
+          }
+          c = it->second;
+        }
       }
       const Endpoint* ingress_owner = dir == Direction::Ingress ? &lrep : nullptr;
-      if (!universal.empty()) emit(local, abi::kIdentityAny, dir, port_entries(universal, {}, ingress_owner, tiers));
-      for (const auto& [remote, specific] : by_remote) {
-        const Endpoint* owner = dir == Direction::Ingress ? &lrep : table.ids[table.at.at(remote)].representative;
-        emit(local, remote, dir, port_entries(specific, universal, owner, tiers));
+      std::vector<PortEntry> any_entries;
+      if (!universal.empty()) any_entries = port_entries(universal, {}, ingress_owner, tiers);
+      emit(local, abi::kIdentityAny, dir, any_entries);
+      // An (L, R) set of entries that all say "no rule decided" (kActionIsolation: an admin
+      // Pass of every pod, a baseline rule where L is isolated) sends the packet to the
+      // isolation flag — where it goes without them too when no (L, ANY) entry decides. Such
+      // sets are left out: 1,000 AdminNetworkPolicies passing every pod would otherwise give
+      // each local identity an entry for every identity of the cluster.
+      bool any_decides = decides(any_entries);
+      bool owner_free = dir == Direction::Ingress || !any_named_port(universal);
+      for (uint32_t idx : touched) {
+        RemoteClass& k = classes[class_of[idx]];
+        class_of[idx] = 0;  // ready for the next (local, direction)
+        const Endpoint* owner = dir == Direction::Ingress ? &lrep : table.ids[idx].representative;
+        std::optional<std::vector<PortEntry>> own;
+        std::optional<std::vector<PortEntry>>& entries = owner_free && !any_named_port(k.rules) ? k.cells : own;
+        if (!entries) {
+          entries = port_entries(k.rules, universal, owner, tiers);
+          if (!any_decides && !decides(*entries)) entries->clear();
+        }
+        emit(local, table.ids[idx].id, dir, *entries);
       }
+      touched.clear();
     }
   }
 

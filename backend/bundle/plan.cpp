@@ -7,13 +7,11 @@ bool peer_is_universal(const Peer& peer) {
   return peer.kind == Peer::Kind::Any || (peer.kind == Peer::Kind::Entity && peer.entity == Entity::All);
 }
 
-namespace {
 bool has_named_port(const Rule& r) {
   for (const PortMatch& p : r.ports)
     if (!p.name.empty()) return true;
   return false;
 }
-} // namespace
 
 uint32_t datapath_rule_count(const Module& m) {
   return static_cast<uint32_t>(m.rules.size() + m.admin_rules.size() + m.baseline_rules.size());

@@ -48,6 +48,8 @@ struct DatapathPlan {
 /// True when `peer` matches every remote endpoint (Peer::Any, entity all): such rules go to
 /// the (local, ANY) policy entries instead of one entry per remote identity.
 bool peer_is_universal(const Peer& peer);
+/// True when a port of `r` is named (it resolves against a workload's ports).
+bool has_named_port(const Rule& r);
 
 /// Rule ids in the datapath (PolicyValue::rule, counter slots, drop events) number the three
 /// tiers one after the other: the Policy tier's ids as they are, then the admin tier's, then

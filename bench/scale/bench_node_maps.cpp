@@ -84,8 +84,10 @@ int main(int argc, char** argv) {
       found.push_back(std::move(a));
     }
 
+  // The agent's cluster source derives the live addresses once per inventory version.
+  const inventory::LiveAddresses live(*inv);
   t = cpu_ms();
-  agent::Desired d = agent::derive(bundle->manifest, *node, *inv, found, {}, {}, agent::MisfitPolicy::Enforce, diags);
+  agent::Desired d = agent::derive(bundle->manifest, *node, *inv, live, found, {}, {}, agent::MisfitPolicy::Enforce, diags);
   double t_derive = cpu_ms() - t;
   t = cpu_ms();
   bundle::IdentityAllocator ids;
@@ -96,7 +98,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < repeat; ++i) {
     Diagnostics quiet;
     t = cpu_ms();
-    agent::Desired d2 = agent::derive(bundle->manifest, *node, *inv, found, {}, {}, agent::MisfitPolicy::Enforce, quiet);
+    agent::Desired d2 =
+        agent::derive(bundle->manifest, *node, *inv, live, found, {}, {}, agent::MisfitPolicy::Enforce, quiet);
     bundle::MapContents c2 = bundle::compute_map_contents(bundle->manifest.policy, d2.endpoints, d2.locals, ids);
     again.push_back(cpu_ms() - t);
     if (c2.policy.size() != c.policy.size() || c2.hosts.size() != c.hosts.size()) {

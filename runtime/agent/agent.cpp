@@ -130,7 +130,8 @@ bool Agent::reconcile(bool force_new_generation, bool rediscover, bool persist_n
   std::string err;
   if (!bundle_ || !node_ || !inv_) return false;  // still waiting for valid inputs
   Diagnostics diags;
-  if (rediscover) found_ = attach::find_attach_points(*node_, *inv_, opts_.attach, diags);
+  const inventory::LiveAddresses& live = cluster_->live_addresses();
+  if (rediscover) found_ = attach::find_attach_points(*node_, *inv_, live, opts_.attach, diags);
   if (!dispatch_) {
     bool existed = false;
     dispatch_ = Dispatch::open(opts_.pin_dir, existed, err);
@@ -139,7 +140,8 @@ bool Agent::reconcile(bool force_new_generation, bool rediscover, bool persist_n
       return false;
     }
   }
-  desired_ = derive(bundle_->manifest, *node_, *inv_, found_, fqdn_.endpoints(), proxy_addrs_, opts_.misfits, diags);
+  desired_ = derive(bundle_->manifest, *node_, *inv_, live, found_, fqdn_.endpoints(), proxy_addrs_, opts_.misfits,
+                    diags);
   desired_.zombies = fqdn_.zombie_addresses();
   // The node plan's warnings (misfits, pods without attach point) once per input change.
   if (hooks_.diagnostics && !diags.all().empty() && report_plan_) hooks_.diagnostics(cluster_->sources(), diags);

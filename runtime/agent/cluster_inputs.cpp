@@ -22,7 +22,7 @@ inventory::ClusterSource::Poll Agent::load_cluster(bool first) {
   inv_ = cluster_->inventory();
   report_plan_ |= p == Poll::Changed;
   if (inv_) {  // the drop log names addresses from the current inventory
-    auto names = std::make_shared<const PodNames>(pod_names(*inv_));
+    auto names = std::make_shared<const PodNames>(pod_names(*inv_, cluster_->live_addresses()));
     std::lock_guard names_lk(names_mu_);
     pod_names_ = std::move(names);
   }

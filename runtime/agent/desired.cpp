@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "runtime/inventory/terminating.h"
 #include "runtime/loader.h"
 
 namespace moat::runtime::agent {
@@ -64,6 +63,7 @@ std::vector<NodePool> pools_of(const bundle::Manifest& m) {
 }
 
 Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inventory& inv,
+               const inventory::LiveAddresses& live,
                const std::vector<attach::PodAttach>& found, const std::vector<Endpoint>& learned,
                const ProxyAddresses& proxy, MisfitPolicy misfit_policy, Diagnostics& diags) {
   Desired d;
@@ -84,7 +84,6 @@ Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inv
     if (misfit_policy == MisfitPolicy::Drop) dropped.push_back(m.pod);
   }
   const KubePod* proxy_pod = proxy_owner(inv, proxy);
-  const std::set<IpAddr> live = inventory::live_pod_addresses(inv);
   d.endpoints.reserve(inv.pods.size() + inv.nodes.size() + 2 + learned.size());
   auto make = [&d](Endpoint e) { d.endpoints.push_back(&d.made.emplace_back(std::move(e))); };
   for (const KubePod& pod : inv.pods) {

@@ -14,6 +14,7 @@
 #include "runtime/agent/state.h"
 #include "runtime/attach/attach_points.h"
 #include "runtime/inventory.h"
+#include "runtime/inventory/terminating.h"
 #include "runtime/nodepool.h"
 
 namespace moat::runtime::agent {
@@ -62,10 +63,12 @@ struct Desired {
 /// The manifest's pool entries as IR node pools (admission works on ir::NodePool).
 std::vector<NodePool> pools_of(const bundle::Manifest& m);
 
-/// Computes the desired state. `found` holds the local pods' attach points
-/// (attach::find_attach_points on the same inventory); a pod whose attach point was not found
-/// is kept with its `problem` (the node is not ready) and looked for again later.
+/// Computes the desired state. `live` is the inventory's live pod addresses; `found` holds
+/// the local pods' attach points (attach::find_attach_points on the same inventory); a pod
+/// whose attach point was not found is kept with its `problem` (the node is not ready) and
+/// looked for again later.
 Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inventory& inv,
+               const inventory::LiveAddresses& live,
                const std::vector<attach::PodAttach>& found, const std::vector<Endpoint>& learned,
                const ProxyAddresses& proxy, MisfitPolicy misfits, Diagnostics& diags);
 

@@ -69,9 +69,8 @@ int64_t monotonic_to_unix_offset_ns() {
 
 std::string drop_log_path(const std::string& state_dir) { return state_dir + "/drops.ring"; }
 
-PodNames pod_names(const KubeObjects& inv) {
+PodNames pod_names(const KubeObjects& inv, const inventory::LiveAddresses& live) {
   PodNames out;
-  const std::set<IpAddr> live = inventory::live_pod_addresses(inv);
   for (const KubePod& p : inv.pods) {
     if (!p.is_workload()) continue;
     std::string labels;

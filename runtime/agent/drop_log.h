@@ -15,6 +15,7 @@
 #include "frontend/kube_objects.h"
 #include "ir/ip.h"
 #include "runtime/agent/inspect.h"
+#include "runtime/inventory/terminating.h"
 
 namespace moat::runtime::agent {
 
@@ -31,9 +32,10 @@ struct ObservedDrop {
 /// or empty strings.
 using PodNamer = std::function<std::pair<std::string, std::string>(uint8_t family, const uint8_t* addr)>;
 
-/// Every pod address of an inventory -> {"ns/pod", "k=v,..."}: what a namer looks up.
+/// Every pod address of an inventory -> {"ns/pod", "k=v,..."}: what a namer looks up
+/// (`live`: the inventory's live pod addresses).
 using PodNames = std::map<IpAddr, std::pair<std::string, std::string>>;
-PodNames pod_names(const KubeObjects& inv);
+PodNames pod_names(const KubeObjects& inv, const inventory::LiveAddresses& live);
 /// A namer over whatever table `current` returns at the time of each lookup.
 PodNamer namer_over(std::function<std::shared_ptr<const PodNames>()> current);
 

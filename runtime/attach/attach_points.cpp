@@ -45,7 +45,8 @@ bool parse_override(const std::string& text, AttachConfig& cfg, std::string& err
   return true;
 }
 
-std::vector<PodAttach> find_attach_points(const KubeNode& node, const Inventory& inv, const AttachConfig& cfg,
+std::vector<PodAttach> find_attach_points(const KubeNode& node, const Inventory& inv,
+                                          const inventory::LiveAddresses& live, const AttachConfig& cfg,
                                           Diagnostics& diags) {
   std::vector<PodAttach> out;
   std::string routing_error, root = kubepods_root(cfg);
@@ -53,7 +54,6 @@ std::vector<PodAttach> find_attach_points(const KubeNode& node, const Inventory&
   std::set<std::string> api_uids;
   if (cfg.kind == AttachKind::Tc) view = read_routing(routing_error);
   else api_uids = api_pod_uids(inv);
-  const std::set<IpAddr> live = inventory::live_pod_addresses(inv);
   for (const KubePod& pod : inv.pods) {
     if (!pod.is_workload() || pod.ep.node != node.name) continue;
     // A terminating pod whose addresses are all a new pod's has no sandbox left here.

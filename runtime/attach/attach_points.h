@@ -14,6 +14,7 @@
 
 #include "ir/diagnostic.h"
 #include "runtime/inventory.h"
+#include "runtime/inventory/terminating.h"
 
 namespace moat::runtime::attach {
 
@@ -46,8 +47,10 @@ struct PodAttach {
 };
 
 /// Finds the attach point of every workload pod of `inv` placed on `node` (inventory
-/// order). Problems are reported as E810 / E811 at the pod's source range.
-std::vector<PodAttach> find_attach_points(const KubeNode& node, const Inventory& inv, const AttachConfig& cfg,
+/// order); `live` is the inventory's live pod addresses. Problems are reported as E810 /
+/// E811 at the pod's source range.
+std::vector<PodAttach> find_attach_points(const KubeNode& node, const Inventory& inv,
+                                          const inventory::LiveAddresses& live, const AttachConfig& cfg,
                                           Diagnostics& diags);
 
 /// Interfaces and cgroups that belong to no pod: loopback and uplinks (default-route

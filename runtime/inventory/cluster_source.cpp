@@ -61,6 +61,7 @@ private:
     node_ = std::move(*node);
     inv_ = std::move(*inv);
     sm_ = std::move(sm);
+    inventory_changed();
     return true;
   }
   std::string node_file_;
@@ -96,6 +97,7 @@ public:
     watcher_->take(events);
     Diagnostics diags;
     store_.apply(events, diags);
+    inventory_changed();  // the store changed in place
     if (report && !diags.all().empty()) report(store_.sources(), diags);
     // A malformed or deleted own Node leaves the last valid one in force (E801 reported).
     if (const KubeNode* n = store_.node(opt_.node_name)) node_ = *n;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "runtime/inventory.h"
+#include "runtime/inventory/terminating.h"
 #include "runtime/inventory/watch.h"
 
 namespace moat::runtime::inventory {
@@ -48,9 +49,19 @@ public:
   virtual Poll poll(const DiagnosticsHook& report) = 0;
   virtual const KubeNode* node() const = 0;
   virtual const Inventory* inventory() const = 0;
+  /// The live pod addresses of inventory(), derived once per version (not by each of its
+  /// users on every reconcile).
+  const LiveAddresses& live_addresses() const { return live_; }
   /// The text node() and inventory() were read from (their diagnostics point into it).
   virtual const SourceManager& sources() const = 0;
   virtual SourceHealth health() const { return {}; }
+
+protected:
+  /// Each source calls this whenever inventory() holds a new version.
+  void inventory_changed() { live_ = inventory() ? LiveAddresses(*inventory()) : LiveAddresses(); }
+
+private:
+  LiveAddresses live_;
 };
 
 /// (inode, size, mtime) of each path, following symlinks (ConfigMap volumes swap a `..data`

@@ -1,20 +1,24 @@
 // Addresses held by terminating pods (see the header).
 #include "runtime/inventory/terminating.h"
 
+#include <algorithm>
+
 namespace moat::runtime::inventory {
 
-std::set<IpAddr> live_pod_addresses(const Inventory& inv) {
-  std::set<IpAddr> out;
+LiveAddresses::LiveAddresses(const Inventory& inv) {
   for (const KubePod& p : inv.pods)
-    if (p.is_workload() && !p.terminating) out.insert(p.ep.ips.begin(), p.ep.ips.end());
-  return out;
+    if (p.is_workload() && !p.terminating) sorted_.insert(sorted_.end(), p.ep.ips.begin(), p.ep.ips.end());
+  std::sort(sorted_.begin(), sorted_.end());
+  sorted_.erase(std::unique(sorted_.begin(), sorted_.end()), sorted_.end());
 }
 
-std::vector<IpAddr> held_addresses(const KubePod& pod, const std::set<IpAddr>& live) {
+bool LiveAddresses::contains(const IpAddr& ip) const { return std::binary_search(sorted_.begin(), sorted_.end(), ip); }
+
+std::vector<IpAddr> held_addresses(const KubePod& pod, const LiveAddresses& live) {
   if (!pod.terminating) return pod.ep.ips;
   std::vector<IpAddr> out;
   for (const IpAddr& ip : pod.ep.ips)
-    if (!live.count(ip)) out.push_back(ip);
+    if (!live.contains(ip)) out.push_back(ip);
   return out;
 }
 

@@ -3,18 +3,28 @@
 // unmount) the object lingers with `metadata.deletionTimestamp` and its old addresses,
 // which the IPAM may already have given to a new pod. A live pod's claim wins.
 #pragma once
-#include <set>
 #include <vector>
 
 #include "runtime/inventory.h"
 
 namespace moat::runtime::inventory {
 
-/// The addresses of every workload pod that is not being deleted.
-std::set<IpAddr> live_pod_addresses(const Inventory& inv);
+/// The addresses of every workload pod of one inventory version that is not being deleted.
+/// Derived once per version (the cluster source keeps it next to the inventory: the attach
+/// points, the desired state and the drop log's names all ask it), sorted for lookup.
+class LiveAddresses {
+public:
+  LiveAddresses() = default;
+  explicit LiveAddresses(const Inventory& inv);
+  bool contains(const IpAddr& ip) const;
+  size_t size() const { return sorted_.size(); }
+
+private:
+  std::vector<IpAddr> sorted_;  // distinct
+};
 
 /// The addresses `pod` is identified by: all of them for a live pod; for a terminating one,
-/// those no live pod (`live`, from live_pod_addresses) claims too.
-std::vector<IpAddr> held_addresses(const KubePod& pod, const std::set<IpAddr>& live);
+/// those no live pod (`live`, of the same inventory) claims too.
+std::vector<IpAddr> held_addresses(const KubePod& pod, const LiveAddresses& live);
 
 } // namespace moat::runtime::inventory

@@ -291,16 +291,14 @@ TEST_CASE("map contents: admin Allow beats isolation, baseline Deny applies to n
   REQUIRE(v);
   CHECK(v->action == abi::kActionAllow);
   CHECK(v->rule == bundle::datapath_rule(m, Tier::Admin, 0));
-  v = all_ports_entry(c, db, client, Direction::Ingress);
-  REQUIRE(v);
-  CHECK(v->action == abi::kActionIsolation);  // isolated: the baseline Allow does not apply
+  // db is isolated, so the baseline Allow does not apply: nothing decides, and with no
+  // (L, ANY) entry that decides the isolation flag is reached without an entry.
+  CHECK_FALSE(all_ports_entry(c, db, client, Direction::Ingress));
   v = all_ports_entry(c, web, client, Direction::Ingress);
   REQUIRE(v);
   CHECK(v->action == abi::kActionDeny);
   CHECK(v->rule == bundle::datapath_rule(m, Tier::Baseline, 0));
-  v = all_ports_entry(c, web, backup, Direction::Ingress);
-  REQUIRE(v);
-  CHECK(v->action == abi::kActionIsolation);  // passed, and nothing below decides: web is open
+  CHECK_FALSE(all_ports_entry(c, web, backup, Direction::Ingress));  // passed, nothing below decides: web is open
 
   bundle::DatapathPlan plan = bundle::plan_datapath(m);
   CHECK(plan.rule_count == 4);  // no Policy rule, 2 admin, 2 baseline
@@ -410,4 +408,62 @@ TEST_CASE("map contents: each cluster address's class is the longest of many nes
   }
   CHECK(classed > 200);
   CHECK(classed < eps.size());  // fd00:3:: is under no prefix
+}
+
+TEST_CASE("map contents: remotes where no rule decides get no entries unless an (L, ANY) entry would decide",
+          "[backend][anp]") {
+  // The --anp scale shape in small: an admin Pass of every pod, a baseline Deny of every pod
+  // (asked only where nothing isolates), an admin Deny of tcp/22 from one team. db is
+  // isolated by a NetworkPolicy allowing web: from most pods nothing decides.
+  auto every_pod = [] {
+    Peer p;
+    p.kind = Peer::Kind::Endpoints;  // empty selectors: every pod of every namespace
+    return p;
+  };
+  auto rules = [&](bool deny_all_at_any) {
+    Module m;
+    m.isolations.push_back({app("db"), Direction::Ingress, "np", {}});
+    Rule allow = tier_rule(Tier::Policy, 0, app("db"), Direction::Ingress, Action::Allow, pods_peer("web"));
+    m.add_rule(allow);
+    Rule ssh = tier_rule(Tier::Admin, 0, EndpointSelector{}, Direction::Ingress, Action::Deny, pods_peer("team"));
+    ssh.ports = {PortMatch{Protocol::TCP, 22, 22, ""}};
+    m.admin_rules.push_back(ssh);
+    m.admin_rules.push_back(tier_rule(Tier::Admin, 1, EndpointSelector{}, Direction::Ingress, Action::Pass, every_pod()));
+    m.baseline_rules.push_back(
+        tier_rule(Tier::Baseline, 0, EndpointSelector{}, Direction::Ingress, Action::Deny, every_pod()));
+    if (deny_all_at_any) {  // a peer matching everything: (L, ANY) entries that decide
+      Peer all;  // Kind::Any
+      Rule r = tier_rule(Tier::Policy, 1, app("db"), Direction::Ingress, Action::Deny, all);
+      r.ports = {PortMatch{Protocol::UDP, 53, 53, ""}};
+      m.add_rule(r);
+    }
+    return m;
+  };
+  std::vector<Endpoint> eps = {pod("db", "x", {{"app", "db"}}, "10.0.0.1"), pod("web", "x", {{"app", "web"}}, "10.0.0.2"),
+                               pod("team", "y", {{"app", "team"}}, "10.0.0.3")};
+  for (int i = 0; i < 100; ++i)
+    eps.push_back(pod("p" + std::to_string(i), "z", {{"app", "p" + std::to_string(i)}}, ("10.0.1." + std::to_string(i)).c_str()));
+  for (bool deny_all_at_any : {false, true}) {
+    Module m = rules(deny_all_at_any);
+    bundle::MapContents c = contents_for(m, eps);
+    uint32_t db = c.endpoint_identity[0];
+    size_t db_ingress = 0;
+    for (const auto* entries : {&c.policy, &c.policy_exact})
+      for (const auto& [k, v] : *entries)
+        if (k.local == db && k.dir == static_cast<uint8_t>(Direction::Ingress) && k.remote != abi::kIdentityAny) ++db_ingress;
+    INFO("a deciding (L, ANY) entry: " << deny_all_at_any << ", db's (L, R) ingress entries: " << db_ingress);
+    if (deny_all_at_any) CHECK(db_ingress > eps.size());  // every remote keeps its cells: ANY would decide
+    else CHECK(db_ingress < 40);                          // web's allow and team's tcp/22 deny cells only
+    bundle::DatapathPlan plan = bundle::plan_datapath(m);
+    require_loadable(c, plan);
+    for (size_t s = 0; s < eps.size(); ++s)
+      for (size_t d = 0; d < eps.size(); ++d)
+        for (auto [proto, port] : {std::pair{Protocol::TCP, uint16_t{22}}, std::pair{Protocol::TCP, uint16_t{80}},
+                                   std::pair{Protocol::UDP, uint16_t{53}}}) {
+          auto model = test::model_connection(c, plan, eps, s, d, proto, port);
+          REQUIRE(model);
+          INFO(eps[s].name << " -> " << eps[d].name << " " << to_string(proto) << "/" << port);
+          CHECK(*model == evaluate(m, Flow{&eps[s], &eps[d], proto, port}).allowed);
+        }
+  }
 }

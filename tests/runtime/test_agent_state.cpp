@@ -144,7 +144,7 @@ TEST_CASE("derive: endpoints, local attachments, host, remote nodes, DNS proxy, 
   learned.dns_names = {"api.example.test"};
 
   Diagnostics diags;
-  Desired d = derive(m, node, inv, found, {learned}, proxy, MisfitPolicy::Enforce, diags);
+  Desired d = derive(m, node, inv, inventory::LiveAddresses(inv), found, {learned}, proxy, MisfitPolicy::Enforce, diags);
   REQUIRE(d.plan.pool);
   CHECK(d.startup_taint == "moat.dev/agent-not-ready:NoExecute");
   CHECK(d.node_has_startup_taint);
@@ -172,7 +172,7 @@ TEST_CASE("derive: endpoints, local attachments, host, remote nodes, DNS proxy, 
   CHECK(d.misfits[0].enforced);
 
   Diagnostics d2;
-  Desired dropped = derive(m, node, inv, found, {}, proxy, MisfitPolicy::Drop, d2);
+  Desired dropped = derive(m, node, inv, inventory::LiveAddresses(inv), found, {}, proxy, MisfitPolicy::Drop, d2);
   CHECK(dropped.locals.size() == 1);  // the misfit is left out of the endpoint map
   CHECK(dropped.attach.size() == 3);  // but its traffic still meets the dispatcher
   CHECK_FALSE(dropped.misfits[0].enforced);
@@ -197,7 +197,7 @@ TEST_CASE("derive: a DNS proxy in front of the kube-dns ClusterIP answers as the
   proxy.listen = {*IpAddr::parse("169.254.20.10")};
   proxy.upstream = *IpAddr::parse("10.96.0.10");
   Diagnostics diags;
-  Desired d = derive(m, node, inv, {}, {}, proxy, MisfitPolicy::Enforce, diags);
+  Desired d = derive(m, node, inv, inventory::LiveAddresses(inv), {}, {}, proxy, MisfitPolicy::Enforce, diags);
   auto named = [&](const std::string& name) {
     auto it = std::find_if(d.endpoints.begin(), d.endpoints.end(), [&](const Endpoint* e) { return e->name == name; });
     return it == d.endpoints.end() ? nullptr : *it;
@@ -210,7 +210,7 @@ TEST_CASE("derive: a DNS proxy in front of the kube-dns ClusterIP answers as the
 
   // No kube-dns pod in the inventory: the upstream is outside the cluster, as before.
   inv.pods = {client, impostor};
-  Desired outside = derive(m, node, inv, {}, {}, proxy, MisfitPolicy::Enforce, diags);
+  Desired outside = derive(m, node, inv, inventory::LiveAddresses(inv), {}, {}, proxy, MisfitPolicy::Enforce, diags);
   CHECK(outside.endpoints.back()->name == "dns-upstream:10.96.0.10");
   CHECK(outside.endpoints.back()->ips.size() == 2);
 }
@@ -233,7 +233,7 @@ TEST_CASE("derive: a terminating pod gives its old address to the live pod and n
   std::vector<attach::PodAttach> found(1);
   found[0] = {&inv.pods[1], "veth-c", 9, "", 0, ""};
   Diagnostics diags;
-  Desired d = derive(m, node, inv, found, {}, {}, MisfitPolicy::Enforce, diags);
+  Desired d = derive(m, node, inv, inventory::LiveAddresses(inv), found, {}, {}, MisfitPolicy::Enforce, diags);
   REQUIRE(d.endpoints.size() >= 3);
   CHECK(d.endpoints[0]->name == "back/db-0");
   CHECK(d.endpoints[0]->ips.empty());

@@ -193,7 +193,7 @@ TEST_CASE("attach: the test override still refuses loopback and the cgroup root"
   Diagnostics diags;
   KubeNode n1;
   n1.name = "n1";
-  auto found = find_attach_points(n1, inv, cfg, diags);
+  auto found = find_attach_points(n1, inv, inventory::LiveAddresses(inv), cfg, diags);
   REQUIRE(found.size() == 3);
   CHECK(has(found[0].problem, "loopback"));
   CHECK(found[0].ifindex == 0);
@@ -319,7 +319,7 @@ TEST_CASE("attach: a static pod is enforced in its kubelet cgroup and forged mir
   inv.pods.push_back(mirror("evil/b", "0aa1b2c3-0000-4000-8000-000000000003", victim_uid, node.uid));
 
   Diagnostics diags;
-  auto found = find_attach_points(node, inv, cfg, diags);
+  auto found = find_attach_points(node, inv, inventory::LiveAddresses(inv), cfg, diags);
   REQUIRE(found.size() == 4);
   INFO(found[0].problem << " | " << found[1].problem);
   CHECK(found[0].cgroup == victim_cg);  // the victim keeps its own cgroup, claimed by nobody else
@@ -340,7 +340,7 @@ TEST_CASE("attach: a static pod is enforced in its kubelet cgroup and forged mir
   // one-owner rule attaches that cgroup for neither, so the forger never gets it.
   inv.pods.push_back(mirror("evil/c", "0aa1b2c3-0000-4000-8000-000000000004", hash, node.uid));
   Diagnostics d2;
-  found = find_attach_points(node, inv, cfg, d2);
+  found = find_attach_points(node, inv, inventory::LiveAddresses(inv), cfg, d2);
   REQUIRE(found.size() == 5);
   // Neither is enforced as itself; the shared cgroup keeps a dispatcher with no endpoint
   // entry behind it (the agent adds none for a conflict), so it drops: fail closed.
@@ -368,7 +368,7 @@ TEST_CASE("attach: a terminating pod whose attach point is gone is left out, wit
   Diagnostics diags;
   KubeNode n1;
   n1.name = "n1";
-  auto found = find_attach_points(n1, inv, cfg, diags);
+  auto found = find_attach_points(n1, inv, inventory::LiveAddresses(inv), cfg, diags);
   REQUIRE(found.size() == 1);  // only the live pod is looked for (and reported missing)
   CHECK(found[0].pod->ep.name == "ns/live");
   REQUIRE(diags.all().size() == 1);

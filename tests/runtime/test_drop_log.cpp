@@ -123,7 +123,7 @@ TEST_CASE("drop log: pod addresses are named namespace/pod with their labels", "
   host.ep.ips = {*IpAddr::parse("10.9.9.9")};
   host.host_network = true;
   inv.pods.push_back(host);
-  auto names = std::make_shared<const PodNames>(pod_names(inv));
+  auto names = std::make_shared<const PodNames>(pod_names(inv, runtime::inventory::LiveAddresses(inv)));
   PodNamer namer = namer_over([names] { return names; });
   uint8_t v4[16] = {10, 1, 2, 3};
   CHECK(namer(abi::kFamilyV4, v4) == std::pair<std::string, std::string>{"shop/cart-1", "app=cart,tier=back"});

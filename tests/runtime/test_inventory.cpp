@@ -1,8 +1,14 @@
 // Inventory and Node parsing: Kubernetes objects in YAML or JSON become endpoints with
 // their scheduling facts; malformed objects become E8xx diagnostics, never crashes.
 #include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "runtime/inventory.h"
+#include "runtime/inventory/cluster_source.h"
+#include "runtime/inventory/terminating.h"
 
 using namespace moat;
 using namespace moat::runtime;
@@ -262,4 +268,42 @@ items:
   CHECK(inv->find_pod("back/db-0")->terminating);
   CHECK(inv->find_pod("back/db-0")->is_workload());  // still running its grace period
   CHECK_FALSE(inv->find_pod("back/db-1")->terminating);
+}
+
+TEST_CASE("the cluster source derives the live pod addresses once per inventory version") {
+  // The attach points, the desired state and the drop log's names take them from the source
+  // instead of each collecting every pod address of the cluster on every reconcile.
+  std::string dir = "/tmp/moat-live-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  auto write = [](const std::string& path, const std::string& text) { std::ofstream(path) << text; };
+  write(dir + "/node.yaml", "kind: Node\nmetadata: {name: n1}\n");
+  auto pods = [](bool old_terminating) {
+    return std::string(R"(kind: List
+items:
+  - {kind: Namespace, metadata: {name: back}}
+  - kind: Pod
+    metadata: {name: db-0, namespace: back)") +
+           (old_terminating ? ", deletionTimestamp: \"2026-01-01T00:00:00Z\"" : "") + R"(}
+    spec: {nodeName: n1}
+    status: {phase: Running, podIPs: [{ip: 10.1.0.2}]}
+  - kind: Pod
+    metadata: {name: agent, namespace: back}
+    spec: {nodeName: n1, hostNetwork: true}
+    status: {phase: Running, podIPs: [{ip: 10.0.0.1}]}
+)";
+  };
+  write(dir + "/inventory.yaml", pods(false));
+  std::string err;
+  auto source = inventory::open_cluster_source(dir + "/node.yaml", {dir + "/inventory.yaml"}, {}, err);
+  REQUIRE(source);
+  REQUIRE(source->load({}));
+  CHECK(source->live_addresses().contains(*IpAddr::parse("10.1.0.2")));
+  CHECK_FALSE(source->live_addresses().contains(*IpAddr::parse("10.0.0.1")));  // the host's network
+  CHECK(source->live_addresses().size() == 1);
+
+  write(dir + "/inventory.yaml", pods(true));  // db-0 is being deleted now
+  REQUIRE(source->poll({}) == inventory::ClusterSource::Poll::Changed);
+  CHECK(source->live_addresses().size() == 0);
+  CHECK(inventory::held_addresses(source->inventory()->pods[0], source->live_addresses()).size() == 1);
+  std::filesystem::remove_all(dir);
 }
