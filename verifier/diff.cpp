@@ -62,7 +62,7 @@ void changed_items(const std::vector<T>& a, const std::vector<T>& b, Key key, st
 /// Peers that can only be non-workloads: a rule with such a peer constrains the far end
 /// to have no policy of its own in that direction.
 bool external_only(const Peer& p) {
-  return (p.kind == Peer::Kind::Cidr && !p.cidr_any_address) || p.kind == Peer::Kind::Fqdn ||
+  return (p.kind == Peer::Kind::Cidr && !p.cidr_any_address) || p.kind == Peer::Kind::Fqdn || p.kind == Peer::Kind::Nodes ||
          (p.kind == Peer::Kind::Entity && p.entity != Entity::All && p.entity != Entity::Cluster);
 }
 

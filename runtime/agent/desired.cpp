@@ -123,6 +123,7 @@ Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inv
   host.name = "host:" + node.name;
   host.node = node.name;
   host.ips = node.addresses;
+  host.labels = node.labels;  // the Node's labels: `nodes` peers select by them
   d.endpoints.push_back(std::move(host));
   // Before the remote nodes: an API server on a control-plane node shares the node's
   // address, and one identity per address means the more specific entity wins there (the
@@ -141,6 +142,7 @@ Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inv
     rn.name = "node:" + other.name;
     rn.node = other.name;
     rn.ips = other.addresses;
+    rn.labels = other.labels;
     d.endpoints.push_back(std::move(rn));
   }
   if (proxy.upstream && !proxy.listen.empty() && !proxy_pod) {
