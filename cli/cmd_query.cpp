@@ -37,6 +37,8 @@ constexpr const char* kEndpointHelp = R"(Endpoints (--from, --to):
   api.example.com[@IP]    an external endpoint known by this DNS name (and address)
   host, remote-node, kube-apiserver, world   the node, another node, the API server, an
                       external address (203.0.113.1)
+  host{k: v}, remote-node{k=v}   the node or another node with these Node labels (what
+                      AdminNetworkPolicy `nodes` peers select)
   A workload's namespace labels are the ones the sources declare (namespace blocks) or the
   inventory's; kubernetes.io/metadata.name is always set.)";
 
@@ -140,6 +142,14 @@ std::optional<Endpoint> parse_endpoint(const std::string& spec, const Module& m,
     if (e.name == spec) return e;
   Endpoint e;
   e.name = spec;
+  for (const char* node : {"host", "remote-node"}) {
+    std::string open = std::string(node) + "{";
+    if (spec.rfind(open, 0) != 0) continue;
+    if (spec.back() != '}') return error = fmt::format("'{}': missing '}}'", spec), std::nullopt;
+    e.kind = open == "host{" ? EndpointKind::Host : EndpointKind::RemoteNode;
+    if (!parse_labels(spec.substr(open.size(), spec.size() - open.size() - 1), e.labels, error)) return std::nullopt;
+    return e;
+  }
   if (spec == "host" || spec == "remote-node" || spec == "kube-apiserver") {
     e.kind = spec == "host" ? EndpointKind::Host : spec == "remote-node" ? EndpointKind::RemoteNode : EndpointKind::KubeApiserver;
     return e;

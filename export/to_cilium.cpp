@@ -52,6 +52,11 @@ bool check_rule(ExportContext& cx, const Rule& r) {
            "Cilium's CIDR peers match addresses outside the cluster only");
     ok = false;
   }
+  if (p.kind == Peer::Kind::Nodes) {
+    refuse(cx, Code::E911, p.range, "a nodes peer with a label selector",
+           "Cilium's remote-node and host entities match every node, not nodes by their labels");
+    ok = false;
+  }
   if (p.kind == Peer::Kind::Fqdn && (r.dir == Direction::Ingress || r.action == Action::Deny)) {
     refuse(cx, Code::E911, p.range, fmt::format("the FQDN peer '{}'", p.fqdn.value),
            "toFQDNs exists in allow egress rules only");
@@ -122,6 +127,7 @@ void emit_peer(YAML::Emitter& out, const Rule& r, bool scoped) {
     emit_fqdn(out, p.fqdn);
     out << YAML::EndSeq;
     break;
+  case Peer::Kind::Nodes: break;  // refused by check_rule
   }
 }
 

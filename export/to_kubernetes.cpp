@@ -44,6 +44,10 @@ std::optional<std::vector<Peer>> np_peers(ExportContext& cx, const Rule& r) {
     refuse(cx, Code::E911, p.range, fmt::format("the FQDN peer '{}'", p.fqdn.value),
            "NetworkPolicy has no DNS names, only ipBlocks");
     return std::nullopt;
+  case Peer::Kind::Nodes:
+    refuse(cx, Code::E911, p.range, "a nodes peer with a label selector",
+           "NetworkPolicy peers are pods, namespaces and ipBlocks, which never match nodes by their labels");
+    return std::nullopt;
   }
   refuse(cx, Code::E911, p.range, "a CIDR peer that matches cluster addresses",
          "an ipBlock matches addresses outside the cluster only");

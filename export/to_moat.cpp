@@ -261,6 +261,10 @@ private:
         return std::nullopt;
       }
       return "fqdn " + quoted(p.fqdn.value);
+    case Peer::Kind::Nodes:
+      refuse(cx_, Code::E911, p.range, "a nodes peer with a label selector",
+             "the language names nodes as the host and remote-node entities, not by their labels");
+      return std::nullopt;
     }
     return std::nullopt;
   }

@@ -277,8 +277,9 @@ void CasesLoader::endpoint(const doc::Node& n) {
     ep.ns = *ns;
   }
   if (labels_node) {
-    if (ep.kind != EndpointKind::Workload) {
-      error(*labels_node, "only workloads (endpoints with a 'namespace') have labels");
+    // Workloads carry pod labels, nodes (host, remote-node) their Node's labels.
+    if (ep.kind != EndpointKind::Workload && ep.kind != EndpointKind::Host && ep.kind != EndpointKind::RemoteNode) {
+      error(*labels_node, "only workloads (endpoints with a 'namespace') and nodes (entity host or remote-node) have labels");
       good = false;
     } else if (auto l = labels(*labels_node, "'labels'")) {
       ep.labels = std::move(*l);

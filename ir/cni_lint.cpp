@@ -10,7 +10,7 @@ namespace moat {
 
 void lint_ip_blocks_over_workloads(const Module& m, const std::vector<Endpoint>& endpoints, Diagnostics& diags) {
   for (const Rule& r : m.rules) {
-    if (r.peer.kind != Peer::Kind::Cidr || r.origin.rfind("NetworkPolicy ", 0) != 0) continue;
+    if (r.peer.kind != Peer::Kind::Cidr || r.source != RuleSource::NetworkPolicy) continue;
     // The interpreter's reading of the ipBlock as the permissive profiles have it: which
     // workload addresses it would match (its `except` honoured).
     Peer any_address = r.peer;

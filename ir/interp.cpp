@@ -102,6 +102,12 @@ bool peer_matches(const Peer& peer, const Endpoint& remote, size_t addr) {
   case Peer::Kind::Endpoints: return endpoint_selector_matches(peer.endpoints, remote);
   case Peer::Kind::Cidr: return cidr_matches(peer, remote, addr);
   case Peer::Kind::Entity: return entity_matches(peer.entity, remote.kind);
+  case Peer::Kind::Nodes:
+    // The API selects nodes by their labels and matches the addresses in their
+    // status.addresses (network-policy-api AdminNetworkPolicyEgressPeer.Nodes): the node
+    // endpoints, the local one included, whose Node labels the selector matches.
+    return (remote.kind == EndpointKind::Host || remote.kind == EndpointKind::RemoteNode) &&
+           label_selector_matches(peer.nodes, remote.labels);
   case Peer::Kind::Fqdn:
     if (remote.kind != EndpointKind::External) return false;
     return std::any_of(remote.dns_names.begin(), remote.dns_names.end(),

@@ -73,6 +73,18 @@ const char* to_string(EndpointKind k) {
   return "?";
 }
 
+const char* to_string(RuleSource s) {
+  switch (s) {
+  case RuleSource::Moat: return "moat";
+  case RuleSource::NetworkPolicy: return "NetworkPolicy";
+  case RuleSource::CiliumNetworkPolicy: return "CiliumNetworkPolicy";
+  case RuleSource::CiliumClusterwideNetworkPolicy: return "CiliumClusterwideNetworkPolicy";
+  case RuleSource::AdminNetworkPolicy: return "AdminNetworkPolicy";
+  case RuleSource::BaselineAdminNetworkPolicy: return "BaselineAdminNetworkPolicy";
+  }
+  return "?";
+}
+
 std::optional<Protocol> parse_protocol(std::string_view name) {
   std::string n = lower(name);
   if (n == "tcp") return Protocol::TCP;

@@ -71,10 +71,14 @@ struct FqdnMatch {
 };
 
 /// The other end of a rule. CIDR peers match only external (non-cluster) endpoints.
+/// Nodes peers match node endpoints (EndpointKind Host and RemoteNode) by their Node's
+/// labels; a kind of its own rather than an EndpointSelector because a node has one label
+/// set and no namespace, and an EndpointSelector never matches a non-workload.
 struct Peer {
-  enum class Kind : uint8_t { Any, Endpoints, Cidr, Entity, Fqdn };
+  enum class Kind : uint8_t { Any, Endpoints, Cidr, Entity, Fqdn, Nodes };
   Kind kind = Kind::Any;
   EndpointSelector endpoints;         // Kind::Endpoints
+  LabelSelector nodes;                // Kind::Nodes: against a node endpoint's labels
   IpPrefix cidr;                      // Kind::Cidr
   std::vector<IpPrefix> except;       // Kind::Cidr, each inside cidr
   /// Kind::Cidr: also match cluster endpoints (workloads, nodes) by their address, as
@@ -101,6 +105,13 @@ struct HttpRule {
   SourceRange range;
 };
 
+/// The kind of object a rule came from; `origin` names the object, this says how it is
+/// read (the CNI profiles read NetworkPolicy ipBlocks differently, W420).
+enum class RuleSource : uint8_t {
+  Moat, NetworkPolicy, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, AdminNetworkPolicy,
+  BaselineAdminNetworkPolicy
+};
+
 /// One rule half: at the subject, in one direction, about one peer.
 struct Rule {
   uint32_t id = 0;                    // index in Module::rules
@@ -115,6 +126,7 @@ struct Rule {
   Tier tier = Tier::Policy;           // Admin / Baseline rules live in Module::admin_rules / baseline_rules
   int32_t priority = 0;               // Admin: the AdminNetworkPolicy's priority (0..1000)
   std::string origin;                 // "NetworkPolicy x/allow-web", "moat kubeflow", ...
+  RuleSource source = RuleSource::Moat;
   SourceRange range;
 };
 
@@ -192,7 +204,7 @@ struct Endpoint {
   EndpointKind kind = EndpointKind::Workload;
   std::string ns;                    // workloads
   Labels ns_labels;                  // includes kNamespaceNameLabel
-  Labels labels;                     // pod labels
+  Labels labels;                     // workloads: pod labels; Host / RemoteNode: the Node's labels
   std::vector<IpAddr> ips;
   std::vector<NamedPort> ports;
   std::vector<std::string> dns_names;  // external endpoints: names learned from DNS
@@ -288,6 +300,7 @@ const char* to_string(Tier t);
 const char* to_string(Protocol p);
 const char* to_string(Entity e);
 const char* to_string(EndpointKind k);
+const char* to_string(RuleSource s);
 std::optional<Protocol> parse_protocol(std::string_view name);  // case-insensitive
 std::optional<Entity> parse_entity(std::string_view name);      // "world", "remote-node", ...
 

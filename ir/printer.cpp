@@ -59,6 +59,7 @@ std::string print_peer(const Peer& p) {
   }
   case Peer::Kind::Entity: return std::string("entity ") + to_string(p.entity);
   case Peer::Kind::Fqdn: return std::string("fqdn ") + (p.fqdn.pattern ? "pattern " : "name ") + '"' + p.fqdn.value + '"';
+  case Peer::Kind::Nodes: return "nodes " + print_selector(p.nodes);
   }
   return "?";
 }

@@ -137,12 +137,16 @@ Cube Cube::point(Session& s, const SymFlow& f, const z3::model& m) {
         l.allowed = point_set(d.ns_keys[i], l.flag, l.value);
         c.lits_.push_back(l);
       }
+    }
+    // Pod labels, or a node's Node labels (`nodes` peers tell nodes apart by them).
+    if (kind == EndpointKind::Workload || kind == EndpointKind::Host || kind == EndpointKind::RemoteNode)
       for (size_t i = 0; i < d.pod_keys.size(); ++i) {
         Literal l = lit(Literal::Kind::PodLabel, end, i, eval_bool(m, e.pod_has[i]));
         l.value = l.flag ? eval_u64(m, e.pod_val[i]) : 0;
         l.allowed = point_set(d.pod_keys[i], l.flag, l.value);
         c.lits_.push_back(l);
       }
+    if (kind == EndpointKind::Workload) {
       if (end == 1)  // named ports resolve at the destination only
         for (size_t i = 0; i < d.port_names.size(); ++i) {
           Literal l = lit(Literal::Kind::NamedPort, end, i, eval_bool(m, e.np_has[i]));
@@ -477,6 +481,7 @@ std::string Cube::end_text(const Domain& d, int end) const {
     out = ip.empty() ? "any external address" : ip;
   } else if (kind) {
     out = to_string(k);
+    if ((k == EndpointKind::Host || k == EndpointKind::RemoteNode) && !pod.empty()) out += " {" + join(pod) + "}";
   } else {
     bool named = std::any_of(lits_.begin(), lits_.end(), [&](const Literal& l) {
       return l.end == end && l.kind == Literal::Kind::Dns && l.flag;

@@ -50,6 +50,7 @@ struct Hasher {
       add(p.fqdn.pattern);
       add(p.fqdn.value);
       break;
+    case Peer::Kind::Nodes: add(p.nodes); break;
     }
   }
 };
@@ -75,6 +76,7 @@ bool same(const Peer& a, const Peer& b) {
   case Peer::Kind::Cidr: return a.cidr == b.cidr && a.except == b.except && a.cidr_any_address == b.cidr_any_address;
   case Peer::Kind::Entity: return a.entity == b.entity;
   case Peer::Kind::Fqdn: return a.fqdn.pattern == b.fqdn.pattern && a.fqdn.value == b.fqdn.value;
+  case Peer::Kind::Nodes: return same(a.nodes, b.nodes);
   }
   return false;
 }

@@ -52,7 +52,7 @@ bool labels_cover(const LabelSelector& a, const LabelSelector& b) {
 } // namespace
 
 bool external_only(const Peer& p) {
-  return (p.kind == Peer::Kind::Cidr && !p.cidr_any_address) || p.kind == Peer::Kind::Fqdn ||
+  return (p.kind == Peer::Kind::Cidr && !p.cidr_any_address) || p.kind == Peer::Kind::Fqdn || p.kind == Peer::Kind::Nodes ||
          (p.kind == Peer::Kind::Entity && p.entity != Entity::All && p.entity != Entity::Cluster);
 }
 

@@ -61,6 +61,7 @@ struct Collector {
   void peer(const Peer& p) {
     if (p.kind == Peer::Kind::Endpoints) endpoints(p.endpoints);
     if (p.kind == Peer::Kind::Fqdn) fqdn(p.fqdn);
+    if (p.kind == Peer::Kind::Nodes) selector(p.nodes, pod);  // node labels share the pod-side keys
     if (p.kind == Peer::Kind::Cidr && p.cidr_any_address) cluster_addresses = true;
   }
   void port_list(const std::vector<PortMatch>& ps) {

@@ -64,21 +64,26 @@ SymFlow Encoder::flow(const std::string& prefix) {
 
 z3::expr Encoder::is_kind(const SymEndpoint& e, EndpointKind k) { return e.kind == bv(kind_value(k), kKindBits); }
 
+z3::expr Encoder::is_node(const SymEndpoint& e) {
+  return is_kind(e, EndpointKind::Host) || is_kind(e, EndpointKind::RemoteNode);
+}
+
 z3::expr Encoder::well_formed(const SymEndpoint& e) {
   z3::expr_vector c(ctx_);
   c.push_back(z3::ule(e.kind, bv(kind_value(EndpointKind::External), kKindBits)));
   z3::expr workload = is_kind(e, EndpointKind::Workload);
   z3::expr external = is_kind(e, EndpointKind::External);
   auto domain = [&](const std::vector<KeyDomain>& keys, const std::vector<z3::expr>& has,
-                    const std::vector<z3::expr>& val) {
+                    const std::vector<z3::expr>& val, const z3::expr& labelled) {
     for (size_t i = 0; i < keys.size(); ++i) {
       if ((1u << keys[i].bits()) != keys[i].size()) c.push_back(z3::ult(val[i], bv(keys[i].size(), keys[i].bits())));
-      // Non-workloads carry no labels; fixing them keeps models (and cubes) canonical.
-      c.push_back(z3::implies(!workload, !has[i] && val[i] == bv(0, keys[i].bits())));
+      // Endpoints without such labels carry none; fixing them keeps models (and cubes) canonical.
+      c.push_back(z3::implies(!labelled, !has[i] && val[i] == bv(0, keys[i].bits())));
     }
   };
-  domain(d_.ns_keys, e.ns_has, e.ns_val);
-  domain(d_.pod_keys, e.pod_has, e.pod_val);
+  domain(d_.ns_keys, e.ns_has, e.ns_val, workload);
+  // The pod-side keys hold a workload's pod labels or a node's Node labels (Peer::Kind::Nodes).
+  domain(d_.pod_keys, e.pod_has, e.pod_val, workload || is_node(e));
   c.push_back(z3::implies(workload, e.ns_has[0]));  // kubernetes.io/metadata.name is always set
   // A namespace the sources declare has exactly the declared labels.
   for (const auto& [name, labels] : d_.namespaces) {
@@ -149,20 +154,21 @@ z3::expr Encoder::pin(const SymEndpoint& e, const Endpoint& c, const IpAddr* ip,
   x.push_back(e.ident == bv(ident, kIdentBits));
   x.push_back(e.node == bv(node, kNodeBits));
   bool workload = c.kind == EndpointKind::Workload;
+  bool is_node_end = c.kind == EndpointKind::Host || c.kind == EndpointKind::RemoteNode;
   auto labels = [&](const std::vector<KeyDomain>& keys, const std::vector<z3::expr>& has,
-                    const std::vector<z3::expr>& val, const Labels& l) {
+                    const std::vector<z3::expr>& val, const Labels& l, bool labelled) {
     for (size_t i = 0; i < keys.size(); ++i) {
       auto it = l.find(keys[i].key);
-      // The interpreter ignores labels of non-workloads (selectors never match them).
-      bool present = workload && it != l.end();
+      // The interpreter reads pod labels of workloads and Node labels of nodes only.
+      bool present = labelled && it != l.end();
       x.push_back(present ? has[i] : !has[i]);
       x.push_back(val[i] == bv(present ? keys[i].index_of(it->second) : 0, keys[i].bits()));
     }
   };
   Labels ns_labels = c.ns_labels;
   if (!c.ns.empty()) ns_labels.emplace(kNamespaceNameLabel, c.ns);
-  labels(d_.ns_keys, e.ns_has, e.ns_val, ns_labels);
-  labels(d_.pod_keys, e.pod_has, e.pod_val, c.labels);
+  labels(d_.ns_keys, e.ns_has, e.ns_val, ns_labels, workload);
+  labels(d_.pod_keys, e.pod_has, e.pod_val, c.labels, workload || is_node_end);
   x.push_back(ip ? e.has_ip : !e.has_ip);
   x.push_back(e.v6 == ctx_.bool_val(ip && ip->v6));
   if (ip && !ip->v6) {
@@ -273,6 +279,7 @@ z3::expr Encoder::peer(const SymEndpoint& r, const Peer& p) {
     default: return ctx_.bool_val(false);  // init, health, unmanaged, ingress: not modelled
     }
   }
+  case Peer::Kind::Nodes: return is_node(r) && label_selector(r, p.nodes, false);
   case Peer::Kind::Fqdn: {
     auto idx = d_.fqdn(p.fqdn);
     z3::expr_vector alts(ctx_);

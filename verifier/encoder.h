@@ -1,5 +1,6 @@
 // The symbolic flow and the formulas over it (docs/LANGUAGE.md, verifier/README.md). An endpoint is a kind,
-// an identity (for "self"), a node, namespace and pod labels (per key: presence bool +
+// an identity (for "self"), a node, namespace and pod labels (a node keeps its Node labels
+// in the pod-side keys; per key: presence bool +
 // index into the key's finite domain), one IP address (family flag + 32/128-bit vectors),
 // the set of DNS name classes it carries, and a named-port table. A flow adds protocol (8
 // bits) and destination port (16 bits). Internal to verifier/: the only z3 user.
@@ -74,6 +75,8 @@ public:
   z3::expr pin_proto_port(const SymFlow& f, Protocol proto, uint16_t port);
 
   z3::expr is_kind(const SymEndpoint& e, EndpointKind k);
+  /// A node endpoint (Host or RemoteNode): its pod-side label variables hold its Node's labels.
+  z3::expr is_node(const SymEndpoint& e);
   z3::expr label_selector(const SymEndpoint& e, const LabelSelector& s, bool ns_side);
   z3::expr endpoint_selector(const SymEndpoint& e, const EndpointSelector& s);
   z3::expr peer(const SymEndpoint& remote, const Peer& p);

@@ -163,10 +163,12 @@ std::vector<uint32_t> InventoryClasses::match_peer(const Peer& p) {
     return out;
   }
   case Peer::Kind::Any:
-  case Peer::Kind::Entity: break;
+  case Peer::Kind::Entity:
+  case Peer::Kind::Nodes: break;  // nodes: each node is a class of its own (in others_)
   }
   if (p.kind == Peer::Kind::Entity && p.entity == Entity::World) return externals_;
-  if (p.kind == Peer::Kind::Entity && p.entity != Entity::All && p.entity != Entity::Cluster) {
+  if (p.kind == Peer::Kind::Nodes ||
+      (p.kind == Peer::Kind::Entity && p.entity != Entity::All && p.entity != Entity::Cluster)) {
     std::vector<uint32_t> out;
     for (uint32_t c : others_)
       if (peer_matches(p, representative(c))) out.push_back(c);

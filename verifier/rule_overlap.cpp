@@ -39,7 +39,8 @@ bool may_match_external(const Peer& p) {
   case Peer::Kind::Any:
   case Peer::Kind::Cidr:
   case Peer::Kind::Fqdn: return true;
-  case Peer::Kind::Endpoints: return false;
+  case Peer::Kind::Endpoints:
+  case Peer::Kind::Nodes: return false;
   case Peer::Kind::Entity: return p.entity == Entity::World || p.entity == Entity::All;
   }
   return true;
@@ -49,7 +50,8 @@ bool may_match_cluster(const Peer& p) {
   case Peer::Kind::Cidr:
   case Peer::Kind::Fqdn: return false;
   case Peer::Kind::Any:
-  case Peer::Kind::Endpoints: return true;
+  case Peer::Kind::Endpoints:
+  case Peer::Kind::Nodes: return true;
   case Peer::Kind::Entity: return p.entity != Entity::World;
   }
   return true;

@@ -64,6 +64,11 @@ std::optional<Endpoint> remote_for(const Peer& p, const Domain& d) {
     }
     e.node = "sample-node";
     break;
+  case Peer::Kind::Nodes:
+    e.kind = EndpointKind::RemoteNode;
+    e.node = "sample-node";
+    e.labels = labels_for(p.nodes);
+    break;
   case Peer::Kind::Fqdn: {
     e.kind = EndpointKind::External;
     e.ips.push_back(*IpAddr::parse("203.0.113.77"));

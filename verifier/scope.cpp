@@ -66,6 +66,7 @@ std::string moat::describe_endpoint(const Endpoint& e) {
   default: {
     std::string out = to_string(e.kind);
     if (!e.node.empty()) out += " of " + e.node;
+    if (!e.labels.empty()) out += " (node labels " + labels_text(e.labels) + ")";
     if (named && e.name != out) out = e.name + " = " + out;
     return out;
   }
@@ -115,6 +116,7 @@ std::string moat::describe_peer(const Peer& p) {
   }
   case Peer::Kind::Entity: return to_string(p.entity);
   case Peer::Kind::Fqdn: return "fqdn \"" + p.fqdn.value + "\"";
+  case Peer::Kind::Nodes: return "nodes " + selector_text(p.nodes);
   }
   return "?";
 }
@@ -228,9 +230,13 @@ Endpoint Scope::decode(const z3::model& model, const SymEndpoint& e, const std::
       if (eval_bool(model, e.ns_has[i]))
         out.ns_labels[d.ns_keys[i].key] = d.ns_keys[i].value_at(static_cast<unsigned>(eval_u64(model, e.ns_val[i])));
     out.ns = out.ns_labels[kNamespaceNameLabel];
+  }
+  // Pod labels, or a node's Node labels (Encoder::is_node).
+  if (out.kind == EndpointKind::Workload || out.kind == EndpointKind::Host || out.kind == EndpointKind::RemoteNode)
     for (size_t i = 0; i < d.pod_keys.size(); ++i)
       if (eval_bool(model, e.pod_has[i]))
         out.labels[d.pod_keys[i].key] = d.pod_keys[i].value_at(static_cast<unsigned>(eval_u64(model, e.pod_val[i])));
+  if (out.kind == EndpointKind::Workload) {
     for (size_t i = 0; i < d.port_names.size(); ++i)
       if (eval_bool(model, e.np_has[i]))
         out.ports.push_back(NamedPort{d.port_names[i], protocol_of(eval_u64(model, e.np_proto[i])),

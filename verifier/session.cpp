@@ -83,6 +83,7 @@ bool peer_may_match(const Peer& p, const EndpointSelector& sel) {
   case Peer::Kind::Entity: return p.entity == Entity::All || p.entity == Entity::Cluster;
   case Peer::Kind::Cidr: return p.cidr_any_address;  // else external endpoints only
   case Peer::Kind::Fqdn: return false;                 // external endpoints only
+  case Peer::Kind::Nodes: return false;                // node endpoints only
   }
   return true;
 }
@@ -109,6 +110,8 @@ unsigned peer_kinds(const Peer& p) {
     return p.cidr_any_address ? 0x1fu : 1u << static_cast<unsigned>(EndpointKind::External);
   case Peer::Kind::Fqdn: return 1u << static_cast<unsigned>(EndpointKind::External);
   case Peer::Kind::Entity: return entity_kinds(p.entity);
+  case Peer::Kind::Nodes:
+    return 1u << static_cast<unsigned>(EndpointKind::Host) | 1u << static_cast<unsigned>(EndpointKind::RemoteNode);
   }
   return 0x1fu;
 }

@@ -107,6 +107,7 @@ json peer_json(const Peer& p, SelectorTable& sel) {
   }
   case Peer::Kind::Entity: return {{"kind", "entity"}, {"entity", to_string(p.entity)}};
   case Peer::Kind::Fqdn: return {{"kind", "fqdn"}, {"fqdn", fqdn_json(p.fqdn)}};
+  case Peer::Kind::Nodes: return {{"kind", "nodes"}, {"nodes", requirements_json(p.nodes.reqs)}};
   }
   return {};
 }
@@ -215,6 +216,9 @@ Peer parse_peer(const json& j, const std::vector<EndpointSelector>& sel) {
   } else if (kind == "fqdn") {
     p.kind = Peer::Kind::Fqdn;
     p.fqdn = parse_fqdn(j.at("fqdn"));
+  } else if (kind == "nodes") {
+    p.kind = Peer::Kind::Nodes;
+    p.nodes.reqs = parse_requirements(j.at("nodes"));
   } else {
     throw std::runtime_error("unknown peer kind '" + kind + "'");
   }

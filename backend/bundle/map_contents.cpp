@@ -122,6 +122,31 @@ std::string identity_key(const Endpoint& e) {
   return k;
 }
 
+/// The node label keys some `nodes` peer reads (sorted, unique).
+std::vector<std::string> node_selector_keys(const std::vector<const Rule*>& rules) {
+  std::vector<std::string> keys;
+  for (const Rule* r : rules)
+    if (r->peer.kind == Peer::Kind::Nodes)
+      for (const LabelRequirement& q : r->peer.nodes.reqs) keys.push_back(q.key);
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
+/// A node's description: its kind and its labels under `keys`, which decide every `nodes`
+/// peer alike; "" for other endpoints and for nodes with none of the keys (they keep HOST or
+/// REMOTE_NODE).
+std::string node_key(const Endpoint& e, const std::vector<std::string>& keys) {
+  if (e.kind != EndpointKind::Host && e.kind != EndpointKind::RemoteNode) return {};
+  Labels seen;
+  for (const std::string& k : keys)
+    if (auto it = e.labels.find(k); it != e.labels.end()) seen.insert(*it);
+  if (seen.empty()) return {};
+  std::string k = std::string("n|") + to_string(e.kind) + '|';
+  append_labels(k, seen);
+  return k;
+}
+
 uint32_t reserved_identity(EndpointKind k) {
   switch (k) {
   case EndpointKind::Host: return abi::kIdentityHost;
@@ -261,10 +286,15 @@ MapContents compute_map_contents(const Module& policy, const std::vector<const E
   table.at.reserve(endpoints.size() + 1);
   out.endpoint_identity.reserve(endpoints.size());
   out.hosts.reserve(endpoints.size());
+  // Nodes that `nodes` peers tell apart by their labels get identities of their own (the
+  // host's addresses keep kIdentityNodeHost below, so it still reaches its pods).
+  std::vector<std::string> node_keys = node_selector_keys(rules);
   auto describe = [&](const Endpoint& h) {  // h outlives the table
     uint32_t id = reserved_identity(h.kind);
     std::string key = identity_key(h);
-    if (id == 0) id = alloc.get(key, h.kind != EndpointKind::Workload);
+    std::string labelled = node_keys.empty() ? std::string() : node_key(h, node_keys);
+    if (!labelled.empty()) id = alloc.get(key = std::move(labelled), true);
+    else if (id == 0) id = alloc.get(key, h.kind != EndpointKind::Workload);
     else key = to_string(h.kind);
     // The node's own addresses carry kIdentityNodeHost: ingress from them passes even when
     // an address class gives them an identity other than HOST.

@@ -82,7 +82,10 @@ struct MapContents {
 /// `endpoints`); policy entries are computed for the local identities only. `endpoints`
 /// holds every endpoint the node should know (workloads of the cluster, host, remote
 /// nodes, the API server, known external endpoints). Endpoints of kind Host map to the
-/// reserved HOST identity (the host of the node the maps are for).
+/// reserved HOST identity (the host of the node the maps are for), remote nodes to
+/// REMOTE_NODE, unless a `nodes` peer reads labels they carry: then each (kind, label set
+/// under the keys such peers read) has an identity of its own; the host's addresses keep
+/// kIdentityNodeHost either way.
 MapContents compute_map_contents(const Module& policy, const std::vector<Endpoint>& endpoints,
                                  const std::vector<LocalAttachment>& locals, IdentityAllocator& ids);
 /// The same over endpoints held elsewhere, not copied (the agent's desired state points

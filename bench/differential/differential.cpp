@@ -81,12 +81,16 @@ Round make_round(uint64_t seed, size_t flows) {
   gen.add_port_ranges(r.m, 0.3);
   gen.add_denies(r.m, 0.1);
   if (kind & 1) gen.add_any_address_cidrs(r.m, 0.7);
-  if (kind & 2) gen.add_tiers(r.m, 1 + gen.pick(6), gen.pick(4));
+  if (kind & 2) {
+    gen.add_tiers(r.m, 1 + gen.pick(6), gen.pick(4));
+    gen.add_node_peers(r.m, 0.3);  // AdminNetworkPolicy `nodes` peers over node labels
+  }
   r.tiers = !r.m.admin_rules.empty() || !r.m.baseline_rules.empty();
   for (const std::vector<Rule>* tier : {&r.m.rules, &r.m.admin_rules, &r.m.baseline_rules})
     for (const Rule& rule : *tier) r.any_address |= rule.peer.kind == Peer::Kind::Cidr && rule.peer.cidr_any_address;
   r.eps = test::datapath_endpoints(gen, r.m, 8 + gen.pick(8));
   gen.add_addresses(r.eps, 0.3);
+  gen.add_node_labels(r.eps);
   for (size_t i = 0; i < flows; ++i) {
     size_t s = gen.pick(r.eps.size()), d = gen.pick(r.eps.size());
     auto [proto, port] = gen.proto_port(r.m, r.eps[d]);

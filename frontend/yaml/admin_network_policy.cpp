@@ -155,12 +155,16 @@ bool parse_peer(Ctx& ctx, const AdminPolicy& pol, Direction dir, Action action, 
     auto sel = selector(ctx, m, "nodes");
     if (!sel) return false;
     if (!sel->empty()) {
-      // Endpoints of kind Host / RemoteNode carry no node labels in moat's IR, so a node
-      // selector cannot be decided; approximating it would prove the wrong thing.
-      ctx.diags.report(Code::E226, m.key_range("nodes"),
-                       "a 'nodes' peer with a label selector is not supported: moat does not know node labels; "
-                       "`nodes: {}` (every node's addresses) is");
-      return false;
+      // The API (AdminNetworkPolicyEgressPeer.Nodes): "selects a set of nodes in the cluster
+      // (based on the node's labels). It selects the nodeIPs as the peer type by matching on
+      // the IPs present in the node.Status.Addresses field of the node." The node endpoints
+      // (local host and remote nodes) carry their Node's labels.
+      Peer p;
+      p.kind = Peer::Kind::Nodes;
+      p.nodes = std::move(*sel);
+      p.range = m.range();
+      out.push_back(std::move(p));
+      return true;
     }
     // Every node's addresses: the local node (host) and every other node (remote-node).
     for (Entity e : {Entity::Host, Entity::RemoteNode}) {
@@ -362,6 +366,7 @@ void parse_rule(Ctx& ctx, const AdminPolicy& pol, Direction dir, const doc::Node
     r.peer = std::move(peer);
     r.ports = ports;
     r.origin = origin;
+    r.source = pol.baseline ? RuleSource::BaselineAdminNetworkPolicy : RuleSource::AdminNetworkPolicy;
     r.tier = pol.baseline ? Tier::Baseline : Tier::Admin;
     r.priority = pol.priority;
     r.id = static_cast<uint32_t>(sink.size());

@@ -233,6 +233,7 @@ void parse_item(Ctx& ctx, const RuleCtx& rc, const Section& sec, const doc::Node
       r.http = g.http;
       r.dns = g.dns;
       r.origin = rc.origin;
+      r.source = rc.scope.clusterwide ? RuleSource::CiliumClusterwideNetworkPolicy : RuleSource::CiliumNetworkPolicy;
       r.range = peer.range;
       rc.sink->add_rule(std::move(r));
     }

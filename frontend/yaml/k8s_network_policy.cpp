@@ -233,6 +233,7 @@ void parse_rule_item(Ctx& ctx, const Policy& pol, Direction dir, const doc::Node
     r.peer = std::move(peer);
     r.ports = ports;
     r.origin = pol.origin;
+    r.source = RuleSource::NetworkPolicy;
     sink.add_rule(std::move(r));
   }
 }

@@ -127,6 +127,7 @@ Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inv
   host.name = "host:" + node.name;
   host.node = node.name;
   host.ips = node.addresses;
+  host.labels = node.labels;  // the Node's labels: `nodes` peers select by them
   make(std::move(host));
   // Before the remote nodes: an API server on a control-plane node shares the node's
   // address, and one identity per address means the more specific entity wins there (the
@@ -145,6 +146,7 @@ Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inv
     rn.name = "node:" + other.name;
     rn.node = other.name;
     rn.ips = other.addresses;
+    rn.labels = other.labels;
     make(std::move(rn));
   }
   if (proxy.upstream && !proxy.listen.empty() && !proxy_pod) {

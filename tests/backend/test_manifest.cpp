@@ -27,6 +27,7 @@ bundle::Manifest sample_manifest(uint64_t seed) {
   m.policy = gen.module(20, 4);
   m.policy.namespaces.clear();
   if (seed % 2 == 0) gen.add_tiers(m.policy, 4, 3);  // admin and baseline rules, `networks` peers
+  if (seed % 4 == 0) gen.add_node_peers(m.policy, 0.8);  // ... and `nodes` peers
   for (const Rule& r : m.policy.rules) m.origins.push_back({r.id, "test", "f.moat:1:1"});
   m.sources.push_back({"f.moat", bundle::sha256_hex("x")});
   m.objects.push_back({"default", "default.bpf.o", "", bundle::plan_datapath(m.policy)});
@@ -53,6 +54,7 @@ TEST_CASE("manifest: JSON round trip keeps the policy's meaning", "[backend]") {
     // Same verdicts on random flows: the selector form loses nothing the datapath needs.
     testing::RandomModules gen(seed * 31);
     std::vector<Endpoint> eps = gen.endpoints(m.policy, 10);
+    gen.add_node_labels(eps);
     for (int i = 0; i < 50; ++i) {
       const Endpoint& s = eps[gen.pick(eps.size())];
       const Endpoint& d = eps[gen.pick(eps.size())];

@@ -466,4 +466,89 @@ TEST_CASE("map contents: remotes where no rule decides get no entries unless an 
           CHECK(*model == evaluate(m, Flow{&eps[s], &eps[d], proto, port}).allowed);
         }
   }
+
+TEST_CASE("map contents: nodes peers tell nodes apart by their labels == interpreter", "[backend][differential][anp]") {
+  // AdminNetworkPolicy `nodes` peers: remote nodes (and the host) with different labels need
+  // identities of their own, or one REMOTE_NODE entry would decide for nodes the selector
+  // tells apart.
+  uint64_t base = test::differential_seed();
+  size_t flows = 0, to_nodes = 0;
+  for (uint64_t round = 0; round < 300; ++round) {
+    uint64_t seed = base + 9000 + round;
+    testing::RandomModules gen(seed);
+    Module m = gen.module(gen.pick(6), gen.pick(4));
+    gen.add_tiers(m, 2 + gen.pick(6), gen.pick(4));
+    gen.add_node_peers(m, 0.7);
+    std::vector<Endpoint> eps = test::datapath_endpoints(gen, m, 14);
+    gen.add_node_labels(eps);
+    std::vector<size_t> nodes;
+    for (size_t i = 0; i < eps.size(); ++i)
+      if (eps[i].kind == EndpointKind::Host || eps[i].kind == EndpointKind::RemoteNode) nodes.push_back(i);
+    bundle::DatapathPlan plan = bundle::plan_datapath(m);
+    bundle::MapContents c = contents_for(m, eps);
+    require_loadable(c, plan);
+    for (int i = 0; i < 60; ++i) {
+      size_t s = gen.pick(eps.size());
+      size_t d = !nodes.empty() && gen.chance(0.6) ? nodes[gen.pick(nodes.size())] : gen.pick(eps.size());
+      auto [proto, port] = gen.proto_port(m, eps[d]);
+      auto model = test::model_connection(c, plan, eps, s, d, proto, port);
+      if (!model) continue;
+      Verdict v = evaluate(m, Flow{&eps[s], &eps[d], proto, port});
+      INFO("MOAT_SEED=" << seed - 9000 << " (round base + 9000) flow " << eps[s].name << " -> " << eps[d].name << " "
+                        << to_string(proto) << "/" << port);
+      REQUIRE(*model == v.allowed);
+      ++flows;
+      to_nodes += eps[s].kind == EndpointKind::Workload &&
+                  (eps[d].kind == EndpointKind::Host || eps[d].kind == EndpointKind::RemoteNode);
+    }
+  }
+  CHECK(flows > 5000);
+  CHECK(to_nodes > 1000);
+}
+
+TEST_CASE("map contents: remote nodes get identities per node label set; the host stays this node's",
+          "[backend][anp]") {
+  Module m;
+  Rule r;
+  r.tier = Tier::Admin;
+  r.dir = Direction::Egress;
+  r.action = Action::Deny;
+  r.peer.kind = Peer::Kind::Nodes;
+  r.peer.nodes.reqs.push_back({"zone", LabelRequirement::Op::In, {"a"}, {}});
+  m.admin_rules.push_back(r);
+  auto node = [](const char* name, EndpointKind k, Labels l, const char* ip) {
+    Endpoint e;
+    e.name = name;
+    e.kind = k;
+    e.labels = std::move(l);
+    e.ips = {*IpAddr::parse(ip)};
+    return e;
+  };
+  std::vector<Endpoint> eps = {pod("x/c", "x", {{"app", "c"}}, "10.0.0.10"),
+                               node("host", EndpointKind::Host, {{"zone", "a"}, {"os", "linux"}}, "10.9.0.1"),
+                               node("n-a", EndpointKind::RemoteNode, {{"zone", "a"}, {"os", "linux"}}, "10.9.0.2"),
+                               node("n-a2", EndpointKind::RemoteNode, {{"zone", "a"}, {"os", "bsd"}}, "10.9.0.3"),
+                               node("n-b", EndpointKind::RemoteNode, {{"zone", "b"}}, "10.9.0.4"),
+                               node("n-none", EndpointKind::RemoteNode, {{"os", "linux"}}, "10.9.0.5")};
+  bundle::MapContents c = contents_for(m, eps);
+  const std::vector<uint32_t>& id = c.endpoint_identity;
+  CHECK(id[2] == id[3]);  // labels no nodes peer reads do not split identities
+  CHECK(id[2] != id[4]);
+  CHECK(id[4] != abi::kIdentityRemoteNode);
+  CHECK(id[5] == abi::kIdentityRemoteNode);  // none of the keys: REMOTE_NODE as before
+  CHECK(id[1] != abi::kIdentityHost);
+  abi::IpcacheKey hk = bundle::ipcache_key(IpPrefix{*IpAddr::parse("10.9.0.1"), 32});
+  bool marked = false;
+  for (const auto& [key, v] : c.hosts)
+    if (std::memcmp(&key, &hk, sizeof hk) == 0) marked = (v & abi::kIdentityNodeHost) != 0;
+  CHECK(marked);  // the host's address still reaches its pods (kubelet probes)
+  bundle::DatapathPlan plan = bundle::plan_datapath(m);
+  for (size_t d = 1; d < eps.size(); ++d) {
+    INFO("x/c -> " << eps[d].name);
+    bool want = evaluate(m, Flow{&eps[0], &eps[d], Protocol::TCP, 22}).allowed;
+    CHECK(want == (d >= 4));  // zone a (the local host included) is denied
+    CHECK(*test::model_connection(c, plan, eps, 0, d, Protocol::TCP, 22) == want);
+  }
+  // The host to its pod: implicit, whatever the host's identity.
+  CHECK(*test::model_connection(c, plan, eps, 1, 0, Protocol::TCP, 8080));
 }

@@ -11,6 +11,7 @@ namespace moat::testing {
 namespace {
 const std::vector<std::string> kPodKeys = {"app", "tier", "team"};
 const std::vector<std::string> kNsKeys = {"team", "env"};
+const std::vector<std::string> kNodeKeys = {"zone", "app"};
 const std::vector<std::string> kValues = {"a", "b", "c"};
 const std::vector<std::string> kNamespaces = {"x", "y", "z"};
 const std::vector<std::string> kPortNames = {"http", "dns", "metrics"};
@@ -44,6 +45,24 @@ LabelSelector RandomModules::label_selector(bool ns) {
     if (r.op == LabelRequirement::Op::In || r.op == LabelRequirement::Op::NotIn) {
       size_t k = 1 + pick(2);
       for (size_t j = 0; j < k; ++j) r.values.push_back(vals[pick(vals.size())]);
+      std::sort(r.values.begin(), r.values.end());
+      r.values.erase(std::unique(r.values.begin(), r.values.end()), r.values.end());
+    }
+    s.reqs.push_back(r);
+  }
+  return s;
+}
+
+LabelSelector RandomModules::node_selector() {
+  LabelSelector s;
+  size_t n = 1 + pick(2);
+  for (size_t i = 0; i < n; ++i) {
+    LabelRequirement r;
+    r.key = kNodeKeys[pick(kNodeKeys.size())];
+    r.op = static_cast<LabelRequirement::Op>(pick(4));
+    if (r.op == LabelRequirement::Op::In || r.op == LabelRequirement::Op::NotIn) {
+      size_t k = 1 + pick(2);
+      for (size_t j = 0; j < k; ++j) r.values.push_back(kValues[pick(kValues.size())]);
       std::sort(r.values.begin(), r.values.end());
       r.values.erase(std::unique(r.values.begin(), r.values.end()), r.values.end());
     }
@@ -180,6 +199,27 @@ void RandomModules::add_port_ranges(Module& m, double p) {
 void RandomModules::add_denies(Module& m, double p) {
   for (Rule& r : m.rules)
     if (r.action == Action::Allow && chance(p)) r.action = Action::Deny;
+}
+
+void RandomModules::add_node_peers(Module& m, double p) {
+  for (std::vector<Rule>* tier : {&m.admin_rules, &m.baseline_rules})
+    for (Rule& r : *tier) {
+      if (r.dir != Direction::Egress || !chance(p)) continue;
+      r.peer = Peer{};
+      r.peer.kind = Peer::Kind::Nodes;
+      r.peer.nodes = node_selector();
+      // A nodes peer has no named ports (E225): numbered ports only.
+      r.ports.erase(std::remove_if(r.ports.begin(), r.ports.end(), [](const PortMatch& pm) { return !pm.name.empty(); }),
+                    r.ports.end());
+    }
+}
+
+void RandomModules::add_node_labels(std::vector<Endpoint>& eps) {
+  for (Endpoint& e : eps) {
+    if (e.kind != EndpointKind::Host && e.kind != EndpointKind::RemoteNode) continue;
+    for (const std::string& key : kNodeKeys)
+      if (chance(0.7)) e.labels[key] = chance(0.85) ? kValues[pick(kValues.size())] : "zz";
+  }
 }
 
 std::vector<std::string> RandomModules::dns_names() {

@@ -26,6 +26,12 @@ public:
   void add_port_ranges(Module& m, double p);
   /// A share `p` of the Policy tier's Allow rules become Deny rules (deny precedence).
   void add_denies(Module& m, double p);
+  /// AdminNetworkPolicy `nodes` peers: each egress rule of the admin and baseline tiers gets
+  /// a selector over node labels as its peer with probability `p`.
+  void add_node_peers(Module& m, double p);
+  /// Node labels on the host and remote-node endpoints (one key shared with pod labels, so
+  /// pod selectors that would match them show that they ignore nodes).
+  void add_node_labels(std::vector<Endpoint>& eps);
   std::vector<Endpoint> endpoints(const Module& m, size_t n);
   /// More addresses, each new one unique and inside the policies' prefixes: with
   /// probability `p` a workload gets an address of its other family (dual stack) and an
@@ -46,6 +52,7 @@ public:
 
 private:
   LabelSelector label_selector(bool ns);
+  LabelSelector node_selector();
   IpPrefix prefix();
   FqdnMatch fqdn();
   std::mt19937_64 rng_;

@@ -148,6 +148,14 @@ TEST_CASE("golden: semantic diff of the example and an edited version") {
          diff_report(kSrc + "/examples/ml-platform.moat", kSrc + "/tests/golden/verifier/ml-platform-v2.moat"));
 }
 
+TEST_CASE("golden: semantic diff of AdminNetworkPolicy nodes peers, cubes over node labels", "[anp]") {
+  // The baseline's exporter Deny moves from zone a to zone b: flows to nodes change by
+  // their labels, every possible node and, with the inventory, ANP-05's nodes.
+  const std::string v1 = kSrc + "/tests/e2e/ANP-05/policy.yaml", v2 = kSrc + "/tests/golden/verifier/anp-nodes-v2.yaml";
+  golden("anp-nodes-diff.txt", diff_report(v1, v2));
+  golden("anp-nodes-diff-inventory.txt", diff_report(v1, v2, {}, {}, kSrc + "/tests/e2e/ANP-05/cases.yaml"));
+}
+
 TEST_CASE("golden: a CNI migration, the same NetworkPolicy under calico then cilium", "[cni]") {
   LoadOptions calico, cilium;
   calico.cni = CniProfile::Calico;

@@ -1,6 +1,8 @@
 // AdminNetworkPolicy and BaselineAdminNetworkPolicy: the tiers as the interpreter reads them
 // (priority order, Pass, NetworkPolicy between the two, baseline only where nothing isolates),
 // the peers and ports of the API, and each validation error with its position.
+#include <set>
+
 #include "ir/lint.h"
 #include "yaml_test_util.h"
 
@@ -207,10 +209,15 @@ TEST_CASE("ANP and BANP validation, each error at its position", "[anp]") {
                                  "  - action: Allow\n    to: [{networks: [10.0.0.0/8]}]\n    ports: [{namedPort: http}]\n");
   CHECK(named_cidr->has(Code::E225, 10, 5));
 
-  auto node_labels = parse(kAnp + "metadata: {name: a}\nspec:\n  priority: 1\n  subject: {namespaces: {}}\n  egress:\n"
-                                  "  - action: Deny\n    to: [{nodes: {matchLabels: {role: control-plane}}}]\n");
-  CHECK(node_labels->count(Code::E226) == 1);
-  CHECK(node_labels->m.admin_rules.empty());
+  auto node_ports = parse(kAnp + "metadata: {name: a}\nspec:\n  priority: 1\n  subject: {namespaces: {}}\n  egress:\n"
+                                  "  - action: Deny\n    to: [{nodes: {matchLabels: {role: cp}}}]\n"
+                                  "    ports: [{namedPort: kubelet}]\n");
+  CHECK(node_ports->count(Code::E225) == 1);
+  auto node_bad_selector = parse(kAnp + "metadata: {name: a}\nspec:\n  priority: 1\n  subject: {namespaces: {}}\n"
+                                        "  egress:\n  - action: Deny\n    to: [{nodes: {matchExpressions: "
+                                        "[{key: role, operator: In}]}}]\n");
+  CHECK(node_bad_selector->d.has_errors());
+  CHECK(node_bad_selector->m.admin_rules.empty());
 
   auto deny_domain = parse(kAnp + "metadata: {name: a}\nspec:\n  priority: 1\n  subject: {namespaces: {}}\n  egress:\n"
                                   "  - action: Deny\n    to: [{domainNames: [example.com]}]\n");
@@ -227,6 +234,99 @@ TEST_CASE("ANP and BANP validation, each error at its position", "[anp]") {
   CHECK(bad_proto->count(Code::E305) == 1);
   auto ingress_networks = parse(anp("a", 1, "  - action: Deny\n    from: [{networks: [10.0.0.0/8]}]\n"));
   CHECK(ingress_networks->count(Code::E203) == 1);
+}
+
+TEST_CASE("ANP and BANP nodes peers select nodes by their Node labels, the local node included", "[anp]") {
+  auto p = parse(kAnp + R"(metadata: {name: nodes}
+spec:
+  priority: 3
+  subject: {namespaces: {matchLabels: {kubernetes.io/metadata.name: prod}}}
+  egress:
+  - action: Deny
+    to: [{nodes: {matchLabels: {node-role.kubernetes.io/control-plane: ""}}}]
+  - action: Allow
+    to: [{nodes: {matchExpressions: [{key: zone, operator: In, values: [b, a]}]}}]
+    ports: [{portNumber: {protocol: TCP, port: 10250}}]
+---
+)" + kBanp + R"(metadata: {name: default}
+spec:
+  subject: {namespaces: {}}
+  egress:
+  - action: Deny
+    to: [{nodes: {matchExpressions: [{key: zone, operator: Exists}]}}]
+)");
+  INFO(p->dump());
+  REQUIRE_FALSE(p->d.has_errors());
+  REQUIRE(p->m.admin_rules.size() == 2);
+  REQUIRE(p->m.baseline_rules.size() == 1);
+  const Peer& cp = p->m.admin_rules[0].peer;
+  REQUIRE(cp.kind == Peer::Kind::Nodes);
+  REQUIRE(cp.nodes.reqs.size() == 1);
+  CHECK(cp.nodes.reqs[0].key == "node-role.kubernetes.io/control-plane");
+  CHECK(cp.nodes.reqs[0].values == std::vector<std::string>{""});
+  CHECK(p->m.admin_rules[1].peer.nodes.reqs[0].values == std::vector<std::string>{"a", "b"});
+  CHECK(p->m.admin_rules[0].source == RuleSource::AdminNetworkPolicy);
+  CHECK(p->m.baseline_rules[0].source == RuleSource::BaselineAdminNetworkPolicy);
+  CHECK(p->m.baseline_rules[0].peer.kind == Peer::Kind::Nodes);
+
+  Endpoint web = pod("prod", {{"app", "web"}}, "10.0.0.1");
+  auto node = [](EndpointKind k, Labels l, const char* ip) {
+    Endpoint e;
+    e.name = ip;
+    e.kind = k;
+    e.labels = std::move(l);
+    e.ips = {*IpAddr::parse(ip)};
+    return e;
+  };
+  Endpoint control = node(EndpointKind::RemoteNode, {{"node-role.kubernetes.io/control-plane", ""}, {"zone", "a"}},
+                          "10.9.0.2");
+  Endpoint worker = node(EndpointKind::RemoteNode, {{"zone", "b"}}, "10.9.0.3");
+  Endpoint self = node(EndpointKind::Host, {{"zone", "a"}}, "10.9.0.1");
+  Endpoint bare = node(EndpointKind::RemoteNode, {}, "10.9.0.4");
+  // A pod with the node's labels is not a node.
+  Endpoint lookalike = pod("prod", {{"node-role.kubernetes.io/control-plane", ""}, {"zone", "a"}}, "10.0.0.7");
+  Decision d = evaluate(p->m, Flow{&web, &control, Protocol::TCP, 10250}).egress;
+  CHECK(d.why == Decision::Why::AdminDenied);
+  CHECK(d.rules == std::vector<uint32_t>{0});
+  CHECK(evaluate(p->m, Flow{&web, &worker, Protocol::TCP, 10250}).egress.why == Decision::Why::AdminAllowed);
+  CHECK(evaluate(p->m, Flow{&web, &self, Protocol::TCP, 10250}).egress.why == Decision::Why::AdminAllowed);
+  Decision base = evaluate(p->m, Flow{&web, &worker, Protocol::TCP, 22}).egress;
+  CHECK_FALSE(base.allowed);
+  CHECK(base.tier() == Tier::Baseline);
+  CHECK(allowed(p->m, web, bare, 22));
+  CHECK(allowed(p->m, web, lookalike, 10250));
+  // The node reaches its pods: ingress from the host is never judged by these rules.
+  CHECK(allowed(p->m, self, web, 8080));
+}
+
+TEST_CASE("rules record the kind of object they came from", "[anp]") {
+  auto p = parse(R"(apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: np, namespace: prod}
+spec:
+  podSelector: {}
+  ingress: [{from: [{podSelector: {}}]}]
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: cnp, namespace: prod}
+spec:
+  endpointSelector: {}
+  ingress: [{fromEndpoints: [{}]}]
+---
+apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: ccnp}
+spec:
+  endpointSelector: {}
+  ingress: [{fromEndpoints: [{}]}]
+)");
+  INFO(p->dump());
+  REQUIRE_FALSE(p->d.has_errors());
+  std::set<RuleSource> seen;
+  for (const Rule& r : p->m.rules) seen.insert(r.source);
+  CHECK(seen == std::set<RuleSource>{RuleSource::NetworkPolicy, RuleSource::CiliumNetworkPolicy,
+                                     RuleSource::CiliumClusterwideNetworkPolicy});
 }
 
 TEST_CASE("ANPs with equal priorities: W220, the first read goes first", "[anp]") {
