@@ -7,6 +7,8 @@
 // (the interpreter's semantics, ir/interp.cpp), not under the policy of the connection's start.
 #include <linux/bpf.h>
 
+#include <llvm/IR/MDBuilder.h>
+
 #include "backend/codegen/datapath_emitter.h"
 
 namespace moat::codegen {
@@ -42,11 +44,13 @@ void DatapathEmitter::emit_conntrack(BasicBlock* conntrack, BasicBlock* new_flow
   copy(rev, kDaddr, tuple_, kSaddr, 4);
   Value* ports = load(b_.i32(), tuple_, kPorts, 4);  // sport | dport << 16
   // An echo reply's request had the same identifier and the request type; any other
-  // packet's ports swap. A branch, so that other packets skip the echo arithmetic.
+  // packet's ports swap. A branch laid out of line (unlikely), so that other packets skip the
+  // echo arithmetic and fall through.
   BasicBlock* echo = block("ct_reply_echo");
   BasicBlock* swap = block("ct_reply_swap");
   BasicBlock* ports_done = block("ct_reply_ports");
-  b.CreateCondBr(b.CreateICmpNE(load(b_.i8(), echo_reply_, 0, 1), b.getInt8(0)), echo, swap);
+  b.CreateCondBr(b.CreateICmpNE(load(b_.i8(), echo_reply_, 0, 1), b.getInt8(0)), echo, swap,
+                 MDBuilder(b_.ctx()).createUnlikelyBranchWeights());
   b.SetInsertPoint(echo);
   Value* v4 = b.CreateICmpEQ(load(b_.i8(), tuple_, kFamily, 1), b.getInt8(abi::kFamilyV4));
   Value* request_type = b.CreateSelect(v4, b.getInt32(8 << 8), b.getInt32(128 << 8));

@@ -164,7 +164,7 @@ private:
   llvm::Value *tuple_ = nullptr;       // abi::FlowTuple
   llvm::Value *rule_ = nullptr;        // i32: deciding rule id or special
   llvm::Value *event_ = nullptr;       // abi::DropEvent, filled as the packet is judged
-  llvm::Value *reason_ = nullptr;      // i8: abi::kDropReason* for the drop event
+  llvm::Value *reason_ = nullptr;      // i8 in event_: abi::kDropReason*
   llvm::Value *ep_ = nullptr;          // the local endpoint's abi::EndpointValue (non-null)
   llvm::Value *local_ = nullptr, *remote_ = nullptr, *isolation_ = nullptr;  // i32 in event_
   llvm::Value *tcp_flags_ = nullptr;   // i8

@@ -5,6 +5,8 @@
 // the two differ only for zombie FQDN addresses, which admit no new flow.
 #include <linux/bpf.h>
 
+#include <llvm/IR/MDBuilder.h>
+
 #include "backend/codegen/datapath_emitter.h"
 
 namespace moat::codegen {
@@ -86,7 +88,8 @@ void DatapathEmitter::emit_judge(Value* key, bool reply, bool new_flow, BasicBlo
                                              b.getInt32(0)));
   BasicBlock* host = block("host");
   remote->addIncoming(known, b.GetInsertBlock());
-  b.CreateCondBr(b.CreateAnd(b.CreateNot(egress), is_host), host, lookup_policy);
+  b.CreateCondBr(b.CreateAnd(b.CreateNot(egress), is_host), host, lookup_policy,
+                 MDBuilder(b_.ctx()).createUnlikelyBranchWeights());  // out of line: policy falls through
   b.SetInsertPoint(host);
   decide_special(abi::kSpecialImplicit, allow);
 

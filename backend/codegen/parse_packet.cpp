@@ -5,6 +5,8 @@
 
 #include <linux/bpf.h>
 
+#include <llvm/IR/MDBuilder.h>
+
 #include "backend/bundle/datapath_abi.h"
 #include "backend/codegen/datapath_emitter.h"
 #include "ir/interp.h"  // kNdpFirstType, kNdpLastType: one definition of neighbour discovery
@@ -96,13 +98,18 @@ void DatapathEmitter::emit_ipv4(Value* ip, BasicBlock* l4_dispatch, PHINode* l4_
   store(load(b_.i32(), ip, 12, 4), tuple_, kSaddr, 4);
   store(load(b_.i32(), ip, 16, 4), tuple_, kDaddr, 4);
   store(b.getInt8(abi::kFamilyV4), tuple_, kFamily, 1);
-  store(proto, tuple_, kProto, 1);
   store(b.CreateZExt(load(b_.i16(), ip, 4, 2), b_.i32()), frag_id_, 0, 4);
   // Flags + fragment offset: offset != 0 is a later fragment (no L4 header); MF with
   // offset 0 is a first fragment.
   Value* frag = b.CreateUnaryIntrinsic(Intrinsic::bswap, load(b_.i16(), ip, 6, 2));
+  BasicBlock* later = block("ipv4_later_fragment");
   BasicBlock* not_later = block("ipv4_not_later_fragment");
-  b.CreateCondBr(b.CreateICmpNE(b.CreateAnd(frag, 0x1FFF), b.getInt16(0)), later_fragment_, not_later);
+  b.CreateCondBr(b.CreateICmpNE(b.CreateAnd(frag, 0x1FFF), b.getInt16(0)), later, not_later);
+  // The protocol goes into the tuple here only for a later fragment: the others store it at
+  // the L4 dispatch (once per packet).
+  b.SetInsertPoint(later);
+  store(proto, tuple_, kProto, 1);
+  b.CreateBr(later_fragment_);
   b.SetInsertPoint(not_later);
   store(b.CreateZExt(b.CreateICmpNE(b.CreateAnd(frag, 0x2000), b.getInt16(0)), b_.i8()), first_frag_, 0, 1);
   l4_ptr->addIncoming(l4, b.GetInsertBlock());
@@ -291,7 +298,9 @@ void DatapathEmitter::emit_neighbour_discovery(BasicBlock* parsed) {
   BasicBlock* icmpv6 = block("icmpv6");
   BasicBlock* icmpv6_type = block("icmpv6_ndp_type");
   BasicBlock* ndp = block("neighbour_discovery");
-  b.CreateCondBr(b.CreateICmpEQ(reload(b_.i8(), tuple_, kProto, 1), b.getInt8(kProtoIcmpv6)), icmpv6, policy_);
+  // Weighted so that LLVM lays the ICMPv6 test out of line: other packets fall through.
+  b.CreateCondBr(b.CreateICmpEQ(reload(b_.i8(), tuple_, kProto, 1), b.getInt8(kProtoIcmpv6)), icmpv6, policy_,
+                 MDBuilder(b_.ctx()).createUnlikelyBranchWeights());
   b.SetInsertPoint(icmpv6);
   Value* v6 = b.CreateICmpEQ(load(b_.i8(), tuple_, kFamily, 1), b.getInt8(abi::kFamilyV6));
   Value* type = load(b_.i8(), tuple_, kDport + 1, 1);  // dport = type in network order

@@ -130,15 +130,15 @@ void DatapathEmitter::emit_core() {
   first_frag_ = stack(1, "first_frag");
   frag_id_ = stack(4, "frag_id");
   echo_reply_ = stack(1, "echo_reply");
-  reason_ = stack(1, "reason");  // a constant where it is decided: fine as a value
-  // What only a drop event reads and is known long before the drop (local and remote
-  // identity, isolation fact) is written straight into the event, a buffer in memory: kept
-  // in SSA values, LLVM held them in callee-saved registers on every path (they are live
-  // across every helper call up to the drop), and spilled the context and endpoint pointers.
+  // What only a drop event reads (local and remote identity, isolation fact, reason) is
+  // written straight into the event, a buffer in memory: kept in SSA values, LLVM held them
+  // in callee-saved registers on every path (they are live across every helper call up to
+  // the drop), and spilled the context and endpoint pointers instead.
   event_ = stack(sizeof(abi::DropEvent), "drop_event");
   local_ = at(event_, offsetof(abi::DropEvent, local));
   remote_ = at(event_, offsetof(abi::DropEvent, remote));
   isolation_ = at(event_, offsetof(abi::DropEvent, isolation));
+  reason_ = at(event_, offsetof(abi::DropEvent, reason));
   // Hash keys must have zeroed padding; every other slot starts at a defined value. The
   // fragment key and value are written whole where fragments are handled (parse_packet.cpp),
   // not here: zeroing them on every packet cost the established path six stores.
@@ -283,11 +283,10 @@ void DatapathEmitter::emit_finish() {
 
   // The flow log: one DropEvent per dropped packet (lost silently when the ring is full).
   b.SetInsertPoint(event);
-  // local, remote and isolation are in the event already.
+  // local, remote, isolation and reason are in the event already.
   Value* ev = event_;
   store(b_.call_helper(BPF_FUNC_ktime_get_ns, b_.i64(), {}), ev, offsetof(abi::DropEvent, timestamp_ns), 8);
   store(b.CreateLoad(b_.i32(), rule_), ev, offsetof(abi::DropEvent, rule), 4);
-  store(b.CreateLoad(b_.i8(), reason_), ev, offsetof(abi::DropEvent, reason), 1);
   store(b.CreateTrunc(dir_, b_.i8()), ev, offsetof(abi::DropEvent, dir), 1);
   store(load(b_.i8(), tuple_, kFamily, 1), ev, offsetof(abi::DropEvent, family), 1);
   store(load(b_.i8(), tuple_, kProto, 1), ev, offsetof(abi::DropEvent, proto), 1);

@@ -34,6 +34,10 @@ struct Options {
   int runs = 5;
   std::string reference_dir;  // reference-N.bpf.o per N (bench/datapath/run.sh builds them)
   std::string save_dir;       // when set, moat's object for N rules is written to moat-N.bpf.o (for llvm-objdump)
+  // A before/after comparison in one run: moat-N.bpf.o saved (--save-dir) by an earlier
+  // build, measured interleaved with this build's object and the reference; first or second.
+  std::string baseline_dir;
+  bool baseline_first = true;
 };
 
 double median(std::vector<double> v) {
@@ -174,12 +178,14 @@ int main(int argc, char** argv) {
     else if (a == "--runs") o.runs = std::stoi(next());
     else if (a == "--reference-dir") o.reference_dir = next();
     else if (a == "--save-dir") o.save_dir = next();
+    else if (a == "--baseline-dir") o.baseline_dir = next();
+    else if (a == "--baseline-second") o.baseline_first = false;
     else if (a == "--rules") {
       o.rules.clear();
       std::stringstream ss(next());
       for (std::string t; std::getline(ss, t, ',');) o.rules.push_back(std::stoul(t));
     } else {
-      std::fprintf(stderr, "usage: bench_datapath [--rules 10,1000,...] [--repeat N] [--runs N] [--reference-dir DIR] [--save-dir DIR]\n");
+      std::fprintf(stderr, "usage: bench_datapath [--rules 10,1000,...] [--repeat N] [--runs N] [--reference-dir DIR] [--save-dir DIR] [--baseline-dir DIR [--baseline-second]]\n");
       return 2;
     }
   }
@@ -195,8 +201,10 @@ int main(int argc, char** argv) {
   double floor = measure(floor_fd, p10.allowed, o);
   std::printf("repeat=%u runs=%d (median), ns/packet from BPF_PROG_TEST_RUN\n", o.repeat, o.runs);
   std::printf("empty program (floor): %.1f ns\n\n", floor);
-  std::printf("| rules | entries (addresses/policy) | moat allowed | moat denied | moat established | C allowed | C denied | C established | moat/C allowed | denied | established |\n");
-  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  if (o.baseline_dir.empty()) {
+    std::printf("| rules | entries (addresses/policy) | moat allowed | moat denied | moat established | C allowed | C denied | C established | moat/C allowed | denied | established |\n");
+    std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  }
   double first_allowed = 0;
   for (size_t n : o.rules) {
     Module m = moat::bench::synthetic_policy(n);
@@ -219,6 +227,30 @@ int main(int argc, char** argv) {
     if (!o.reference_dir.empty()) {
       std::vector<uint8_t> ref = read_file(o.reference_dir + "/reference-" + std::to_string(n) + ".bpf.o");
       if (!ref.empty()) objs.push_back(load_object(ref, contents, pk, "reference"));
+    }
+    if (!o.baseline_dir.empty()) {
+      std::vector<uint8_t> before = read_file(o.baseline_dir + "/moat-" + std::to_string(n) + ".bpf.o");
+      if (before.empty() || objs.size() < 2) {
+        std::fprintf(stderr, "--baseline-dir: no %s/moat-%zu.bpf.o, or no reference\n", o.baseline_dir.c_str(), n);
+        return 3;
+      }
+      objs.insert(o.baseline_first ? objs.begin() : objs.end(), load_object(before, contents, pk, "baseline"));
+      std::vector<Row> r = measure_interleaved(objs, pk, o);
+      Row before_row = o.baseline_first ? r[0] : r[2], after_row = o.baseline_first ? r[1] : r[0];
+      Row c_row = o.baseline_first ? r[2] : r[1];
+      const char* names[3] = {"allowed", "denied", "established"};
+      double Row::*cells[3] = {&Row::allowed, &Row::denied, &Row::established};
+      if (n == o.rules.front()) {
+        std::printf("before/after (%s first): | rules | packet | before | after | C | before/C | after/C |\n",
+                    o.baseline_first ? "before" : "after");
+        std::printf("|---:|---|---:|---:|---:|---:|---:|\n");
+      }
+      for (int p = 0; p < 3; ++p)
+        std::printf("| %zu | %s | %.0f | %.0f | %.0f | %s | %s |\n", n, names[p], before_row.*cells[p],
+                    after_row.*cells[p], c_row.*cells[p], fmt_ratio(before_row.*cells[p] / c_row.*cells[p]).c_str(),
+                    fmt_ratio(after_row.*cells[p] / c_row.*cells[p]).c_str());
+      std::fflush(stdout);
+      continue;
     }
     std::vector<Row> rows = measure_interleaved(objs, pk, o);
     bool have_c = rows.size() > 1;

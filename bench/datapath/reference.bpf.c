@@ -3,7 +3,7 @@
 // the same work as moat's generated program for the benchmark's packets, with the same
 // maps (names, key and value layouts of backend/bundle/datapath_abi.h), so that the loader
 // fills both the same way: parse Ethernet + IPv4/IPv6 (+ extension headers, fragments) +
-// L4 ports, local endpoint, the egress source check (spoofed sources drop) and self traffic
+// L4 ports, IPv6 neighbour discovery (passes before any lookup), local endpoint, the egress source check (spoofed sources drop) and self traffic
 // (the remote address is one of the endpoint's own), conntrack keyed by the local endpoint
 // (flow, then reverse), ipcache, policy
 // (local, remote) then (local, ANY), isolation fallback, per-rule counters, drop events,
@@ -178,7 +178,7 @@ static __always_inline int revalidate(struct __sk_buff *skb, struct endpoint_val
 static __always_inline int policy(struct __sk_buff *skb, int egress) {
   void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
   struct flow_tuple t = {};
-  __u8 tcp_flags = 0, first = 0, reply = 0;
+  __u8 tcp_flags = 0, first = 0, reply = 0, hop_limit = 0;
   __u32 frag_id = 0;
   t.dir = egress;
   struct ethhdr *eth = data;
@@ -204,6 +204,7 @@ static __always_inline int policy(struct __sk_buff *skb, int egress) {
     __builtin_memcpy(t.saddr, &ip6->saddr, 16);
     __builtin_memcpy(t.daddr, &ip6->daddr, 16);
     t.family = 6;
+    hop_limit = ip6->hop_limit;
     l4 = ip6 + 1;
     proto = ip6->nexthdr;
 #pragma unroll
@@ -263,6 +264,9 @@ later: {
     t.dport = fv->dport;
   }
 decide: {
+    // IPv6 neighbour discovery (ICMPv6 133-137, hop limit 255) passes before any lookup.
+    if (t.proto == IPPROTO_ICMPV6 && t.family == 6 && (__u8)((t.dport >> 8) - 133) <= 4 && hop_limit == 255)
+      return finish(skb, &t, SPECIAL + IMPLICIT, 1, 0, 0, 0);
     struct endpoint_key ek = {.kind = 1, .id = skb->ifindex};
     struct endpoint_value *ep = bpf_map_lookup_elem(&moat_endpoints, &ek);
     if (!ep) return finish(skb, &t, SPECIAL + UNKNOWN_LOCAL, 0, 0, 0, 0);
