@@ -232,7 +232,7 @@ TEST_CASE("hostile inventory files end in a diagnostic, not a hang or a blow-up"
   bomb += "]}\n";
   for (int i = 0; i < 199; ++i) bomb += "- *l1\n";
   const Bad cases[] = {
-      {",a\n", Code::E201},                                           // yaml-cpp's LoadAll never returns
+      {",a\n", Code::E201},                                           // yaml-cpp's LoadAll never returned
       {"kind: Pod\nmetadata: {name: p}\n---\n, x\n", Code::E201},     // ... also in a later document
       {"kind: \"\xff\"\nmetadata: {name: p}\n", Code::E002},          // not UTF-8 (quoted in messages)
       {std::string(5000, '[') + std::string(5000, ']') + "\n", Code::E201},  // nesting

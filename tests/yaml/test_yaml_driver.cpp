@@ -22,10 +22,10 @@ TEST_CASE("multi-document files: a broken document does not hide the others", "[
   INFO(p->dump());
   CHECK(p->m.isolations.size() == 2);
   REQUIRE(p->count(Code::E201) == 1);
-  CHECK(p->find(Code::E201)->range.line == 7);  // the line after `kind: [`, where yaml-cpp gives up
+  CHECK(p->find(Code::E201)->range.line == 7);  // the line after `kind: [`, where the parser gives up
 }
 
-TEST_CASE("syntax errors carry yaml-cpp's position (1-based)", "[driver][errors]") {
+TEST_CASE("syntax errors carry the parser's position (1-based)", "[driver][errors]") {
   auto p = parse("apiVersion: v1\nkind: List\nitems:\n  - a: b\n   c: d\n");
   INFO(p->dump());
   REQUIRE(p->find(Code::E201) != nullptr);
@@ -105,7 +105,7 @@ TEST_CASE("duplicate keys are errors", "[driver][errors]") {
   CHECK(p->has(Code::E201, 5, 1));
 }
 
-TEST_CASE("deep nesting is refused before yaml-cpp recurses", "[driver][hostile]") {
+TEST_CASE("deep nesting is refused past 256 levels", "[driver][hostile]") {
   std::string flow(20000, '[');
   auto p = parse("a: " + flow + "\n");
   REQUIRE(p->find(Code::E201) != nullptr);
