@@ -281,3 +281,31 @@ TEST_CASE("diff: changed isolations over whole namespaces never hide a changed v
   }
   CHECK(differing >= 5);
 }
+
+TEST_CASE("diff: a changed isolation under a baseline deny is found through the far end's peers") {
+  // The only change: b becomes isolated for ingress. Before, the baseline tier decided b's
+  // ingress (pod-to-pod denied) and the allow rule from a did not apply; after, the allow
+  // rule does. No rule changed, so only the isolation's region — narrowed at its far end to
+  // the allow rule's peer, a — holds the newly allowed flows.
+  Module old_m;
+  allow(old_m, Direction::Ingress, in_ns("b"), in_ns("a"), {PortMatch{Protocol::TCP, 80, 80, "", {}}});
+  Rule deny;
+  deny.tier = Tier::Baseline;
+  deny.dir = Direction::Ingress;
+  deny.action = Action::Deny;
+  deny.peer.kind = Peer::Kind::Endpoints;
+  deny.id = 0;
+  old_m.baseline_rules.push_back(deny);
+  Module new_m = old_m;
+  isolate(new_m, in_ns("b"), Direction::Ingress);
+  DiffReport r = semantic_diff(old_m, new_m, VerifyOptions{});
+  REQUIRE(r.internal_error == "");
+  REQUIRE(r.status == ProofStatus::Failed);
+  std::vector<const DiffCube*> allowed;
+  for (const DiffCube& c : r.cubes)
+    if (c.newly_allowed) allowed.push_back(&c);
+  REQUIRE(allowed.size() == 1);
+  CHECK(allowed[0]->src == "a/*");
+  CHECK(allowed[0]->dst == "b/*");
+  CHECK(allowed[0]->ports == "tcp 80");
+}
