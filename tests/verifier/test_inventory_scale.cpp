@@ -287,3 +287,47 @@ TEST_CASE("inventory scope: within proofs over the far end's kept classes agree 
   CHECK(failed > 5);
   CHECK(proved >= 3);
 }
+
+TEST_CASE("inventory scope: within finds the one far pod outside the allowed set among look-alikes") {
+  // The far end's classes are kept one per way the query reads them: a pod the statement's
+  // peer leaves out must not be folded into one it covers, though every rule reads both alike.
+  Module m;
+  EndpointSelector web = ns_only("x");
+  web.pods.reqs.push_back(LabelRequirement{"app", LabelRequirement::Op::In, {"web"}, {}});
+  m.isolations.push_back(Isolation{web, Direction::Ingress, "", {}});
+  Rule r;
+  r.dir = Direction::Ingress;
+  r.subject = web;
+  r.peer.kind = Peer::Kind::Endpoints;
+  r.peer.endpoints.pods.reqs.push_back(LabelRequirement{"tier", LabelRequirement::Op::In, {"front"}, {}});
+  m.add_rule(r);
+  Prove p;
+  p.kind = Prove::Kind::IngressWithin;
+  p.subjects.push_back(Peer{});
+  p.subjects[0].kind = Peer::Kind::Endpoints;
+  p.subjects[0].endpoints = web;
+  PeerPorts inside;
+  inside.peer.kind = Peer::Kind::Endpoints;
+  inside.peer.endpoints.pods.reqs.push_back(LabelRequirement{"app", LabelRequirement::Op::In, {"a"}, {}});
+  p.peers.push_back(inside);
+  m.proofs.push_back(p);
+  auto pod = [](const std::string& name, Labels labels) {
+    Endpoint e;
+    e.name = "x/" + name;
+    e.kind = EndpointKind::Workload;
+    e.ns = "x";
+    e.ns_labels = {{kNamespaceNameLabel, "x"}};
+    e.labels = std::move(labels);
+    return e;
+  };
+  std::vector<Endpoint> inv = {pod("web", {{"app", "web"}}), pod("a", {{"app", "a"}, {"tier", "front"}}),
+                               pod("b", {{"app", "b"}, {"tier", "front"}})};
+  VerifyOptions o;
+  o.inventory = &inv;
+  ProofReport rep = run_proofs(m, o);
+  REQUIRE(rep.internal_error == "");
+  REQUIRE(rep.results.size() == 1);
+  CHECK(rep.results[0].status == ProofStatus::Failed);
+  REQUIRE(rep.results[0].witness);
+  CHECK(rep.results[0].witness->src.name == "x/b");
+}
