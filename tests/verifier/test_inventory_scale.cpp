@@ -63,6 +63,16 @@ void each_decided_proof(const Module& m, const std::vector<Endpoint>& inv, Faile
   }
 }
 
+/// The result of m's one proof over `inv`.
+ProofResult only_result(const Module& m, const std::vector<Endpoint>& inv) {
+  VerifyOptions o;
+  o.inventory = &inv;
+  ProofReport rep = run_proofs(m, o);
+  REQUIRE(rep.internal_error == "");
+  REQUIRE(rep.results.size() == 1);
+  return rep.results[0];
+}
+
 EndpointSelector ns_only(const std::string& ns) {
   EndpointSelector s;
   s.namespaces.reqs.push_back(LabelRequirement{kNamespaceNameLabel, LabelRequirement::Op::In, {ns}, {}});
@@ -186,12 +196,7 @@ TEST_CASE("inventory scope: 70000 endpoints keep distinct identities") {
     p.subjects.push_back(g);
   }
   m.proofs = {p};
-  VerifyOptions o;
-  o.inventory = &inv;
-  ProofReport rep = run_proofs(m, o);
-  REQUIRE(rep.internal_error == "");
-  REQUIRE(rep.results.size() == 1);
-  CHECK(rep.results[0].status == ProofStatus::Proved);
+  CHECK(only_result(m, inv).status == ProofStatus::Proved);
 }
 
 TEST_CASE("inventory scope: every W501 or W502 finding is a rule whose removal changes no verdict on any inventory pair") {
@@ -322,12 +327,8 @@ TEST_CASE("inventory scope: within finds the one far pod outside the allowed set
   };
   std::vector<Endpoint> inv = {pod("web", {{"app", "web"}}), pod("a", {{"app", "a"}, {"tier", "front"}}),
                                pod("b", {{"app", "b"}, {"tier", "front"}})};
-  VerifyOptions o;
-  o.inventory = &inv;
-  ProofReport rep = run_proofs(m, o);
-  REQUIRE(rep.internal_error == "");
-  REQUIRE(rep.results.size() == 1);
-  CHECK(rep.results[0].status == ProofStatus::Failed);
-  REQUIRE(rep.results[0].witness);
-  CHECK(rep.results[0].witness->src.name == "x/b");
+  ProofResult result = only_result(m, inv);
+  CHECK(result.status == ProofStatus::Failed);
+  REQUIRE(result.witness);
+  CHECK(result.witness->src.name == "x/b");
 }
