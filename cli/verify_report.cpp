@@ -10,6 +10,7 @@
 #include "cli/inventory_input.h"
 #include "cli/render.h"
 #include "ir/cni_lint.h"
+#include "verifier/check_run.h"
 
 namespace moat::cli {
 

@@ -76,4 +76,13 @@ std::vector<uint32_t> LabelIndex::candidates(const EndpointSelector& s) const {
   return out;
 }
 
+std::vector<uint32_t> LabelIndex::candidates(const Endpoint& e) const {
+  // A selector pinning each of e's labels to its value: an item that pins one of those keys
+  // to other values cannot select e.
+  EndpointSelector only_e;
+  for (const auto& [k, v] : e.ns_labels) only_e.namespaces.reqs.push_back({k, LabelRequirement::Op::In, {v}, {}});
+  for (const auto& [k, v] : e.labels) only_e.pods.reqs.push_back({k, LabelRequirement::Op::In, {v}, {}});
+  return candidates(only_e);
+}
+
 } // namespace moat

@@ -26,6 +26,8 @@ public:
   /// except those that pin a key `s` pins (one key, the most selective) to values `s` does
   /// not allow. Callers still test each candidate.
   std::vector<uint32_t> candidates(const EndpointSelector& s) const;
+  /// A superset of the items whose selector may select workload `e`, as above.
+  std::vector<uint32_t> candidates(const Endpoint& e) const;
 
 private:
   struct Postings {

@@ -41,6 +41,18 @@ std::vector<uint32_t> SubjectIndex::candidates(const EndpointSelector& s) const 
   return out;
 }
 
+std::vector<uint32_t> SubjectIndex::candidates(const Endpoint& e) const {
+  std::vector<uint32_t> out = anywhere_.candidates(e);
+  // The namespace name as the interpreter's matcher reads it: the name label, else ns.
+  auto name = e.ns_labels.find(kNamespaceNameLabel);
+  if (auto it = by_ns_.find(name != e.ns_labels.end() ? name->second : e.ns); it != by_ns_.end()) {
+    std::vector<uint32_t> here = it->second.candidates(e);
+    out.insert(out.end(), here.begin(), here.end());
+  }
+  sort_unique(out);
+  return out;
+}
+
 std::vector<uint32_t> SubjectIndex::in_namespace(const std::string& ns) const {
   std::vector<uint32_t> out = anywhere_.ids();
   if (auto it = by_ns_.find(ns); it != by_ns_.end()) out.insert(out.end(), it->second.ids().begin(), it->second.ids().end());

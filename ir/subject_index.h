@@ -26,6 +26,9 @@ public:
   /// exclude `s`'s (a superset of those that may overlap it: callers still test each),
   /// sorted, each once.
   std::vector<uint32_t> candidates(const EndpointSelector& s) const;
+  /// Items whose subject may select workload `e` (a superset: callers still test each),
+  /// sorted, each once.
+  std::vector<uint32_t> candidates(const Endpoint& e) const;
   /// Items whose subject may select a workload of namespace `ns`, sorted, each once.
   std::vector<uint32_t> in_namespace(const std::string& ns) const;
 

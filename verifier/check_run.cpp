@@ -1,6 +1,7 @@
 // One session for `moat check`'s lints and proofs (see verifier.h run_lints_and_proofs):
 // the domain and the inventory classes are built once, the solver afresh for the proofs.
 #include "verifier/check_passes.h"
+#include "verifier/check_run.h"
 
 namespace moat {
 

@@ -4,12 +4,14 @@
 // unknown (timeout): reported as unknown, never as proved or failed.
 #include <algorithm>
 #include <chrono>
+#include <set>
 
 #include <fmt/format.h>
 
 #include "ir/interp.h"
 #include "ir/printer.h"
 #include "ir/scheduling.h"
+#include "ir/subject_index.h"
 #include "verifier/check_passes.h"
 #include "verifier/session.h"
 
@@ -190,7 +192,15 @@ private:
     z3::expr allowed = enc().allowed(m_, f_, dir == Direction::Egress ? overlap_filter(sel, nullptr)
                                                                       : overlap_filter(nullptr, sel));
     // Traffic no policy can stop (a pod to itself, its node's kubelet) is not a finding.
-    z3::expr scope = dir == Direction::Egress ? ends(&subject, nullptr) : ends(nullptr, &subject);
+    InventoryClasses* ic = s_.scope().classes();
+    z3::expr scope = s_.ctx().bool_val(true);
+    if (ic && sel) {
+      const std::vector<uint32_t>& locals = ic->matching(subject);
+      std::vector<uint32_t> remotes = remote_classes(p, dir, *sel);
+      scope = dir == Direction::Egress ? s_.scope().flow(f_, locals, remotes) : s_.scope().flow(f_, remotes, locals);
+    } else {
+      scope = dir == Direction::Egress ? ends(&subject, nullptr) : ends(nullptr, &subject);
+    }
     z3::expr q = scope && enc().peer(local, subject) && allowed && !enc().implicit(f_) &&
                  !(inside.empty() ? s_.ctx().bool_val(false) : z3::mk_or(inside));
     CheckOutcome o = s_.check_readable(q, f_);
@@ -198,6 +208,68 @@ private:
            dir == Direction::Egress ? fmt::format("{} can send outside the allowed set", peer_text(subject))
                                     : fmt::format("{} can be reached from outside the allowed set", peer_text(subject)));
     return r;
+  }
+
+  /// Inventory scope, `within`: the classes the far end of a query about `subject` can be.
+  /// Two workload classes that every term of the query reads alike are interchangeable
+  /// there, so one of each kind is kept (otherwise every class of the cluster is one
+  /// alternative of each query). The terms that read the far end: the peers of the rules of
+  /// `dir` that may apply to the subject, the statement's peers, and, in the other
+  /// direction, whether the far end is isolated and which rules (those whose peer may be
+  /// the subject) apply to it. Every class is kept with named ports (they read a port
+  /// table), with the admin tiers, when addresses tell workloads apart (`networks` peers),
+  /// and for classes the subject matches (the far end may be the subject's own pod) or
+  /// endpoints other than workloads.
+  std::vector<uint32_t> remote_classes(const Prove& p, Direction dir, const EndpointSelector& subject) {
+    InventoryClasses& ic = *s_.scope().classes();
+    const std::vector<uint32_t>& all = ic.all();
+    auto named = [](const std::vector<PortMatch>& ports) {
+      return std::any_of(ports.begin(), ports.end(), [](const PortMatch& pm) { return !pm.name.empty(); });
+    };
+    if (m_.has_admin_tiers() || s_.domain().cluster_addresses ||
+        std::any_of(m_.rules.begin(), m_.rules.end(), [&](const Rule& r) { return named(r.ports); }) ||
+        std::any_of(p.peers.begin(), p.peers.end(), [&](const PeerPorts& pp) { return named(pp.ports); }))
+      return all;
+    // The rules the query's formula keeps (Encoder::allowed with this filter).
+    RuleFilter filter = dir == Direction::Egress ? overlap_filter(&subject, nullptr) : overlap_filter(nullptr, &subject);
+    Direction far = dir == Direction::Egress ? Direction::Ingress : Direction::Egress;
+    std::vector<const Peer*> near_peers;
+    SubjectIndex far_rules;
+    for (const Rule& r : m_.rules) {
+      if (!filter.accepts(r.dir, r.subject) || !filter.accepts_peer(r.dir, r.peer)) continue;
+      if (r.dir == dir) near_peers.push_back(&r.peer);
+      else far_rules.add(r.subject, r.id);
+    }
+    for (const PeerPorts& pp : p.peers) near_peers.push_back(&pp.peer);
+    // Each class costs a match per near peer: past a few hundred, keep every class.
+    if (near_peers.size() > 256) return all;
+    SubjectIndex far_isolations;
+    for (size_t i = 0; i < m_.isolations.size(); ++i)
+      if (m_.isolations[i].dir == far) far_isolations.add(m_.isolations[i].subject, static_cast<uint32_t>(i));
+    const std::vector<uint32_t>& own = ic.matching(subject);
+    std::set<std::vector<uint32_t>> seen;
+    std::vector<uint32_t> out;
+    for (uint32_t c : all) {
+      const Endpoint& e = ic.representative(c);
+      if (e.kind != EndpointKind::Workload || std::binary_search(own.begin(), own.end(), c)) {
+        out.push_back(c);
+        continue;
+      }
+      // The signature: near peers matched (bits), isolated, then the far rules applying.
+      std::vector<uint32_t> sig;
+      for (size_t k = 0; k < near_peers.size(); ++k)
+        if (peer_matches(*near_peers[k], e)) sig.push_back(static_cast<uint32_t>(k));
+      std::vector<uint32_t> isos = far_isolations.candidates(e);
+      sig.push_back(std::any_of(isos.begin(), isos.end(), [&](uint32_t i) {
+                      return endpoint_selector_matches(m_.isolations[i].subject, e);
+                    })
+                        ? UINT32_MAX
+                        : UINT32_MAX - 1);
+      for (uint32_t id : far_rules.candidates(e))
+        if (endpoint_selector_matches(m_.rules[id].subject, e)) sig.push_back(id);
+      if (seen.insert(std::move(sig)).second) out.push_back(c);
+    }
+    return out;
   }
 
   ProofResult pool_admits(const Prove& p) {

@@ -70,12 +70,6 @@ ProofReport run_proofs(const Module& m, const VerifyOptions& opts);
 /// Returns an internal error message, or "".
 std::string run_solver_lints(const Module& m, const VerifyOptions& opts, Diagnostics& diags);
 
-/// `moat check`'s verification: the W5xx lints into `diags` (when not null), then every
-/// `prove` statement (when `proofs`), over one domain and one set of inventory classes
-/// (built once: at cluster scale they are a good part of the run). A lint's internal error
-/// ends the run: ProofReport::internal_error, no proofs.
-ProofReport run_lints_and_proofs(const Module& m, const VerifyOptions& opts, Diagnostics* diags, bool proofs);
-
 /// One cube of a semantic diff: a rule-like set of flows whose verdict changed, in the
 /// moat selector syntax, with one concrete flow of it.
 struct DiffCube {

@@ -75,7 +75,9 @@ Cluster cluster() {
     if (i == 71) {
       // W504: ingress isolation per app only, and a stray workload none of them selects.
       uint32_t first = c.isolate(pods_of(ns, {is("app", app(0))}), Direction::Ingress);
-      for (size_t j = 1; j <= 10; ++j) c.isolate(pods_of(ns, {is("app", app(j))}), Direction::Ingress);
+      // More apps here: enough isolations that W504 looks them up by label.
+      for (size_t j = 1; j <= 40; ++j) c.isolate(pods_of(ns, {is("app", app(j))}), Direction::Ingress);
+      for (size_t j = 11; j <= 40; ++j) c.pod(ns, "p" + std::to_string(j), {{"app", app(j)}, {"tier", "front"}});
       c.w504.insert(first);
       c.pod(ns, "stray", {{"app", "stray"}});
     } else {
