@@ -269,7 +269,8 @@ MapContents compute_map_contents(const Module& policy, const std::vector<const E
     }
   const LongestPrefix any_classes(std::move(any_prefixes));
   auto address_class = [&](const IpAddr& ip) { return any_classes.longest(ip); };
-  std::vector<size_t> address_classes;  // indexes into table.ids of such identities
+  // Such identities: their prefix and their index into table.ids (sorted after the loop).
+  std::vector<std::pair<IpPrefix, size_t>> address_classes;
 
   // WORLD: an address under no policy prefix; its representative has no address at all, so
   // only peers that match every external endpoint (world, all, any) select it.
@@ -308,7 +309,7 @@ MapContents compute_map_contents(const Module& policy, const std::vector<const E
         if (!table.at.count(addr_id)) {
           Endpoint one = h;
           one.ips = {ip};
-          address_classes.push_back(table.ids.size());
+          address_classes.emplace_back(*cls, table.ids.size());
           table.add(addr_id, std::move(k), table.made_endpoint(std::move(one)));
         }
       }
@@ -333,6 +334,7 @@ MapContents compute_map_contents(const Module& policy, const std::vector<const E
   }
 
   std::sort(addresses.begin(), addresses.end());
+  std::sort(address_classes.begin(), address_classes.end());
   std::vector<bool> repeated(out.hosts.size(), false);
   for (size_t i = 1; i < addresses.size(); ++i)
     if (addresses[i].first == addresses[i - 1].first) repeated[addresses[i].second] = true;
@@ -448,9 +450,12 @@ MapContents compute_map_contents(const Module& policy, const std::vector<const E
         check(cidr_classes[static_cast<size_t>(it - class_prefix.begin())]);
       for (size_t idx : known_external) check(idx);
       // Cluster addresses under the CIDR all have an address class of their own (the other
-      // identities of cluster endpoints hold only addresses no such peer can match).
-      if (peer.cidr_any_address)
-        for (size_t idx : address_classes) check(idx);
+      // identities of cluster endpoints hold only addresses no such peer can match), whose
+      // prefix — the longest covering the address — lies inside the CIDR.
+      if (peer.cidr_any_address) {
+        auto at = std::lower_bound(address_classes.begin(), address_classes.end(), std::pair{peer.cidr, size_t{0}});
+        for (; at != address_classes.end() && peer.cidr.contains(at->first); ++at) check(at->second);
+      }
       break;
     }
     case Peer::Kind::Fqdn:

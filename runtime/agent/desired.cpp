@@ -85,7 +85,6 @@ Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inv
   }
   const KubePod* proxy_pod = proxy_owner(inv, proxy);
   d.endpoints.reserve(inv.pods.size() + inv.nodes.size() + 2 + learned.size());
-  auto make = [&d](Endpoint e) { d.endpoints.push_back(&d.made.emplace_back(std::move(e))); };
   for (const KubePod& pod : inv.pods) {
     if (!pod.is_workload()) continue;
     size_t index = d.endpoints.size();
@@ -95,7 +94,7 @@ Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inv
       Endpoint ep = pod.ep;
       if (pod.terminating) ep.ips = inventory::held_addresses(pod, live);
       if (&pod == proxy_pod) ep.ips.insert(ep.ips.end(), proxy.listen.begin(), proxy.listen.end());
-      make(std::move(ep));
+      d.add(std::move(ep));
     } else {
       d.endpoints.push_back(&pod.ep);
     }
@@ -128,7 +127,7 @@ Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inv
   host.node = node.name;
   host.ips = node.addresses;
   host.labels = node.labels;  // the Node's labels: `nodes` peers select by them
-  make(std::move(host));
+  d.add(std::move(host));
   // Before the remote nodes: an API server on a control-plane node shares the node's
   // address, and one identity per address means the more specific entity wins there (the
   // host keeps its own addresses: it must always reach its pods).
@@ -137,7 +136,7 @@ Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inv
     api.kind = EndpointKind::KubeApiserver;
     api.name = "kube-apiserver";
     api.ips = inv.kube_apiserver;
-    make(std::move(api));
+    d.add(std::move(api));
   }
   for (const KubeNode& other : inv.nodes) {
     if (other.name == node.name || other.addresses.empty()) continue;
@@ -147,7 +146,7 @@ Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inv
     rn.node = other.name;
     rn.ips = other.addresses;
     rn.labels = other.labels;
-    make(std::move(rn));
+    d.add(std::move(rn));
   }
   if (proxy.upstream && !proxy.listen.empty() && !proxy_pod) {
     // The upstream is not a cluster pod: the proxy addresses stand for that external server.
@@ -156,9 +155,9 @@ Desired derive(const bundle::Manifest& manifest, const KubeNode& node, const Inv
     up.name = "dns-upstream:" + proxy.upstream->str();
     up.ips = proxy.listen;
     up.ips.push_back(*proxy.upstream);
-    make(std::move(up));
+    d.add(std::move(up));
   }
-  for (const Endpoint& e : learned) make(e);
+  for (const Endpoint& e : learned) d.add(e);
   return d;
 }
 

@@ -53,6 +53,9 @@ struct Desired {
   std::string startup_taint;          // "key[=value]:Effect" the agent lifts, or ""
   bool node_has_startup_taint = false;
 
+  /// Keeps `e` in `made` and lists it last in `endpoints`.
+  void add(Endpoint e) { endpoints.push_back(&made.emplace_back(std::move(e))); }
+
   Desired() = default;
   Desired(Desired&&) = default;
   Desired& operator=(Desired&&) = default;

@@ -77,7 +77,7 @@ TEST_CASE("generations: pinned epochs, in-place updates, carried conntrack", "[k
   Module m = policy();
   std::vector<uint8_t> elf = test::compile_for(m);
   Desired d;
-  d.endpoints = {test::workload("x", "a", {{"app", "a"}}, "10.0.0.1")};
+  d.add(test::workload("x", "a", {{"app", "a"}}, "10.0.0.1"));
   d.locals = {{0, 7, 0}};
   std::string note, error;
 
@@ -113,7 +113,7 @@ TEST_CASE("generations: pinned epochs, in-place updates, carried conntrack", "[k
   REQUIRE(update_in_place(*g2, m, d, 7, changed, error));
   CHECK_FALSE(changed);
   CHECK(g2->dp->epoch() == 6u);
-  d.endpoints.push_back(test::workload("x", "b", {{"app", "b"}}, "10.0.0.2"));
+  d.add(test::workload("x", "b", {{"app", "b"}}, "10.0.0.2"));
   REQUIRE(update_in_place(*g2, m, d, 7, changed, error));
   CHECK(changed);
   CHECK(g2->dp->epoch() == 7u);
@@ -163,7 +163,7 @@ TEST_CASE("generations: conntrack without the local endpoint goes to the endpoin
                                           {{&out, &v}, {&in, &v}, {&to_a, &v}});
 
   Desired d;
-  d.endpoints = {test::workload("x", "a", {{"app", "a"}}, "10.0.0.1")};
+  d.add(test::workload("x", "a", {{"app", "a"}}, "10.0.0.1"));
   d.locals = {{0, 7, 0}};
   auto g = open_generation(elf, pin.path, 2, old_dir, false, note, error);
   INFO(error);
@@ -287,7 +287,8 @@ TEST_CASE("generations: a learned address written directly is what a full update
   m.add_rule(out);
   std::vector<uint8_t> elf = test::compile_for(m);
   Desired d;
-  d.endpoints = {test::workload("x", "a", {{"app", "a"}}, "10.0.0.1"), test::workload("x", "b", {{"app", "b"}}, "10.0.0.2")};
+  d.add(test::workload("x", "a", {{"app", "a"}}, "10.0.0.1"));
+  d.add(test::workload("x", "b", {{"app", "b"}}, "10.0.0.2"));
   d.locals = {{0, 7, 0}};
   std::string note, error;
   auto g = open_generation(elf, pin.path, 1, "", false, note, error);
@@ -314,7 +315,7 @@ TEST_CASE("generations: a learned address written directly is what a full update
   CHECK((id & abi::kIdentityZombie) == 0);
   // The node-wide update with the learned endpoint finds nothing to change: same identity,
   // same entries.
-  d.endpoints.push_back(learned);
+  d.add(learned);
   bool changed = true;
   REQUIRE(update_in_place(*g, m, d, 7, changed, error));
   CHECK_FALSE(changed);
