@@ -26,7 +26,8 @@ std::string loc(const SourceManager& sm, const SourceRange& r) {
 
 std::string decision(const Module& m, const SourceManager& sm, const Decision& d) {
   std::string out = to_string(d.why);
-  for (uint32_t id : d.rules) out += fmt::format(" #{}@{}", id, loc(sm, m.rules[id].range));
+  // Rule ids index the vector of the tier that decided (admin, policy or baseline).
+  for (uint32_t id : d.rules) out += fmt::format(" #{}@{}", id, loc(sm, m.tier_rules(d.tier())[id].range));
   if (d.why == Decision::Why::NoAllow)
     for (uint32_t i : d.isolations) out += fmt::format(" iso@{}", loc(sm, m.isolations[i].range));
   return out;
