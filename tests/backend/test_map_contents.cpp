@@ -506,7 +506,7 @@ TEST_CASE("map contents: nodes peers tell nodes apart by their labels == interpr
   CHECK(to_nodes > 1000);
 }
 
-TEST_CASE("map contents: remote nodes get identities per node label set; the host stays this node's",
+TEST_CASE("map contents: remote nodes get identities per node label set, and the host stays this node's",
           "[backend][anp]") {
   Module m;
   Rule r;
