@@ -3,8 +3,9 @@
 // a reply with the lookup its connection's first packet got here — and either takes the
 // current epoch or is deleted with a `revoked` drop event; an entry of the current epoch
 // passes without any policy lookup. A zombie FQDN address (hosts entry marked
-// abi::kIdentityZombie) keeps its identity for revalidation but not for new flows. Every
-// case runs on tc and on cgroup_skb.
+// abi::kIdentityZombie) keeps its identity for revalidation but not for new flows; one marked
+// as the node's own (abi::kIdentityNodeHost) reaches the workload as HOST does. Every case
+// runs on tc and on cgroup_skb.
 #include <catch2/catch.hpp>
 
 #include <bpf/bpf.h>
@@ -96,14 +97,16 @@ struct Net {
     REQUIRE(e);
     return *e;
   }
-  /// The peer's hosts entry with its identity, marked as a zombie or not.
-  void set_zombie(bool zombie) {
+  /// The peer's hosts entry with its identity and the flag bits `bits` (kIdentityZombie,
+  /// kIdentityNodeHost), or none.
+  void set_host_bits(uint32_t bits) {
     for (const auto& [k, id] : runner->contents().hosts) {
       if (id != runner->contents().endpoint_identity.at(1)) continue;
-      uint32_t v = zombie ? id | abi::kIdentityZombie : id;
+      uint32_t v = id | bits;
       REQUIRE(bpf_map_update_elem(dp().map_fd(abi::kMapHosts), &k, &v, BPF_ANY) == 0);
     }
   }
+  void set_zombie(bool zombie) { set_host_bits(zombie ? abi::kIdentityZombie : 0); }
   /// A policy change: the epoch moves on.
   void bump() { REQUIRE(dp().set_epoch(epoch() + 1, error)); }
   /// The current policy no longer allows anything in direction `d` (a stays isolated).
@@ -411,5 +414,25 @@ TEST_CASE("kernel revalidate: an AdminNetworkPolicy Deny loaded later cuts an es
     Verdict v = evaluate(after, Flow{&eps[0], &eps[1], Protocol::TCP, 80});
     CHECK_FALSE(v.allowed);
     CHECK(v.egress.why == Decision::Why::AdminDenied);
+  }
+}
+
+// Not a revalidation: the hosts entry's node-host bit on a new flow, in the same setting.
+TEST_CASE("kernel: an address marked as one of the node's own reaches an isolated workload (ingress only)",
+          "[kernel]") {
+  MOAT_REQUIRE_KERNEL();
+  Net n(/*fqdn=*/true);
+  for (const Hooks& h : kHooks) {
+    INFO(h.name);
+    n.start_clean();
+    PacketSpec in = n.packet(6, 23, runtime::kTcpSyn, /*inbound=*/true);  // a accepts TCP 22 only
+    CHECK_FALSE(n.run(h.ingress, in));
+    // A `networks` peer gave one of the node's addresses an identity of its own: the node
+    // still reaches its workloads (kubelet probes), as from HOST.
+    n.set_host_bits(abi::kIdentityNodeHost);
+    CHECK(n.run(h.ingress, in));
+    // What the workload sends to that address is judged by policy: a may open TCP 80 only.
+    CHECK(n.run(h.egress, n.packet(6, 80, runtime::kTcpSyn)));
+    CHECK_FALSE(n.run(h.egress, n.packet(6, 81, runtime::kTcpSyn)));
   }
 }
