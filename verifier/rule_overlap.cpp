@@ -47,7 +47,7 @@ bool may_match_external(const Peer& p) {
 }
 bool may_match_cluster(const Peer& p) {
   switch (p.kind) {
-  case Peer::Kind::Cidr:
+  case Peer::Kind::Cidr: return p.cidr_any_address;  // networks, ipBlocks under calico
   case Peer::Kind::Fqdn: return false;
   case Peer::Kind::Any:
   case Peer::Kind::Endpoints:
@@ -61,7 +61,7 @@ bool may_match_cluster(const Peer& p) {
 /// peers can match; CIDR peers indexed by prefix, workload-selector peers and every rule's
 /// subject by the label values they pin.
 struct Bucket {
-  std::vector<uint32_t> external, cluster, both;     // peers other than CIDRs and selectors
+  std::vector<uint32_t> external, cluster, both;     // other peers (cluster: any-address CIDRs too)
   LabelIndex selector_peers;                         // peers that select workloads
   LabelIndex subjects;                               // every rule here
   std::vector<std::pair<IpPrefix, uint32_t>> cidrs;  // sorted by prefix (address, then length)
@@ -69,8 +69,11 @@ struct Bucket {
   void add(const Rule& r) {
     subjects.add(r.subject, r.id);
     bool ext = may_match_external(r.peer), cl = may_match_cluster(r.peer);
-    if (r.peer.kind == Peer::Kind::Cidr) cidrs.emplace_back(r.peer.cidr, r.id);
-    else if (r.peer.kind == Peer::Kind::Endpoints) selector_peers.add(r.peer.endpoints, r.id);
+    if (r.peer.kind == Peer::Kind::Cidr) {
+      cidrs.emplace_back(r.peer.cidr, r.id);
+      // It matches pods and nodes too: rules whose peers select them must meet it.
+      if (cl) cluster.push_back(r.id);
+    } else if (r.peer.kind == Peer::Kind::Endpoints) selector_peers.add(r.peer.endpoints, r.id);
     else (ext && cl ? both : ext ? external : cluster).push_back(r.id);
   }
 

@@ -466,6 +466,7 @@ TEST_CASE("map contents: remotes where no rule decides get no entries unless an 
           CHECK(*model == evaluate(m, Flow{&eps[s], &eps[d], proto, port}).allowed);
         }
   }
+}
 
 TEST_CASE("map contents: nodes peers tell nodes apart by their labels == interpreter", "[backend][differential][anp]") {
   // AdminNetworkPolicy `nodes` peers: remote nodes (and the host) with different labels need

@@ -30,6 +30,18 @@ TEST_CASE("rule overlap: the index finds exactly the overlapping pairs") {
   }
 }
 
+TEST_CASE("rule overlap: CIDR peers that match pod addresses meet selector peers") {
+  // Under --cni calico|kubernetes an ipBlock matches pods too (cidr_any_address): its rule
+  // may share a flow with a rule whose peer selects workloads, so the index must offer it.
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    testing::RandomModules gen(seed);
+    Module m = gen.module(60, 4);
+    gen.add_any_address_cidrs(m, 0.5);
+    INFO("seed " << seed);
+    CHECK(verify::overlapping_rules(m) == all_pairs(m));
+  }
+}
+
 TEST_CASE("rule overlap: nested and disjoint CIDR peers") {
   Module m;
   auto cidr_rule = [&](const char* text) {
