@@ -4,7 +4,8 @@
 # the inventory and an isolation proof, `moat diff` against a version with one policy
 # changed, `moat build`, and one node's map contents as the agent computes them
 # (bench_node_maps, node-7 of 1,000) — each under /usr/bin/time with a time limit.
-# Prints a markdown table: wall seconds, peak RSS, exit code ("timeout" past the limit).
+# Prints a markdown table: wall seconds, CPU seconds (user + system: the comparable number on
+# a shared machine), peak RSS, exit code ("timeout" past the limit).
 #
 #   bench/scale/run.sh [--build DIR] [--scale F] [--timeout S] [--work DIR] [--anp] [SHAPE...]
 #
@@ -28,7 +29,7 @@ while [ $# -gt 0 ]; do
     --timeout) limit=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
     --anp) anp=(--anp); shift ;;
-    -h|--help) sed -n '2,14p' "$0" | cut -c3-; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | cut -c3-; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) shapes+=("$1"); shift ;;
   esac
@@ -52,12 +53,12 @@ run() {
   echo "run.sh: $shape: $name ..." >&2
   # timeout inside time: the command's peak RSS is what time reports (the largest of the
   # process tree it waited for), and a command past the limit is killed, not left running.
-  /usr/bin/time -o "$times" -f "%e %M %x" timeout "$limit" "$@" >"$log" 2>&1
-  local wall rss code
-  read -r wall rss code < <(tail -n 1 "$times")
+  /usr/bin/time -o "$times" -f "%e %M %x %U %S" timeout "$limit" "$@" >"$log" 2>&1
+  local wall rss code user sys
+  read -r wall rss code user sys < <(tail -n 1 "$times")
   local status=$code
   [ "$code" = 124 ] && status="timeout (${limit} s)"
-  rows+=("| $shape | $name | $wall | $((rss / 1024)) | $status |")
+  rows+=("| $shape | $name | $wall | $(awk "BEGIN { print $user + $sys }") | $((rss / 1024)) | $status |")
   return "$code"
 }
 
@@ -82,8 +83,8 @@ done
 
 echo "moat cluster-scale benchmark: scale $scale, limit $limit s per command, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), inputs and logs in $work"
 echo
-echo "| shape | command | wall s | peak RSS MiB | exit |"
-echo "|---|---|---:|---:|---|"
+echo "| shape | command | wall s | cpu s | peak RSS MiB | exit |"
+echo "|---|---|---:|---:|---:|---|"
 printf '%s\n' "${rows[@]}"
 echo
 printf '%s\n' "${notes[@]}"
