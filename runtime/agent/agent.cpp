@@ -453,7 +453,13 @@ void Agent::loop() {
     if (cluster == Poll::Invalid) errors_.push_back("node or inventory has errors; previous state stays");
     check_cluster_health();
     auto next = fqdn_.next_expiry();
-    if (next && *next <= unix_ms() && expire_fqdn(unix_ms())) changed |= reconcile(false);
+    if (next && *next <= unix_ms()) {
+      size_t kept = 0;
+      if (expire_fqdn(unix_ms(), kept)) changed |= reconcile(false);
+      // Logged once the zombie marks are in the maps (reconcile above): whoever reads this
+      // line may rely on new connections to those addresses being refused.
+      if (kept) log("kept " + std::to_string(kept) + " expired FQDN address(es) for live connections");
+    }
     if (fqdn_dirty_ && !changed) {
       fqdn_dirty_ = false;
       persist();

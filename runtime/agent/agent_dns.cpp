@@ -195,7 +195,7 @@ void Agent::apply_learned() {
   }
 }
 
-bool Agent::expire_fqdn(int64_t now) {
+bool Agent::expire_fqdn(int64_t now, size_t& kept) {
   // Addresses whose names all expired stay (as zombies) while conntrack shows a connection
   // using them: an upload to S3 outlives the 5 s TTL of the answer that started it.
   int fd = active_ ? active_->dp->map_fd(abi::kMapConntrack) : -1;
@@ -230,7 +230,7 @@ bool Agent::expire_fqdn(int64_t now) {
     for (const IpAddr& ip : keep) zombie_marks_[ip] = mark;
   }
   std::erase_if(zombie_marks_, [&](const auto& m) { return !fqdn_.is_zombie(m.first); });
-  if (!keep.empty()) log("kept " + std::to_string(keep.size()) + " expired FQDN address(es) for live connections");
+  kept = keep.size();
   return changed;
 }
 

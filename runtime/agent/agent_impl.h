@@ -52,7 +52,8 @@ private:
   uint64_t on_dns_answer(const IpAddr& client, const dns::Response& r);
   void apply_learned();  // the applier thread: direct writes, releases, batched node-wide updates
   void update_dns_view();
-  bool expire_fqdn(int64_t now);
+  /// `kept`: how many expired addresses stay as zombies for live connections.
+  bool expire_fqdn(int64_t now, size_t& kept);
   dns::LearnLimits learn_limits() const;
   std::string metrics_text();
   std::vector<std::string> bundle_paths() const;
