@@ -1,5 +1,4 @@
-// SHA-256 (FIPS 180-4), for the source and object hashes of the bundle manifest. Written
-// here to avoid a crypto dependency for a checksum.
+// SHA-256 (FIPS 180-4), for the source and object hashes of the bundle manifest (libsodium).
 #pragma once
 #include <cstdint>
 #include <string>
