@@ -263,31 +263,19 @@ std::optional<FlowCheck> KernelFlowRunner::check(const Endpoint& src_in, const E
     Program eg = tc ? Program::TcEgress : Program::CgroupEgress;
     Program in = tc ? Program::TcIngress : Program::CgroupIngress;
     bool allowed = true, reply_ok = true;
-    if (src_wl) {
-      std::string where = fmt::format("{} egress at {}", kind, src->name);
-      auto v = run_one(eg, *src, pkt, where, out.detail, error);
-      if (!v) return std::nullopt;
-      allowed &= *v;
-    }
-    if (dst_wl) {
-      std::string where = fmt::format("{} ingress at {}", kind, dst->name);
-      auto v = run_one(in, *dst, pkt, where, out.detail, error);
-      if (!v) return std::nullopt;
-      allowed &= *v;
-    }
+    // One program run at one workload; false only when the run itself failed.
+    auto leg = [&](Program p, const Endpoint& at, const std::vector<uint8_t>& bytes, const char* hook,
+                   const char* suffix, bool& verdict) {
+      std::string where = fmt::format("{} {} at {}{}", kind, hook, at.name, suffix);
+      auto v = run_one(p, at, bytes, where, out.detail, error);
+      if (v) verdict &= *v;
+      return v.has_value();
+    };
+    if (src_wl && !leg(eg, *src, pkt, "egress", "", allowed)) return std::nullopt;
+    if (dst_wl && !leg(in, *dst, pkt, "ingress", "", allowed)) return std::nullopt;
     if (allowed && has_reply) {
-      if (dst_wl) {
-        std::string where = fmt::format("{} egress at {} (reply)", kind, dst->name);
-        auto v = run_one(eg, *dst, reply, where, out.detail, error);
-        if (!v) return std::nullopt;
-        reply_ok &= *v;
-      }
-      if (src_wl) {
-        std::string where = fmt::format("{} ingress at {} (reply)", kind, src->name);
-        auto v = run_one(in, *src, reply, where, out.detail, error);
-        if (!v) return std::nullopt;
-        reply_ok &= *v;
-      }
+      if (dst_wl && !leg(eg, *dst, reply, "egress", " (reply)", reply_ok)) return std::nullopt;
+      if (src_wl && !leg(in, *src, reply, "ingress", " (reply)", reply_ok)) return std::nullopt;
     }
     if (!first_verdict) {
       first_verdict = allowed;
