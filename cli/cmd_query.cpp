@@ -217,12 +217,14 @@ std::optional<Endpoint> parse_endpoint(const std::string& spec, const Module& m,
   return e;
 }
 
+/// N/PROTO (443/tcp), or PROTO/N (tcp/443) as moat prints flows; N alone is TCP.
 std::optional<std::pair<Protocol, uint16_t>> parse_port(const std::string& text, std::string& error) {
   size_t slash = text.find('/');
-  std::string num = text.substr(0, slash);
+  std::string num = text.substr(0, slash), name = slash == std::string::npos ? "" : text.substr(slash + 1);
+  if (slash != std::string::npos && parse_protocol(num) && !parse_protocol(name)) std::swap(num, name);
   Protocol proto = Protocol::TCP;
   if (slash != std::string::npos) {
-    auto p = parse_protocol(text.substr(slash + 1));
+    auto p = parse_protocol(name);
     if (!p || *p == Protocol::Any) return error = fmt::format("unknown protocol in '{}'", text), std::nullopt;
     proto = *p;
   }
@@ -353,6 +355,13 @@ private:
 };
 
 int run_query(const QueryOptions& o) {
+  std::string error;
+  // A mistyped --port is reported before the inputs are read (seconds on a large cluster).
+  std::optional<std::pair<Protocol, uint16_t>> port;
+  if (!o.port.empty() && !(port = parse_port(o.port, error))) {
+    std::fprintf(stderr, "moat query: %s\n", error.c_str());
+    return 2;
+  }
   SourceManager sm;
   Module module;
   Diagnostics diags;
@@ -361,12 +370,9 @@ int run_query(const QueryOptions& o) {
   if (!o.verify.inventory.empty()) inv = load_inventory_file(o.verify.inventory, sm, diags);
   print_diagnostics(diags, sm, stderr);
   if (diags.has_errors()) return 2;
-  std::string error;
   auto src = parse_endpoint(o.from, module, inv ? &*inv : nullptr, error);
   auto dst = src ? parse_endpoint(o.to, module, inv ? &*inv : nullptr, error) : std::nullopt;
-  std::optional<std::pair<Protocol, uint16_t>> port;
-  if (src && dst && !o.port.empty()) port = parse_port(o.port, error);
-  if (!src || !dst || (!o.port.empty() && !port)) {
+  if (!src || !dst) {
     std::fprintf(stderr, "moat query: %s\n%s\n", error.c_str(), kEndpointHelp);
     return 2;
   }
@@ -428,7 +434,7 @@ void add_query_command(CLI::App& app, int& exit_code) {
   add_load_options(cmd, opts->load);
   cmd->add_option("--from", opts->from, "Source endpoint (see below)")->required();
   cmd->add_option("--to", opts->to, "Destination endpoint (see below)")->required();
-  cmd->add_option("--port", opts->port, "N/PROTO, e.g. 443/tcp, 53/udp, 8/icmp (default: list every allowed port)");
+  cmd->add_option("--port", opts->port, "N/PROTO, e.g. 443/tcp, 53/udp, 8/icmp, or PROTO/N (default: list every allowed port)");
   add_format_option(cmd, opts->format, {"text", "json"});
   cmd->add_option("--inventory", opts->verify.inventory, "Cases file or Kubernetes Pods and Namespaces: endpoints usable by name");
   cmd->add_option("--timeout", opts->verify.timeout_ms, "Solver time limit per query in ms (0: none)")
