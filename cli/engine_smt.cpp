@@ -42,7 +42,7 @@ private:
                            to_string(r.action), id, r.origin, in_.sm.location(r.range));
       }
       out += fmt::format("{}z3 {}: {}, {} matching rule(s)\n", indent, dir, isolated ? "isolated" : "not isolated",
-                         why.listed ? std::to_string(rules.size()) : std::string("(not listed)"));
+                         rules.size());
       for (uint32_t id : rules) {
         const Rule& r = in_.module.rules[id];
         out += fmt::format("{}  {} rule #{} from {} at {}\n", indent, to_string(r.action), id,

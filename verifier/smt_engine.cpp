@@ -1,8 +1,11 @@
 // Concrete verdicts through the Z3 encoding (verifier.h SmtEngine): the flow's ends are
 // pinned to known endpoints, so the solver's model decides the verdict formula. Used by
 // `moat test --engine smt` (an engine independent of the interpreter) and `moat query`.
+#include <algorithm>
+
 #include <fmt/format.h>
 
+#include "ir/subject_index.h"
 #include "verifier/session.h"
 
 namespace moat {
@@ -16,8 +19,29 @@ struct SmtEngine::Impl {
   std::unique_ptr<verify::Session> session;
   std::optional<verify::SymFlow> flow;
   std::optional<z3::expr> allowed;
-  std::vector<z3::expr> rule_matches;  // built on first explanation
+  /// The policy-tier rules and isolations whose subject may select one of the endpoints
+  /// (SubjectIndex: a superset, by the namespaces and label values subjects pin); no other
+  /// can take part in a verdict between them, so the formula leaves them out and the
+  /// solver still decides exactly among the rest. A 100,000-rule cluster asked about two
+  /// pods encodes the few dozen rules of their namespaces, not all of them.
+  std::vector<uint32_t> rule_ids, isolation_ids;
+  verify::RuleFilter filter;
+  std::vector<std::pair<uint32_t, z3::expr>> rule_matches;  // built on first explanation
 };
+
+namespace {
+
+void add_candidates(const SubjectIndex& index, const std::vector<Endpoint>& endpoints, std::vector<uint32_t>& out) {
+  for (const Endpoint& e : endpoints) {
+    if (e.kind != EndpointKind::Workload) continue;  // a subject selects workloads only
+    std::vector<uint32_t> c = index.candidates(e);
+    out.insert(out.end(), c.begin(), c.end());
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+}
+
+} // namespace
 
 SmtEngine::SmtEngine(const Module& m, std::vector<Endpoint> endpoints, const VerifyOptions& opts)
     : impl_(std::make_unique<Impl>()) {
@@ -27,8 +51,15 @@ SmtEngine::SmtEngine(const Module& m, std::vector<Endpoint> endpoints, const Ver
     impl_->session = verify::Session::make({&m}, {}, &impl_->endpoints, opts.timeout_ms, &impl_->error);
     if (!impl_->session) return;
     verify::Session& s = *impl_->session;
+    SubjectIndex rules;
+    for (const Rule& r : m.rules) rules.add(r.subject, r.id);
+    add_candidates(rules, impl_->endpoints, impl_->rule_ids);
+    add_candidates(isolation_index(m), impl_->endpoints, impl_->isolation_ids);
+    impl_->filter.rule_ids = &impl_->rule_ids;
+    impl_->filter.isolation_ids = &impl_->isolation_ids;
+    impl_->filter.group_ids = true;  // every rule of a subject is in or out together
     impl_->flow.emplace(s.enc().flow("q"));
-    impl_->allowed.emplace(s.enc().allowed(m, *impl_->flow));
+    impl_->allowed.emplace(s.enc().allowed(m, *impl_->flow, impl_->filter));
     // Every query pins both ends to inventory endpoints (Scope::is).
     s.assume(s.enc().valid_proto_port(*impl_->flow));
   } catch (const z3::exception& e) {
@@ -56,17 +87,13 @@ std::optional<bool> SmtEngine::verdict(End src, End dst, Protocol proto, uint16_
         const Module& m = *impl_->module;
         *why = Explanation{};
         why->implicit = verify::eval_bool(model, s.enc().implicit(f));
-        why->egress_isolated = verify::eval_bool(model, s.enc().isolated(m, Direction::Egress, f.src));
-        why->ingress_isolated = verify::eval_bool(model, s.enc().isolated(m, Direction::Ingress, f.dst));
-        if (m.rules.size() > 5000) {
-          why->listed = false;
-        } else {
-          if (impl_->rule_matches.empty())
-            for (const Rule& r : m.rules) impl_->rule_matches.push_back(s.enc().rule_match(r, f));
-          for (const Rule& r : m.rules)
-            if (verify::eval_bool(model, impl_->rule_matches[r.id]))
-              (r.dir == Direction::Egress ? why->egress_rules : why->ingress_rules).push_back(r.id);
-        }
+        why->egress_isolated = verify::eval_bool(model, s.enc().isolated(m, Direction::Egress, f.src, impl_->filter));
+        why->ingress_isolated = verify::eval_bool(model, s.enc().isolated(m, Direction::Ingress, f.dst, impl_->filter));
+        if (impl_->rule_matches.empty())
+          for (uint32_t id : impl_->rule_ids) impl_->rule_matches.emplace_back(id, s.enc().rule_match(m.rules[id], f));
+        for (const auto& [id, match] : impl_->rule_matches)
+          if (verify::eval_bool(model, match))
+            (m.rules[id].dir == Direction::Egress ? why->egress_rules : why->ingress_rules).push_back(id);
         // The admin and baseline tiers are small (at most 100 rules per policy and direction).
         for (const std::vector<Rule>* tier : {&m.admin_rules, &m.baseline_rules})
           for (const Rule& r : *tier)

@@ -119,7 +119,6 @@ public:
     std::vector<uint32_t> egress_rules, ingress_rules;
     /// Admin and baseline rules whose match holds, in evaluation order (ids index the tier's vector).
     std::vector<std::pair<Tier, uint32_t>> egress_tier_rules, ingress_tier_rules;
-    bool listed = true;  // false: too many rules to list
   };
   /// One end of a flow: endpoints[index] at its address ips[addr] (ir.h Flow: an external
   /// endpoint with several addresses is several hosts; a cluster endpoint's address counts
