@@ -186,6 +186,22 @@ TEST_CASE("list: DOT and SVG pictures, a node per workload and an edge per entry
   CHECK_FALSE(well_formed_xml("<svg><text>a & b</text></svg>", why));
 }
 
+TEST_CASE("list: two focused workloads give every line of either, each once", "[list][cli]") {
+  // The focus walks the focused rows and columns only (not every pair): a pair between two
+  // focused workloads must still appear once, and nothing else may go missing.
+  Run r = run_moat(kShop + "--focus-workload postgres --focus-workload web/frontend");
+  CHECK(r.exit_code == 0);
+  std::string want;
+  for (size_t at = 0, nl; (nl = std::string(kExpected).find('\n', at)) != std::string::npos; at = nl + 1) {
+    std::string line = std::string(kExpected).substr(at, nl + 1 - at);
+    if (has(line, "postgres") || has(line, "frontend")) want += line;
+  }
+  CHECK(r.out == want);
+  Run eg = run_moat(kShop + "--focus-workload postgres --focus-workload web/frontend --focus-direction egress");
+  CHECK(eg.out.find("web/frontend[Deployment] => db/postgres[Deployment] : TCP 5432\n") != std::string::npos);
+  CHECK(eg.out.find("ops/monitor") == std::string::npos);
+}
+
 TEST_CASE("list: --focus-workload and --focus-direction", "[list][cli]") {
   Run r = run_moat(kShop + "--focus-workload postgres");
   CHECK(r.exit_code == 0);
