@@ -191,6 +191,11 @@ void load_paths(const std::vector<std::string>& paths, SourceManager& sm, Module
   SeenObjects seen;
   // Workloads group across files (a Deployment here, its Namespace there): add them last.
   KubeObjects kube;
+  if (parallel) {
+    std::vector<const FilePart*> parts;
+    for (size_t i : yaml) parts.push_back(&inputs[i].part);
+    reserve_for_parts(parts, out, kube);
+  }
   for (Input& in : inputs) {
     bool take_part = !in.readable || (parallel && !in.moat_language && part_is_independent(in.part, seen, diags));
     if (take_part) {

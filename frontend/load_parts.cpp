@@ -17,12 +17,12 @@ namespace {
 
 template <class T>
 void append(std::vector<T>& into, std::vector<T>&& from) {
-  if (into.empty()) {
+  // No reserve here: an exact fit per part would move everything merged so far once per
+  // file (reserve_for_parts sizes the big vectors once).
+  if (into.empty() && into.capacity() < from.size())
     into = std::move(from);
-  } else {
-    into.reserve(into.size() + from.size());
+  else
     into.insert(into.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
-  }
   from.clear();
 }
 
@@ -54,6 +54,21 @@ bool part_is_independent(const FilePart& part, const SeenObjects& seen, const Di
   // count started makes no difference.
   if (diags.error_count() + part.diags.error_count() >= Diagnostics::kMaxErrors) return false;
   return !shares_a_key(part.seen.first, seen.first) && !shares_a_key(part.seen.anp_priorities, seen.anp_priorities);
+}
+
+void reserve_for_parts(const std::vector<const FilePart*>& parts, Module& out, KubeObjects& kube) {
+  size_t rules = out.rules.size(), isolations = out.isolations.size(), pods = kube.pods.size(),
+         controllers = kube.controllers.size();
+  for (const FilePart* p : parts) {
+    rules += p->module.rules.size();
+    isolations += p->module.isolations.size();
+    pods += p->kube.pods.size();
+    controllers += p->kube.controllers.size();
+  }
+  out.rules.reserve(rules);
+  out.isolations.reserve(isolations);
+  kube.pods.reserve(pods);
+  kube.controllers.reserve(controllers);
 }
 
 void append_part(FilePart&& part, Module& out, Diagnostics& diags, SeenObjects& seen, KubeObjects& kube) {

@@ -29,6 +29,10 @@ void parse_yaml_part(FileId file, const SourceManager& sm, const LoadOptions& op
 /// not take `diags` to the limit where the YAML driver stops reading.
 bool part_is_independent(const FilePart& part, const SeenObjects& seen, const Diagnostics& diags);
 
+/// Reserves room in `out` and `kube` for everything in `parts`, so merging them moves each
+/// rule, isolation and pod once.
+void reserve_for_parts(const std::vector<const FilePart*>& parts, Module& out, KubeObjects& kube);
+
 /// Appends the part (file order): rules and baseline rules renumbered after the ones in
 /// `out`, the admin tier put back in evaluation order, diagnostics, seen identities and
 /// Kubernetes objects after the earlier ones. Leaves `part` empty.
