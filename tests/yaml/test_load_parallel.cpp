@@ -74,6 +74,10 @@ fs::path make_tree(const std::string& name, bool saturate) {
                            "  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n"
                            "    spec: {containers: [{name: c, image: i, ports: [{name: http, containerPort: 80}]}]}\n");
   write(dir / "p19b.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {tier: front}}\n");
+  // Larger than the limit the second run sets (E003, reported in its file's turn).
+  std::string big;
+  for (int j = 0; j < 40; ++j) big += (j ? "---\n" : "") + network_policy("big-" + std::to_string(j), "ns0");
+  write(dir / "p06c.yaml", big);
   // The moat language between YAML files (its rules have twins).
   fs::copy_file(fs::path(MOAT_SOURCE_DIR) / "examples/ml-platform.moat", dir / "p10b.moat");
   if (saturate) {
@@ -94,12 +98,15 @@ std::string where(const SourceManager& sm, const SourceRange& r) {
 }
 
 std::string load(const std::vector<std::string>& sets, const char* jobs, const LoadOptions& opts = {}) {
+  const char* before = std::getenv("MOAT_JOBS");
+  std::string saved = before ? before : "";
   setenv("MOAT_JOBS", jobs, 1);
   SourceManager sm;
   Module m;
   Diagnostics d;
   for (const std::string& set : sets) load_paths({set}, sm, m, d, opts);  // several loads into one module
-  unsetenv("MOAT_JOBS");
+  if (before) setenv("MOAT_JOBS", saved.c_str(), 1);
+  else unsetenv("MOAT_JOBS");
   std::string out;
   for (const Diagnostic& x : d.all()) {
     out += where(sm, x.range) + ": " + std::string(code_name(x.code)) + " " + std::to_string(int(x.severity)) + ": " +
@@ -137,13 +144,16 @@ TEST_CASE("load_paths gives the same module and diagnostics with one thread or s
   CHECK(serial.find("twin #") != std::string::npos);
   CHECK(serial.find("admin rule #0 priority 5") != std::string::npos);
 
-  // Codes switched off by the caller reach every file's part.
+  // Codes switched off by the caller reach every file's part; a file over the size limit.
   LoadOptions quiet;
   quiet.disabled = {Code::W212, Code::W208};
+  quiet.max_file_bytes = 8192;
   std::string q1 = load({dir.string()}, "1", quiet), q4 = load({dir.string()}, "4", quiet);
   CHECK(q1 == q4);
   CHECK(count(q1, ": W212 ") == 0);
   CHECK(count(q1, ": W208 ") == 0);
+  CHECK(count(q1, ": E003 ") == 1);
+  CHECK(q1.find("p06c.yaml:1:1: E003") != std::string::npos);
   fs::remove_all(dir);
 }
 
