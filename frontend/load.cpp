@@ -1,5 +1,6 @@
 // load_paths: walks files and directories, checks each file is sane text (size, UTF-8), and
-// hands it to the front end its extension names. Order is deterministic (sorted paths).
+// hands it to the front end its extension names. Order is deterministic (sorted paths);
+// YAML files are parsed in parallel and merged in that order (frontend/load_parts.h).
 #include <fnmatch.h>
 
 #include <algorithm>
@@ -10,7 +11,9 @@
 #include <sstream>
 
 #include "frontend/frontend.h"
+#include "frontend/load_parts.h"
 #include "frontend/utf8.h"
+#include "ir/parallel.h"
 
 namespace moat {
 
@@ -40,18 +43,24 @@ std::string too_large(const std::string& name, uint64_t size, const LoadOptions&
          " bytes (--max-file-size)";
 }
 
-/// Checks the text and hands it to its front end: .moat to the moat parser, the rest
-/// (.yaml, .yml, .json, stdin) to the YAML driver; JSON is YAML 1.2.
-void parse_text(const std::string& name, std::string text, bool moat_language, SourceManager& sm, Module& out,
-                Diagnostics& diags, const LoadOptions& opts, SeenObjects& seen, KubeObjects& kube) {
-  FileId f = sm.add(name, std::move(text));
-  if (!check_utf8(f, sm, diags)) return;
-  if (moat_language) parse_moat(f, sm, out, diags);
-  else parse_yaml(f, sm, out, diags, opts, &seen, &kube);
+/// One file (or standard input) to load, in load order: its text registered in the
+/// SourceManager, or what went wrong reading it (in `part.diags`, reported in its turn).
+struct Input {
+  FileId file = kNoFile;
+  bool moat_language = false;  // .moat: the moat parser; otherwise the YAML driver
+  bool readable = false;
+  FilePart part;
+};
+
+/// Registers the text; the front end runs later (parse phase), E002 included.
+void add_text(Input& in, const std::string& name, std::string text, bool moat_language, SourceManager& sm) {
+  in.file = sm.add(name, std::move(text));
+  in.moat_language = moat_language;
+  in.readable = true;
 }
 
-void load_file(const fs::path& path, SourceManager& sm, Module& out, Diagnostics& diags, const LoadOptions& opts,
-               SeenObjects& seen, KubeObjects& kube) {
+void read_file(const fs::path& path, SourceManager& sm, const LoadOptions& opts, Input& in) {
+  Diagnostics& diags = in.part.diags;
   std::error_code ec;
   uintmax_t size = fs::file_size(path, ec);
   if (ec) {
@@ -64,21 +73,29 @@ void load_file(const fs::path& path, SourceManager& sm, Module& out, Diagnostics
     diags.report(Code::E003, SourceRange::at(f, 1, 1), too_large(path.string(), size, opts, false));
     return;
   }
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  if (!in.good() && !in.eof()) {
+  std::string text(size, '\0');
+  std::ifstream stream(path, std::ios::binary);
+  // The size can change between the stat and the read (a file being written): read what
+  // is there now, as the stream would.
+  stream.read(text.data(), static_cast<std::streamsize>(size));
+  text.resize(static_cast<size_t>(stream.gcount()));
+  if (stream.gcount() == static_cast<std::streamsize>(size)) {
+    std::stringstream rest;
+    rest << stream.rdbuf();
+    text += rest.str();
+  }
+  if (!stream.is_open() || stream.bad()) {
     FileId f = sm.add(path.string(), "");
     diags.report(Code::E001, SourceRange::at(f, 1, 1), "cannot read '" + path.string() + "'");
     return;
   }
-  parse_text(path.string(), buf.str(), path.extension() == ".moat", sm, out, diags, opts, seen, kube);
+  add_text(in, path.string(), std::move(text), path.extension() == ".moat", sm);
 }
 
 /// Standard input, read in blocks and stopped as soon as it passes the size limit (a pipe
 /// has no size to ask for in advance).
-void load_stdin(SourceManager& sm, Module& out, Diagnostics& diags, const LoadOptions& opts, SeenObjects& seen,
-                KubeObjects& kube) {
+void read_stdin(SourceManager& sm, const LoadOptions& opts, Input& in) {
+  Diagnostics& diags = in.part.diags;
   std::string text;
   char block[1 << 16];
   while (std::cin.read(block, sizeof block) || std::cin.gcount() > 0) {
@@ -94,7 +111,7 @@ void load_stdin(SourceManager& sm, Module& out, Diagnostics& diags, const LoadOp
     diags.report(Code::E001, SourceRange::at(f, 1, 1), "cannot read standard input");
     return;
   }
-  parse_text(kStdinName, std::move(text), false, sm, out, diags, opts, seen, kube);
+  add_text(in, kStdinName, std::move(text), false, sm);
 }
 
 /// Every policy file under `root`, sorted, without the excluded ones (an excluded directory
@@ -136,21 +153,58 @@ std::optional<uint64_t> parse_size(std::string_view text) {
 void load_paths(const std::vector<std::string>& paths, SourceManager& sm, Module& out, Diagnostics& diags,
                 const LoadOptions& opts) {
   for (Code c : opts.disabled) diags.disable(c);
-  SeenObjects seen;
-  // Workloads group across files (a Deployment here, its Namespace there): add them last.
-  KubeObjects kube;
+  // Read every file first, in load order: FileIds are handed out in that order, and the
+  // SourceManager is not touched again until the parts are merged.
+  std::vector<Input> inputs;
+  auto next = [&]() -> Input& {
+    inputs.emplace_back();
+    inputs.back().part.diags = diags.empty_like();
+    return inputs.back();
+  };
   for (const std::string& p : paths) {
     std::error_code ec;
     fs::path path(p);
     if (p == "-") {
-      load_stdin(sm, out, diags, opts, seen, kube);
+      read_stdin(sm, opts, next());
     } else if (fs::is_directory(path, ec)) {
-      for (const fs::path& f : walk(path, opts)) load_file(f, sm, out, diags, opts, seen, kube);
+      for (const fs::path& f : walk(path, opts)) read_file(f, sm, opts, next());
     } else if (fs::exists(path, ec)) {
-      load_file(path, sm, out, diags, opts, seen, kube);
+      read_file(path, sm, opts, next());
     } else {
-      diags.report(Code::E004, {}, "no such file or directory: '" + p + "'");
+      next().part.diags.report(Code::E004, {}, "no such file or directory: '" + p + "'");
     }
+  }
+
+  // YAML files are parsed on the cores, each against nothing but itself (a part). The
+  // moat parser (ANTLR) runs in the merge below, on this thread.
+  std::vector<size_t> yaml;
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (inputs[i].readable && !inputs[i].moat_language) yaml.push_back(i);
+  bool parallel = yaml.size() > 1 && worker_count() > 1;
+  if (parallel)
+    parallel_for(yaml.size(), [&](size_t k) { parse_yaml_part(inputs[yaml[k]].file, sm, opts, inputs[yaml[k]].part); });
+
+  // Merge in load order. A part that depends on the files before it (an object or
+  // AdminNetworkPolicy priority they already declared: E210/W220; the error limit) is
+  // thrown away and its file parsed again here against everything read so far, so the
+  // result is what a file-by-file load gives, whatever the thread count.
+  SeenObjects seen;
+  // Workloads group across files (a Deployment here, its Namespace there): add them last.
+  KubeObjects kube;
+  if (parallel) {
+    std::vector<const FilePart*> parts;
+    for (size_t i : yaml) parts.push_back(&inputs[i].part);
+    reserve_for_parts(parts, out, kube);
+  }
+  for (Input& in : inputs) {
+    bool take_part = !in.readable || (parallel && !in.moat_language && part_is_independent(in.part, seen, diags));
+    if (take_part) {
+      append_part(std::move(in.part), out, diags, seen, kube);
+    } else if (check_utf8(in.file, sm, diags)) {
+      if (in.moat_language) parse_moat(in.file, sm, out, diags);
+      else parse_yaml(in.file, sm, out, diags, opts, &seen, &kube);
+    }
+    in.part = FilePart();
   }
   add_kube_objects(kube, out, diags);
 }

@@ -90,6 +90,24 @@ Diagnostic& Diagnostics::report(Severity sev, Code code, SourceRange range, std:
   return diags_.back();
 }
 
+void Diagnostics::append(Diagnostics&& part) {
+  if (diags_.empty()) diags_ = std::move(part.diags_);
+  else diags_.insert(diags_.end(), std::make_move_iterator(part.diags_.begin()), std::make_move_iterator(part.diags_.end()));
+  errors_ += part.errors_;
+  suppressed_ += part.suppressed_;
+  for (auto& [file, scopes] : part.objects_) {
+    std::vector<ObjectScope>& into = objects_[file];
+    into.insert(into.end(), std::make_move_iterator(scopes.begin()), std::make_move_iterator(scopes.end()));
+  }
+  part = Diagnostics();
+}
+
+Diagnostics Diagnostics::empty_like() const {
+  Diagnostics part;
+  part.disabled_ = disabled_;
+  return part;
+}
+
 size_t Diagnostics::warning_count() const {
   size_t n = 0;
   for (const Diagnostic& d : diags_) n += d.severity == Severity::Warning;

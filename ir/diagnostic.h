@@ -64,6 +64,13 @@ public:
   void begin_object(FileId file, uint32_t line, std::vector<Code> codes);
   /// Warnings and notes dropped because their code was switched off.
   size_t suppressed() const { return suppressed_; }
+  /// Moves `part`'s diagnostics after this one's, with its counts and object scopes, as if
+  /// they had been reported here (load_paths parses files in parallel, each into its own
+  /// collector with the same disabled codes, and appends the parts in file order). `part`
+  /// must have scopes only for files this one has none for.
+  void append(Diagnostics&& part);
+  /// An empty collector with this one's switched-off codes: where such a part is collected.
+  Diagnostics empty_like() const;
 
 private:
   bool is_disabled(Severity sev, Code code, const SourceRange& range) const;

@@ -5,6 +5,7 @@
 #include <libfyaml.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <unordered_map>
 
@@ -72,10 +73,11 @@ void report_parse_error(FyParser& p, Builder& b) {
   b.error(Arena::kNoLine, 0, "invalid YAML");
 }
 
-} // namespace
-
-bool build_yaml(std::string_view text, uint32_t line_offset, FileId file, Diagnostics& diags, Tree& tree,
-                Code code) {
+/// Builds one chunk with `p`: a parser that read earlier chunks of the same file cleanly is
+/// reset and reused (making one costs more than parsing a small document); after any
+/// problem it is dropped, so errors it collected never speak for a later chunk.
+bool build_chunk(std::unique_ptr<FyParser>& p, std::string_view text, uint32_t line_offset, FileId file,
+                 Diagnostics& diags, Tree& tree, Code code) {
   Builder b(tree, file, line_offset, diags, code);
   // libfyaml 0.7.12 never returns from a directive (`%` at a line start) followed by a byte
   // that is not UTF-8: such text goes no further. (The readers also check the whole file,
@@ -88,8 +90,10 @@ bool build_yaml(std::string_view text, uint32_t line_offset, FileId file, Diagno
     b.error(line, column, "invalid YAML: not UTF-8 text (or a NUL byte) here");
     return b.finish();
   }
-  FyParser p;
-  if (!p.parser || fy_parser_set_string(p.parser, text.data(), text.size()) != 0) {
+  if (p && fy_parser_reset(p->parser) != 0) p.reset();
+  if (!p) p = std::make_unique<FyParser>();
+  if (!p->parser || fy_parser_set_string(p->parser, text.data(), text.size()) != 0) {
+    p.reset();
     b.error(Arena::kNoLine, 0, "cannot start the YAML parser");
     return b.finish();
   }
@@ -100,7 +104,7 @@ bool build_yaml(std::string_view text, uint32_t line_offset, FileId file, Diagno
     if (!name.empty()) anchors[name] = node;  // a later anchor of the same name replaces it
   };
   while (!b.failed()) {
-    fy_event* e = fy_parser_parse(p.parser);
+    fy_event* e = fy_parser_parse(p->parser);
     if (!e) break;
     Position at = start_of(e);
     switch (e->type) {
@@ -152,11 +156,22 @@ bool build_yaml(std::string_view text, uint32_t line_offset, FileId file, Diagno
     }
     default: break;
     }
-    fy_parser_event_free(p.parser, e);
+    fy_parser_event_free(p->parser, e);
   }
-  if (!b.failed() && fy_parser_get_stream_error(p.parser)) report_parse_error(p, b);
-  if (b.failed()) tree.documents.resize(docs_before);
+  if (!b.failed() && fy_parser_get_stream_error(p->parser)) report_parse_error(*p, b);
+  if (b.failed()) {
+    tree.documents.resize(docs_before);
+    p.reset();
+  }
   return b.finish();
+}
+
+} // namespace
+
+bool build_yaml(std::string_view text, uint32_t line_offset, FileId file, Diagnostics& diags, Tree& tree,
+                Code code) {
+  std::unique_ptr<FyParser> p;
+  return build_chunk(p, text, line_offset, file, diags, tree, code);
 }
 
 namespace {
@@ -209,9 +224,16 @@ Tree build_file(FileId file, const SourceManager& sm, Diagnostics& diags, bool& 
     return tree;
   }
   ok = true;
+  // About one node per 7 bytes of a typical manifest, two thirds of it scalar text:
+  // reserving up front saves regrowing (and copying) the arena a dozen times for a large
+  // file; pages never touched cost nothing.
+  tree.arena->slots.reserve(text.size() / 6);
+  tree.arena->kids.reserve(text.size() / 6);
+  tree.arena->chars.reserve(text.size());
+  std::unique_ptr<FyParser> parser;  // one for the file's chunks
   for (const Chunk& chunk : split_documents(text)) {
     if (diags.saturated()) break;
-    ok = build_yaml(chunk.text, chunk.first_line, file, diags, tree) && ok;
+    ok = build_chunk(parser, chunk.text, chunk.first_line, file, diags, tree, Code::E201) && ok;
   }
   return tree;
 }
