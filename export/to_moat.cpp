@@ -6,10 +6,12 @@
 // touches), else E915. Isolation is `default deny` of a namespace block or of the cluster.
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "export/selector_logic.h"
+#include "ir/subject_index.h"
 #include "export/targets.h"
 
 namespace moat::exporter {
@@ -155,7 +157,11 @@ private:
 
   /// Some selector of the module looks at a namespace label other than the name: then a
   /// namespace block, which fixes its namespace's labels, changes what they match.
-  bool namespace_labels_matter() const {
+  bool namespace_labels_matter() {
+    if (!labels_matter_) labels_matter_ = scan_namespace_labels();  // once, not per namespace
+    return *labels_matter_;
+  }
+  bool scan_namespace_labels() const {
     auto looks = [](const EndpointSelector& s) {
       return std::any_of(s.namespaces.reqs.begin(), s.namespaces.reqs.end(),
                          [](const LabelRequirement& r) { return r.key != kNamespaceNameLabel; });
@@ -168,10 +174,13 @@ private:
 
   /// Another isolation in the same direction covers every endpoint `iso` covers (of two
   /// equal ones, the later is the redundant one): leaving `iso` out changes nothing.
-  bool redundant(const Isolation& iso) const {
+  bool redundant(const Isolation& iso) {
     const auto& all = cx_.m.isolations;
     size_t i = static_cast<size_t>(&iso - all.data());
-    for (size_t j = 0; j < all.size(); ++j) {
+    // Only isolations whose subject may overlap iso's can cover it (the index's superset;
+    // every isolation against every other would be quadratic in a 25,000-namespace cluster).
+    if (!isolations_) isolations_ = isolation_index(cx_.m);
+    for (uint32_t j : isolations_->candidates(iso.subject)) {
       if (j == i || all[j].dir != iso.dir || !implies(iso.subject, all[j].subject)) continue;
       if (!implies(all[j].subject, iso.subject) || j < i) return true;
     }
@@ -321,6 +330,8 @@ private:
   };
   std::optional<LastIsolation> last_iso_;
   ExportContext& cx_;
+  std::optional<bool> labels_matter_;
+  std::optional<SubjectIndex> isolations_;
   std::vector<bool> used_;
   FileSet files_;
 };
