@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "ir/interp.h"
+#include "ir/parallel.h"
 #include "ir/printer.h"
 #include "ir/selector_key.h"
 #include "ir/subject_index.h"
@@ -108,36 +109,62 @@ const std::vector<uint32_t>& InventoryClasses::in_namespace(const std::string& n
   return it == by_ns_.end() ? none_ : it->second;
 }
 
-const std::vector<uint32_t>& InventoryClasses::matching(const EndpointSelector& s) {
-  std::string key = selector_key(s);
+const std::vector<uint32_t>& InventoryClasses::matching(const EndpointSelector& s) { return matching(s, selector_key(s)); }
+
+const std::vector<uint32_t>& InventoryClasses::matching(const EndpointSelector& s, const std::string& key) {
   if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+  return cache_.emplace(key, match_selector(s)).first->second;
+}
+
+void InventoryClasses::match_all(const std::vector<const EndpointSelector*>& sels, const std::vector<std::string>& keys) {
+  std::vector<size_t> todo;
+  for (size_t i = 0; i < sels.size(); ++i)
+    if (!cache_.count(keys[i])) todo.push_back(i);
+  std::vector<std::vector<uint32_t>> found(todo.size());
+  const size_t chunk = 64;  // a selector takes microseconds: hand them out in batches
+  parallel_for((todo.size() + chunk - 1) / chunk, [&](size_t c) {
+    for (size_t j = c * chunk; j < std::min(todo.size(), (c + 1) * chunk); ++j) found[j] = match_selector(*sels[todo[j]]);
+  });
+  for (size_t j = 0; j < todo.size(); ++j) cache_.emplace(keys[todo[j]], std::move(found[j]));
+}
+
+std::vector<uint32_t> InventoryClasses::match_selector(const EndpointSelector& s) const {
   // The smallest posting list some requirement implies: the pinned namespaces, or the
-  // values of one pod label In requirement; every candidate is then matched exactly.
-  std::vector<uint32_t> cand;
+  // values of one pod label In requirement; every candidate is then matched exactly. The
+  // lists are sized before one is copied: a label every namespace uses (app=a) has a
+  // posting as long as the inventory.
+  std::vector<const std::vector<uint32_t>*> best;
+  size_t best_size = SIZE_MAX;
   bool narrowed = false;
-  if (const auto* ns = pinned_namespaces(s)) {
-    for (const std::string& n : *ns) {
-      const auto& v = in_namespace(n);
-      cand.insert(cand.end(), v.begin(), v.end());
+  auto consider = [&](std::vector<const std::vector<uint32_t>*>&& lists) {
+    size_t n = 0;
+    for (const auto* l : lists) n += l->size();
+    if (!narrowed || n < best_size) {
+      best = std::move(lists);
+      best_size = n;
     }
     narrowed = true;
+  };
+  if (const auto* ns = pinned_namespaces(s)) {
+    std::vector<const std::vector<uint32_t>*> lists;
+    for (const std::string& n : *ns) lists.push_back(&in_namespace(n));
+    consider(std::move(lists));
   }
   for (const LabelRequirement& r : s.pods.reqs) {
     if (r.op != LabelRequirement::Op::In) continue;
-    std::vector<uint32_t> alt;
+    std::vector<const std::vector<uint32_t>*> lists;
     for (const std::string& v : r.values)
-      if (auto it = by_pod_label_.find(r.key + '=' + v); it != by_pod_label_.end())
-        alt.insert(alt.end(), it->second.begin(), it->second.end());
-    if (!narrowed || alt.size() < cand.size()) cand = std::move(alt);
-    narrowed = true;
+      if (auto it = by_pod_label_.find(r.key + '=' + v); it != by_pod_label_.end()) lists.push_back(&it->second);
+    consider(std::move(lists));
   }
-  const std::vector<uint32_t>& pool = narrowed ? cand : workloads_;
+  std::vector<const std::vector<uint32_t>*> pool = narrowed ? best : std::vector<const std::vector<uint32_t>*>{&workloads_};
   std::vector<uint32_t> out;
-  for (uint32_t c : pool)
-    if (endpoint_selector_matches(s, representative(c))) out.push_back(c);
+  for (const auto* l : pool)
+    for (uint32_t c : *l)
+      if (endpoint_selector_matches(s, representative(c))) out.push_back(c);
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
-  return cache_.emplace(std::move(key), std::move(out)).first->second;
+  return out;
 }
 
 const std::vector<uint32_t>& InventoryClasses::matching(const Peer& p) {
