@@ -18,22 +18,28 @@ namespace {
 /// when host endpoints make nodes matter.
 std::string class_key(const Endpoint& e, const Domain& d, bool nodes_matter) {
   std::string k;
-  auto labels = [&](const std::vector<KeyDomain>& keys, const Labels& l) {
-    for (size_t i = 0; i < keys.size(); ++i) {
-      auto it = l.find(keys[i].key);
-      if (it == l.end()) {
-        k += '-';
+  // The namespace's labels as the interpreter sees them: its name label defaults to ns.
+  auto ns_label = [&](const std::string& key) -> const std::string* {
+    if (auto it = e.ns_labels.find(key); it != e.ns_labels.end()) return &it->second;
+    return key == kNamespaceNameLabel && !e.ns.empty() ? &e.ns : nullptr;
+  };
+  auto pod_label = [&](const std::string& key) -> const std::string* {
+    auto it = e.labels.find(key);
+    return it == e.labels.end() ? nullptr : &it->second;
+  };
+  auto labels = [&](const std::vector<KeyDomain>& keys, auto&& value_of) {
+    for (const KeyDomain& kd : keys) {
+      if (const std::string* v = value_of(kd.key)) {
+        k += std::to_string(kd.index_of(*v));
       } else {
-        k += std::to_string(keys[i].index_of(it->second));
+        k += '-';
       }
       k += ',';
     }
     k += '|';
   };
-  Labels ns_labels = e.ns_labels;
-  if (!e.ns.empty()) ns_labels.emplace(kNamespaceNameLabel, e.ns);
-  labels(d.ns_keys, ns_labels);
-  labels(d.pod_keys, e.labels);
+  labels(d.ns_keys, ns_label);
+  labels(d.pod_keys, pod_label);
   for (const std::string& name : d.port_names)
     for (const NamedPort& p : e.ports)
       if (p.name == name) {
@@ -58,19 +64,31 @@ InventoryClasses::InventoryClasses(const std::vector<Endpoint>& inv, const Domai
   std::vector<std::string> rep_identity;
   class_of_.resize(inv.size());
   ident_.resize(inv.size());
+  // The texts first, in parallel (most of the work); then the classes in inventory order.
+  std::vector<std::string> whos(inv.size()), keys(inv.size());
+  const size_t chunk = 512;
+  parallel_for((inv.size() + chunk - 1) / chunk, [&](size_t c) {
+    for (size_t i = c * chunk; i < std::min(inv.size(), (c + 1) * chunk); ++i) {
+      const Endpoint& e = inv[i];
+      whos[i] = identity(e, i);
+      if (e.kind != EndpointKind::Workload) continue;
+      keys[i] = class_key(e, d, nodes_matter);
+      // AdminNetworkPolicy networks match workloads by address: then addresses tell classes apart.
+      if (d.cluster_addresses)
+        for (const IpAddr& ip : e.ips) keys[i] += '|' + ip.str();
+    }
+  });
+  by_key.reserve(inv.size());
+  idents.reserve(inv.size());
   for (size_t i = 0; i < inv.size(); ++i) {
     const Endpoint& e = inv[i];
-    std::string who = identity(e, i);
+    std::string& who = whos[i];
     unsigned id = idents.emplace(who, static_cast<unsigned>(idents.size() + 1)).first->second;
     ident_[i] = id;
     uint32_t c = static_cast<uint32_t>(classes_.size());
     bool fresh = true;
     if (e.kind == EndpointKind::Workload) {
-      std::string key = class_key(e, d, nodes_matter);
-      // AdminNetworkPolicy networks match workloads by address: then addresses tell classes apart.
-      if (d.cluster_addresses)
-        for (const IpAddr& ip : e.ips) key += '|' + ip.str();
-      auto [it, inserted] = by_key.emplace(key, c);
+      auto [it, inserted] = by_key.emplace(std::move(keys[i]), c);
       c = it->second;
       fresh = inserted;
     }

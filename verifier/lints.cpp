@@ -345,19 +345,21 @@ private:
     struct Site {
       const EndpointSelector* sel;
       SourceRange range;
-      std::string what;
+      const char* what;
+      const NamedSelector* workload;  // what == "workload": which
     };
     std::vector<Site> sites;
-    auto add = [&](const EndpointSelector& sel, SourceRange range, std::string what) {
+    sites.reserve(2 * m_.rules.size() + m_.isolations.size() + m_.workloads.size());
+    auto add = [&](const EndpointSelector& sel, SourceRange range, const char* what, const NamedSelector* w = nullptr) {
       if (sel.namespaces.empty() && sel.pods.empty()) return;
-      sites.push_back(Site{&sel, sel.range.known() ? sel.range : range, std::move(what)});
+      sites.push_back(Site{&sel, sel.range.known() ? sel.range : range, what, w});
     };
     for (const Rule& r : m_.rules) {
       add(r.subject, r.range, "subject");
       if (r.peer.kind == Peer::Kind::Endpoints) add(r.peer.endpoints, r.peer.range.known() ? r.peer.range : r.range, "peer");
     }
     for (const Isolation& i : m_.isolations) add(i.subject, i.range, "isolated group");
-    for (const NamedSelector& w : m_.workloads) add(w.selector, w.range, "workload " + w.ns + "/" + w.name);
+    for (const NamedSelector& w : m_.workloads) add(w.selector, w.range, "workload", &w);
     for (const NodePool& p : m_.pools)
       for (const EndpointSelector& a : p.admits) add(a, p.range, "admitted group");
     // Each distinct selector once, in the order of its first site.
@@ -387,7 +389,9 @@ private:
       as_peer.kind = Peer::Kind::Endpoints;
       as_peer.endpoints = *site.sel;
       diags_.report(Code::W503, site.range,
-                    fmt::format("{} {} can match no workload: {}", site.what, describe_peer(as_peer), why));
+                    fmt::format("{} {} can match no workload: {}",
+                                site.workload ? "workload " + site.workload->ns + "/" + site.workload->name : site.what,
+                                describe_peer(as_peer), why));
     };
     // Batches between deadline checks: the inventory scope matches a batch in parallel.
     const size_t batch = classes_ ? 4096 : 1;
@@ -435,34 +439,49 @@ private:
           for (const std::string& ns : *names) by_ns.emplace(ns, &i);
       }
       if (o_.clock) o_.clock->phase(std::string("lints: partly isolated namespaces, ") + to_string(dir), by_ns.size());
+      std::vector<std::pair<const std::string*, const Isolation*>> spaces;
+      for (const auto& [ns, first] : by_ns) spaces.emplace_back(&ns, first);
       size_t late = 0;
-      for (const auto& [ns, first] : by_ns) {
-        if (o_.clock) {
-          o_.clock->step();
-          if (o_.clock->expired()) {
-            ++late;
-            continue;
-          }
+      // Batches between deadline checks: the inventory scope (the interpreter over classes,
+      // no solver) looks at a batch's namespaces in parallel; findings keep namespace order.
+      const size_t batch = classes_ ? 4096 : 1;
+      for (size_t b = 0; b < spaces.size(); b += batch) {
+        size_t n = std::min(batch, spaces.size() - b);
+        if (o_.clock && o_.clock->expired()) {
+          late += n;
+          continue;
         }
-        std::vector<uint32_t> isos = isolations_.in_namespace(ns);
-        std::optional<Endpoint> w = classes_ ? unisolated_class(ns, dir, isos) : unisolated_symbolic(*e, ns, dir, isos);
-        if (!error.empty()) return;
-        if (!w) continue;
-        diags_.report(
-            Code::W504, first->range,
-            fmt::format("in namespace {}, some workloads are isolated for {} but not all: {} is not, so all its {} "
-                        "traffic is {}",
-                        ns, to_string(dir), describe(*w), to_string(dir),
-                        m_.has_admin_tiers() ? "left to the AdminNetworkPolicy and BaselineAdminNetworkPolicy tiers "
-                                               "(allowed where they say nothing)"
-                                             : "allowed"));
+        std::vector<std::optional<Endpoint>> found(n);
+        if (classes_) {
+          parallel_for(n, [&](size_t j) {
+            const std::string& ns = *spaces[b + j].first;
+            found[j] = unisolated_class(ns, dir, isolations_.in_namespace(ns));
+          });
+        } else {
+          const std::string& ns = *spaces[b].first;
+          found[0] = unisolated_symbolic(*e, ns, dir, isolations_.in_namespace(ns));
+          if (!error.empty()) return;
+        }
+        for (size_t j = 0; j < n; ++j) {
+          if (!found[j]) continue;
+          diags_.report(
+              Code::W504, spaces[b + j].second->range,
+              fmt::format("in namespace {}, some workloads are isolated for {} but not all: {} is not, so all its {} "
+                          "traffic is {}",
+                          *spaces[b + j].first, to_string(dir), describe(*found[j]), to_string(dir),
+                          m_.has_admin_tiers() ? "left to the AdminNetworkPolicy and BaselineAdminNetworkPolicy tiers "
+                                                 "(allowed where they say nothing)"
+                                               : "allowed"));
+        }
+        if (o_.clock) o_.clock->step(n);
       }
       report_late(std::string("W504 (partly isolated namespaces, ") + to_string(dir) + ")", late, "namespace(s)");
     }
   }
 
   /// Inventory scope: the first class of `ns` no isolation of `dir` selects.
-  std::optional<Endpoint> unisolated_class(const std::string& ns, Direction dir, const std::vector<uint32_t>& isos) {
+  /// Reads only const state: W504 calls it for several namespaces at once.
+  std::optional<Endpoint> unisolated_class(const std::string& ns, Direction dir, const std::vector<uint32_t>& isos) const {
     // Many isolations are looked up by the labels they pin: a namespace of 1,000 pods each
     // isolated by its own policy is otherwise 1,000 x 1,000 matches.
     const bool indexed = isos.size() > 16;
