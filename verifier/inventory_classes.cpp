@@ -66,17 +66,14 @@ InventoryClasses::InventoryClasses(const std::vector<Endpoint>& inv, const Domai
   ident_.resize(inv.size());
   // The texts first, in parallel (most of the work); then the classes in inventory order.
   std::vector<std::string> whos(inv.size()), keys(inv.size());
-  const size_t chunk = 512;
-  parallel_for((inv.size() + chunk - 1) / chunk, [&](size_t c) {
-    for (size_t i = c * chunk; i < std::min(inv.size(), (c + 1) * chunk); ++i) {
-      const Endpoint& e = inv[i];
-      whos[i] = identity(e, i);
-      if (e.kind != EndpointKind::Workload) continue;
-      keys[i] = class_key(e, d, nodes_matter);
-      // AdminNetworkPolicy networks match workloads by address: then addresses tell classes apart.
-      if (d.cluster_addresses)
-        for (const IpAddr& ip : e.ips) keys[i] += '|' + ip.str();
-    }
+  parallel_for_batched(inv.size(), 512, [&](size_t i) {
+    const Endpoint& e = inv[i];
+    whos[i] = identity(e, i);
+    if (e.kind != EndpointKind::Workload) return;
+    keys[i] = class_key(e, d, nodes_matter);
+    // AdminNetworkPolicy networks match workloads by address: then addresses tell classes apart.
+    if (d.cluster_addresses)
+      for (const IpAddr& ip : e.ips) keys[i] += '|' + ip.str();
   });
   by_key.reserve(inv.size());
   idents.reserve(inv.size());
@@ -139,10 +136,7 @@ void InventoryClasses::match_all(const std::vector<const EndpointSelector*>& sel
   for (size_t i = 0; i < sels.size(); ++i)
     if (!cache_.count(keys[i])) todo.push_back(i);
   std::vector<std::vector<uint32_t>> found(todo.size());
-  const size_t chunk = 64;  // a selector takes microseconds: hand them out in batches
-  parallel_for((todo.size() + chunk - 1) / chunk, [&](size_t c) {
-    for (size_t j = c * chunk; j < std::min(todo.size(), (c + 1) * chunk); ++j) found[j] = match_selector(*sels[todo[j]]);
-  });
+  parallel_for_batched(todo.size(), 64, [&](size_t j) { found[j] = match_selector(*sels[todo[j]]); });
   for (size_t j = 0; j < todo.size(); ++j) cache_.emplace(keys[todo[j]], std::move(found[j]));
 }
 
