@@ -2,21 +2,30 @@
 // key or value can make two different selectors read alike.
 #include "ir/selector_key.h"
 
+#include <charconv>
+
 namespace moat {
 
 namespace {
+// Numbers through to_chars: std::to_string per string was most of a key's cost (a cluster's
+// lints key a few hundred thousand selectors).
+void put(std::string& k, size_t n) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+  k.append(buf, end);
+}
 void put(std::string& k, const std::string& s) {
-  k += std::to_string(s.size());
+  put(k, s.size());
   k += ':';
   k += s;
 }
 void put(std::string& k, const LabelSelector& s) {
-  k += std::to_string(s.reqs.size());
+  put(k, s.reqs.size());
   k += '{';
   for (const LabelRequirement& r : s.reqs) {
     put(k, r.key);
     k += static_cast<char>('0' + static_cast<int>(r.op));
-    k += std::to_string(r.values.size());
+    put(k, r.values.size());
     for (const std::string& v : r.values) put(k, v);
   }
 }
@@ -24,7 +33,7 @@ void put(std::string& k, const LabelSelector& s) {
 
 std::string selector_key(const EndpointSelector& s) {
   std::string k;
-  k.reserve(64);
+  k.reserve(128);
   put(k, s.namespaces);
   put(k, s.pods);
   return k;

@@ -7,6 +7,7 @@
 
 #include "ir/interp.h"
 #include "ir/printer.h"
+#include "ir/selector_key.h"
 
 namespace moat::verify {
 
@@ -344,13 +345,17 @@ std::vector<Encoder::SubjectGroup> Encoder::group(const Module& m, const std::ve
     const Rule& r = m.rules[ids ? (*ids)[i] : i];
     if (r.dir != dir || r.action != a) continue;
     if (filter && !filter->accepts(dir, r.subject)) continue;
-    auto [s, fresh] = by_subject.emplace(print_endpoint_selector(r.subject), out.size());
+    // Keys, not printed forms: printing every rule's selectors was most of a 100,000-rule
+    // module's grouping, and the keys cannot make two different selectors read alike.
+    auto [s, fresh] = by_subject.emplace(selector_key(r.subject), out.size());
     if (fresh) {
       out.push_back(SubjectGroup{&r.subject, {}});
       by_peer.emplace_back();
     }
     SubjectGroup& g = out[s->second];
-    auto [p, pfresh] = by_peer[s->second].emplace(print_peer(r.peer), g.peers.size());
+    std::string peer_key =
+        r.peer.kind == Peer::Kind::Endpoints ? "endpoints " + selector_key(r.peer.endpoints) : print_peer(r.peer);
+    auto [p, pfresh] = by_peer[s->second].emplace(std::move(peer_key), g.peers.size());
     if (pfresh) g.peers.push_back(PeerGroup{&r.peer, {}});
     g.peers[p->second].rules.push_back(&r);
   }

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "ir/interp.h"
+#include "ir/parallel.h"
 #include "ir/printer.h"
 #include "ir/selector_key.h"
 #include "ir/subject_index.h"
@@ -17,22 +18,28 @@ namespace {
 /// when host endpoints make nodes matter.
 std::string class_key(const Endpoint& e, const Domain& d, bool nodes_matter) {
   std::string k;
-  auto labels = [&](const std::vector<KeyDomain>& keys, const Labels& l) {
-    for (size_t i = 0; i < keys.size(); ++i) {
-      auto it = l.find(keys[i].key);
-      if (it == l.end()) {
-        k += '-';
+  // The namespace's labels as the interpreter sees them: its name label defaults to ns.
+  auto ns_label = [&](const std::string& key) -> const std::string* {
+    if (auto it = e.ns_labels.find(key); it != e.ns_labels.end()) return &it->second;
+    return key == kNamespaceNameLabel && !e.ns.empty() ? &e.ns : nullptr;
+  };
+  auto pod_label = [&](const std::string& key) -> const std::string* {
+    auto it = e.labels.find(key);
+    return it == e.labels.end() ? nullptr : &it->second;
+  };
+  auto labels = [&](const std::vector<KeyDomain>& keys, auto&& value_of) {
+    for (const KeyDomain& kd : keys) {
+      if (const std::string* v = value_of(kd.key)) {
+        k += std::to_string(kd.index_of(*v));
       } else {
-        k += std::to_string(keys[i].index_of(it->second));
+        k += '-';
       }
       k += ',';
     }
     k += '|';
   };
-  Labels ns_labels = e.ns_labels;
-  if (!e.ns.empty()) ns_labels.emplace(kNamespaceNameLabel, e.ns);
-  labels(d.ns_keys, ns_labels);
-  labels(d.pod_keys, e.labels);
+  labels(d.ns_keys, ns_label);
+  labels(d.pod_keys, pod_label);
   for (const std::string& name : d.port_names)
     for (const NamedPort& p : e.ports)
       if (p.name == name) {
@@ -57,19 +64,28 @@ InventoryClasses::InventoryClasses(const std::vector<Endpoint>& inv, const Domai
   std::vector<std::string> rep_identity;
   class_of_.resize(inv.size());
   ident_.resize(inv.size());
+  // The texts first, in parallel (most of the work); then the classes in inventory order.
+  std::vector<std::string> whos(inv.size()), keys(inv.size());
+  parallel_for_batched(inv.size(), 512, [&](size_t i) {
+    const Endpoint& e = inv[i];
+    whos[i] = identity(e, i);
+    if (e.kind != EndpointKind::Workload) return;
+    keys[i] = class_key(e, d, nodes_matter);
+    // AdminNetworkPolicy networks match workloads by address: then addresses tell classes apart.
+    if (d.cluster_addresses)
+      for (const IpAddr& ip : e.ips) keys[i] += '|' + ip.str();
+  });
+  by_key.reserve(inv.size());
+  idents.reserve(inv.size());
   for (size_t i = 0; i < inv.size(); ++i) {
     const Endpoint& e = inv[i];
-    std::string who = identity(e, i);
+    std::string& who = whos[i];
     unsigned id = idents.emplace(who, static_cast<unsigned>(idents.size() + 1)).first->second;
     ident_[i] = id;
     uint32_t c = static_cast<uint32_t>(classes_.size());
     bool fresh = true;
     if (e.kind == EndpointKind::Workload) {
-      std::string key = class_key(e, d, nodes_matter);
-      // AdminNetworkPolicy networks match workloads by address: then addresses tell classes apart.
-      if (d.cluster_addresses)
-        for (const IpAddr& ip : e.ips) key += '|' + ip.str();
-      auto [it, inserted] = by_key.emplace(key, c);
+      auto [it, inserted] = by_key.emplace(std::move(keys[i]), c);
       c = it->second;
       fresh = inserted;
     }
@@ -108,36 +124,59 @@ const std::vector<uint32_t>& InventoryClasses::in_namespace(const std::string& n
   return it == by_ns_.end() ? none_ : it->second;
 }
 
-const std::vector<uint32_t>& InventoryClasses::matching(const EndpointSelector& s) {
-  std::string key = selector_key(s);
+const std::vector<uint32_t>& InventoryClasses::matching(const EndpointSelector& s) { return matching(s, selector_key(s)); }
+
+const std::vector<uint32_t>& InventoryClasses::matching(const EndpointSelector& s, const std::string& key) {
   if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+  return cache_.emplace(key, match_selector(s)).first->second;
+}
+
+void InventoryClasses::match_all(const std::vector<const EndpointSelector*>& sels, const std::vector<std::string>& keys) {
+  std::vector<size_t> todo;
+  for (size_t i = 0; i < sels.size(); ++i)
+    if (!cache_.count(keys[i])) todo.push_back(i);
+  std::vector<std::vector<uint32_t>> found(todo.size());
+  parallel_for_batched(todo.size(), 64, [&](size_t j) { found[j] = match_selector(*sels[todo[j]]); });
+  for (size_t j = 0; j < todo.size(); ++j) cache_.emplace(keys[todo[j]], std::move(found[j]));
+}
+
+std::vector<uint32_t> InventoryClasses::match_selector(const EndpointSelector& s) const {
   // The smallest posting list some requirement implies: the pinned namespaces, or the
-  // values of one pod label In requirement; every candidate is then matched exactly.
-  std::vector<uint32_t> cand;
+  // values of one pod label In requirement; every candidate is then matched exactly. The
+  // lists are sized before one is copied: a label every namespace uses (app=a) has a
+  // posting as long as the inventory.
+  std::vector<const std::vector<uint32_t>*> best;
+  size_t best_size = SIZE_MAX;
   bool narrowed = false;
-  if (const auto* ns = pinned_namespaces(s)) {
-    for (const std::string& n : *ns) {
-      const auto& v = in_namespace(n);
-      cand.insert(cand.end(), v.begin(), v.end());
+  auto consider = [&](std::vector<const std::vector<uint32_t>*>&& lists) {
+    size_t n = 0;
+    for (const auto* l : lists) n += l->size();
+    if (!narrowed || n < best_size) {
+      best = std::move(lists);
+      best_size = n;
     }
     narrowed = true;
+  };
+  if (const auto* ns = pinned_namespaces(s)) {
+    std::vector<const std::vector<uint32_t>*> lists;
+    for (const std::string& n : *ns) lists.push_back(&in_namespace(n));
+    consider(std::move(lists));
   }
   for (const LabelRequirement& r : s.pods.reqs) {
     if (r.op != LabelRequirement::Op::In) continue;
-    std::vector<uint32_t> alt;
+    std::vector<const std::vector<uint32_t>*> lists;
     for (const std::string& v : r.values)
-      if (auto it = by_pod_label_.find(r.key + '=' + v); it != by_pod_label_.end())
-        alt.insert(alt.end(), it->second.begin(), it->second.end());
-    if (!narrowed || alt.size() < cand.size()) cand = std::move(alt);
-    narrowed = true;
+      if (auto it = by_pod_label_.find(r.key + '=' + v); it != by_pod_label_.end()) lists.push_back(&it->second);
+    consider(std::move(lists));
   }
-  const std::vector<uint32_t>& pool = narrowed ? cand : workloads_;
+  std::vector<const std::vector<uint32_t>*> pool = narrowed ? best : std::vector<const std::vector<uint32_t>*>{&workloads_};
   std::vector<uint32_t> out;
-  for (uint32_t c : pool)
-    if (endpoint_selector_matches(s, representative(c))) out.push_back(c);
+  for (const auto* l : pool)
+    for (uint32_t c : *l)
+      if (endpoint_selector_matches(s, representative(c))) out.push_back(c);
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
-  return cache_.emplace(std::move(key), std::move(out)).first->second;
+  return out;
 }
 
 const std::vector<uint32_t>& InventoryClasses::matching(const Peer& p) {

@@ -44,6 +44,11 @@ public:
 
   /// Classes whose endpoints `s` selects (exactly, by the interpreter's matcher), sorted.
   const std::vector<uint32_t>& matching(const EndpointSelector& s);
+  /// The same, with `key` = selector_key(s) already at hand.
+  const std::vector<uint32_t>& matching(const EndpointSelector& s, const std::string& key);
+  /// matching() of every selector of `sels` (`keys`: their selector keys), the ones not yet
+  /// cached computed in parallel (ir/parallel.h), so that later calls only look them up.
+  void match_all(const std::vector<const EndpointSelector*>& sels, const std::vector<std::string>& keys);
   /// Classes with an endpoint `p` may match, sorted (exact for selectors and CIDRs; for
   /// other peers every class of the kinds it can match). Cached by the peer's printed form:
   /// the lints ask it several times per rule.
@@ -63,6 +68,7 @@ private:
   std::vector<uint32_t> all_, workloads_, externals_, others_, none_;
   std::unordered_map<std::string, std::vector<uint32_t>> by_ns_, by_pod_label_;
   std::vector<uint32_t> match_peer(const Peer& p);
+  std::vector<uint32_t> match_selector(const EndpointSelector& s) const;
   std::unordered_map<std::string, std::vector<uint32_t>> cache_, peer_cache_;
 };
 

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <map>
 #include <set>
+#include <string_view>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
@@ -26,6 +27,7 @@
 #include "ir/interp.h"
 #include "ir/label_index.h"
 #include "ir/lint.h"
+#include "ir/parallel.h"
 #include "ir/printer.h"
 #include "ir/selector_key.h"
 #include "ir/subject_index.h"
@@ -57,8 +59,16 @@ public:
 
   void run() {
     size_t first = diags_.all().size();
-    vacuous_selectors();
-    rules();
+    // The rule-overlap candidates read only the module: worked out beside W503 (which
+    // reports; they do not).
+    std::vector<std::vector<uint32_t>> near_rules;
+    parallel_for(2, [&](size_t i) {
+      if (i == 0)
+        vacuous_selectors();
+      else
+        near_rules = overlapping_rules(m_);
+    });
+    rules(near_rules);
     unisolated();
     // Both halves of one connection rule share a source range: say it once.
     auto& all = diags_.all();
@@ -75,6 +85,12 @@ public:
   std::string error;
 
 private:
+  /// Inventory scope: the classes a rule's subject (local end) and peer (remote end) match,
+  /// looked up once per rule.
+  struct Ends {
+    const std::vector<uint32_t>* locals = nullptr;
+    const std::vector<uint32_t>* remotes = nullptr;
+  };
   Encoder& enc() { return s_.enc(); }
 
   /// Rules and isolations of r's direction whose subject may select r's subjects: `cand`
@@ -104,7 +120,8 @@ private:
   /// ones are interchangeable there: one of each kind is kept (10,000 rules over 100 classes
   /// each is otherwise 10,000 queries over 100-way disjunctions). Not with named ports,
   /// which read an end's port table, nor for external endpoints (CIDRs read addresses).
-  z3::expr region(const Rule& r, const std::vector<uint32_t>& cand, const std::vector<uint32_t>& isos) {
+  z3::expr region(const Rule& r, const std::vector<uint32_t>& cand, const std::vector<uint32_t>& isos,
+                  const Ends& ends) {
     if (!classes_) return s_.ctx().bool_val(true);
     std::vector<const Rule*> rules = {&r};
     for (uint32_t id : cand) rules.push_back(&m_.rules[id]);
@@ -121,13 +138,13 @@ private:
       }
       return out;
     };
-    std::vector<uint32_t> local = distinct(classes_->matching(r.subject), [&](const Endpoint& e) {
+    std::vector<uint32_t> local = distinct(*ends.locals, [&](const Endpoint& e) {
       std::vector<bool> sig;
       for (const Rule* x : rules) sig.push_back(endpoint_selector_matches(x->subject, e));
       for (uint32_t i : isos) sig.push_back(endpoint_selector_matches(m_.isolations[i].subject, e));
       return sig;
     });
-    std::vector<uint32_t> remote = distinct(classes_->matching(r.peer), [&](const Endpoint& e) {
+    std::vector<uint32_t> remote = distinct(*ends.remotes, [&](const Endpoint& e) {
       std::vector<bool> sig;
       for (const Rule* x : rules) sig.push_back(peer_matches(x->peer, e));
       return sig;
@@ -156,8 +173,8 @@ private:
   /// (not shadowed, not redundant) and needs no query. Only `cand` (the rules that may
   /// overlap r) can match a flow r matches, so only they are replayed.
   bool decides_a_sample(const Rule& r, const std::vector<uint32_t>& cand, const std::vector<uint32_t>& isos,
-                        bool* sampled) {
-    std::optional<SampleFlow> sample = classes_ ? inventory_sample(r) : sample_flow(r, s_.domain());
+                        const Ends& ends, bool* sampled) {
+    std::optional<SampleFlow> sample = classes_ ? inventory_sample(r, ends) : sample_flow(r, s_.domain());
     if (!sample) return false;
     *sampled = true;
     const Endpoint* owner = r.dir == Direction::Egress ? &sample->remote : &sample->local;
@@ -178,10 +195,10 @@ private:
   /// Inventory scope: a flow between two inventory endpoints that r matches, not one that is
   /// always allowed (a pod to itself), on r's first port; nullopt when r names a port by
   /// name or matches no such pair among the first few classes.
-  std::optional<SampleFlow> inventory_sample(const Rule& r) {
-    const std::vector<uint32_t>& locals = classes_->matching(r.subject);
+  std::optional<SampleFlow> inventory_sample(const Rule& r, const Ends& ends) {
+    const std::vector<uint32_t>& locals = *ends.locals;
     if (locals.empty()) return std::nullopt;
-    const std::vector<uint32_t>& remotes = classes_->matching(r.peer);
+    const std::vector<uint32_t>& remotes = *ends.remotes;
     SampleFlow out;
     out.proto = Protocol::TCP;
     out.port = 1;
@@ -214,8 +231,7 @@ private:
     return std::nullopt;
   }
 
-  void rules() {
-    std::vector<std::vector<uint32_t>> near_rules = overlapping_rules(m_);
+  void rules(const std::vector<std::vector<uint32_t>>& near_rules) {
     std::unordered_map<std::string, bool> ever_isolated;  // by direction + subject
     RunClock* clock = o_.clock;
     if (clock) clock->phase("lints: rules", m_.rules.size());
@@ -231,11 +247,13 @@ private:
       const auto& cand = near_rules[r.id];
       std::vector<uint32_t> isos = isolations_.candidates(r.subject);
       bool sampled = false;
-      if (decides_a_sample(r, cand, isos, &sampled)) continue;
+      Ends ends;
+      if (classes_) ends = Ends{&classes_->matching(r.subject), &classes_->matching(r.peer)};
+      if (decides_a_sample(r, cand, isos, ends, &sampled)) continue;
       // Inventory scope: a rule that matches no pair of endpoints is W503's (or says
       // nothing about this inventory): no query.
-      if (classes_ && (classes_->matching(r.subject).empty() || classes_->matching(r.peer).empty())) continue;
-      region_ = region(r, cand, isos);
+      if (classes_ && (ends.locals->empty() || ends.remotes->empty())) continue;
+      region_ = region(r, cand, isos, ends);
       bool denies = std::any_of(cand.begin(), cand.end(), [&](uint32_t id) { return m_.rules[id].action == Action::Deny; });
       bool allows = std::any_of(cand.begin(), cand.end(), [&](uint32_t id) { return m_.rules[id].action == Action::Allow; });
       RuleFilter others = near(r, cand, isos);
@@ -264,7 +282,7 @@ private:
       std::string key = std::string(to_string(r.dir)) + selector_key(r.subject);
       auto it = ever_isolated.find(key);
       if (it == ever_isolated.end()) {
-        bool iso = classes_ ? some_class_isolated(r, isos) : ever_isolated_symbolic(r, isos, others);
+        bool iso = classes_ ? some_class_isolated(r, isos, ends) : ever_isolated_symbolic(r, isos, others);
         it = ever_isolated.emplace(key, iso).first;
         bool w401 = std::none_of(isos.begin(), isos.end(), [&](uint32_t i) {
           const Isolation& x = m_.isolations[i];
@@ -310,8 +328,8 @@ private:
 
   /// Inventory scope: is some endpoint r applies to isolated in r's direction? (The
   /// interpreter on each class r's subject matches.)
-  bool some_class_isolated(const Rule& r, const std::vector<uint32_t>& isos) {
-    for (uint32_t c : classes_->matching(r.subject))
+  bool some_class_isolated(const Rule& r, const std::vector<uint32_t>& isos, const Ends& ends) {
+    for (uint32_t c : *ends.locals)
       for (uint32_t i : isos) {
         const Isolation& x = m_.isolations[i];
         if (x.dir == r.dir && endpoint_selector_matches(x.subject, classes_->representative(c))) return true;
@@ -329,50 +347,84 @@ private:
   }
 
   /// One query per distinct selector: can any endpoint in scope satisfy it? (Inventory
-  /// scope: does any class match it — the index answers, no query.)
+  /// scope: does any class match it — the index answers, no query, in parallel batches.)
   void vacuous_selectors() {
-    std::unordered_set<std::string> seen;
+    struct Site {
+      const EndpointSelector* sel;
+      SourceRange range;
+      const char* what;
+      const NamedSelector* workload;  // what == "workload": which
+    };
+    std::vector<Site> sites;
+    sites.reserve(2 * m_.rules.size() + m_.isolations.size() + m_.workloads.size());
+    auto add = [&](const EndpointSelector& sel, SourceRange range, const char* what, const NamedSelector* w = nullptr) {
+      if (sel.namespaces.empty() && sel.pods.empty()) return;
+      sites.push_back(Site{&sel, sel.range.known() ? sel.range : range, what, w});
+    };
+    for (const Rule& r : m_.rules) {
+      add(r.subject, r.range, "subject");
+      if (r.peer.kind == Peer::Kind::Endpoints) add(r.peer.endpoints, r.peer.range.known() ? r.peer.range : r.range, "peer");
+    }
+    for (const Isolation& i : m_.isolations) add(i.subject, i.range, "isolated group");
+    for (const NamedSelector& w : m_.workloads) add(w.selector, w.range, "workload", &w);
+    for (const NodePool& p : m_.pools)
+      for (const EndpointSelector& a : p.admits) add(a, p.range, "admitted group");
+    // Each distinct selector once, in the order of its first site.
+    std::vector<std::string> keys(sites.size());
+    parallel_for_batched(sites.size(), 256, [&](size_t i) { keys[i] = selector_key(*sites[i].sel); });
+    std::vector<size_t> distinct;
+    {
+      std::unordered_set<std::string_view> seen;
+      seen.reserve(sites.size());
+      for (size_t i = 0; i < sites.size(); ++i)
+        if (seen.insert(keys[i]).second) distinct.push_back(i);
+    }
     std::optional<SymEndpoint> e;
     if (!classes_) {
       e = enc().endpoint("v");
       s_.assume(s_.scope().endpoint(*e));  // once: re-adding it per query would re-encode it each time
     }
     size_t late = 0;
-    if (o_.clock) o_.clock->phase("lints: selectors");
-    auto check = [&](const EndpointSelector& sel, SourceRange range, const std::string& what) {
-      if (sel.namespaces.empty() && sel.pods.empty()) return;
-      if (!seen.insert(selector_key(sel)).second) return;
-      if (o_.clock) {
-        o_.clock->step();
-        if (o_.clock->expired()) {
-          ++late;
-          return;
-        }
-      }
-      if (classes_) {
-        if (!classes_->matching(sel).empty()) return;
-      } else {
-        // Plain cases need no query: an exact syntactic check; the solver confirms every
-        // finding.
-        if (selector_satisfiable(sel, s_.domain())) return;
-        if (!unsat(enc().endpoint_selector(*e, sel))) return;
-      }
+    if (o_.clock) o_.clock->phase("lints: selectors", distinct.size());
+    auto report = [&](const Site& site) {
       std::string why = classes_ ? "no inventory endpoint matches it"
                                  : "its requirements contradict each other or the declared namespace labels";
       Peer as_peer;
       as_peer.kind = Peer::Kind::Endpoints;
-      as_peer.endpoints = sel;
-      diags_.report(Code::W503, sel.range.known() ? sel.range : range,
-                    fmt::format("{} {} can match no workload: {}", what, describe_peer(as_peer), why));
+      as_peer.endpoints = *site.sel;
+      diags_.report(Code::W503, site.range,
+                    fmt::format("{} {} can match no workload: {}",
+                                site.workload ? "workload " + site.workload->ns + "/" + site.workload->name : site.what,
+                                describe_peer(as_peer), why));
     };
-    for (const Rule& r : m_.rules) {
-      check(r.subject, r.range, "subject");
-      if (r.peer.kind == Peer::Kind::Endpoints) check(r.peer.endpoints, r.peer.range.known() ? r.peer.range : r.range, "peer");
+    // Batches between deadline checks: the inventory scope matches a batch in parallel.
+    const size_t batch = classes_ ? 4096 : 1;
+    for (size_t b = 0; b < distinct.size(); b += batch) {
+      size_t n = std::min(batch, distinct.size() - b);
+      if (o_.clock && o_.clock->expired()) {
+        late += n;
+        continue;
+      }
+      if (classes_) {
+        std::vector<const EndpointSelector*> sels;
+        std::vector<std::string> batch_keys;
+        for (size_t j = b; j < b + n; ++j) {
+          sels.push_back(sites[distinct[j]].sel);
+          batch_keys.push_back(keys[distinct[j]]);
+        }
+        classes_->match_all(sels, batch_keys);
+        for (size_t j = b; j < b + n; ++j) {
+          const Site& site = sites[distinct[j]];
+          if (classes_->matching(*site.sel, keys[distinct[j]]).empty()) report(site);
+        }
+      } else {
+        // Plain cases need no query: an exact syntactic check; the solver confirms every
+        // finding.
+        const Site& site = sites[distinct[b]];
+        if (!selector_satisfiable(*site.sel, s_.domain()) && unsat(enc().endpoint_selector(*e, *site.sel))) report(site);
+      }
+      if (o_.clock) o_.clock->step(n);
     }
-    for (const Isolation& i : m_.isolations) check(i.subject, i.range, "isolated group");
-    for (const NamedSelector& w : m_.workloads) check(w.selector, w.range, "workload " + w.ns + "/" + w.name);
-    for (const NodePool& p : m_.pools)
-      for (const EndpointSelector& a : p.admits) check(a, a.range.known() ? a.range : p.range, "admitted group");
     report_late("W503 (selectors that match nothing)", late, "selector(s)");
   }
 
@@ -391,34 +443,49 @@ private:
           for (const std::string& ns : *names) by_ns.emplace(ns, &i);
       }
       if (o_.clock) o_.clock->phase(std::string("lints: partly isolated namespaces, ") + to_string(dir), by_ns.size());
+      std::vector<std::pair<const std::string*, const Isolation*>> spaces;
+      for (const auto& [ns, first] : by_ns) spaces.emplace_back(&ns, first);
       size_t late = 0;
-      for (const auto& [ns, first] : by_ns) {
-        if (o_.clock) {
-          o_.clock->step();
-          if (o_.clock->expired()) {
-            ++late;
-            continue;
-          }
+      // Batches between deadline checks: the inventory scope (the interpreter over classes,
+      // no solver) looks at a batch's namespaces in parallel; findings keep namespace order.
+      const size_t batch = classes_ ? 4096 : 1;
+      for (size_t b = 0; b < spaces.size(); b += batch) {
+        size_t n = std::min(batch, spaces.size() - b);
+        if (o_.clock && o_.clock->expired()) {
+          late += n;
+          continue;
         }
-        std::vector<uint32_t> isos = isolations_.in_namespace(ns);
-        std::optional<Endpoint> w = classes_ ? unisolated_class(ns, dir, isos) : unisolated_symbolic(*e, ns, dir, isos);
-        if (!error.empty()) return;
-        if (!w) continue;
-        diags_.report(
-            Code::W504, first->range,
-            fmt::format("in namespace {}, some workloads are isolated for {} but not all: {} is not, so all its {} "
-                        "traffic is {}",
-                        ns, to_string(dir), describe(*w), to_string(dir),
-                        m_.has_admin_tiers() ? "left to the AdminNetworkPolicy and BaselineAdminNetworkPolicy tiers "
-                                               "(allowed where they say nothing)"
-                                             : "allowed"));
+        std::vector<std::optional<Endpoint>> found(n);
+        if (classes_) {
+          parallel_for(n, [&](size_t j) {
+            const std::string& ns = *spaces[b + j].first;
+            found[j] = unisolated_class(ns, dir, isolations_.in_namespace(ns));
+          });
+        } else {
+          const std::string& ns = *spaces[b].first;
+          found[0] = unisolated_symbolic(*e, ns, dir, isolations_.in_namespace(ns));
+          if (!error.empty()) return;
+        }
+        for (size_t j = 0; j < n; ++j) {
+          if (!found[j]) continue;
+          diags_.report(
+              Code::W504, spaces[b + j].second->range,
+              fmt::format("in namespace {}, some workloads are isolated for {} but not all: {} is not, so all its {} "
+                          "traffic is {}",
+                          *spaces[b + j].first, to_string(dir), describe(*found[j]), to_string(dir),
+                          m_.has_admin_tiers() ? "left to the AdminNetworkPolicy and BaselineAdminNetworkPolicy tiers "
+                                                 "(allowed where they say nothing)"
+                                               : "allowed"));
+        }
+        if (o_.clock) o_.clock->step(n);
       }
       report_late(std::string("W504 (partly isolated namespaces, ") + to_string(dir) + ")", late, "namespace(s)");
     }
   }
 
   /// Inventory scope: the first class of `ns` no isolation of `dir` selects.
-  std::optional<Endpoint> unisolated_class(const std::string& ns, Direction dir, const std::vector<uint32_t>& isos) {
+  /// Reads only const state: W504 calls it for several namespaces at once.
+  std::optional<Endpoint> unisolated_class(const std::string& ns, Direction dir, const std::vector<uint32_t>& isos) const {
     // Many isolations are looked up by the labels they pin: a namespace of 1,000 pods each
     // isolated by its own policy is otherwise 1,000 x 1,000 matches.
     const bool indexed = isos.size() > 16;

@@ -53,3 +53,16 @@ TEST_CASE("parallel_for: an exception in one item reaches the caller", "[paralle
   unsetenv("MOAT_JOBS");
   CHECK(worker_count() >= 1);
 }
+
+TEST_CASE("parallel_for_batched: every index exactly once, including a last partial batch", "[parallel]") {
+  setenv("MOAT_JOBS", "4", 1);
+  for (size_t n : {0, 1, 63, 64, 65, 1000}) {
+    std::vector<std::atomic<int>> seen(n);
+    parallel_for_batched(n, 64, [&](size_t i) { seen[i]++; });
+    for (auto& s : seen) CHECK(s.load() == 1);
+  }
+  std::vector<std::atomic<int>> one(10);
+  parallel_for_batched(one.size(), 0, [&](size_t i) { one[i]++; });  // grain 0 means 1
+  for (auto& s : one) CHECK(s.load() == 1);
+  unsetenv("MOAT_JOBS");
+}
