@@ -163,6 +163,9 @@ DiffReport semantic_diff(const Module& old_m, const Module& new_m, const VerifyO
   DiffReport report;
   auto t0 = std::chrono::steady_clock::now();
   try {
+    // Until the first changed rule: the two versions' vocabulary (the solver's domain), the
+    // changed items, and the per-namespace indexes.
+    if (opts.clock) opts.clock->phase("diff: preparing");
     std::string error;
     auto s = Session::make({&old_m, &new_m}, {}, opts.inventory, opts.timeout_ms, &error);
     if (!s) {
