@@ -100,10 +100,9 @@ int run_diff(DiffOptions o) {
   load_paths({o.old_path}, sm, old_m, same_sources ? old_diags : diags, old_load);
   clock->phase("loading the new version");
   load_paths({o.new_path}, sm, new_m, diags, o.load);
-  std::optional<CasesFile> inv;
-  clock->phase("loading the inventory");
+  std::optional<CasesFile> inv, old_inv;
+  if (!o.verify.inventory.empty() || !o.old_inventory.empty()) clock->phase("loading the inventory");
   if (!o.verify.inventory.empty()) inv = load_inventory_file(o.verify.inventory, sm, diags);
-  std::optional<CasesFile> old_inv;
   if (!o.old_inventory.empty()) old_inv = load_inventory_file(o.old_inventory, sm, diags);
   if (diags.has_errors() || old_diags.has_errors()) {
     print_diagnostics(diags.has_errors() ? diags : old_diags, sm, stderr);

@@ -434,6 +434,7 @@ std::string Cube::end_text(const Domain& d, int end) const {
   const Literal* kind = nullptr;
   std::vector<std::string> ns, pod, ports, extra;
   std::string ns_name, ip;
+  bool pod_absent_ok = true;  // every pod-side literal also holds where its key is absent
   for (const Literal& l : lits_) {
     if (l.end != end) continue;
     switch (l.kind) {
@@ -449,7 +450,10 @@ std::string Cube::end_text(const Domain& d, int end) const {
       }
       ns.push_back(label_text(d.ns_keys[l.index], l));
       break;
-    case Literal::Kind::PodLabel: pod.push_back(label_text(d.pod_keys[l.index], l)); break;
+    case Literal::Kind::PodLabel:
+      pod.push_back(label_text(d.pod_keys[l.index], l));
+      pod_absent_ok = pod_absent_ok && l.allowed[d.pod_keys[l.index].size()];
+      break;
     case Literal::Kind::NamedPort:
       ports.push_back(l.flag ? fmt::format("port {} = {}/{}", d.port_names[l.index], l.value2, proto_name(l.value))
                              : fmt::format("no port {}", d.port_names[l.index]));
@@ -471,7 +475,9 @@ std::string Cube::end_text(const Domain& d, int end) const {
   }
   std::string out;
   auto k = kind ? static_cast<EndpointKind>(kind->value) : EndpointKind::Workload;
-  bool workload_parts = !ns.empty() || !pod.empty() || !ns_name.empty() || !ports.empty();
+  // Pod-side labels alone do not make a workload: nodes carry their Node labels on the same
+  // keys (Encoder::well_formed).
+  bool workload_parts = !ns.empty() || !ns_name.empty() || !ports.empty();
   if ((kind && k == EndpointKind::Workload) || (!kind && workload_parts)) {
     std::string nspart = ns_name.empty() ? (ns.empty() ? "*" : "namespace {" + join(ns) + "}")
                                          : (ns.empty() ? ns_name : ns_name + " {" + join(ns) + "}");
@@ -487,6 +493,13 @@ std::string Cube::end_text(const Domain& d, int end) const {
       return l.end == end && l.kind == Literal::Kind::Dns && l.flag;
     });
     out = !ip.empty() ? ip : named ? "any external address" : "any endpoint";
+    // No kind: labels on the pod-side keys are a workload's or a node's. When each
+    // requirement also holds without its key (notin, !key), endpoints without labels — any
+    // kind — are in the cube too; otherwise only workloads and nodes are.
+    if (!pod.empty()) {
+      if (!pod_absent_ok && ip.empty() && !named) out = "workload or node";
+      out += " with labels {" + join(pod) + "}";
+    }
   }
   if (!extra.empty()) out += " (" + join(extra) + ")";
   if (end == 1)

@@ -20,8 +20,10 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "ir/interp.h"
+#include "ir/parallel.h"
 #include "verifier/cube.h"
 #include "verifier/diff_changes.h"
 #include "verifier/diff_far_end.h"
@@ -157,14 +159,47 @@ Region region_of(Session& s, const SymFlow& f, const Changed& c, const verify::V
   return out;
 }
 
+/// The CIDR blocks of both versions' peers (and their excepts), sorted, each once: the
+/// address blocks a cube's address literal is widened to.
+std::vector<IpPrefix> cidr_prefixes(const Module& old_m, const Module& new_m) {
+  std::vector<IpPrefix> out;
+  for (const Module* m : {&old_m, &new_m})
+    for (const std::vector<Rule>* tier : {&m->admin_rules, &m->rules, &m->baseline_rules})
+      for (const Rule& r : *tier)
+        if (r.peer.kind == Peer::Kind::Cidr) {
+          out.push_back(r.peer.cidr);
+          out.insert(out.end(), r.peer.except.begin(), r.peer.except.end());
+        }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 } // namespace
 
 DiffReport semantic_diff(const Module& old_m, const Module& new_m, const VerifyOptions& opts) {
   DiffReport report;
   auto t0 = std::chrono::steady_clock::now();
   try {
+    // Until the first changed rule: the two versions' vocabulary (the solver's domain), the
+    // changed items, the per-namespace indexes and the CIDR blocks.
+    if (opts.clock) opts.clock->phase("diff: preparing");
+    // Five independent passes over the two versions, on the machine's cores (results kept
+    // apart, so nothing depends on scheduling).
     std::string error;
-    auto s = Session::make({&old_m, &new_m}, {}, opts.inventory, opts.timeout_ms, &error);
+    std::unique_ptr<Session> s;
+    std::optional<verify::VersionIndex> old_index, new_index;
+    verify::ChangedItems changed;
+    std::vector<IpPrefix> prefixes;
+    parallel_for(5, [&](size_t task) {
+      switch (task) {
+      case 0: s = Session::make({&old_m, &new_m}, {}, opts.inventory, opts.timeout_ms, &error); break;
+      case 1: old_index.emplace(old_m); break;
+      case 2: new_index.emplace(new_m); break;
+      case 3: changed = verify::changed_items(old_m, new_m); break;
+      case 4: prefixes = cidr_prefixes(old_m, new_m); break;
+      }
+    });
     if (!s) {
       report.internal_error = error;
       return report;
@@ -192,24 +227,12 @@ DiffReport semantic_diff(const Module& old_m, const Module& new_m, const VerifyO
     // The every-endpoint scope holds for every query; the inventory scope is asserted per
     // changed item, over the classes its region can touch.
     if (!classes) s->assume(s->scope().flow(f));
-    std::vector<IpPrefix> prefixes;
-    for (const Module* m : {&old_m, &new_m})
-      for (const std::vector<Rule>* tier : {&m->admin_rules, &m->rules, &m->baseline_rules})
-        for (const Rule& r : *tier)
-          if (r.peer.kind == Peer::Kind::Cidr) {
-            prefixes.push_back(r.peer.cidr);
-            prefixes.insert(prefixes.end(), r.peer.except.begin(), r.peer.except.end());
-          }
-    std::sort(prefixes.begin(), prefixes.end());
-    prefixes.erase(std::unique(prefixes.begin(), prefixes.end()), prefixes.end());
 
-    verify::ChangedItems changed = verify::changed_items(old_m, new_m);
     std::vector<Changed> items;
     for (const Rule* r : changed.rules) items.push_back(Changed{r, nullptr});
     for (const Isolation* i : changed.isolations) items.push_back(Changed{nullptr, i});
 
-    verify::VersionIndex old_index(old_m), new_index(new_m);
-    const verify::VersionIndex* versions[2] = {&old_index, &new_index};
+    const verify::VersionIndex* versions[2] = {&*old_index, &*new_index};
     bool unknown = false;
     if (opts.clock) opts.clock->phase("diff: changed rules", 2 * items.size());
     for (bool newly_allowed : {true, false}) {
@@ -256,9 +279,9 @@ DiffReport semantic_diff(const Module& old_m, const Module& new_m, const VerifyO
           }
           DiffCube cube;
           cube.newly_allowed = newly_allowed;
-          auto w = verify::replay(new_m, s->scope(), *o.model, f, a_new, &report.internal_error, &new_index);
+          auto w = verify::replay(new_m, s->scope(), *o.model, f, a_new, &report.internal_error, &*new_index);
           if (!w) return report;
-          auto old_v = verify::replay_on(old_m, *w, *o.model, a_old, &report.internal_error, &old_index);
+          auto old_v = verify::replay_on(old_m, *w, *o.model, a_old, &report.internal_error, &*old_index);
           if (!old_v) return report;
           cube.witness = std::move(*w);
           cube.old_verdict = *old_v;

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <set>
+#include <string_view>
+#include <unordered_set>
 
 #include "ir/fqdn.h"
 #include "ir/interp.h"
@@ -37,13 +39,18 @@ std::string KeyDomain::value_at(unsigned i) const {
 namespace {
 
 struct Collector {
-  std::map<std::string, std::set<std::string>> ns, pod;
+  // Views into the modules' selectors (they outlive the collection); values are hashed,
+  // not ordered, while collecting (a cluster's tens of thousands of namespace names) and
+  // sorted once per key at the end (make_key). Keys stay ordered: their order is the
+  // encoding's variable order.
+  using Values = std::unordered_set<std::string_view>;
+  std::map<std::string_view, Values> ns, pod;
   std::vector<FqdnMatch> fqdns;
   std::set<std::pair<bool, std::string>> fqdn_seen;
   std::set<std::string> ports;
   bool cluster_addresses = false;
 
-  void selector(const LabelSelector& s, std::map<std::string, std::set<std::string>>& into) {
+  void selector(const LabelSelector& s, std::map<std::string_view, Values>& into) {
     for (const LabelRequirement& r : s.reqs) {
       auto& vals = into[r.key];
       vals.insert(r.values.begin(), r.values.end());
@@ -91,10 +98,11 @@ struct Collector {
   }
 };
 
-KeyDomain make_key(const std::string& key, const std::set<std::string>& values, unsigned fresh) {
+KeyDomain make_key(std::string_view key, const Collector::Values& values, unsigned fresh) {
   KeyDomain d;
   d.key = key;
   d.values.assign(values.begin(), values.end());
+  std::sort(d.values.begin(), d.values.end());
   d.fresh = fresh;
   return d;
 }

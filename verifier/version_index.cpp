@@ -1,21 +1,83 @@
-// Per-namespace index of one module (see version_index.h).
+// Per-namespace index of one module, label postings on demand (see version_index.h).
 #include "verifier/version_index.h"
 
 #include <algorithm>
 #include <set>
 #include <string>
 
+
 namespace moat::verify {
 
-VersionIndex::VersionIndex(const Module& module) : m(module), isolations(isolation_index(module)) {
-  for (size_t i = 0; i < m.rules.size(); ++i) rules.add(m.rules[i].subject, static_cast<uint32_t>(i));
+namespace {
+
+void sort_unique(std::vector<uint32_t>& v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
 }
+
+template <class T>
+std::vector<const EndpointSelector*> subjects_of(const std::vector<T>& items) {
+  std::vector<const EndpointSelector*> out;
+  out.reserve(items.size());
+  for (const T& x : items) out.push_back(&x.subject);
+  return out;
+}
+
+} // namespace
+
+LazySubjectIndex::LazySubjectIndex(std::vector<const EndpointSelector*> subjects) : subjects_(std::move(subjects)) {
+  all_.ids.reserve(subjects_.size());
+  for (uint32_t id = 0; id < subjects_.size(); ++id) {
+    all_.ids.push_back(id);
+    const auto* ns = pinned_namespaces(*subjects_[id]);
+    if (!ns) {
+      anywhere_.ids.push_back(id);
+      continue;
+    }
+    // A subject pinning one namespace twice files its id once (as SubjectIndex's postings do).
+    for (const std::string& n : *ns) {
+      std::vector<uint32_t>& ids = by_ns_[n].ids;
+      if (ids.empty() || ids.back() != id) ids.push_back(id);
+    }
+  }
+}
+
+const LabelIndex& LazySubjectIndex::labels(const Bucket& b) const {
+  if (!b.labels) {
+    b.labels = std::make_unique<LabelIndex>();
+    for (uint32_t id : b.ids) b.labels->add(*subjects_[id], id);
+  }
+  return *b.labels;
+}
+
+std::vector<uint32_t> LazySubjectIndex::candidates(const EndpointSelector& s) const {
+  const auto* ns = pinned_namespaces(s);
+  if (!ns) return labels(all_).candidates(s);
+  std::vector<uint32_t> out = labels(anywhere_).candidates(s);
+  for (const std::string& n : *ns)
+    if (auto it = by_ns_.find(n); it != by_ns_.end()) {
+      std::vector<uint32_t> here = labels(it->second).candidates(s);
+      out.insert(out.end(), here.begin(), here.end());
+    }
+  sort_unique(out);
+  return out;
+}
+
+std::vector<uint32_t> LazySubjectIndex::in_namespace(std::string_view ns) const {
+  std::vector<uint32_t> out = anywhere_.ids;
+  if (auto it = by_ns_.find(ns); it != by_ns_.end()) out.insert(out.end(), it->second.ids.begin(), it->second.ids.end());
+  sort_unique(out);
+  return out;
+}
+
+VersionIndex::VersionIndex(const Module& module)
+    : m(module), rules(subjects_of(module.rules)), isolations(subjects_of(module.isolations)) {}
 
 namespace {
 /// The candidates of each selector, through the distinct namespaces they pin (a thousand
 /// peers of one namespace read its bucket once).
-std::vector<uint32_t> union_of(const SubjectIndex& idx, const std::vector<const EndpointSelector*>& sels) {
-  std::set<std::string> namespaces;
+std::vector<uint32_t> union_of(const LazySubjectIndex& idx, const std::vector<const EndpointSelector*>& sels) {
+  std::set<std::string_view> namespaces;
   for (const EndpointSelector* s : sels) {
     const auto* ns = pinned_namespaces(*s);
     if (!ns) return idx.candidates(*s);  // every item
@@ -23,12 +85,11 @@ std::vector<uint32_t> union_of(const SubjectIndex& idx, const std::vector<const 
   }
   if (namespaces.size() == 1) return idx.in_namespace(*namespaces.begin());
   std::vector<uint32_t> out;
-  for (const std::string& n : namespaces) {
+  for (std::string_view n : namespaces) {
     std::vector<uint32_t> c = idx.in_namespace(n);
     out.insert(out.end(), c.begin(), c.end());
   }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
+  sort_unique(out);
   return out;
 }
 

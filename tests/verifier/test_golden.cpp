@@ -156,6 +156,14 @@ TEST_CASE("golden: semantic diff of AdminNetworkPolicy nodes peers, cubes over n
   golden("anp-nodes-diff.txt", diff_report(v1, v2));
 }
 
+TEST_CASE("golden: the AdminNetworkPolicy nodes diff over an inventory, a cube with no endpoint kind", "[anp]") {
+  // Over the inventory a dst cube keeps only its node-label literal (every endpoint kind of
+  // the inventory with those labels is in it): it reads as any endpoint with those labels,
+  // not as a workload of any namespace (`*/{node-role notin [control-plane]}`).
+  const std::string v1 = kSrc + "/tests/e2e/ANP-05/policy.yaml", v2 = kSrc + "/tests/golden/verifier/anp-nodes-v2.yaml";
+  golden("anp-nodes-inventory-diff.txt", diff_report(v1, v2, {}, {}, kSrc + "/tests/e2e/ANP-05/cases.yaml"));
+}
+
 TEST_CASE("golden: a CNI migration, the same NetworkPolicy under calico then cilium", "[cni]") {
   LoadOptions calico, cilium;
   calico.cni = CniProfile::Calico;
