@@ -1,15 +1,11 @@
 // From the objects read to what the rest of moat uses (see kube_objects.h): namespace labels
 // for every pod and template, each pod's workload (its top controller), one endpoint per
-// workload, and the file-level entry points for `--inventory` and the agent.
+// workload, and the Node file of the agent (kube_files.cpp reads inventory files).
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <unordered_map>
 
 #include "frontend/frontend.h"
 #include "frontend/k8s/kube_reader.h"
-#include "frontend/read_input.h"
 #include "frontend/utf8.h"
 
 namespace moat {
@@ -78,11 +74,6 @@ Key pod_workload(const ControllerIndex& controllers, const KubePod& p) {
 void add_ips(Endpoint& to, const std::vector<IpAddr>& ips) {
   for (const IpAddr& a : ips)
     if (std::find(to.ips.begin(), to.ips.end(), a) == to.ips.end()) to.ips.push_back(a);
-}
-
-std::optional<FileId> read_file(const std::string& path, SourceManager& sm, Diagnostics& diags) {
-  // The same bound as policy files: an inventory is input the agent does not control.
-  return read_input_file(path, kDefaultMaxFileBytes, "inventory file", sm, diags);
 }
 
 } // namespace
@@ -185,40 +176,9 @@ std::optional<KubeNode> parse_node(FileId file, const SourceManager& sm, Diagnos
 }
 
 std::optional<KubeNode> load_node(const std::string& path, SourceManager& sm, Diagnostics& diags) {
-  auto file = read_file(path, sm, diags);
+  auto file = k8s::read_object_file(path, sm, diags);
   if (!file) return std::nullopt;
   return parse_node(*file, sm, diags);
-}
-
-std::optional<KubeObjects> load_kube_objects(const std::vector<std::string>& paths, SourceManager& sm,
-                                             Diagnostics& diags) {
-  namespace fs = std::filesystem;
-  std::vector<std::string> files;
-  for (const std::string& p : paths) {
-    std::error_code ec;
-    if (!fs::is_directory(p, ec)) {
-      files.push_back(p);
-      continue;
-    }
-    std::vector<std::string> found;
-    for (auto it = fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      std::string ext = it->path().extension().string();
-      if (it->is_regular_file(ec) && (ext == ".yaml" || ext == ".yml" || ext == ".json"))
-        found.push_back(it->path().string());
-    }
-    std::sort(found.begin(), found.end());
-    files.insert(files.end(), found.begin(), found.end());
-  }
-  KubeObjects objs;
-  bool ok = true;
-  for (const std::string& path : files) {
-    auto file = read_file(path, sm, diags);
-    ok = file && parse_kube_objects(*file, sm, objs, diags) && ok;
-  }
-  if (!ok) return std::nullopt;
-  resolve_kube_objects(objs, diags);
-  return objs;
 }
 
 } // namespace moat
