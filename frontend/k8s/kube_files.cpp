@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <iterator>
+#include <string_view>
 
 #include "frontend/k8s/kube_reader.h"
 #include "frontend/read_input.h"
@@ -65,6 +66,39 @@ void append(KubeObjects&& from, KubeObjects& into) {
   move_all(from.nodes, into.nodes);
 }
 
+/// Does `text` begin (after blank lines, comments, directives and `---`) with a top-level
+/// kind, apiVersion or items key, in block YAML (`apiVersion: v1`) or JSON (`{"apiVersion"`)?
+/// For text that does not parse: what it was meant to be, from its first bytes.
+bool begins_with_object_key(std::string_view text) {
+  size_t at = 0;
+  auto skip_space = [&] {
+    while (at < text.size() && (text[at] == ' ' || text[at] == '\t' || text[at] == '\r' || text[at] == '\n')) ++at;
+  };
+  for (;;) {
+    skip_space();
+    if (text.substr(at, 3) == "---" || (at < text.size() && (text[at] == '#' || text[at] == '%'))) {
+      size_t eol = text.find('\n', at);
+      at = eol == std::string_view::npos ? text.size() : eol + 1;
+      continue;
+    }
+    break;
+  }
+  if (at < text.size() && text[at] == '{') {
+    ++at;
+    skip_space();
+  }
+  bool quoted = at < text.size() && text[at] == '"';
+  at += quoted;
+  for (std::string_view key : {"apiVersion", "kind", "items"}) {
+    if (text.substr(at, key.size()) != key) continue;
+    size_t after = at + key.size() + quoted;
+    if (quoted && text.substr(at + key.size(), 1) != "\"") continue;
+    while (after < text.size() && (text[after] == ' ' || text[after] == '\t')) ++after;
+    return after < text.size() && text[after] == ':';
+  }
+  return false;
+}
+
 } // namespace
 
 std::optional<FileId> k8s::read_object_file(const std::string& path, SourceManager& sm, Diagnostics& diags) {
@@ -106,6 +140,22 @@ std::optional<KubeObjects> load_kube_objects(const std::vector<std::string>& pat
     p = FileParse{};  // its pods are moved out; the rest goes now rather than at the end
   }
   if (!ok) return std::nullopt;
+  resolve_kube_objects(objs, diags);
+  return objs;
+}
+
+std::optional<KubeObjects> read_kube_file(FileId file, const SourceManager& sm, Diagnostics& diags, bool& is_objects) {
+  Diagnostics tree_diags;  // reported only once the file is known to be objects
+  bool ok = true;
+  doc::Tree tree = doc::build_file(file, sm, tree_diags, ok);
+  auto first = std::find_if(tree.documents.begin(), tree.documents.end(),
+                            [](const doc::Document& d) { return !d.node.IsNull(); });
+  is_objects = first != tree.documents.end() ? k8s::is_object_root(first->node)
+                                             : !ok && begins_with_object_key(sm.text(file));
+  if (!is_objects) return std::nullopt;
+  replay(tree_diags, diags);
+  KubeObjects objs;
+  if (!ok || !k8s::read_kube_tree(file, sm, tree, objs, diags)) return std::nullopt;
   resolve_kube_objects(objs, diags);
   return objs;
 }

@@ -82,6 +82,13 @@ std::optional<FileId> read_object_file(const std::string& path, SourceManager& s
 /// parse_kube_objects for text read_object_file already checked for UTF-8. Thread-safe for
 /// distinct `out` and `diags` (kube_files.cpp parses files in parallel).
 bool parse_checked_kube_objects(FileId file, const SourceManager& sm, KubeObjects& out, Diagnostics& diags);
+/// The objects of `file` from its document tree, built without errors.
+bool read_kube_tree(FileId file, const SourceManager& sm, const doc::Tree& tree, KubeObjects& out,
+                    Diagnostics& diags);
+
+/// Does a document whose root is `root` hold Kubernetes objects: a map with a top-level
+/// kind, apiVersion or items (a List, PodList, ... or one object)?
+bool is_object_root(const doc::Node& root);
 
 /// The value under `key` of a map; undefined for a missing key or a non-map.
 doc::Node child(const doc::Node& n, const char* key);

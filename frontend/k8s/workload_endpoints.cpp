@@ -2,6 +2,7 @@
 // for every pod and template, each pod's workload (its top controller), one endpoint per
 // workload, and the Node file of the agent (kube_files.cpp reads inventory files).
 #include <algorithm>
+#include <type_traits>
 #include <unordered_map>
 
 #include "frontend/frontend.h"
@@ -113,9 +114,20 @@ void resolve_kube_objects(KubeObjects& objs, Diagnostics& diags, bool warn_missi
   }
 }
 
-std::vector<Endpoint> workload_endpoints(const KubeObjects& objs) {
+namespace {
+
+/// workload_endpoints over `objs`: `Objs` const copies each endpoint it keeps, non-const
+/// moves it out (an inventory of 100,000 pods is read once and not needed afterwards).
+template <class Objs>
+std::vector<Endpoint> collect_workloads(Objs& objs) {
+  auto take = [](auto& ep) -> Endpoint {
+    if constexpr (std::is_const_v<Objs>) return ep;
+    else return std::move(ep);
+  };
   std::vector<Endpoint> out;
+  out.reserve(objs.controllers.size() + objs.pods.size());  // at most one each
   std::unordered_map<std::string, size_t> by_name;  // out's index (a scan per pod was quadratic)
+  by_name.reserve(out.capacity());
   auto find = [&](const std::string& name) -> Endpoint* {
     auto it = by_name.find(name);
     return it == by_name.end() ? nullptr : &out[it->second];
@@ -128,27 +140,33 @@ std::vector<Endpoint> workload_endpoints(const KubeObjects& objs) {
   // Controllers first: the template is the workload's own description. A subordinate
   // (a ReplicaSet of a present Deployment) stands in only when its owner is absent.
   for (bool subordinates : {false, true})
-    for (const KubeController& c : objs.controllers) {
+    for (auto& c : objs.controllers) {
       if (c.host_network || c.owner.present() != subordinates) continue;
       Key top = top_owner(controllers, Key{c.ns, c.kind, c.name});
       std::string name = workload_name(top.ns, top.name, top.kind);
       if (find(name)) continue;
-      Endpoint ep = c.ep;
-      ep.name = name;
+      Endpoint ep = take(c.ep);
+      ep.name = std::move(name);
       add(std::move(ep));
     }
-  for (const KubePod& p : objs.pods) {
+  for (auto& p : objs.pods) {
     if (!p.is_workload()) continue;
     if (Endpoint* have = find(p.workload)) {
       add_ips(*have, p.ep.ips);
       continue;
     }
-    Endpoint ep = p.ep;
+    Endpoint ep = take(p.ep);
     ep.name = p.workload;
     add(std::move(ep));
   }
   return out;
 }
+
+} // namespace
+
+std::vector<Endpoint> workload_endpoints(const KubeObjects& objs) { return collect_workloads(objs); }
+
+std::vector<Endpoint> workload_endpoints(KubeObjects&& objs) { return collect_workloads(objs); }
 
 void add_kube_objects(KubeObjects& objs, Module& out, Diagnostics& diags) {
   // Namespace objects declare labels as moat namespace blocks do; a namespace only named by
