@@ -2,28 +2,30 @@
 #include "cli/inventory_input.h"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "frontend/frontend.h"
 #include "frontend/kube_objects.h"
+#include "frontend/read_input.h"
 
 namespace moat::cli {
 
 std::optional<CasesFile> load_inventory_file(const std::string& path, SourceManager& sm, Diagnostics& diags) {
+  std::optional<KubeObjects> objs;
   std::error_code ec;
-  if (!std::filesystem::is_directory(path, ec)) {
-    std::ifstream in(path, std::ios::binary);
-    bool readable = in.is_open();
-    std::ostringstream text;
-    if (readable) text << in.rdbuf();
-    // Unreadable files and cases files go to load_cases, which reports their mistakes.
-    if (!readable || !is_kubernetes_objects(text.str())) return load_cases(path, sm, diags);
+  if (std::filesystem::is_directory(path, ec)) {
+    objs = load_kube_objects({path}, sm, diags);
+  } else {
+    // Read once, under the inventory's size bound, whichever of the two the file turns out to be.
+    auto file = read_input_file(path, kDefaultMaxFileBytes, "inventory file", sm, diags);
+    if (!file) return std::nullopt;
+    bool is_objects = false;
+    objs = read_kube_file(*file, sm, diags, is_objects);
+    if (!is_objects) return parse_cases(*file, sm, diags);
   }
-  auto objs = load_kube_objects({path}, sm, diags);
   if (!objs) return std::nullopt;
   CasesFile out;
-  out.namespaces = objs->namespaces;
-  out.endpoints = workload_endpoints(*objs);
+  out.namespaces = std::move(objs->namespaces);
+  out.endpoints = workload_endpoints(std::move(*objs));
   return out;
 }
 

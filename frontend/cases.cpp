@@ -13,6 +13,7 @@
 #include "frontend/yaml/doc.h"
 
 #include "frontend/cases_scheduling.h"
+#include "frontend/k8s/kube_reader.h"
 #include "frontend/utf8.h"
 #include "ir/fqdn.h"
 #include "ir/validate.h"
@@ -495,7 +496,7 @@ bool is_kubernetes_objects(const std::string& text) {
   doc::build_yaml(text, 0, kNoFile, quiet, tree);
   for (const doc::Document& d : tree.documents) {
     if (d.node.IsNull()) continue;
-    return d.node.IsMap() && (d.node["kind"] || d.node["apiVersion"] || d.node["items"]);
+    return k8s::is_object_root(d.node);
   }
   return false;
 }
@@ -506,7 +507,11 @@ constexpr uintmax_t kMaxCasesBytes = 16u << 20;
 std::optional<CasesFile> load_cases(const std::string& path, SourceManager& sm, Diagnostics& diags) {
   auto f = read_input_file(path, kMaxCasesBytes, "cases file", sm, diags);
   if (!f) return std::nullopt;
-  return CasesLoader(*f, diags).load(sm.text(*f));
+  return parse_cases(*f, sm, diags);
+}
+
+std::optional<CasesFile> parse_cases(FileId file, const SourceManager& sm, Diagnostics& diags) {
+  return CasesLoader(file, diags).load(sm.text(file));
 }
 
 std::string add_endpoint(CasesFile& cf, Endpoint ep) {

@@ -38,6 +38,10 @@ bool is_kubernetes_objects(const std::string& text);
 std::optional<CasesFile> load_cases(const std::string& path, SourceManager& sm,
                                     Diagnostics& diags);
 
+/// Parses a cases file already read into `sm` (`--inventory` reads a file before it knows
+/// which kind of inventory it is).
+std::optional<CasesFile> parse_cases(FileId file, const SourceManager& sm, Diagnostics& diags);
+
 /// Adds `ep` to `cf` (e.g. the ends of a moat `expect` statement) and returns the name it is
 /// known by: its own, or that name plus "#N" when a different endpoint already has it. An
 /// endpoint without IPs gets one the way load_cases assigns them (workloads from

@@ -100,11 +100,22 @@ void resolve_kube_objects(KubeObjects& objs, Diagnostics& diags, bool warn_missi
 /// workload, as netpol-analyzer names it), else the bare pod ("ns/p[Pod]").
 /// Call resolve_kube_objects first.
 std::vector<Endpoint> workload_endpoints(const KubeObjects& objs);
+/// The same, moving the endpoints out of `objs` (left valid but unspecified) instead of copying.
+std::vector<Endpoint> workload_endpoints(KubeObjects&& objs);
 
 /// Reads the one Node in `path`. Errors (E001 unreadable, E201 bad YAML, E801 bad object,
 /// E802 none or several Nodes) go to `diags`.
 std::optional<KubeNode> load_node(const std::string& path, SourceManager& sm, Diagnostics& diags);
 std::optional<KubeNode> parse_node(FileId file, const SourceManager& sm, Diagnostics& diags);
+
+/// One `--inventory` file already read into `sm` (UTF-8 checked), which may be Kubernetes
+/// objects or another inventory format (a cases file). It is objects when its first document
+/// is a map with a top-level kind, apiVersion or items, or, when no document of it parses,
+/// when its text begins with one of those keys (`kubectl get -o json` cut short): then they
+/// are read and resolved as load_kube_objects reads a file (nullopt, with E201 where the
+/// text breaks, when it does not parse) and `is_objects` is set. Otherwise nothing is
+/// reported and `is_objects` stays false. The file is parsed once.
+std::optional<KubeObjects> read_kube_file(FileId file, const SourceManager& sm, Diagnostics& diags, bool& is_objects);
 
 /// Reads each file in `paths` (a directory: its *.yaml, *.yml, *.json files, recursively,
 /// sorted) and resolves the result; nullopt when a file is unreadable or not YAML.

@@ -30,6 +30,8 @@ std::string_view typed_list_item(std::string_view kind) {
 
 } // namespace
 
+bool is_object_root(const doc::Node& root) { return root.IsMap() && (root["kind"] || root["apiVersion"] || root["items"]); }
+
 doc::Node child(const doc::Node& n, const char* key) {
   return n[key];
 }
@@ -208,12 +210,23 @@ bool is_kube_object_kind(std::string_view kind) {
 }
 
 bool parse_kube_objects(FileId file, const SourceManager& sm, KubeObjects& out, Diagnostics& diags) {
+  return check_utf8(file, sm, diags) && k8s::parse_checked_kube_objects(file, sm, out, diags);
+}
+
+bool k8s::parse_checked_kube_objects(FileId file, const SourceManager& sm, KubeObjects& out, Diagnostics& diags) {
   // Through the policy front end's gates: the tree builder's syntax, nesting and duplicate
   // key checks; any unreadable document rejects the whole file.
-  if (!check_utf8(file, sm, diags)) return false;
   bool ok = true;
   doc::Tree tree = doc::build_file(file, sm, diags, ok);
-  if (!ok) return false;
+  return ok && k8s::read_kube_tree(file, sm, tree, out, diags);
+}
+
+bool k8s::read_kube_tree(FileId file, const SourceManager& sm, const doc::Tree& tree, KubeObjects& out,
+                         Diagnostics& diags) {
+  // Inventories are mostly one Pod per document: room for them at once rather than moving
+  // every pod read so far at each doubling (a fresh `out` only: callers that add file after
+  // file into one `out` keep the vector's own growth).
+  if (out.pods.empty()) out.pods.reserve(tree.documents.size());
   return k8s::Reader(file, 0, diags, 100'000 + 2 * sm.text(file).size()).documents(tree.documents, out);
 }
 

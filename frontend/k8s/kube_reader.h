@@ -1,10 +1,12 @@
 // The reader behind frontend/kube_objects.h, shared by its files: typed field access over
 // document-tree nodes (frontend/yaml/doc.h) that records the first mistake of the object being read, and one method
 // per object kind (kube_reader.cpp: fields, lists and dispatch; k8s_pod_spec.cpp: pod specs;
-// k8s_workloads.cpp: Pods and controllers; k8s_namespaces.cpp: Namespaces and Nodes).
+// k8s_workloads.cpp: Pods and controllers; k8s_namespaces.cpp: Namespaces and Nodes;
+// kube_files.cpp: reading inventory files).
 // Internal to frontend/; parse_yaml.cpp uses read_kube_object for objects in policy paths.
 #pragma once
 #include <map>
+#include <optional>
 #include <string>
 
 #include "frontend/kube_objects.h"
@@ -72,6 +74,21 @@ private:
 /// accepts), read into `out`.
 void read_kube_object(const doc::Node& obj, FileId file, uint32_t line_offset, size_t max_visits, KubeObjects& out,
                       Diagnostics& diags);
+
+/// Reads an inventory or Node file into `sm` behind the policy files' gates (readable, size
+/// bound, UTF-8): the file's text is input the agent does not control.
+std::optional<FileId> read_object_file(const std::string& path, SourceManager& sm, Diagnostics& diags);
+
+/// parse_kube_objects for text read_object_file already checked for UTF-8. Thread-safe for
+/// distinct `out` and `diags` (kube_files.cpp parses files in parallel).
+bool parse_checked_kube_objects(FileId file, const SourceManager& sm, KubeObjects& out, Diagnostics& diags);
+/// The objects of `file` from its document tree, built without errors.
+bool read_kube_tree(FileId file, const SourceManager& sm, const doc::Tree& tree, KubeObjects& out,
+                    Diagnostics& diags);
+
+/// Does a document whose root is `root` hold Kubernetes objects: a map with a top-level
+/// kind, apiVersion or items (a List, PodList, ... or one object)?
+bool is_object_root(const doc::Node& root);
 
 /// The value under `key` of a map; undefined for a missing key or a non-map.
 doc::Node child(const doc::Node& n, const char* key);

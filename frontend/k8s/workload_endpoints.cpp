@@ -1,15 +1,12 @@
 // From the objects read to what the rest of moat uses (see kube_objects.h): namespace labels
 // for every pod and template, each pod's workload (its top controller), one endpoint per
-// workload, and the file-level entry points for `--inventory` and the agent.
+// workload, and the Node file of the agent (kube_files.cpp reads inventory files).
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <type_traits>
 #include <unordered_map>
 
 #include "frontend/frontend.h"
 #include "frontend/k8s/kube_reader.h"
-#include "frontend/read_input.h"
 #include "frontend/utf8.h"
 
 namespace moat {
@@ -80,11 +77,6 @@ void add_ips(Endpoint& to, const std::vector<IpAddr>& ips) {
     if (std::find(to.ips.begin(), to.ips.end(), a) == to.ips.end()) to.ips.push_back(a);
 }
 
-std::optional<FileId> read_file(const std::string& path, SourceManager& sm, Diagnostics& diags) {
-  // The same bound as policy files: an inventory is input the agent does not control.
-  return read_input_file(path, kDefaultMaxFileBytes, "inventory file", sm, diags);
-}
-
 } // namespace
 
 std::string KubeNode::pool() const {
@@ -122,9 +114,20 @@ void resolve_kube_objects(KubeObjects& objs, Diagnostics& diags, bool warn_missi
   }
 }
 
-std::vector<Endpoint> workload_endpoints(const KubeObjects& objs) {
+namespace {
+
+/// workload_endpoints over `objs`: `Objs` const copies each endpoint it keeps, non-const
+/// moves it out (an inventory of 100,000 pods is read once and not needed afterwards).
+template <class Objs>
+std::vector<Endpoint> collect_workloads(Objs& objs) {
+  auto take = [](auto& ep) -> Endpoint {
+    if constexpr (std::is_const_v<Objs>) return ep;
+    else return std::move(ep);
+  };
   std::vector<Endpoint> out;
+  out.reserve(objs.controllers.size() + objs.pods.size());  // at most one each
   std::unordered_map<std::string, size_t> by_name;  // out's index (a scan per pod was quadratic)
+  by_name.reserve(out.capacity());
   auto find = [&](const std::string& name) -> Endpoint* {
     auto it = by_name.find(name);
     return it == by_name.end() ? nullptr : &out[it->second];
@@ -137,27 +140,33 @@ std::vector<Endpoint> workload_endpoints(const KubeObjects& objs) {
   // Controllers first: the template is the workload's own description. A subordinate
   // (a ReplicaSet of a present Deployment) stands in only when its owner is absent.
   for (bool subordinates : {false, true})
-    for (const KubeController& c : objs.controllers) {
+    for (auto& c : objs.controllers) {
       if (c.host_network || c.owner.present() != subordinates) continue;
       Key top = top_owner(controllers, Key{c.ns, c.kind, c.name});
       std::string name = workload_name(top.ns, top.name, top.kind);
       if (find(name)) continue;
-      Endpoint ep = c.ep;
-      ep.name = name;
+      Endpoint ep = take(c.ep);
+      ep.name = std::move(name);
       add(std::move(ep));
     }
-  for (const KubePod& p : objs.pods) {
+  for (auto& p : objs.pods) {
     if (!p.is_workload()) continue;
     if (Endpoint* have = find(p.workload)) {
       add_ips(*have, p.ep.ips);
       continue;
     }
-    Endpoint ep = p.ep;
+    Endpoint ep = take(p.ep);
     ep.name = p.workload;
     add(std::move(ep));
   }
   return out;
 }
+
+} // namespace
+
+std::vector<Endpoint> workload_endpoints(const KubeObjects& objs) { return collect_workloads(objs); }
+
+std::vector<Endpoint> workload_endpoints(KubeObjects&& objs) { return collect_workloads(objs); }
 
 void add_kube_objects(KubeObjects& objs, Module& out, Diagnostics& diags) {
   // Namespace objects declare labels as moat namespace blocks do; a namespace only named by
@@ -185,40 +194,9 @@ std::optional<KubeNode> parse_node(FileId file, const SourceManager& sm, Diagnos
 }
 
 std::optional<KubeNode> load_node(const std::string& path, SourceManager& sm, Diagnostics& diags) {
-  auto file = read_file(path, sm, diags);
+  auto file = k8s::read_object_file(path, sm, diags);
   if (!file) return std::nullopt;
   return parse_node(*file, sm, diags);
-}
-
-std::optional<KubeObjects> load_kube_objects(const std::vector<std::string>& paths, SourceManager& sm,
-                                             Diagnostics& diags) {
-  namespace fs = std::filesystem;
-  std::vector<std::string> files;
-  for (const std::string& p : paths) {
-    std::error_code ec;
-    if (!fs::is_directory(p, ec)) {
-      files.push_back(p);
-      continue;
-    }
-    std::vector<std::string> found;
-    for (auto it = fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      std::string ext = it->path().extension().string();
-      if (it->is_regular_file(ec) && (ext == ".yaml" || ext == ".yml" || ext == ".json"))
-        found.push_back(it->path().string());
-    }
-    std::sort(found.begin(), found.end());
-    files.insert(files.end(), found.begin(), found.end());
-  }
-  KubeObjects objs;
-  bool ok = true;
-  for (const std::string& path : files) {
-    auto file = read_file(path, sm, diags);
-    ok = file && parse_kube_objects(*file, sm, objs, diags) && ok;
-  }
-  if (!ok) return std::nullopt;
-  resolve_kube_objects(objs, diags);
-  return objs;
 }
 
 } // namespace moat

@@ -169,3 +169,34 @@ TEST_CASE("moat check --progress: progress lines on stderr only when asked for a
   // stdout (the report) never carries it.
   CHECK(run_moat("check examples/ml-platform.moat --progress", false).out.find("moat: proofs") == std::string::npos);
 }
+
+TEST_CASE("moat check --inventory with truncated kubectl JSON: E201 where it breaks, not a cases-file error",
+          "[cli][inventory]") {
+  // `kubectl get pods -o json` cut off mid-object: the file is Kubernetes objects, and the
+  // break is a JSON syntax error at its place (it was E205 "invalid cases file", because text
+  // that did not parse fell back to the cases-file reader).
+  std::string whole = "{\n    \"apiVersion\": \"v1\",\n    \"items\": [\n        {\n"
+                      "            \"apiVersion\": \"v1\",\n            \"kind\": \"Pod\",\n"
+                      "            \"metadata\": {\n                \"name\": \"web-1\",\n"
+                      "                \"namespace\": \"shop\"\n            },\n"
+                      "            \"status\": {\"podIP\": \"10.0.0.1\"}\n        },\n        {\n"
+                      "            \"kind\": \"Pod\",\n            \"metadata\": {\n"
+                      "                \"name\": \"web-2\",\n";
+  for (const char* ext : {".json", ".yaml"}) {
+    std::string path = std::string(MOAT_BINARY_DIR) + "/truncated-pods" + ext;
+    std::ofstream(path) << whole.substr(0, whole.size() - 4);  // line 16 ends in `"web-`
+    Run r = run_moat("check examples/ml-platform.moat --inventory " + path, true);
+    INFO(r.out);
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.find(path + ":16:26: error[E201]: invalid YAML") != std::string::npos);
+    CHECK(r.out.find("E205") == std::string::npos);
+  }
+  // A truncated cases file is still the cases file's error.
+  std::string cases = std::string(MOAT_BINARY_DIR) + "/truncated-cases.json";
+  std::ofstream(cases) << "{\"namespaces\": {\"shop\": {}},\n \"endpoints\": [{\"name\": \"a";
+  Run r = run_moat("check examples/ml-platform.moat --inventory " + cases, true);
+  INFO(r.out);
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.find(cases + ":2:") != std::string::npos);
+  CHECK(r.out.find("error[E205]") != std::string::npos);
+}
