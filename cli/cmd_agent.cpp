@@ -1,6 +1,7 @@
 // moat agent: load a bundle on this node and enforce it (runtime/agent). Exit 0 enforcing,
 // 1 not ready (an attach failed), 2 bad input, 3 internal error (no bpf(), no bpffs).
 #include <fmt/format.h>
+#include <sys/prctl.h>
 
 #include <chrono>
 #include <ctime>
@@ -54,6 +55,9 @@ int run(AgentCli& c) {
     return 2;
   }
   c.opts.kube.watch.stale_after_ms = c.stale_after_s * 1000;
+  // No transparent huge pages for the daemon (cli/malloc_conf.cpp asks jemalloc for them,
+  // for the one-shot commands): its resident set stays as small as its heap.
+  prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
   if (!runtime::kernel_bpf_available(why)) {
     std::fprintf(stderr, "moat agent: cannot enforce: %s\n", why.c_str());
     return 3;
