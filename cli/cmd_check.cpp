@@ -4,10 +4,12 @@
 
 #include "cli/commands.h"
 #include "cli/format_option.h"
+#include "cli/inventory_input.h"
 #include "cli/load_options.h"
 #include "cli/render.h"
 #include "cli/verify_report.h"
 #include "frontend/frontend.h"
+#include "ir/background.h"
 #include "ir/lint.h"
 #include "ir/printer.h"
 
@@ -29,11 +31,28 @@ int run_check(const CheckOptions& o) {
   Diagnostics diags;
   std::unique_ptr<RunClock> clock = o.verify.make_clock();
   clock->phase("loading policies");
-  load_paths(o.paths, sm, module, diags, o.load);
+  for (Code c : o.load.disabled) diags.disable(c);
+  // Every input is read first (FileIds in the order of a serial run: the policies, then
+  // the inventory); then the inventory is parsed beside the policies and their syntactic
+  // lints. It is used only when the policies have no error, as a serial run would load it.
+  PolicyFiles policies = read_policy_paths(o.paths, sm, o.load);
+  std::optional<InventoryFiles> inventory_files;
+  if (!o.verify.inventory.empty()) inventory_files = read_inventory(o.verify.inventory, sm, diags);
+  std::optional<CasesFile> inventory;
+  Diagnostics inventory_diags = diags.empty_like();
+  Background inventory_load([&] {
+    if (inventory_files) inventory = parse_inventory(std::move(*inventory_files), sm, inventory_diags);
+  });
+  parse_policy_files(std::move(policies), sm, module, diags, o.load);
   clock->phase("lints: syntactic");
   if (!diags.has_errors()) run_lints(module, diags);
+  if (inventory_files) clock->phase("loading the inventory");
+  inventory_load.join();
   CheckVerification verification;
-  if (!diags.has_errors()) verification = verify_for_check(module, sm, diags, o.verify, clock.get());
+  if (!diags.has_errors()) {
+    diags.append(std::move(inventory_diags));
+    verification = verify_for_check(module, std::move(inventory), diags, o.verify, clock.get());
+  }
   clock->done();
   if (o.dump_ir && !diags.has_errors()) std::fputs(print_module(module, sm).c_str(), stdout);
   int code = diags.has_errors() ? 2 : (o.werror && diags.warning_count() > 0) ? 1 : 0;

@@ -86,12 +86,11 @@ std::unique_ptr<RunClock> VerifyCliOptions::make_clock() const {
   return std::make_unique<RunClock>(deadline_s, progress ? RunClock::Show::Always : RunClock::Show::Auto);
 }
 
-CheckVerification verify_for_check(const Module& m, SourceManager& sm, Diagnostics& diags, const VerifyCliOptions& o,
-                                   RunClock* clock) {
+CheckVerification verify_for_check(const Module& m, std::optional<CasesFile> inventory, Diagnostics& diags,
+                                   const VerifyCliOptions& o, RunClock* clock) {
   CheckVerification v;
   if (!o.inventory.empty()) {
-    if (clock) clock->phase("loading the inventory");
-    v.inventory = load_inventory_file(o.inventory, sm, diags);
+    v.inventory = std::move(inventory);
     if (!v.inventory) return v;
     if (clock) clock->phase("lints: ipBlocks over workloads");
     lint_ip_blocks_over_workloads(m, v.inventory->endpoints, diags);  // W420

@@ -45,9 +45,10 @@ struct CheckVerification {
   std::optional<CasesFile> inventory;
 };
 
-/// Loads the inventory (its errors go to `diags`), runs the solver lints into `diags` and
-/// then every `prove` statement.
-CheckVerification verify_for_check(const Module& m, SourceManager& sm, Diagnostics& diags,
+/// Runs the solver lints into `diags` and then every `prove` statement, over `inventory`
+/// when --inventory was given (the caller loaded it: nullopt then means it was invalid, and
+/// nothing runs).
+CheckVerification verify_for_check(const Module& m, std::optional<CasesFile> inventory, Diagnostics& diags,
                                    const VerifyCliOptions& o, RunClock* clock = nullptr);
 /// 3 on an internal error, 1 when a proof failed or is unknown, else 0.
 int verification_exit_code(const CheckVerification& v);

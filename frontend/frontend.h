@@ -50,6 +50,24 @@ struct SeenObjects {
 void load_paths(const std::vector<std::string>& paths, SourceManager& sm, Module& out,
                 Diagnostics& diags, const LoadOptions& opts = {});
 
+/// Policy files read and registered in the SourceManager (FileIds handed out in load order)
+/// but not parsed yet: load_paths in two steps, so a command can read all its inputs first
+/// and parse them at the same time (moat check parses the inventory beside the policies).
+/// Parsing only reads the SourceManager.
+struct PolicyFiles {
+  struct Input;  // one file, or what went wrong reading it
+  std::vector<Input> inputs;
+  PolicyFiles();
+  PolicyFiles(PolicyFiles&&) noexcept;
+  PolicyFiles& operator=(PolicyFiles&&) noexcept;
+  ~PolicyFiles();
+};
+PolicyFiles read_policy_paths(const std::vector<std::string>& paths, SourceManager& sm, const LoadOptions& opts = {});
+/// What load_paths does after reading: `diags` gets opts.disabled, then each file's
+/// diagnostics in load order.
+void parse_policy_files(PolicyFiles&& read, const SourceManager& sm, Module& out, Diagnostics& diags,
+                        const LoadOptions& opts = {});
+
 /// Parses "512M", "2G", "64K", "1000" (bytes; suffixes are powers of 1024, case-insensitive,
 /// an optional trailing 'B' or "iB"). nullopt when malformed or zero.
 std::optional<uint64_t> parse_size(std::string_view text);

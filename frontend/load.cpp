@@ -6,12 +6,11 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "frontend/frontend.h"
 #include "frontend/load_parts.h"
+#include "frontend/read_input.h"
 #include "frontend/utf8.h"
 #include "ir/parallel.h"
 
@@ -19,7 +18,18 @@ namespace moat {
 
 namespace fs = std::filesystem;
 
+/// One file (or standard input) to load, in load order: its text registered in the
+/// SourceManager, or what went wrong reading it (in `part.diags`, reported in its turn).
+struct PolicyFiles::Input {
+  FileId file = kNoFile;
+  bool moat_language = false;  // .moat: the moat parser; otherwise the YAML driver
+  bool readable = false;
+  FilePart part;
+};
+
 namespace {
+
+using Input = PolicyFiles::Input;
 
 /// The name diagnostics give standard input.
 constexpr const char* kStdinName = "<stdin>";
@@ -43,15 +53,6 @@ std::string too_large(const std::string& name, uint64_t size, const LoadOptions&
          " bytes (--max-file-size)";
 }
 
-/// One file (or standard input) to load, in load order: its text registered in the
-/// SourceManager, or what went wrong reading it (in `part.diags`, reported in its turn).
-struct Input {
-  FileId file = kNoFile;
-  bool moat_language = false;  // .moat: the moat parser; otherwise the YAML driver
-  bool readable = false;
-  FilePart part;
-};
-
 /// Registers the text; the front end runs later (parse phase), E002 included.
 void add_text(Input& in, const std::string& name, std::string text, bool moat_language, SourceManager& sm) {
   in.file = sm.add(name, std::move(text));
@@ -73,18 +74,8 @@ void read_file(const fs::path& path, SourceManager& sm, const LoadOptions& opts,
     diags.report(Code::E003, SourceRange::at(f, 1, 1), too_large(path.string(), size, opts, false));
     return;
   }
-  std::string text(size, '\0');
-  std::ifstream stream(path, std::ios::binary);
-  // The size can change between the stat and the read (a file being written): read what
-  // is there now, as the stream would.
-  stream.read(text.data(), static_cast<std::streamsize>(size));
-  text.resize(static_cast<size_t>(stream.gcount()));
-  if (stream.gcount() == static_cast<std::streamsize>(size)) {
-    std::stringstream rest;
-    rest << stream.rdbuf();
-    text += rest.str();
-  }
-  if (!stream.is_open() || stream.bad()) {
+  std::string text;
+  if (!read_file_text(path.string(), size, text)) {
     FileId f = sm.add(path.string(), "");
     diags.report(Code::E001, SourceRange::at(f, 1, 1), "cannot read '" + path.string() + "'");
     return;
@@ -150,15 +141,21 @@ std::optional<uint64_t> parse_size(std::string_view text) {
   return n << shift;
 }
 
-void load_paths(const std::vector<std::string>& paths, SourceManager& sm, Module& out, Diagnostics& diags,
-                const LoadOptions& opts) {
-  for (Code c : opts.disabled) diags.disable(c);
-  // Read every file first, in load order: FileIds are handed out in that order, and the
-  // SourceManager is not touched again until the parts are merged.
-  std::vector<Input> inputs;
+PolicyFiles::PolicyFiles() = default;
+PolicyFiles::PolicyFiles(PolicyFiles&&) noexcept = default;
+PolicyFiles& PolicyFiles::operator=(PolicyFiles&&) noexcept = default;
+PolicyFiles::~PolicyFiles() = default;
+
+PolicyFiles read_policy_paths(const std::vector<std::string>& paths, SourceManager& sm, const LoadOptions& opts) {
+  Diagnostics like;  // what each file's part collects with: the switched-off codes
+  for (Code c : opts.disabled) like.disable(c);
+  // Every file is read first, in load order: FileIds are handed out in that order, and
+  // the SourceManager is not touched again until the parts are merged.
+  PolicyFiles read;
+  std::vector<Input>& inputs = read.inputs;
   auto next = [&]() -> Input& {
     inputs.emplace_back();
-    inputs.back().part.diags = diags.empty_like();
+    inputs.back().part.diags = like.empty_like();
     return inputs.back();
   };
   for (const std::string& p : paths) {
@@ -174,7 +171,13 @@ void load_paths(const std::vector<std::string>& paths, SourceManager& sm, Module
       next().part.diags.report(Code::E004, {}, "no such file or directory: '" + p + "'");
     }
   }
+  return read;
+}
 
+void parse_policy_files(PolicyFiles&& read, const SourceManager& sm, Module& out, Diagnostics& diags,
+                        const LoadOptions& opts) {
+  for (Code c : opts.disabled) diags.disable(c);
+  std::vector<Input> inputs = std::move(read.inputs);
   // YAML files are parsed on the cores, each against nothing but itself (a part). The
   // moat parser (ANTLR) runs in the merge below, on this thread.
   std::vector<size_t> yaml;
@@ -207,6 +210,11 @@ void load_paths(const std::vector<std::string>& paths, SourceManager& sm, Module
     in.part = FilePart();
   }
   add_kube_objects(kube, out, diags);
+}
+
+void load_paths(const std::vector<std::string>& paths, SourceManager& sm, Module& out, Diagnostics& diags,
+                const LoadOptions& opts) {
+  parse_policy_files(read_policy_paths(paths, sm, opts), sm, out, diags, opts);
 }
 
 } // namespace moat

@@ -11,6 +11,11 @@
 
 namespace moat {
 
+/// The whole of a regular file of `size` bytes (as stat said) into `text`: one read into a
+/// string of that size, then whatever was appended since (a file being written). False
+/// when it cannot be opened or read.
+bool read_file_text(const std::string& path, uint64_t size, std::string& text);
+
 /// `what` names the input in messages ("cases file", "inventory file").
 std::optional<FileId> read_input_file(const std::string& path, uint64_t max_bytes, const std::string& what,
                                       SourceManager& sm, Diagnostics& diags);

@@ -9,12 +9,23 @@
 #include <string_view>
 
 #include "frontend/k8s/kube_reader.h"
+#include "frontend/kube_files.h"
 #include "frontend/read_input.h"
 #include "ir/parallel.h"
 
 namespace moat {
 
+/// One file's share of the work, kept until the merge.
+struct KubeFiles::File {
+  std::optional<FileId> file;  // nullopt: unreadable (read_diags says why)
+  Diagnostics read_diags, parse_diags;
+  KubeObjects objs;
+  bool ok = false;
+};
+
 namespace {
+
+using FileParse = KubeFiles::File;
 
 /// The files `paths` name: a directory's *.yaml, *.yml and *.json files, recursively and
 /// sorted; any other path as given (reading it reports what is wrong with it).
@@ -39,14 +50,6 @@ std::vector<std::string> object_files(const std::vector<std::string>& paths) {
   }
   return files;
 }
-
-/// One file's share of the work, kept until the merge.
-struct FileParse {
-  std::optional<FileId> file;  // nullopt: unreadable (read_diags says why)
-  Diagnostics read_diags, parse_diags;
-  KubeObjects objs;
-  bool ok = false;
-};
 
 /// Re-reports `from` into `to` in order, through `to`'s own switches (--disable), as if the
 /// diagnostics had been reported there.
@@ -106,13 +109,24 @@ std::optional<FileId> k8s::read_object_file(const std::string& path, SourceManag
   return read_input_file(path, kDefaultMaxFileBytes, "inventory file", sm, diags);
 }
 
-std::optional<KubeObjects> load_kube_objects(const std::vector<std::string>& paths, SourceManager& sm,
-                                             Diagnostics& diags) {
+KubeFiles::KubeFiles() = default;
+KubeFiles::KubeFiles(KubeFiles&&) noexcept = default;
+KubeFiles& KubeFiles::operator=(KubeFiles&&) noexcept = default;
+KubeFiles::~KubeFiles() = default;
+
+KubeFiles read_kube_files(const std::vector<std::string>& paths, SourceManager& sm) {
   std::vector<std::string> files = object_files(paths);
-  std::vector<FileParse> parses(files.size());
+  KubeFiles read;
+  read.files.resize(files.size());
   // The SourceManager is not safe to add to from several threads: FileIds in path order.
-  for (size_t i = 0; i < files.size(); ++i) parses[i].file = k8s::read_object_file(files[i], sm, parses[i].read_diags);
-  parallel_for(files.size(), [&](size_t i) {
+  for (size_t i = 0; i < files.size(); ++i)
+    read.files[i].file = k8s::read_object_file(files[i], sm, read.files[i].read_diags);
+  return read;
+}
+
+std::optional<KubeObjects> parse_kube_files(KubeFiles&& read, const SourceManager& sm, Diagnostics& diags) {
+  std::vector<FileParse> parses = std::move(read.files);
+  parallel_for(parses.size(), [&](size_t i) {
     FileParse& p = parses[i];
     if (p.file) p.ok = k8s::parse_checked_kube_objects(*p.file, sm, p.objs, p.parse_diags);
   });
@@ -142,6 +156,11 @@ std::optional<KubeObjects> load_kube_objects(const std::vector<std::string>& pat
   if (!ok) return std::nullopt;
   resolve_kube_objects(objs, diags);
   return objs;
+}
+
+std::optional<KubeObjects> load_kube_objects(const std::vector<std::string>& paths, SourceManager& sm,
+                                             Diagnostics& diags) {
+  return parse_kube_files(read_kube_files(paths, sm), sm, diags);
 }
 
 std::optional<KubeObjects> read_kube_file(FileId file, const SourceManager& sm, Diagnostics& diags, bool& is_objects) {
