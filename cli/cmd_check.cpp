@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "cli/format_option.h"
 #include "cli/inventory_input.h"
+#include "cli/leave_to_exit.h"
 #include "cli/load_options.h"
 #include "cli/render.h"
 #include "cli/verify_report.h"
@@ -87,6 +88,9 @@ int run_check(const CheckOptions& o) {
                              diags.error_count(), diags.warning_count())
                      .c_str());
   }
+  leave_to_exit(module);
+  leave_to_exit(verification);
+  leave_to_exit(sm);
   return code;
 }
 } // namespace

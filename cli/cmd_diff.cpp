@@ -16,6 +16,7 @@
 #include "cli/load_options.h"
 #include "cli/explain.h"
 #include "cli/inventory_input.h"
+#include "cli/leave_to_exit.h"
 #include "cli/list_build.h"
 #include "cli/render.h"
 #include "cli/verify_report.h"
@@ -270,6 +271,11 @@ int run_diff(DiffOptions o) {
     std::printf("moat diff: %s%s: %zu cube(s) newly allowed, %zu newly denied%s (%.2fs)\n", verdict.c_str(),
                 profiles.c_str(), plus, minus, scope.c_str(), r.seconds);
   }
+  leave_to_exit(old_m);
+  leave_to_exit(new_m);
+  leave_to_exit(inv);
+  leave_to_exit(old_inv);
+  leave_to_exit(sm);
   return r.status == ProofStatus::Proved && changes.empty() ? 0 : 1;
 }
 

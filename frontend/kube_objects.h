@@ -76,6 +76,11 @@ struct KubeObjects {
   const KubePod* find_pod(const std::string& qualified) const;
 };
 
+/// Appends `from` to `into` as reading `from`'s file after `into`'s would: a later Namespace
+/// of the same name replaces the earlier one's labels; pods, controllers, nodes and API
+/// server addresses follow the earlier ones. Leaves `from` empty.
+void append_kube_objects(KubeObjects&& from, KubeObjects& into);
+
 /// "ns/name[Kind]", the way np-guard/netpol-analyzer names workloads.
 std::string workload_name(const std::string& ns, const std::string& name, const std::string& kind);
 

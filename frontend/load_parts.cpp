@@ -96,12 +96,7 @@ void append_part(FilePart&& part, Module& out, Diagnostics& diags, SeenObjects& 
   seen.first.merge(part.seen.first);
   seen.anp_priorities.merge(part.seen.anp_priorities);
 
-  // A later Namespace object replaces an earlier one of the same name, as in one reader.
-  for (auto& [name, labels] : part.kube.namespaces) kube.namespaces[name] = std::move(labels);
-  append(kube.pods, std::move(part.kube.pods));
-  append(kube.controllers, std::move(part.kube.controllers));
-  append(kube.nodes, std::move(part.kube.nodes));
-  append(kube.kube_apiserver, std::move(part.kube.kube_apiserver));
+  append_kube_objects(std::move(part.kube), kube);
   part = FilePart();
 }
 

@@ -57,18 +57,6 @@ void replay(const Diagnostics& from, Diagnostics& to) {
   for (const Diagnostic& d : from.all()) to.report(d.severity, d.code, d.range, d.message).notes = d.notes;
 }
 
-/// Appends `from` to `into` as parsing `from`'s file after `into`'s would have: a later
-/// Namespace of the same name replaces the earlier one's labels.
-void append(KubeObjects&& from, KubeObjects& into) {
-  for (auto& [name, labels] : from.namespaces) into.namespaces.insert_or_assign(name, std::move(labels));
-  auto move_all = [](auto& src, auto& dst) {
-    dst.insert(dst.end(), std::make_move_iterator(src.begin()), std::make_move_iterator(src.end()));
-  };
-  move_all(from.pods, into.pods);
-  move_all(from.controllers, into.controllers);
-  move_all(from.nodes, into.nodes);
-}
-
 /// Does `text` begin (after blank lines, comments, directives and `---`) with a top-level
 /// kind, apiVersion or items key, in block YAML (`apiVersion: v1`) or JSON (`{"apiVersion"`)?
 /// For text that does not parse: what it was meant to be, from its first bytes.
@@ -148,7 +136,7 @@ std::optional<KubeObjects> parse_kube_files(KubeFiles&& read, const SourceManage
       ok = k8s::parse_checked_kube_objects(*p.file, sm, objs, diags) && ok;
     } else {
       replay(p.parse_diags, diags);
-      append(std::move(p.objs), objs);
+      append_kube_objects(std::move(p.objs), objs);
       ok = p.ok && ok;
     }
     p = FileParse{};  // its pods are moved out; the rest goes now rather than at the end

@@ -2,6 +2,7 @@
 // for every pod and template, each pod's workload (its top controller), one endpoint per
 // workload, and the Node file of the agent (kube_files.cpp reads inventory files).
 #include <algorithm>
+#include <iterator>
 #include <type_traits>
 #include <unordered_map>
 
@@ -88,6 +89,20 @@ const KubePod* KubeObjects::find_pod(const std::string& qualified) const {
   for (const KubePod& p : pods)
     if (p.ep.name == qualified) return &p;
   return nullptr;
+}
+
+void append_kube_objects(KubeObjects&& from, KubeObjects& into) {
+  for (auto& [name, labels] : from.namespaces) into.namespaces.insert_or_assign(name, std::move(labels));
+  auto move_all = [](auto& src, auto& dst) {
+    // The first file's vectors are taken whole; later ones are moved in after them.
+    if (dst.empty() && dst.capacity() < src.size()) dst = std::move(src);
+    else dst.insert(dst.end(), std::make_move_iterator(src.begin()), std::make_move_iterator(src.end()));
+  };
+  move_all(from.pods, into.pods);
+  move_all(from.controllers, into.controllers);
+  move_all(from.nodes, into.nodes);
+  move_all(from.kube_apiserver, into.kube_apiserver);
+  from = KubeObjects();
 }
 
 std::string workload_name(const std::string& ns, const std::string& name, const std::string& kind) {
