@@ -10,6 +10,7 @@
 #include "frontend/frontend.h"
 #include "ir/lint.h"
 #include "ir/printer.h"
+#include "ir/subject_index.h"
 
 namespace moat::cli {
 
@@ -31,9 +32,12 @@ int run_check(const CheckOptions& o) {
   clock->phase("loading policies");
   load_paths(o.paths, sm, module, diags, o.load);
   clock->phase("lints: syntactic");
-  if (!diags.has_errors()) run_lints(module, diags);
+  // The subject indexes once, for the syntactic lints, the solver lints and the proofs.
+  std::optional<ModuleIndexes> indexes;
+  if (!diags.has_errors()) run_lints(module, diags, &indexes.emplace(module));
   CheckVerification verification;
-  if (!diags.has_errors()) verification = verify_for_check(module, sm, diags, o.verify, clock.get());
+  if (!diags.has_errors())
+    verification = verify_for_check(module, sm, diags, o.verify, clock.get(), indexes ? &*indexes : nullptr);
   clock->done();
   if (o.dump_ir && !diags.has_errors()) std::fputs(print_module(module, sm).c_str(), stdout);
   int code = diags.has_errors() ? 2 : (o.werror && diags.warning_count() > 0) ? 1 : 0;

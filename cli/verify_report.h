@@ -46,9 +46,10 @@ struct CheckVerification {
 };
 
 /// Loads the inventory (its errors go to `diags`), runs the solver lints into `diags` and
-/// then every `prove` statement.
+/// then every `prove` statement. `indexes`: m's subject indexes, when the caller built them.
 CheckVerification verify_for_check(const Module& m, SourceManager& sm, Diagnostics& diags,
-                                   const VerifyCliOptions& o, RunClock* clock = nullptr);
+                                   const VerifyCliOptions& o, RunClock* clock = nullptr,
+                                   const ModuleIndexes* indexes = nullptr);
 /// 3 on an internal error, 1 when a proof failed or is unknown, else 0.
 int verification_exit_code(const CheckVerification& v);
 

@@ -51,7 +51,8 @@ class Linter {
 public:
   Linter(Session& s, const Module& m, const VerifyOptions& o, Diagnostics& d)
       : s_(s), m_(m), o_(o), diags_(d), f_(s.enc().flow("l")), region_(s.ctx().bool_val(true)),
-        isolations_(isolation_index(m)), classes_(s.scope().classes()) {
+        isolations_(o.indexes ? o.indexes->isolations : own_isolations_.emplace(isolation_index(m))),
+        classes_(s.scope().classes()) {
     // The every-endpoint scope is one constraint for all queries; the inventory scope is
     // asserted per query, over the classes that query can touch.
     if (!classes_) s_.assume(s_.scope().flow(f_));
@@ -326,6 +327,24 @@ private:
                   fmt::format("{} not checked for {} {}: --deadline reached; unknown", what, count, items));
   }
 
+  /// Runs body(first, count) over items [0, total) in batches of `batch`, checking the
+  /// deadline before each and stepping the progress line after it; returns how many items
+  /// the deadline left unrun. A body that returns false stops the run (an internal error).
+  template <class Body>
+  size_t in_batches(size_t total, size_t batch, Body&& body) {
+    size_t late = 0;
+    for (size_t b = 0; b < total; b += batch) {
+      size_t n = std::min(batch, total - b);
+      if (o_.clock && o_.clock->expired()) {
+        late += n;
+        continue;
+      }
+      if (!body(b, n)) break;
+      if (o_.clock) o_.clock->step(n);
+    }
+    return late;
+  }
+
   /// Inventory scope: is some endpoint r applies to isolated in r's direction? (The
   /// interpreter on each class r's subject matches.)
   bool some_class_isolated(const Rule& r, const std::vector<uint32_t>& isos, const Ends& ends) {
@@ -384,7 +403,6 @@ private:
       e = enc().endpoint("v");
       s_.assume(s_.scope().endpoint(*e));  // once: re-adding it per query would re-encode it each time
     }
-    size_t late = 0;
     if (o_.clock) o_.clock->phase("lints: selectors", distinct.size());
     auto report = [&](const Site& site) {
       std::string why = classes_ ? "no inventory endpoint matches it"
@@ -398,13 +416,7 @@ private:
                                 describe_peer(as_peer), why));
     };
     // Batches between deadline checks: the inventory scope matches a batch in parallel.
-    const size_t batch = classes_ ? 4096 : 1;
-    for (size_t b = 0; b < distinct.size(); b += batch) {
-      size_t n = std::min(batch, distinct.size() - b);
-      if (o_.clock && o_.clock->expired()) {
-        late += n;
-        continue;
-      }
+    size_t late = in_batches(distinct.size(), classes_ ? 4096 : 1, [&](size_t b, size_t n) {
       if (classes_) {
         std::vector<const EndpointSelector*> sels;
         std::vector<std::string> batch_keys;
@@ -423,8 +435,8 @@ private:
         const Site& site = sites[distinct[b]];
         if (!selector_satisfiable(*site.sel, s_.domain()) && unsat(enc().endpoint_selector(*e, *site.sel))) report(site);
       }
-      if (o_.clock) o_.clock->step(n);
-    }
+      return true;
+    });
     report_late("W503 (selectors that match nothing)", late, "selector(s)");
   }
 
@@ -445,16 +457,9 @@ private:
       if (o_.clock) o_.clock->phase(std::string("lints: partly isolated namespaces, ") + to_string(dir), by_ns.size());
       std::vector<std::pair<const std::string*, const Isolation*>> spaces;
       for (const auto& [ns, first] : by_ns) spaces.emplace_back(&ns, first);
-      size_t late = 0;
       // Batches between deadline checks: the inventory scope (the interpreter over classes,
       // no solver) looks at a batch's namespaces in parallel; findings keep namespace order.
-      const size_t batch = classes_ ? 4096 : 1;
-      for (size_t b = 0; b < spaces.size(); b += batch) {
-        size_t n = std::min(batch, spaces.size() - b);
-        if (o_.clock && o_.clock->expired()) {
-          late += n;
-          continue;
-        }
+      size_t late = in_batches(spaces.size(), classes_ ? 4096 : 1, [&](size_t b, size_t n) {
         std::vector<std::optional<Endpoint>> found(n);
         if (classes_) {
           parallel_for(n, [&](size_t j) {
@@ -464,7 +469,7 @@ private:
         } else {
           const std::string& ns = *spaces[b].first;
           found[0] = unisolated_symbolic(*e, ns, dir, isolations_.in_namespace(ns));
-          if (!error.empty()) return;
+          if (!error.empty()) return false;
         }
         for (size_t j = 0; j < n; ++j) {
           if (!found[j]) continue;
@@ -477,8 +482,9 @@ private:
                                                  "(allowed where they say nothing)"
                                                : "allowed"));
         }
-        if (o_.clock) o_.clock->step(n);
-      }
+        return true;
+      });
+      if (!error.empty()) return;
       report_late(std::string("W504 (partly isolated namespaces, ") + to_string(dir) + ")", late, "namespace(s)");
     }
   }
@@ -544,7 +550,8 @@ private:
   Diagnostics& diags_;
   SymFlow f_;
   z3::expr region_;  // the inventory classes the current rule's queries range over
-  SubjectIndex isolations_;
+  std::optional<SubjectIndex> own_isolations_;  // when the caller passed no indexes
+  const SubjectIndex& isolations_;
   InventoryClasses* classes_;
 };
 
