@@ -173,34 +173,49 @@ private:
   /// Does r alone decide a sample flow built from its own terms? Then it plainly matters
   /// (not shadowed, not redundant) and needs no query. Only `cand` (the rules that may
   /// overlap r) can match a flow r matches, so only they are replayed.
+  /// A sample flow whose ends live elsewhere: inventory endpoints are read in place, not
+  /// copied (100,000 rules would copy 200,000 label maps).
+  struct SampleRef {
+    const Endpoint* local = nullptr;
+    const Endpoint* remote = nullptr;
+    Protocol proto = Protocol::TCP;
+    uint16_t port = 0;
+    size_t addr = 0;
+  };
+
   bool decides_a_sample(const Rule& r, const std::vector<uint32_t>& cand, const std::vector<uint32_t>& isos,
                         const Ends& ends, bool* sampled) {
-    std::optional<SampleFlow> sample = classes_ ? inventory_sample(r, ends) : sample_flow(r, s_.domain());
+    std::optional<SampleFlow> built;  // every-endpoint scope: the ends made for the sample
+    std::optional<SampleRef> sample;
+    if (classes_) sample = inventory_sample(r, ends);
+    else if ((built = sample_flow(r, s_.domain())))
+      sample = SampleRef{&built->local, &built->remote, built->proto, built->port, built->addr};
     if (!sample) return false;
     *sampled = true;
-    const Endpoint* owner = r.dir == Direction::Egress ? &sample->remote : &sample->local;
+    const Endpoint& local = *sample->local;
+    const Endpoint* owner = r.dir == Direction::Egress ? sample->remote : sample->local;
     for (uint32_t id : cand) {
       const Rule& o = m_.rules[id];
       if (o.action == Action::Allow && r.action == Action::Deny) continue;  // a deny wins anyway
-      if (endpoint_selector_matches(o.subject, sample->local) && peer_matches(o.peer, sample->remote, sample->addr) &&
+      if (endpoint_selector_matches(o.subject, local) && peer_matches(o.peer, *sample->remote, sample->addr) &&
           ports_match(o.ports, sample->proto, sample->port, owner))
         return false;  // another rule of the deciding kind matches too
     }
     if (r.action == Action::Deny) return true;
     return std::any_of(isos.begin(), isos.end(), [&](uint32_t i) {
       const Isolation& iso = m_.isolations[i];
-      return iso.dir == r.dir && endpoint_selector_matches(iso.subject, sample->local);
+      return iso.dir == r.dir && endpoint_selector_matches(iso.subject, local);
     });
   }
 
   /// Inventory scope: a flow between two inventory endpoints that r matches, not one that is
   /// always allowed (a pod to itself), on r's first port; nullopt when r names a port by
   /// name or matches no such pair among the first few classes.
-  std::optional<SampleFlow> inventory_sample(const Rule& r, const Ends& ends) {
+  std::optional<SampleRef> inventory_sample(const Rule& r, const Ends& ends) {
     const std::vector<uint32_t>& locals = *ends.locals;
     if (locals.empty()) return std::nullopt;
     const std::vector<uint32_t>& remotes = *ends.remotes;
-    SampleFlow out;
+    SampleRef out;
     out.proto = Protocol::TCP;
     out.port = 1;
     if (!r.ports.empty()) {
@@ -223,8 +238,8 @@ private:
           const Endpoint& src = r.dir == Direction::Egress ? local : remote;
           const Endpoint& dst = r.dir == Direction::Egress ? remote : local;
           if (src.kind == EndpointKind::Host && dst.kind == EndpointKind::Workload) continue;  // kubelet: implicit
-          out.local = local;
-          out.remote = remote;
+          out.local = &local;
+          out.remote = &remote;
           out.addr = addr;
           return out;
         }
