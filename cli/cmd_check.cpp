@@ -13,6 +13,7 @@
 #include "ir/background.h"
 #include "ir/lint.h"
 #include "ir/printer.h"
+#include "ir/subject_index.h"
 
 namespace moat::cli {
 
@@ -46,13 +47,16 @@ int run_check(const CheckOptions& o) {
   });
   parse_policy_files(std::move(policies), sm, module, diags, o.load);
   clock->phase("lints: syntactic");
-  if (!diags.has_errors()) run_lints(module, diags);
+  // The subject indexes once, for the syntactic lints, the solver lints and the proofs.
+  std::optional<ModuleIndexes> indexes;
+  if (!diags.has_errors()) run_lints(module, diags, &indexes.emplace(module));
   if (inventory_files) clock->phase("loading the inventory");
   inventory_load.join();
   CheckVerification verification;
   if (!diags.has_errors()) {
     diags.append(std::move(inventory_diags));
-    verification = verify_for_check(module, std::move(inventory), diags, o.verify, clock.get());
+    verification = verify_for_check(module, std::move(inventory), diags, o.verify, clock.get(),
+                                    indexes ? &*indexes : nullptr);
   }
   clock->done();
   if (o.dump_ir && !diags.has_errors()) std::fputs(print_module(module, sm).c_str(), stdout);
@@ -90,6 +94,7 @@ int run_check(const CheckOptions& o) {
   }
   leave_to_exit(module);
   leave_to_exit(verification);
+  leave_to_exit(indexes);
   leave_to_exit(sm);
   return code;
 }

@@ -87,7 +87,7 @@ std::unique_ptr<RunClock> VerifyCliOptions::make_clock() const {
 }
 
 CheckVerification verify_for_check(const Module& m, std::optional<CasesFile> inventory, Diagnostics& diags,
-                                   const VerifyCliOptions& o, RunClock* clock) {
+                                   const VerifyCliOptions& o, RunClock* clock, const ModuleIndexes* indexes) {
   CheckVerification v;
   if (!o.inventory.empty()) {
     v.inventory = std::move(inventory);
@@ -98,6 +98,7 @@ CheckVerification verify_for_check(const Module& m, std::optional<CasesFile> inv
   VerifyOptions vo;
   vo.timeout_ms = o.timeout_ms;
   vo.clock = clock;
+  vo.indexes = indexes;
   if (v.inventory) vo.inventory = &v.inventory->endpoints;
   v.ran = true;
   // One session for the lints and the proofs: the domain and inventory classes once.

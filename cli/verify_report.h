@@ -47,9 +47,10 @@ struct CheckVerification {
 
 /// Runs the solver lints into `diags` and then every `prove` statement, over `inventory`
 /// when --inventory was given (the caller loaded it: nullopt then means it was invalid, and
-/// nothing runs).
+/// nothing runs). `indexes`: m's subject indexes, when the caller built them.
 CheckVerification verify_for_check(const Module& m, std::optional<CasesFile> inventory, Diagnostics& diags,
-                                   const VerifyCliOptions& o, RunClock* clock = nullptr);
+                                   const VerifyCliOptions& o, RunClock* clock = nullptr,
+                                   const ModuleIndexes* indexes = nullptr);
 /// 3 on an internal error, 1 when a proof failed or is unknown, else 0.
 int verification_exit_code(const CheckVerification& v);
 

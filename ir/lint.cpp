@@ -3,6 +3,7 @@
 #include "ir/lint.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -45,10 +46,8 @@ bool requirements_conflict(const LabelRequirement& a, const LabelRequirement& b)
 /// is quadratic on a cluster of many namespaces.
 struct Indexes {
   const Module& m;
-  SubjectIndex isolations, rules;
-  explicit Indexes(const Module& mod) : m(mod), isolations(isolation_index(mod)) {
-    for (const Rule& r : mod.rules) rules.add(r.subject, r.id);
-  }
+  const SubjectIndex &isolations, &rules;
+  Indexes(const Module& mod, const ModuleIndexes& built) : m(mod), isolations(built.isolations), rules(built.rules) {}
   bool isolated_somewhere(const EndpointSelector& subject, Direction dir) const {
     for (uint32_t i : isolations.candidates(subject)) {
       const Isolation& iso = m.isolations[i];
@@ -136,8 +135,10 @@ bool selectors_may_overlap(const EndpointSelector& a, const EndpointSelector& b)
   return selectors_may_overlap(a.namespaces, b.namespaces) && selectors_may_overlap(a.pods, b.pods);
 }
 
-void run_lints(const Module& m, Diagnostics& diags) {
-  Indexes idx(m);
+void run_lints(const Module& m, Diagnostics& diags, const ModuleIndexes* indexes) {
+  std::optional<ModuleIndexes> own;
+  if (!indexes) indexes = &own.emplace(m);
+  Indexes idx(m, *indexes);
   std::set<std::tuple<FileId, uint32_t, uint32_t>> l7_reported;  // one W407 per L7 section
   for (const Rule& r : m.rules) {
     if (!r.http.empty()) {

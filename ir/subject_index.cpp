@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "ir/parallel.h"
+
 namespace moat {
 
 const std::vector<std::string>* pinned_namespaces(const EndpointSelector& s) {
@@ -64,6 +66,19 @@ SubjectIndex isolation_index(const Module& m) {
   SubjectIndex idx;
   for (size_t i = 0; i < m.isolations.size(); ++i) idx.add(m.isolations[i].subject, static_cast<uint32_t>(i));
   return idx;
+}
+
+SubjectIndex rule_index(const Module& m) {
+  SubjectIndex idx;
+  for (const Rule& r : m.rules) idx.add(r.subject, r.id);
+  return idx;
+}
+
+ModuleIndexes::ModuleIndexes(const Module& m) {
+  parallel_for(2, [&](size_t i) {
+    if (i == 0) rules = rule_index(m);
+    else isolations = isolation_index(m);
+  });
 }
 
 } // namespace moat

@@ -39,5 +39,14 @@ private:
 
 /// Index of a module's isolations (ids are indices into Module::isolations).
 SubjectIndex isolation_index(const Module& m);
+/// Index of a module's policy-tier rules (ids are Rule::id, indices into Module::rules).
+SubjectIndex rule_index(const Module& m);
+
+/// Both indexes of one module, built once (side by side on two cores) and shared by the
+/// passes of one `moat check`: the syntactic lints, the solver lints and the proofs.
+struct ModuleIndexes {
+  SubjectIndex rules, isolations;
+  explicit ModuleIndexes(const Module& m);
+};
 
 } // namespace moat

@@ -4,6 +4,7 @@
 // unknown (timeout): reported as unknown, never as proved or failed.
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -44,7 +45,8 @@ std::string flow_text(const Witness& w) {
 
 class Prover {
 public:
-  Prover(Session& s, const Module& m) : s_(s), m_(m), f_(s.enc().flow("f")) {
+  Prover(Session& s, const Module& m, const ModuleIndexes* indexes)
+      : s_(s), m_(m), f_(s.enc().flow("f")), indexes_(indexes) {
     // The inventory scope is asserted per query, over the classes its ends can be.
     if (!s_.scope().inventory()) s_.assume(s_.scope().flow(f_));
   }
@@ -97,6 +99,32 @@ private:
 
   Encoder& enc() { return s_.enc(); }
 
+  /// The rules and isolations a query between workloads of `src` and of `dst` reads:
+  /// overlap_filter's, found through the subject indexes (the candidates of either end, a
+  /// superset) instead of a scan of the module, so a proof about two groups of a
+  /// 100,000-rule cluster encodes the few dozen rules of their namespaces. A rule no
+  /// candidate of either end cannot select the end it is local to, so its term is false
+  /// in every query here and leaving it out changes no answer. The filter points into
+  /// near_rules_ / near_isolations_ until the next call.
+  RuleFilter near(const EndpointSelector* src, const EndpointSelector* dst) {
+    RuleFilter f = overlap_filter(src, dst);
+    if (!src || !dst) return f;  // an end that is not a workload selector: every rule
+    if (!indexes_) indexes_ = &own_indexes_.emplace(m_);
+    auto both = [&](const SubjectIndex& idx, std::vector<uint32_t>& out) {
+      out = idx.candidates(*src);
+      std::vector<uint32_t> more = idx.candidates(*dst);
+      out.insert(out.end(), more.begin(), more.end());
+      std::sort(out.begin(), out.end());
+      out.erase(std::unique(out.begin(), out.end()), out.end());
+    };
+    both(indexes_->rules, near_rules_);
+    both(indexes_->isolations, near_isolations_);
+    f.rule_ids = &near_rules_;
+    f.isolation_ids = &near_isolations_;
+    f.group_ids = true;  // candidates depend on the subject only: its rules are in or out together
+    return f;
+  }
+
   /// The scope of one query: every endpoint, or (inventory) the classes of endpoints the
   /// source and destination peers can match (nullptr: any class).
   z3::expr ends(const Peer* src, const Peer* dst) {
@@ -130,7 +158,7 @@ private:
         if (i == j) continue;
         const Peer& a = p.subjects[i];
         const Peer& b = p.subjects[j];
-        z3::expr allowed = enc().allowed(m_, f_, overlap_filter(workload_selector(a), workload_selector(b)));
+        z3::expr allowed = enc().allowed(m_, f_, near(workload_selector(a), workload_selector(b)));
         // Neighbour discovery is link-layer plumbing no policy can stop (like ARP): it carries
         // no connection, so two groups that exchange only NDP are isolated.
         CheckOutcome o = s_.check_readable(ends(&a, &b) && enc().peer(f_.src, a) && enc().peer(f_.dst, b) && allowed &&
@@ -160,7 +188,7 @@ private:
     for (const PeerPorts& pp : p.peers) {
       z3::expr in = ends(&pp.peer, &dst) && enc().peer(f_.dst, dst) && enc().peer(f_.src, pp.peer) &&
                     enc().ports(pp.ports, f_);
-      z3::expr allowed = enc().allowed(m_, f_, overlap_filter(workload_selector(pp.peer), workload_selector(dst)));
+      z3::expr allowed = enc().allowed(m_, f_, near(workload_selector(pp.peer), workload_selector(dst)));
       CheckOutcome o = s_.check_readable(in && !allowed, f_);
       ProofResult one;
       if (settle(one, o, allowed, fmt::format("{} cannot reach {}", peer_text(pp.peer), peer_text(dst)))) {
@@ -338,6 +366,9 @@ private:
   Session& s_;
   const Module& m_;
   SymFlow f_;
+  const ModuleIndexes* indexes_;             // the caller's, else own_indexes_ once needed
+  std::optional<ModuleIndexes> own_indexes_;
+  std::vector<uint32_t> near_rules_, near_isolations_;  // near()'s filter points here
 };
 
 } // namespace
@@ -348,7 +379,7 @@ namespace verify {
 ProofReport prove_in(Session& s, const Module& m, const VerifyOptions& opts) {
   ProofReport report;
   try {
-    Prover prover(s, m);
+    Prover prover(s, m, opts.indexes);
     if (opts.clock) opts.clock->phase("proofs", m.proofs.size());
     for (size_t i = 0; i < m.proofs.size(); ++i) {
       auto t0 = std::chrono::steady_clock::now();

@@ -51,9 +51,7 @@ SmtEngine::SmtEngine(const Module& m, std::vector<Endpoint> endpoints, const Ver
     impl_->session = verify::Session::make({&m}, {}, &impl_->endpoints, opts.timeout_ms, &impl_->error);
     if (!impl_->session) return;
     verify::Session& s = *impl_->session;
-    SubjectIndex rules;
-    for (const Rule& r : m.rules) rules.add(r.subject, r.id);
-    add_candidates(rules, impl_->endpoints, impl_->rule_ids);
+    add_candidates(rule_index(m), impl_->endpoints, impl_->rule_ids);
     add_candidates(isolation_index(m), impl_->endpoints, impl_->isolation_ids);
     impl_->filter.rule_ids = &impl_->rule_ids;
     impl_->filter.isolation_ids = &impl_->isolation_ids;

@@ -16,6 +16,8 @@
 
 namespace moat {
 
+struct ModuleIndexes;  // ir/subject_index.h
+
 /// Where properties are checked. Every possible endpoint (labels symbolic: pods that do
 /// not exist yet) unless `inventory` is set, then only those concrete endpoints.
 struct VerifyOptions {
@@ -25,6 +27,9 @@ struct VerifyOptions {
   /// The run's --deadline and progress line (optional): work not reached in time is
   /// reported as unknown, by name; solver queries are cut to what is left.
   RunClock* clock = nullptr;
+  /// The module's subject indexes when the caller already built them (ir/subject_index.h,
+  /// shared with the syntactic lints); nullptr: the passes build what they need.
+  const ModuleIndexes* indexes = nullptr;
 };
 
 enum class ProofStatus : uint8_t { Proved, Failed, Unknown };
