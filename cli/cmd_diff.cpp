@@ -21,7 +21,6 @@
 #include "cli/render.h"
 #include "cli/verify_report.h"
 #include "frontend/frontend.h"
-#include "ir/background.h"
 
 namespace moat::cli {
 
@@ -99,26 +98,13 @@ int run_diff(DiffOptions o) {
   // The same sources loaded twice would report each mistake twice: then only the new
   // load's diagnostics are shown (a profile changes meanings, never what is malformed).
   bool same_sources = o.old_path == o.new_path;
-  for (Code c : o.load.disabled) diags.disable(c), old_diags.disable(c);
-  // Every input is read first (FileIds in the order of a serial run); then the new version
-  // and the inventories are parsed beside the old version. Each version's load stops at
-  // the error limit on its own.
-  PolicyFiles old_files = read_policy_paths({o.old_path}, sm, old_load);
-  PolicyFiles new_files = read_policy_paths({o.new_path}, sm, o.load);
-  std::optional<InventoryFiles> inv_files, old_inv_files;
-  if (!o.verify.inventory.empty()) inv_files = read_inventory(o.verify.inventory, sm, diags);
-  if (!o.old_inventory.empty()) old_inv_files = read_inventory(o.old_inventory, sm, diags);
-  std::optional<CasesFile> inv, old_inv;
-  Diagnostics new_diags = diags.empty_like();
-  Background others([&] {
-    parse_policy_files(std::move(new_files), sm, new_m, new_diags, o.load);
-    if (inv_files) inv = parse_inventory(std::move(*inv_files), sm, new_diags);
-    if (old_inv_files) old_inv = parse_inventory(std::move(*old_inv_files), sm, new_diags);
-  });
-  parse_policy_files(std::move(old_files), sm, old_m, same_sources ? old_diags : diags, old_load);
+  load_paths({o.old_path}, sm, old_m, same_sources ? old_diags : diags, old_load);
   clock->phase("loading the new version");
-  others.join();
-  diags.append(std::move(new_diags));
+  load_paths({o.new_path}, sm, new_m, diags, o.load);
+  std::optional<CasesFile> inv, old_inv;
+  if (!o.verify.inventory.empty() || !o.old_inventory.empty()) clock->phase("loading the inventory");
+  if (!o.verify.inventory.empty()) inv = load_inventory_file(o.verify.inventory, sm, diags);
+  if (!o.old_inventory.empty()) old_inv = load_inventory_file(o.old_inventory, sm, diags);
   if (diags.has_errors() || old_diags.has_errors()) {
     print_diagnostics(diags.has_errors() ? diags : old_diags, sm, stderr);
     return 2;

@@ -5,7 +5,7 @@
 # diagnostics after theirs. Run on a generated many-namespace input with findings of each
 # kind, with and without the inventory, in every output format that lists them; then on
 # broken inputs (a policy error, an inventory error, both), and `moat diff` of two versions
-# with an inventory (the versions and the inventories are parsed at the same time).
+# with an inventory.
 #   check_jobs.sh MOAT SOURCE_DIR
 set -u
 moat=$1
@@ -80,7 +80,7 @@ same_output "policy and inventory errors" check "$dir/bad/policies" --inventory 
 expect "both broken" "policies/zz-broken.yaml:[0-9]+:[0-9]+: error\[E201\]"
 expect_not "both broken" "inventory/zz-broken.yaml"
 
-# moat diff: the old and new versions (one policy changed) and the inventory.
+# moat diff: the old and new versions (one policy added) and the inventory.
 mkdir -p "$dir/new"
 cp -r "$dir/in/policies/." "$dir/new/"
 printf 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: ns1}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n' \
