@@ -1,14 +1,17 @@
-// parallel_for: every index exactly once, on several threads, errors rethrown. (Catch2 v2
-// assertions are not thread-safe: the workers only record, the test thread checks.)
+// parallel_for: every index exactly once, on several threads, errors rethrown; Background:
+// one piece beside the caller (or inside join with one worker). (Catch2 v2 assertions are
+// not thread-safe: the workers only record, the test thread checks.)
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <set>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
+#include "ir/background.h"
 #include "ir/parallel.h"
 
 using namespace moat;
@@ -65,4 +68,43 @@ TEST_CASE("parallel_for_batched: every index exactly once, including a last part
   parallel_for_batched(one.size(), 0, [&](size_t i) { one[i]++; });  // grain 0 means 1
   for (auto& s : one) CHECK(s.load() == 1);
   unsetenv("MOAT_JOBS");
+}
+
+TEST_CASE("Background: runs beside the caller on another thread, join waits for it", "[parallel]") {
+  setenv("MOAT_JOBS", "2", 1);
+  std::atomic<bool> release{false};
+  std::thread::id ran_on;
+  bool released = false;
+  Background piece([&] {
+    // Waits (bounded) for the caller's go: a piece run before the caller goes on (in the
+    // constructor, or inside join) never sees it.
+    auto end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!release.load() && std::chrono::steady_clock::now() < end) std::this_thread::yield();
+    released = release.load();
+    ran_on = std::this_thread::get_id();
+  });
+  release = true;  // the caller's own work, while the piece runs
+  piece.join();
+  unsetenv("MOAT_JOBS");
+  CHECK(released);
+  CHECK(ran_on != std::this_thread::get_id());
+}
+
+TEST_CASE("Background: MOAT_JOBS=1 runs the piece inside join, in the caller's thread", "[parallel]") {
+  setenv("MOAT_JOBS", "1", 1);
+  std::vector<int> order;
+  Background piece([&] { order.push_back(2); });
+  order.push_back(1);  // the caller's work comes first, as in a serial run
+  piece.join();
+  unsetenv("MOAT_JOBS");
+  CHECK(order == std::vector<int>{1, 2});
+}
+
+TEST_CASE("Background: what the piece throws is rethrown by join", "[parallel]") {
+  for (const char* jobs : {"1", "2"}) {
+    setenv("MOAT_JOBS", jobs, 1);
+    Background piece([] { throw std::runtime_error("out of memory, say"); });
+    CHECK_THROWS_WITH(piece.join(), "out of memory, say");
+    unsetenv("MOAT_JOBS");
+  }
 }
