@@ -94,13 +94,17 @@ int run_diff(DiffOptions o) {
   Module old_m, new_m;
   Diagnostics diags, old_diags;
   std::unique_ptr<RunClock> clock = o.verify.make_clock();
-  clock->phase("loading the old version");
+  clock->phase("reading both versions");
   // The same sources loaded twice would report each mistake twice: then only the new
   // load's diagnostics are shown (a profile changes meanings, never what is malformed).
   bool same_sources = o.old_path == o.new_path;
-  load_paths({o.old_path}, sm, old_m, same_sources ? old_diags : diags, old_load);
-  clock->phase("loading the new version");
-  load_paths({o.new_path}, sm, new_m, diags, o.load);
+  // Both versions are read first (the old one's files get the lower FileIds, as before), so
+  // the files they share can be parsed once.
+  PolicyVersion old_v{read_policy_paths({o.old_path}, sm, old_load), o.old_path, old_load};
+  PolicyVersion new_v{read_policy_paths({o.new_path}, sm, o.load), o.new_path, o.load};
+  clock->phase("parsing both versions");
+  parse_policy_versions(std::move(old_v), std::move(new_v), sm, old_m, same_sources ? old_diags : diags, new_m,
+                        diags);
   std::optional<CasesFile> inv, old_inv;
   if (!o.verify.inventory.empty() || !o.old_inventory.empty()) clock->phase("loading the inventory");
   if (!o.verify.inventory.empty()) inv = load_inventory_file(o.verify.inventory, sm, diags);

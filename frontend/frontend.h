@@ -34,6 +34,7 @@ struct LoadOptions {
   std::vector<Code> disabled;
   /// Whose reading of NetworkPolicy the front end lowers (--cni; docs/CNI.md).
   CniProfile cni = kDefaultCniProfile;
+  bool operator==(const LoadOptions&) const = default;
 };
 
 /// The objects read so far, by identity (group-qualified kind, namespace, name), so a
@@ -42,6 +43,7 @@ struct SeenObjects {
   std::map<std::string, SourceRange> first;
   /// AdminNetworkPolicy priority -> the first policy read with it (name, where), for W220.
   std::map<int32_t, std::pair<std::string, SourceRange>> anp_priorities;
+  bool operator==(const SeenObjects&) const = default;
 };
 
 /// Loads files or directories (recursively *.moat, *.yaml, *.yml, *.json, sorted) into
@@ -67,6 +69,21 @@ PolicyFiles read_policy_paths(const std::vector<std::string>& paths, SourceManag
 /// diagnostics in load order.
 void parse_policy_files(PolicyFiles&& read, const SourceManager& sm, Module& out, Diagnostics& diags,
                         const LoadOptions& opts = {});
+
+/// One of the two versions `moat diff` compares, read but not parsed: its files, the path
+/// it was read from (files are matched by their name under it) and its options.
+struct PolicyVersion {
+  PolicyFiles files;
+  std::string root;
+  LoadOptions opts;
+};
+/// parse_policy_files for each version, with the files the versions share parsed once: a
+/// YAML file of the new version with the same name under its root and the same bytes as
+/// one of the old version (same options) takes a copy of the old file's part, its source
+/// ranges moved to the new file (copy_part_to_file), when that part has no diagnostic.
+/// `old_diags` and `new_diags` may be the same collector: the old version's come first.
+void parse_policy_versions(PolicyVersion&& old_v, PolicyVersion&& new_v, const SourceManager& sm, Module& old_m,
+                           Diagnostics& old_diags, Module& new_m, Diagnostics& new_diags);
 
 /// Parses "512M", "2G", "64K", "1000" (bytes; suffixes are powers of 1024, case-insensitive,
 /// an optional trailing 'B' or "iB"). nullopt when malformed or zero.

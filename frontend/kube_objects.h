@@ -28,6 +28,7 @@ struct KubeNode {
   std::vector<IpAddr> addresses;  // status.addresses of type InternalIP / ExternalIP
   std::string pool() const;       // the karpenter.sh/nodepool label, or ""
   SourceRange range;
+  bool operator==(const KubeNode&) const = default;
 };
 
 /// metadata.ownerReferences entry with controller: true.
@@ -35,6 +36,7 @@ struct KubeOwner {
   std::string kind, name;
   std::string uid;  // the owner's metadata.uid, as the reference claims it
   bool present() const { return !kind.empty(); }
+  bool operator==(const KubeOwner&) const = default;
 };
 
 /// A pod: the endpoint the policy sees (with what decides where it may run) plus its state.
@@ -54,6 +56,7 @@ struct KubePod {
   std::string workload;       // the workload it belongs to, "ns/name[Kind]" (set by resolve)
   /// Pods that hold no network identity: finished, or sharing the host's network.
   bool is_workload() const { return !host_network && phase != "Succeeded" && phase != "Failed"; }
+  bool operator==(const KubePod&) const = default;
 };
 
 /// A workload controller (Deployment, StatefulSet, DaemonSet, ReplicaSet,
@@ -63,6 +66,7 @@ struct KubeController {
   Endpoint ep;                // from the pod template; name "ns/name[Kind]"
   bool host_network = false;  // the template's pods are the host
   KubeOwner owner;            // e.g. the Deployment of a ReplicaSet, the CronJob of a Job
+  bool operator==(const KubeController&) const = default;
 };
 
 struct KubeObjects {
@@ -74,6 +78,7 @@ struct KubeObjects {
   /// agent's watched inventory fills them (runtime/inventory/); files leave them empty.
   std::vector<IpAddr> kube_apiserver;
   const KubePod* find_pod(const std::string& qualified) const;
+  bool operator==(const KubeObjects&) const = default;
 };
 
 /// Appends `from` to `into` as reading `from`'s file after `into`'s would: a later Namespace

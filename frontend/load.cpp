@@ -7,6 +7,8 @@
 #include <cctype>
 #include <filesystem>
 #include <iostream>
+#include <optional>
+#include <unordered_map>
 
 #include "frontend/frontend.h"
 #include "frontend/load_parts.h"
@@ -174,33 +176,39 @@ PolicyFiles read_policy_paths(const std::vector<std::string>& paths, SourceManag
   return read;
 }
 
-void parse_policy_files(PolicyFiles&& read, const SourceManager& sm, Module& out, Diagnostics& diags,
-                        const LoadOptions& opts) {
-  for (Code c : opts.disabled) diags.disable(c);
-  std::vector<Input> inputs = std::move(read.inputs);
-  // YAML files are parsed on the cores, each against nothing but itself (a part). The
-  // moat parser (ANTLR) runs in the merge below, on this thread.
-  std::vector<size_t> yaml;
-  for (size_t i = 0; i < inputs.size(); ++i)
-    if (inputs[i].readable && !inputs[i].moat_language) yaml.push_back(i);
-  bool parallel = yaml.size() > 1 && worker_count() > 1;
-  if (parallel)
-    parallel_for(yaml.size(), [&](size_t k) { parse_yaml_part(inputs[yaml[k]].file, sm, opts, inputs[yaml[k]].part); });
+namespace {
 
-  // Merge in load order. A part that depends on the files before it (an object or
-  // AdminNetworkPolicy priority they already declared: E210/W220; the error limit) is
-  // thrown away and its file parsed again here against everything read so far, so the
-  // result is what a file-by-file load gives, whatever the thread count.
+/// A YAML input to parse into its part, with its version's options.
+struct PartJob {
+  Input* in;
+  const LoadOptions* opts;
+};
+
+bool is_yaml(const Input& in) { return in.readable && !in.moat_language; }
+
+void make_parts(const std::vector<PartJob>& jobs, const SourceManager& sm) {
+  parallel_for(jobs.size(), [&](size_t k) { parse_yaml_part(jobs[k].in->file, sm, *jobs[k].opts, jobs[k].in->part); });
+}
+
+/// Merges the inputs in load order. With `have_parts`, every YAML input was parsed into its
+/// part. A part that depends on the files before it (an object or AdminNetworkPolicy
+/// priority they already declared: E210/W220; the error limit) is thrown away and its file
+/// parsed again here against everything read so far, so the result is what a file-by-file
+/// load gives, whatever the thread count. The moat parser (ANTLR) runs here, on this thread.
+void merge_inputs(std::vector<Input>& inputs, bool have_parts, const SourceManager& sm, Module& out,
+                  Diagnostics& diags, const LoadOptions& opts) {
+  for (Code c : opts.disabled) diags.disable(c);
   SeenObjects seen;
   // Workloads group across files (a Deployment here, its Namespace there): add them last.
   KubeObjects kube;
-  if (parallel) {
+  if (have_parts) {
     std::vector<const FilePart*> parts;
-    for (size_t i : yaml) parts.push_back(&inputs[i].part);
+    for (const Input& in : inputs)
+      if (is_yaml(in)) parts.push_back(&in.part);
     reserve_for_parts(parts, out, kube);
   }
   for (Input& in : inputs) {
-    bool take_part = !in.readable || (parallel && !in.moat_language && part_is_independent(in.part, seen, diags));
+    bool take_part = !in.readable || (have_parts && !in.moat_language && part_is_independent(in.part, seen, diags));
     if (take_part) {
       append_part(std::move(in.part), out, diags, seen, kube);
     } else if (check_utf8(in.file, sm, diags)) {
@@ -210,6 +218,75 @@ void parse_policy_files(PolicyFiles&& read, const SourceManager& sm, Module& out
     in.part = FilePart();
   }
   add_kube_objects(kube, out, diags);
+}
+
+/// The name of a file under the path its version was read from ("" for the path itself);
+/// nullopt when it is not under it (standard input).
+std::optional<std::string> name_under(const std::string& file, const std::string& root) {
+  std::string rel = fs::path(file).lexically_relative(root).generic_string();
+  if (rel.empty() || rel.rfind("..", 0) == 0) return std::nullopt;
+  return rel == "." ? std::string() : rel;
+}
+
+} // namespace
+
+void parse_policy_files(PolicyFiles&& read, const SourceManager& sm, Module& out, Diagnostics& diags,
+                        const LoadOptions& opts) {
+  std::vector<Input> inputs = std::move(read.inputs);
+  // YAML files are parsed on the cores, each against nothing but itself (a part).
+  std::vector<PartJob> jobs;
+  for (Input& in : inputs)
+    if (is_yaml(in)) jobs.push_back({&in, &opts});
+  bool parallel = jobs.size() > 1 && worker_count() > 1;
+  if (parallel) make_parts(jobs, sm);
+  merge_inputs(inputs, parallel, sm, out, diags, opts);
+}
+
+void parse_policy_versions(PolicyVersion&& old_v, PolicyVersion&& new_v, const SourceManager& sm, Module& old_m,
+                           Diagnostics& old_diags, Module& new_m, Diagnostics& new_diags) {
+  std::vector<Input> olds = std::move(old_v.files.inputs), news = std::move(new_v.files.inputs);
+  // twin[j]: the old input whose part new input j can copy (same name, bytes and options).
+  constexpr size_t kNone = SIZE_MAX;
+  std::vector<size_t> twin(news.size(), kNone);
+  if (old_v.opts == new_v.opts) {
+    std::unordered_map<std::string, size_t> by_name;
+    for (size_t i = 0; i < olds.size(); ++i)
+      if (is_yaml(olds[i]))
+        if (auto name = name_under(sm.path(olds[i].file), old_v.root)) by_name.emplace(std::move(*name), i);
+    for (size_t j = 0; j < news.size(); ++j) {
+      if (!is_yaml(news[j])) continue;
+      auto name = name_under(sm.path(news[j].file), new_v.root);
+      auto it = name ? by_name.find(*name) : by_name.end();
+      if (it != by_name.end() && sm.text(olds[it->second].file) == sm.text(news[j].file)) twin[j] = it->second;
+    }
+  }
+  std::vector<PartJob> jobs;
+  for (Input& in : olds)
+    if (is_yaml(in)) jobs.push_back({&in, &old_v.opts});
+  for (size_t j = 0; j < news.size(); ++j)
+    if (is_yaml(news[j]) && twin[j] == kNone) jobs.push_back({&news[j], &new_v.opts});
+  make_parts(jobs, sm);
+  // A twin whose old part holds a diagnostic is parsed after all (its message may name the
+  // file); the others are copies, made before the old version's merge empties the parts.
+  jobs.clear();
+  std::vector<size_t> copies;
+  for (size_t j = 0; j < news.size(); ++j) {
+    if (twin[j] == kNone) continue;
+    if (olds[twin[j]].part.diags.blank()) copies.push_back(j);
+    else jobs.push_back({&news[j], &new_v.opts});
+  }
+  parallel_for(copies.size() + jobs.size(), [&](size_t k) {
+    if (k >= copies.size()) {
+      const PartJob& job = jobs[k - copies.size()];
+      parse_yaml_part(job.in->file, sm, *job.opts, job.in->part);
+      return;
+    }
+    Input& in = news[copies[k]];
+    const Input& from = olds[twin[copies[k]]];
+    in.part = copy_part_to_file(from.part, from.file, in.file);
+  });
+  merge_inputs(olds, true, sm, old_m, old_diags, old_v.opts);
+  merge_inputs(news, true, sm, new_m, new_diags, new_v.opts);
 }
 
 void load_paths(const std::vector<std::string>& paths, SourceManager& sm, Module& out, Diagnostics& diags,

@@ -23,6 +23,11 @@ struct FilePart {
 /// only `sm` and `opts`, so parts of different files can be made on different threads.
 void parse_yaml_part(FileId file, const SourceManager& sm, const LoadOptions& opts, FilePart& part);
 
+/// The part of a file with the same bytes and extension as `part`'s (`from`): a copy with
+/// every source range of `from` moved to `to`. Only for a part whose diagnostics are
+/// blank: a diagnostic's message may name its file.
+FilePart copy_part_to_file(const FilePart& part, FileId from, FileId to);
+
 /// Whether appending `part` after everything merged so far gives what parsing its file
 /// after them would have given: none of its objects (or AdminNetworkPolicy priorities)
 /// was already read, so no E210 or W220 depends on the earlier files, and its errors do

@@ -71,6 +71,9 @@ public:
   void append(Diagnostics&& part);
   /// An empty collector with this one's switched-off codes: where such a part is collected.
   Diagnostics empty_like() const;
+  /// Nothing reported or suppressed and no object scope: what a part collects from a file
+  /// with no mistake and no `moat.dev/disable` annotation.
+  bool blank() const { return diags_.empty() && suppressed_ == 0 && objects_.empty(); }
 
 private:
   bool is_disabled(Severity sev, Code code, const SourceRange& range) const;

@@ -42,6 +42,7 @@ struct LabelRequirement {
   Op op = Op::In;
   std::vector<std::string> values;  // sorted, for In / NotIn
   SourceRange range;
+  bool operator==(const LabelRequirement&) const = default;
 };
 
 /// A conjunction of requirements; empty matches every label set.
@@ -49,6 +50,7 @@ struct LabelSelector {
   std::vector<LabelRequirement> reqs;
   SourceRange range;
   bool empty() const { return reqs.empty(); }
+  bool operator==(const LabelSelector&) const = default;
 };
 
 /// Selects workloads: namespace labels AND pod labels. Never matches a non-workload.
@@ -56,6 +58,7 @@ struct EndpointSelector {
   LabelSelector namespaces;
   LabelSelector pods;
   SourceRange range;
+  bool operator==(const EndpointSelector&) const = default;
 };
 
 /// Cilium-style entities; Init/Health/Unmanaged/Ingress exist for completeness and match no
@@ -68,6 +71,7 @@ struct FqdnMatch {
   bool pattern = false;   // false: matchName (exact); true: matchPattern
   std::string value;      // lower-case, trailing dot removed
   SourceRange range;
+  bool operator==(const FqdnMatch&) const = default;
 };
 
 /// The other end of a rule. CIDR peers match only external (non-cluster) endpoints.
@@ -87,6 +91,7 @@ struct Peer {
   Entity entity = Entity::All;        // Kind::Entity
   FqdnMatch fqdn;                     // Kind::Fqdn
   SourceRange range;
+  bool operator==(const Peer&) const = default;
 };
 
 /// A set of ports of one protocol: lo..hi inclusive (ICMP: type range 0..255 = all types),
@@ -96,6 +101,7 @@ struct PortMatch {
   uint16_t lo = 0, hi = 65535;
   std::string name;  // non-empty: named port (lo/hi unused)
   SourceRange range;
+  bool operator==(const PortMatch&) const = default;
 };
 
 /// L7 HTTP constraint: kept and verified, never enforced by the datapath (build refuses).
@@ -103,6 +109,7 @@ struct HttpRule {
   std::string method, path, host;
   std::vector<std::string> headers;
   SourceRange range;
+  bool operator==(const HttpRule&) const = default;
 };
 
 /// The kind of object a rule came from; `origin` names the object, this says how it is
@@ -128,6 +135,7 @@ struct Rule {
   std::string origin;                 // "NetworkPolicy x/allow-web", "moat kubeflow", ...
   RuleSource source = RuleSource::Moat;
   SourceRange range;
+  bool operator==(const Rule&) const = default;
 };
 
 /// Isolation fact: endpoints selected by `subject` are default-deny in `dir`.
@@ -136,11 +144,13 @@ struct Isolation {
   Direction dir = Direction::Ingress;
   std::string origin;
   SourceRange range;
+  bool operator==(const Isolation&) const = default;
 };
 
 struct Taint {
   std::string key, value, effect;  // effect: NoSchedule | PreferNoSchedule | NoExecute
   SourceRange range;
+  bool operator==(const Taint&) const = default;
 };
 
 /// One node-selector requirement of a pod (nodeAffinity matchExpressions; matchFields on
@@ -150,12 +160,14 @@ struct NodeRequirement {
   std::string key;
   Op op = Op::In;
   std::vector<std::string> values;
+  bool operator==(const NodeRequirement&) const = default;
 };
 
 /// A pod toleration; an empty key with operator Exists tolerates every taint.
 struct Toleration {
   std::string key, value, effect;  // effect "" = every effect
   bool exists = false;             // operator: Exists (true) or Equal (false)
+  bool operator==(const Toleration&) const = default;
 };
 
 /// What the scheduler looks at to place a workload (ir/scheduling.h decides with it).
@@ -164,6 +176,7 @@ struct Scheduling {
   /// requiredDuringSchedulingIgnoredDuringExecution: OR of terms, each an AND.
   std::vector<std::vector<NodeRequirement>> required_terms;
   std::vector<Toleration> tolerations;
+  bool operator==(const Scheduling&) const = default;
 };
 
 /// Karpenter NodePool (or a moat `nodepool` block).
@@ -176,6 +189,7 @@ struct NodePool {
   std::map<std::string, std::string> disruption;  // flattened key -> value
   std::vector<EndpointSelector> admits;         // workloads that tolerate and select this pool
   SourceRange range;
+  bool operator==(const NodePool&) const = default;
 };
 
 /// A named selector or peer declared in the moat language (`workload x = {...}`).
@@ -183,11 +197,13 @@ struct NamedSelector {
   std::string ns, name;  // qualified name "ns/name"
   EndpointSelector selector;
   SourceRange range;
+  bool operator==(const NamedSelector&) const = default;
 };
 struct NamedPeer {
   std::string ns, name;
   Peer peer;
   SourceRange range;
+  bool operator==(const NamedPeer&) const = default;
 };
 
 enum class EndpointKind : uint8_t { Workload, Host, RemoteNode, KubeApiserver, External };
@@ -196,6 +212,7 @@ struct NamedPort {
   std::string name;
   Protocol proto = Protocol::TCP;
   uint16_t port = 0;
+  bool operator==(const NamedPort&) const = default;
 };
 
 /// A concrete endpoint (inventory entry, cases-file endpoint, or an expectation's end).
@@ -215,6 +232,7 @@ struct Endpoint {
   std::map<std::string, std::string> resources;
   Scheduling sched;                  // workloads: tolerations, nodeSelector, node affinity
   SourceRange range;                 // where it was defined (cases file entry, inventory pod)
+  bool operator==(const Endpoint&) const = default;
 };
 
 /// A flow: proto + destination port (ICMP: the type). A packet has one source and one
@@ -234,6 +252,7 @@ struct PeerPorts {
   Peer peer;
   std::vector<PortMatch> ports;  // empty: every port
   SourceRange range;
+  bool operator==(const PeerPorts&) const = default;
 };
 
 /// `prove` statement of the moat language.
@@ -245,6 +264,7 @@ struct Prove {
   std::string pool;              // PoolAdmits
   std::string text;              // the statement as written, for reports
   SourceRange range;
+  bool operator==(const Prove&) const = default;
 };
 
 /// `expect A -> B on proto port: allow|deny` — ends made concrete by the front end.
@@ -255,6 +275,7 @@ struct Expect {
   bool allow = false;
   std::string text;
   SourceRange range;
+  bool operator==(const Expect&) const = default;
 };
 
 /// Everything moat knows after the front ends ran.
@@ -292,6 +313,7 @@ struct Module {
     return t == Tier::Admin ? admin_rules : t == Tier::Baseline ? baseline_rules : rules;
   }
   bool has_admin_tiers() const { return !admin_rules.empty() || !baseline_rules.empty(); }
+  bool operator==(const Module&) const = default;
 };
 
 const char* to_string(Direction d);

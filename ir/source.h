@@ -21,6 +21,7 @@ struct SourceRange {
   static SourceRange at(FileId f, uint32_t line, uint32_t col, uint32_t len = 1) {
     return SourceRange{f, line, col, line, col + (len ? len : 1)};
   }
+  bool operator==(const SourceRange&) const = default;
 };
 
 /// Owns the text of every loaded file; hands out FileIds and the text of a line.
