@@ -300,7 +300,7 @@ void parse_yaml(FileId file, const SourceManager& sm, Module& out, Diagnostics& 
   doc::Tree tree = doc::build_file(file, sm, diags, ok);
   // Most documents are policies with a rule or two and an isolation or two: room for that
   // up front instead of regrowing (moving every Rule) a dozen times on a large file.
-  reserve_more(out.rules, tree.documents.size());
+  reserve_more(out.rules, 2 * tree.documents.size());
   reserve_more(out.isolations, 2 * tree.documents.size());
   size_t admin_before = out.admin_rules.size();
   for (const doc::Document& d : tree.documents) {
