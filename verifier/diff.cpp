@@ -221,18 +221,17 @@ DiffReport semantic_diff(const Module& old_m, const Module& new_m, const VerifyO
     verify::InventoryClasses* classes = s->scope().classes();
     if (classes) {
       // Over an inventory no policy selects, both versions allow everything: "equivalent"
-      // would be true and useless. The CLI refuses it; count what is compared (per class
-      // of each distinct subject, through the index).
+      // would be true and useless. The CLI refuses it; count what is compared: the classes
+      // some subject selects, of the new version and of the old version's changed items
+      // (its other items are the new one's too).
       report.inventory_endpoints = opts.inventory->size();
       std::vector<char> selected(classes->classes().size(), 0);
-      auto mark = [&](const EndpointSelector& sel) {
-        for (uint32_t c : classes->matching(sel)) selected[c] = 1;
-      };
-      for (const Module* m : {&old_m, &new_m}) {
-        for (const std::vector<Rule>* tier : {&m->admin_rules, &m->rules, &m->baseline_rules})
-          for (const Rule& r : *tier) mark(r.subject);
-        for (const Isolation& i : m->isolations) mark(i.subject);
-      }
+      auto mark = [&](const EndpointSelector& sel) { classes->mark_matching(sel, selected); };
+      for (const std::vector<Rule>* tier : {&new_m.admin_rules, &new_m.rules, &new_m.baseline_rules})
+        for (const Rule& r : *tier) mark(r.subject);
+      for (const Isolation& i : new_m.isolations) mark(i.subject);
+      for (const Rule* r : changed.rules) mark(r->subject);
+      for (const Isolation* i : changed.isolations) mark(i->subject);
       for (size_t c = 0; c < selected.size(); ++c)
         if (selected[c]) report.inventory_subjects += classes->classes()[c].size;
     }
