@@ -182,43 +182,56 @@ DiffReport semantic_diff(const Module& old_m, const Module& new_m, const VerifyO
   auto t0 = std::chrono::steady_clock::now();
   try {
     // Until the first changed rule: the two versions' vocabulary (the solver's domain), the
-    // changed items, the per-namespace indexes and the CIDR blocks.
+    // changed items, the per-namespace indexes, the CIDR blocks and the Z3 context.
     if (opts.clock) opts.clock->phase("diff: preparing");
-    // Five independent passes over the two versions, on the machine's cores (results kept
-    // apart, so nothing depends on scheduling).
+    // Independent passes over the two versions, on the machine's cores (results kept apart,
+    // so nothing depends on scheduling; the longest first). The domain reads every item of
+    // the new version but, of the old one, only the changed items' labels (added once
+    // they are known): the old version's other items are the new one's too.
     std::string error;
-    std::unique_ptr<Session> s;
+    verify::DomainBuilder vocabulary;
     std::optional<verify::VersionIndex> old_index, new_index;
     verify::ChangedItems changed;
     std::vector<IpPrefix> prefixes;
-    parallel_for(5, [&](size_t task) {
+    std::unique_ptr<Session> s;
+    parallel_for(7, [&](size_t task) {
       switch (task) {
-      case 0: s = Session::make({&old_m, &new_m}, {}, opts.inventory, opts.timeout_ms, &error); break;
-      case 1: old_index.emplace(old_m); break;
-      case 2: new_index.emplace(new_m); break;
-      case 3: changed = verify::changed_items(old_m, new_m); break;
-      case 4: prefixes = cidr_prefixes(old_m, new_m); break;
+      case 0:
+        vocabulary.add(old_m, false);
+        vocabulary.add(new_m);
+        break;
+      case 1: changed.rules = verify::changed_rules(old_m, new_m); break;
+      case 2: old_index.emplace(old_m); break;
+      case 3: new_index.emplace(new_m); break;
+      case 4: changed.isolations = verify::changed_isolations(old_m, new_m); break;
+      case 5: prefixes = cidr_prefixes(old_m, new_m); break;
+      case 6: s = Session::open(); break;
       }
     });
-    if (!s) {
+    verify::add_changed(vocabulary, changed);
+    std::vector<const Endpoint*> extra;
+    if (opts.inventory)
+      for (const Endpoint& e : *opts.inventory) extra.push_back(&e);
+    std::optional<verify::Domain> domain = vocabulary.build(extra, &error);
+    if (!domain) {
       report.internal_error = error;
       return report;
     }
+    s->start(std::move(*domain), opts.inventory, opts.timeout_ms);
     verify::InventoryClasses* classes = s->scope().classes();
     if (classes) {
       // Over an inventory no policy selects, both versions allow everything: "equivalent"
-      // would be true and useless. The CLI refuses it; count what is compared (per class
-      // of each distinct subject, through the index).
+      // would be true and useless. The CLI refuses it; count what is compared: the classes
+      // some subject selects, of the new version and of the old version's changed items
+      // (its other items are the new one's too).
       report.inventory_endpoints = opts.inventory->size();
       std::vector<char> selected(classes->classes().size(), 0);
-      auto mark = [&](const EndpointSelector& sel) {
-        for (uint32_t c : classes->matching(sel)) selected[c] = 1;
-      };
-      for (const Module* m : {&old_m, &new_m}) {
-        for (const std::vector<Rule>* tier : {&m->admin_rules, &m->rules, &m->baseline_rules})
-          for (const Rule& r : *tier) mark(r.subject);
-        for (const Isolation& i : m->isolations) mark(i.subject);
-      }
+      auto mark = [&](const EndpointSelector& sel) { classes->mark_matching(sel, selected); };
+      for (const std::vector<Rule>* tier : {&new_m.admin_rules, &new_m.rules, &new_m.baseline_rules})
+        for (const Rule& r : *tier) mark(r.subject);
+      for (const Isolation& i : new_m.isolations) mark(i.subject);
+      for (const Rule* r : changed.rules) mark(r->subject);
+      for (const Isolation* i : changed.isolations) mark(i->subject);
       for (size_t c = 0; c < selected.size(); ++c)
         if (selected[c]) report.inventory_subjects += classes->classes()[c].size;
     }

@@ -176,12 +176,22 @@ void both_ways(const std::vector<T>& old_v, const std::vector<T>& new_v, std::ve
 
 } // namespace
 
-ChangedItems changed_items(const Module& old_m, const Module& new_m) {
-  ChangedItems out;
-  both_ways(old_m.rules, new_m.rules, out.rules);
-  both_ways(old_m.admin_rules, new_m.admin_rules, out.rules);
-  both_ways(old_m.baseline_rules, new_m.baseline_rules, out.rules);
-  both_ways(old_m.isolations, new_m.isolations, out.isolations);
+void add_changed(DomainBuilder& b, const ChangedItems& changed) {
+  for (const Rule* r : changed.rules) b.add(*r);
+  for (const Isolation* i : changed.isolations) b.add(*i);
+}
+
+std::vector<const Rule*> changed_rules(const Module& old_m, const Module& new_m) {
+  std::vector<const Rule*> out;
+  both_ways(old_m.rules, new_m.rules, out);
+  both_ways(old_m.admin_rules, new_m.admin_rules, out);
+  both_ways(old_m.baseline_rules, new_m.baseline_rules, out);
+  return out;
+}
+
+std::vector<const Isolation*> changed_isolations(const Module& old_m, const Module& new_m) {
+  std::vector<const Isolation*> out;
+  both_ways(old_m.isolations, new_m.isolations, out);
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ir/ir.h"
+#include "verifier/domain.h"
 
 namespace moat::verify {
 
@@ -17,6 +18,13 @@ struct ChangedItems {
   std::vector<const Isolation*> isolations;
 };
 
-ChangedItems changed_items(const Module& old_m, const Module& new_m);
+/// Completes a diff's domain: `b` holds `old_m` without its rules' and isolations' labels
+/// (DomainBuilder::add(old_m, false)) and `new_m` whole; adding the labels of the changed
+/// items makes it both versions' whole vocabulary (every other item of old_m is new_m's too).
+void add_changed(DomainBuilder& b, const ChangedItems& changed);
+
+/// ChangedItems::rules and ::isolations (two passes a caller may run side by side).
+std::vector<const Rule*> changed_rules(const Module& old_m, const Module& new_m);
+std::vector<const Isolation*> changed_isolations(const Module& old_m, const Module& new_m);
 
 } // namespace moat::verify

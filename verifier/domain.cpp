@@ -36,9 +36,7 @@ std::string KeyDomain::value_at(unsigned i) const {
   }
 }
 
-namespace {
-
-struct Collector {
+struct DomainBuilder::Collector {
   // Views into the modules' selectors (they outlive the collection); values are hashed,
   // not ordered, while collecting (a cluster's tens of thousands of namespace names) and
   // sorted once per key at the end (make_key). Keys stay ordered: their order is the
@@ -49,9 +47,18 @@ struct Collector {
   std::set<std::pair<bool, std::string>> fqdn_seen;
   std::set<std::string> ports;
   bool cluster_addresses = false;
+  std::vector<const Module*> modules;  // for their declared namespaces
+
+  // The last requirement's key and values: a policy's rules repeat their namespace's name,
+  // so most requirements are skipped before any lookup or hash.
+  // (One per side: a rule's namespace-side and pod-side requirements alternate.)
+  const LabelRequirement* last[2] = {nullptr, nullptr};
 
   void selector(const LabelSelector& s, std::map<std::string_view, Values>& into) {
+    const LabelRequirement*& prev = last[&into == &pod];
     for (const LabelRequirement& r : s.reqs) {
+      if (prev && r.key == prev->key && r.values == prev->values) continue;
+      prev = &r;
       auto& vals = into[r.key];
       vals.insert(r.values.begin(), r.values.end());
     }
@@ -75,14 +82,20 @@ struct Collector {
     for (const PortMatch& pm : ps)
       if (!pm.name.empty()) ports.insert(pm.name);
   }
-  void module(const Module& m) {
+  void rule(const Rule& r) {
+    endpoints(r.subject);
+    peer(r.peer);
+    port_list(r.ports);
+  }
+  void module(const Module& m, bool rules) {
+    modules.push_back(&m);
     for (const std::vector<Rule>* tier : {&m.admin_rules, &m.rules, &m.baseline_rules})
       for (const Rule& r : *tier) {
-        endpoints(r.subject);
-        peer(r.peer);
-        port_list(r.ports);
+        if (rules) rule(r);
+        else if (r.peer.kind == Peer::Kind::Fqdn) fqdn(r.peer.fqdn);  // FQDN matches keep module order
       }
-    for (const Isolation& i : m.isolations) endpoints(i.subject);
+    if (rules)
+      for (const Isolation& i : m.isolations) endpoints(i.subject);
     for (const Prove& p : m.proofs) {
       for (const Peer& s : p.subjects) peer(s);
       for (const PeerPorts& pp : p.peers) {
@@ -98,7 +111,9 @@ struct Collector {
   }
 };
 
-KeyDomain make_key(std::string_view key, const Collector::Values& values, unsigned fresh) {
+namespace {
+
+KeyDomain make_key(std::string_view key, const DomainBuilder::Collector::Values& values, unsigned fresh) {
   KeyDomain d;
   d.key = key;
   d.values.assign(values.begin(), values.end());
@@ -159,12 +174,24 @@ std::optional<size_t> Domain::add_class_of(const std::string& name) {
   return names.classes.size() - 1;
 }
 
+DomainBuilder::DomainBuilder() : c_(std::make_unique<Collector>()) {}
+DomainBuilder::~DomainBuilder() = default;
+
+void DomainBuilder::add(const Module& m, bool rules) { c_->module(m, rules); }
+void DomainBuilder::add(const Rule& r) { c_->rule(r); }
+void DomainBuilder::add(const Isolation& i) { c_->endpoints(i.subject); }
+
 std::optional<Domain> build_domain(const std::vector<const Module*>& modules,
                                    const std::vector<const Endpoint*>& extra, std::string* error) {
-  Collector c;
-  for (const Module* m : modules) c.module(*m);
+  DomainBuilder b;
+  for (const Module* m : modules) b.add(*m);
+  return b.build(extra, error);
+}
+
+std::optional<Domain> DomainBuilder::build(const std::vector<const Endpoint*>& extra, std::string* error) {
+  Collector& c = *c_;
   Domain d;
-  for (const Module* m : modules)
+  for (const Module* m : c.modules)
     for (const auto& [name, labels] : m->namespaces) {
       Labels& into = d.namespaces[name];
       into.insert(labels.begin(), labels.end());

@@ -4,6 +4,7 @@
 // so that both versions are encoded over the same variables.
 #pragma once
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,6 +49,27 @@ struct Domain {
   /// As find_class, but adds a class when `name` realizes a match vector the search did
   /// not produce (names outside the valid-name grammar the search explores).
   std::optional<size_t> add_class_of(const std::string& name);
+};
+
+/// Collects the vocabulary of modules item by item, then builds their domain: build_domain
+/// in steps, for a caller that knows which items can add nothing new (a diff reads the old
+/// version's rules and isolations only where the new version lacks them: the others are
+/// the new version's too, so the domain is the same).
+class DomainBuilder {
+public:
+  DomainBuilder();
+  ~DomainBuilder();
+  /// Every item of `m`; with `rules` false, of its rules and isolations only their FQDN
+  /// matches (whose order is the name classes' order): add() the ones whose labels count.
+  void add(const Module& m, bool rules = true);
+  void add(const Rule& r);
+  void add(const Isolation& i);
+  /// The domain of what was added; `extra` as for build_domain.
+  std::optional<Domain> build(const std::vector<const Endpoint*>& extra, std::string* error);
+  struct Collector;
+
+private:
+  std::unique_ptr<Collector> c_;
 };
 
 /// Builds the domain of every module in `modules`; `extra` endpoints (inventory, query

@@ -141,6 +141,22 @@ void InventoryClasses::match_all(const std::vector<const EndpointSelector*>& sel
 }
 
 std::vector<uint32_t> InventoryClasses::match_selector(const EndpointSelector& s) const {
+  std::vector<uint32_t> out;
+  for (const auto* l : candidates(s))
+    for (uint32_t c : *l)
+      if (endpoint_selector_matches(s, representative(c))) out.push_back(c);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+void InventoryClasses::mark_matching(const EndpointSelector& s, std::vector<char>& marked) const {
+  for (const auto* l : candidates(s))
+    for (uint32_t c : *l)
+      if (!marked[c] && endpoint_selector_matches(s, representative(c))) marked[c] = 1;
+}
+
+std::vector<const std::vector<uint32_t>*> InventoryClasses::candidates(const EndpointSelector& s) const {
   // The smallest posting list some requirement implies: the pinned namespaces, or the
   // values of one pod label In requirement; every candidate is then matched exactly. The
   // lists are sized before one is copied: a label every namespace uses (app=a) has a
@@ -169,14 +185,7 @@ std::vector<uint32_t> InventoryClasses::match_selector(const EndpointSelector& s
       if (auto it = by_pod_label_.find(r.key + '=' + v); it != by_pod_label_.end()) lists.push_back(&it->second);
     consider(std::move(lists));
   }
-  std::vector<const std::vector<uint32_t>*> pool = narrowed ? best : std::vector<const std::vector<uint32_t>*>{&workloads_};
-  std::vector<uint32_t> out;
-  for (const auto* l : pool)
-    for (uint32_t c : *l)
-      if (endpoint_selector_matches(s, representative(c))) out.push_back(c);
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
+  return narrowed ? best : std::vector<const std::vector<uint32_t>*>{&workloads_};
 }
 
 const std::vector<uint32_t>& InventoryClasses::matching(const Peer& p) {

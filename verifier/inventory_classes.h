@@ -53,6 +53,11 @@ public:
   /// other peers every class of the kinds it can match). Cached by the peer's printed form:
   /// the lints ask it several times per rule.
   const std::vector<uint32_t>& matching(const Peer& p);
+  /// Sets marked[c] for each class c that `s` selects (marked: one entry per class), as
+  /// matching() would list them, but testing only classes not marked yet and caching
+  /// nothing: for a pass over every subject of a cluster, most of them pinning a namespace
+  /// an earlier subject already covered.
+  void mark_matching(const EndpointSelector& s, std::vector<char>& marked) const;
   /// Workload classes of namespace `ns`, sorted.
   const std::vector<uint32_t>& in_namespace(const std::string& ns) const;
   /// Every class, in order.
@@ -69,6 +74,8 @@ private:
   std::unordered_map<std::string, std::vector<uint32_t>> by_ns_, by_pod_label_;
   std::vector<uint32_t> match_peer(const Peer& p);
   std::vector<uint32_t> match_selector(const EndpointSelector& s) const;
+  /// Lists holding every class `s` may select (its namespaces', or one label's postings).
+  std::vector<const std::vector<uint32_t>*> candidates(const EndpointSelector& s) const;
   std::unordered_map<std::string, std::vector<uint32_t>> cache_, peer_cache_;
 };
 

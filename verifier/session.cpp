@@ -14,14 +14,20 @@ std::unique_ptr<Session> Session::make(const std::vector<const Module*>& modules
     for (const Endpoint& e : *inventory) extra.push_back(&e);
   auto d = build_domain(modules, extra, error);
   if (!d) return nullptr;
-  std::unique_ptr<Session> s(new Session());
-  s->domain_ = std::move(*d);
-  s->enc_ = std::make_unique<Encoder>(s->ctx_, s->domain_);
-  s->scope_ = std::make_unique<Scope>(*s->enc_, inventory);
-  s->solver_ = std::make_unique<z3::solver>(s->ctx_);
-  if (timeout_ms) s->solver_->set("timeout", timeout_ms);
-  s->timeout_ms_ = timeout_ms;
+  std::unique_ptr<Session> s = open();
+  s->start(std::move(*d), inventory, timeout_ms);
   return s;
+}
+
+std::unique_ptr<Session> Session::open() { return std::unique_ptr<Session>(new Session()); }
+
+void Session::start(Domain domain, const std::vector<Endpoint>* inventory, unsigned timeout_ms) {
+  domain_ = std::move(domain);
+  enc_ = std::make_unique<Encoder>(ctx_, domain_);
+  scope_ = std::make_unique<Scope>(*enc_, inventory);
+  solver_ = std::make_unique<z3::solver>(ctx_);
+  if (timeout_ms) solver_->set("timeout", timeout_ms);
+  timeout_ms_ = timeout_ms;
 }
 
 void Session::fresh_solver() {

@@ -27,6 +27,11 @@ public:
                                        const std::vector<const Endpoint*>& extra_endpoints,
                                        const std::vector<Endpoint>* inventory, unsigned timeout_ms,
                                        std::string* error);
+  /// A session whose Z3 context exists but whose domain does not yet: creating a context
+  /// takes tens of milliseconds, which a caller can spend collecting the domain meanwhile.
+  /// start() then makes it usable (the inventory's DNS names must be in `domain`).
+  static std::unique_ptr<Session> open();
+  void start(Domain domain, const std::vector<Endpoint>* inventory, unsigned timeout_ms);
   z3::context& ctx() { return ctx_; }
   Encoder& enc() { return *enc_; }
   Scope& scope() { return *scope_; }

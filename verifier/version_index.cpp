@@ -27,6 +27,10 @@ std::vector<const EndpointSelector*> subjects_of(const std::vector<T>& items) {
 
 LazySubjectIndex::LazySubjectIndex(std::vector<const EndpointSelector*> subjects) : subjects_(std::move(subjects)) {
   all_.ids.reserve(subjects_.size());
+  // The bucket of the last namespace filed: a policy's items come one after the other and
+  // pin the same namespace, so most items are filed without a hash lookup.
+  std::string_view last_ns;
+  std::vector<uint32_t>* last_ids = nullptr;
   for (uint32_t id = 0; id < subjects_.size(); ++id) {
     all_.ids.push_back(id);
     const auto* ns = pinned_namespaces(*subjects_[id]);
@@ -36,7 +40,11 @@ LazySubjectIndex::LazySubjectIndex(std::vector<const EndpointSelector*> subjects
     }
     // A subject pinning one namespace twice files its id once (as SubjectIndex's postings do).
     for (const std::string& n : *ns) {
-      std::vector<uint32_t>& ids = by_ns_[n].ids;
+      if (!last_ids || n != last_ns) {
+        last_ids = &by_ns_[n].ids;  // unordered_map: the vector stays where it is
+        last_ns = n;
+      }
+      std::vector<uint32_t>& ids = *last_ids;
       if (ids.empty() || ids.back() != id) ids.push_back(id);
     }
   }
