@@ -103,14 +103,20 @@ int run_diff(DiffOptions o) {
   PolicyVersion old_v{read_policy_paths({o.old_path}, sm, old_load), o.old_path, old_load};
   PolicyVersion new_v{read_policy_paths({o.new_path}, sm, o.load), o.new_path, o.load};
   clock->phase("parsing both versions");
-  parse_policy_versions(std::move(old_v), std::move(new_v), sm, old_m, same_sources ? old_diags : diags, new_m,
-                        diags);
+  // A collector per version: they are merged at the same time, each version's errors
+  // counted against the limit on its own.
+  parse_policy_versions(std::move(old_v), std::move(new_v), sm, old_m, old_diags, new_m, diags);
   std::optional<CasesFile> inv, old_inv;
   if (!o.verify.inventory.empty() || !o.old_inventory.empty()) clock->phase("loading the inventory");
   if (!o.verify.inventory.empty()) inv = load_inventory_file(o.verify.inventory, sm, diags);
   if (!o.old_inventory.empty()) old_inv = load_inventory_file(o.old_inventory, sm, diags);
   if (diags.has_errors() || old_diags.has_errors()) {
-    print_diagnostics(diags.has_errors() ? diags : old_diags, sm, stderr);
+    if (same_sources) {
+      print_diagnostics(diags.has_errors() ? diags : old_diags, sm, stderr);
+    } else {
+      old_diags.append(std::move(diags));  // the old version's first, as they were read
+      print_diagnostics(old_diags, sm, stderr);
+    }
     return 2;
   }
   VerifyOptions vo;

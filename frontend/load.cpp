@@ -14,6 +14,7 @@
 #include "frontend/load_parts.h"
 #include "frontend/read_input.h"
 #include "frontend/utf8.h"
+#include "ir/background.h"
 #include "ir/parallel.h"
 
 namespace moat {
@@ -285,6 +286,18 @@ void parse_policy_versions(PolicyVersion&& old_v, PolicyVersion&& new_v, const S
     const Input& from = olds[twin[copies[k]]];
     in.part = copy_part_to_file(from.part, from.file, in.file);
   });
+  // Each merge runs on one thread; with a collector each, nothing ties the versions, so
+  // they merge at the same time. Not with a .moat file: the ANTLR runtime's shared caches
+  // are not known to be safe across threads.
+  auto moat_file = [](const std::vector<Input>& in) {
+    return std::any_of(in.begin(), in.end(), [](const Input& i) { return i.readable && i.moat_language; });
+  };
+  if (&old_diags != &new_diags && !moat_file(olds) && !moat_file(news)) {
+    Background old_merge([&] { merge_inputs(olds, true, sm, old_m, old_diags, old_v.opts); });
+    merge_inputs(news, true, sm, new_m, new_diags, new_v.opts);
+    old_merge.join();
+    return;
+  }
   merge_inputs(olds, true, sm, old_m, old_diags, old_v.opts);
   merge_inputs(news, true, sm, new_m, new_diags, new_v.opts);
 }

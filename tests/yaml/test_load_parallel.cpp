@@ -185,21 +185,23 @@ std::string diagnostics_text(const Diagnostics& d, const SourceManager& sm) {
 
 /// Both versions loaded as `moat diff` does (files shared by the versions parsed once) and
 /// each on its own (parse_policy_files): the same modules, field by field, and diagnostics.
+/// With `apart`, each version has its own collector (and the merges run at the same time).
 void same_as_separate_loads(const fs::path& old_dir, const fs::path& new_dir, const LoadOptions& old_opts,
-                            const LoadOptions& new_opts) {
+                            const LoadOptions& new_opts, bool apart = false) {
   SourceManager sm1, sm2;
   Module old1, new1, old2, new2;
-  Diagnostics d1, d2;
+  Diagnostics d1, d2, d1_new, d2_new;
   PolicyFiles o1 = read_policy_paths({old_dir.string()}, sm1, old_opts);
   PolicyFiles n1 = read_policy_paths({new_dir.string()}, sm1, new_opts);
   parse_policy_files(std::move(o1), sm1, old1, d1, old_opts);
-  parse_policy_files(std::move(n1), sm1, new1, d1, new_opts);
+  parse_policy_files(std::move(n1), sm1, new1, apart ? d1_new : d1, new_opts);
   PolicyVersion o2{read_policy_paths({old_dir.string()}, sm2, old_opts), old_dir.string(), old_opts};
   PolicyVersion n2{read_policy_paths({new_dir.string()}, sm2, new_opts), new_dir.string(), new_opts};
-  parse_policy_versions(std::move(o2), std::move(n2), sm2, old2, d2, new2, d2);
+  parse_policy_versions(std::move(o2), std::move(n2), sm2, old2, d2, new2, apart ? d2_new : d2);
   CHECK(old1 == old2);
   CHECK(new1 == new2);
   CHECK(diagnostics_text(d1, sm1) == diagnostics_text(d2, sm2));
+  CHECK(diagnostics_text(d1_new, sm1) == diagnostics_text(d2_new, sm2));
   // The new version's rules point at the new version's files.
   REQUIRE(!new2.rules.empty());
   CHECK(sm2.path(new2.rules.back().range.file).rfind(new_dir.string(), 0) == 0);
@@ -218,14 +220,24 @@ TEST_CASE("parse_policy_versions: files both versions share parsed once, the sam
   fs::remove(new_dir / "p08b.yaml");
   write(new_dir / "p30.yaml", network_policy("np-30", "ns0"));
   same_as_separate_loads(old_dir, new_dir, {}, {});
+  same_as_separate_loads(old_dir, new_dir, {}, {}, true);
   // A trailing slash on a root names the same files.
   same_as_separate_loads(old_dir.string() + "/", new_dir, {}, {});
   // Other options (--cni for the old version): nothing is shared, still the same.
   LoadOptions calico;
   calico.cni = CniProfile::Calico;
   same_as_separate_loads(old_dir, new_dir, calico, {});
+  same_as_separate_loads(old_dir, new_dir, calico, {}, true);
   // One file against itself (the root is the file).
   same_as_separate_loads(old_dir / "p02.yaml", old_dir / "p02.yaml", {}, {});
+  // Versions past the error limit, each with its own collector, and without a .moat file
+  // (the merges then run at the same time).
+  fs::path sat = make_tree("vsat", true);
+  fs::remove(sat / "p10b.moat");
+  fs::remove(new_dir / "p10b.moat");
+  same_as_separate_loads(sat, new_dir, {}, {}, true);
+  same_as_separate_loads(new_dir, sat, {}, {}, true);
+  fs::remove_all(sat);
   fs::remove_all(old_dir);
   fs::remove_all(new_dir);
 }
