@@ -290,6 +290,10 @@ sim_pod 2 b1m 3
 sim_put_pod 2 back b1 '{"app":"db"}' 3 "$(uid 32)"
 nt_serve b1m || exit 1
 wait_for "node-2 attaches b1" status_has 2 'back/b1 .*h-b1m .*attached'
+# node-1 reads b1's return on its own watch, independent of node-2's: wait until its egress
+# lets a1 reach the new address (a failed try before the mark below is not counted), then check.
+a1_reaches_b1() { nt_exec a1 "$NT_PROBE" probe tcp "$B1N" 5432 --timeout-ms 600 >/dev/null 2>&1; }
+wait_for "node-1 reads b1's new address" a1_reaches_b1
 sim_mark
 nt_expect allow a1 tcp "$B1N" 5432 "a1@node-1 -> b1@node-2 (new address): node-1 knows it as db"
 nt_expect allow a2 tcp "$B1N" 8080 "a2 -> b1, now on the same node"
