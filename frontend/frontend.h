@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "frontend/kube_objects.h"
@@ -38,9 +39,11 @@ struct LoadOptions {
 };
 
 /// The objects read so far, by identity (group-qualified kind, namespace, name), so a
-/// second object with the same identity is an error (E210) instead of a merge.
+/// second object with the same identity is an error (E210) instead of a merge. Hashed:
+/// identities share long prefixes ("NetworkPolicy.networking.k8s.io ns-1/..."), which an
+/// ordered map compares again at every level of every lookup and merge.
 struct SeenObjects {
-  std::map<std::string, SourceRange> first;
+  std::unordered_map<std::string, SourceRange> first;
   /// AdminNetworkPolicy priority -> the first policy read with it (name, where), for W220.
   std::map<int32_t, std::pair<std::string, SourceRange>> anp_priorities;
   bool operator==(const SeenObjects&) const = default;

@@ -1,13 +1,32 @@
 #include "frontend/utf8.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace moat {
 
+namespace {
+
+/// Whether the 8 bytes at `p` are ASCII without a NUL (the common case, skipped at once).
+bool plain_ascii8(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, sizeof w);
+  constexpr uint64_t kHigh = 0x8080808080808080ULL, kOnes = 0x0101010101010101ULL;
+  // A byte is >= 0x80 when its high bit is set; (w - ones) & ~w & high flags a zero byte.
+  return ((w | ((w - kOnes) & ~w)) & kHigh) == 0;
+}
+
+} // namespace
+
 size_t first_invalid_utf8(std::string_view s) {
   size_t i = 0, n = s.size();
   while (i < n) {
+    if (i + 8 <= n && plain_ascii8(s.data() + i)) {
+      i += 8;
+      continue;
+    }
     unsigned char c = s[i];
     size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
     if (c == 0 || len == 0 || i + len > n) return i;

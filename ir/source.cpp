@@ -1,5 +1,7 @@
 #include "ir/source.h"
 
+#include <cstring>
+
 namespace moat {
 
 FileId SourceManager::add(std::string path, std::string text) {
@@ -10,8 +12,11 @@ FileId SourceManager::add(std::string path, std::string text) {
 
 void SourceManager::replace(FileId id, std::string path, std::string text) {
   File f{std::move(path), std::move(text), {0}};
-  for (uint32_t i = 0; i < f.text.size(); ++i)
-    if (f.text[i] == '\n') f.line_starts.push_back(i + 1);
+  // memchr, not a byte loop: the policies are read on one thread before anything is parsed.
+  const char* begin = f.text.data();
+  const char* end = begin + f.text.size();
+  for (const char* p = begin; (p = static_cast<const char*>(std::memchr(p, '\n', end - p))) != nullptr; ++p)
+    f.line_starts.push_back(static_cast<uint32_t>(p - begin + 1));
   files_.at(id) = std::move(f);
 }
 

@@ -197,7 +197,7 @@ DiffReport semantic_diff(const Module& old_m, const Module& new_m, const VerifyO
     parallel_for(7, [&](size_t task) {
       switch (task) {
       case 0:
-        vocabulary.add(old_m, false);
+        vocabulary.add_except_rules(old_m);
         vocabulary.add(new_m);
         break;
       case 1: changed.rules = verify::changed_rules(old_m, new_m); break;

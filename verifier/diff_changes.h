@@ -19,7 +19,7 @@ struct ChangedItems {
 };
 
 /// Completes a diff's domain: `b` holds `old_m` without its rules' and isolations' labels
-/// (DomainBuilder::add(old_m, false)) and `new_m` whole; adding the labels of the changed
+/// (DomainBuilder::add_except_rules(old_m)) and `new_m` whole; adding the labels of the changed
 /// items makes it both versions' whole vocabulary (every other item of old_m is new_m's too).
 void add_changed(DomainBuilder& b, const ChangedItems& changed);
 

@@ -177,7 +177,8 @@ std::optional<size_t> Domain::add_class_of(const std::string& name) {
 DomainBuilder::DomainBuilder() : c_(std::make_unique<Collector>()) {}
 DomainBuilder::~DomainBuilder() = default;
 
-void DomainBuilder::add(const Module& m, bool rules) { c_->module(m, rules); }
+void DomainBuilder::add(const Module& m) { c_->module(m, true); }
+void DomainBuilder::add_except_rules(const Module& m) { c_->module(m, false); }
 void DomainBuilder::add(const Rule& r) { c_->rule(r); }
 void DomainBuilder::add(const Isolation& i) { c_->endpoints(i.subject); }
 

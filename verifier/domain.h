@@ -59,9 +59,12 @@ class DomainBuilder {
 public:
   DomainBuilder();
   ~DomainBuilder();
-  /// Every item of `m`; with `rules` false, of its rules and isolations only their FQDN
-  /// matches (whose order is the name classes' order): add() the ones whose labels count.
-  void add(const Module& m, bool rules = true);
+  /// Every item of `m`.
+  void add(const Module& m);
+  /// Every item of `m` but its rules and isolations, of which only the FQDN matches (their
+  /// order is the name classes' order): a diff's old version, whose unchanged rules are the
+  /// new version's too; add() the changed ones.
+  void add_except_rules(const Module& m);
   void add(const Rule& r);
   void add(const Isolation& i);
   /// The domain of what was added; `extra` as for build_domain.

@@ -100,7 +100,7 @@ TEST_CASE("diff: the domain of the new version and the changed items is both ver
     auto whole = verify::build_domain({&a, &b}, extra, &error);
     REQUIRE(whole);
     verify::DomainBuilder builder;
-    builder.add(a, false);
+    builder.add_except_rules(a);
     builder.add(b);
     verify::ChangedItems changed{verify::changed_rules(a, b), verify::changed_isolations(a, b)};
     verify::add_changed(builder, changed);

@@ -2,6 +2,8 @@
 // errors with positions, deep nesting, alias bombs, garbage) that must never crash.
 #include "yaml_test_util.h"
 
+#include "frontend/utf8.h"
+
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -215,4 +217,55 @@ TEST_CASE("text that is not strict UTF-8 is refused before parsing (fuzz/regress
   CHECK(d.all()[0].code == Code::E002);
   CHECK(d.all()[0].range.line == 1);
   CHECK(d.all()[0].range.col == 1);
+}
+
+namespace {
+
+/// The UTF-8 rule of frontend/utf8.h one byte at a time, without the 8-byte ASCII skip:
+/// the reference the fast path must agree with.
+size_t reference_first_invalid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (c == 0 || len == 0 || i + len > s.size() || c == 0xC0 || c == 0xC1 || c > 0xF4) return i;
+    for (size_t k = 1; k < len; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return i;
+    auto c1 = len > 1 ? static_cast<unsigned char>(s[i + 1]) : 0;
+    if (len == 3 && ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 >= 0xA0))) return i;
+    if (len == 4 && ((c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 >= 0x90))) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+} // namespace
+
+TEST_CASE("first_invalid_utf8: the 8-byte ASCII skip finds the same byte as a byte-by-byte check", "[driver][hostile]") {
+  // Mostly ASCII text (what the skip is for) with a bad or multi-byte sequence at every
+  // offset and alignment, NUL included: a skip that steps over a NUL, a high byte or a
+  // sequence split across its 8 bytes answers a different offset.
+  const std::vector<std::string> inserts = {std::string(1, '\0'), "\x80", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80",
+                                            "\xC0\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xE2\x82", "\xFF", "\x7F"};
+  std::mt19937 rng(7);
+  size_t bad = 0;
+  for (const std::string& ins : inserts) {
+    for (size_t len = 0; len < 40; ++len) {
+      for (size_t at = 0; at <= len; ++at) {
+        std::string s(len, 'a');
+        for (char& c : s) c = static_cast<char>('a' + rng() % 26);
+        s.insert(at, ins);
+        size_t want = reference_first_invalid_utf8(s);
+        if (want != std::string_view::npos) ++bad;
+        INFO("insert of " << ins.size() << " byte(s) at " << at << " of " << len);
+        REQUIRE(first_invalid_utf8(s) == want);
+        // The same text seen from every starting alignment.
+        for (size_t skip = 1; skip < 8 && skip < s.size(); ++skip)
+          REQUIRE(first_invalid_utf8(std::string_view(s).substr(skip)) ==
+                  reference_first_invalid_utf8(std::string_view(s).substr(skip)));
+      }
+    }
+  }
+  CHECK(bad > 1000);  // the inputs do hold invalid text
+  CHECK(first_invalid_utf8("apiVersion: v1\nkind: Namespace\n") == std::string_view::npos);
 }
