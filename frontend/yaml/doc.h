@@ -151,6 +151,10 @@ bool build_json(std::string_view text, FileId file, Diagnostics& diags, Tree& tr
 /// Every document of a file: `.json` files through build_json, others split at their `---`
 /// lines (so one broken document does not hide the others) and each chunk through
 /// build_yaml. Broken chunks are reported and left out; `ok` says whether there were any.
-Tree build_file(FileId file, const SourceManager& sm, Diagnostics& diags, bool& ok);
+/// A file of several documents that builds cleanly is read in one libfyaml run
+/// (OneStreamFirst), which gives the same tree; ChunkByChunk never tries that (tests).
+enum class Documents : uint8_t { OneStreamFirst, ChunkByChunk };
+Tree build_file(FileId file, const SourceManager& sm, Diagnostics& diags, bool& ok,
+                Documents how = Documents::OneStreamFirst);
 
 } // namespace moat::doc

@@ -3,6 +3,9 @@
 // simdjson with line and column computed from byte offsets.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "frontend/yaml/doc.h"
@@ -210,4 +213,103 @@ TEST_CASE("doc tree: broken JSON is one E201 where it breaks", "[doc][json][erro
   auto empty = build("x.json", "");
   CHECK(empty->ok);
   CHECK(empty->tree.documents.empty());
+}
+
+namespace {
+
+/// Structural equality of two nodes of (possibly) different trees: type, plain flag, mark,
+/// scalar text, children in order; an alias's node is compared where it is shared.
+bool same_node(const doc::Node& a, const doc::Node& b, std::string& why, const std::string& at) {
+  if (a.Type() != b.Type() || a.IsPlain() != b.IsPlain() || a.Mark().line != b.Mark().line ||
+      a.Mark().column != b.Mark().column || a.Scalar() != b.Scalar() || a.size() != b.size()) {
+    why = at + ": differs (line " + std::to_string(a.Mark().line) + " vs " + std::to_string(b.Mark().line) + ", '" +
+          std::string(a.Scalar()) + "' vs '" + std::string(b.Scalar()) + "')";
+    return false;
+  }
+  if (a.IsMap()) {
+    auto i = a.begin(), j = b.begin();
+    for (size_t k = 0; k < a.size(); ++k, ++i, ++j)
+      if (!same_node((*i).first, (*j).first, why, at + "/key" + std::to_string(k)) ||
+          !same_node((*i).second, (*j).second, why, at + "/" + std::string((*i).first.Scalar())))
+        return false;
+  } else if (a.IsSequence()) {
+    for (size_t k = 0; k < a.size(); ++k)
+      if (!same_node(a[k], b[k], why, at + "[" + std::to_string(k) + "]")) return false;
+  }
+  return true;
+}
+
+/// build_file both ways over `text`: the same documents (node by node, with each one's
+/// line offset and size), the same diagnostics, the same `ok`.
+void same_both_ways(const std::string& path, const std::string& text) {
+  INFO(path);
+  SourceManager sm;
+  FileId f = sm.add(path, text);
+  Diagnostics d1, d2;
+  bool ok1 = false, ok2 = false;
+  doc::Tree t1 = doc::build_file(f, sm, d1, ok1, doc::Documents::OneStreamFirst);
+  doc::Tree t2 = doc::build_file(f, sm, d2, ok2, doc::Documents::ChunkByChunk);
+  CHECK(ok1 == ok2);
+  REQUIRE(t1.documents.size() == t2.documents.size());
+  for (size_t i = 0; i < t1.documents.size(); ++i) {
+    INFO("document " << i);
+    CHECK(t1.documents[i].line_offset == t2.documents[i].line_offset);
+    CHECK(t1.documents[i].bytes == t2.documents[i].bytes);
+    std::string why;
+    CHECK(same_node(t1.documents[i].node, t2.documents[i].node, why, "root"));
+    INFO(why);
+  }
+  REQUIRE(d1.all().size() == d2.all().size());
+  for (size_t i = 0; i < d1.all().size(); ++i) {
+    CHECK(d1.all()[i].code == d2.all()[i].code);
+    CHECK(d1.all()[i].range == d2.all()[i].range);
+    CHECK(d1.all()[i].message == d2.all()[i].message);
+  }
+}
+
+} // namespace
+
+TEST_CASE("doc tree: a file read in one libfyaml run equals the same file read chunk by chunk", "[doc]") {
+  // Hand-made files for what chunking decides: marks after many documents, anchors (one
+  // document's never reach the next), `...` ends, comments and empty documents between
+  // markers, block scalars that keep their trailing lines, quoted scalars, directives; and
+  // files that fall back (a syntax error in a later document, a duplicate key, a bad alias).
+  const std::vector<std::string> texts = {
+      "a: 1\n---\nb: 2\n---\nc: [x, 'y', \"z\"]\n",
+      "# head\n---\na: &x {k: v}\nb: *x\n---\n# only a comment\n---\nc: *x\n",
+      "a: &x 1\nb: *x\n---\nc: &x 2\nd: *x\n",
+      "a: 1\n...\n---\nb: 2\n...\n",
+      "---\n---\na: 1\n---\n\n\n---\nb: |+\n  keep\n\n\n---\nc: >-\n  fold\n  more\n",
+      "---\nkind: A\nmetadata: {name: n, labels: {a: '1'}}\n---   \nkind: B\n--- # c\nkind: C\n",
+      "%YAML 1.2\n---\na: 1\n---\nb: 2\n",
+      "a: 1\n---\nb: [unclosed\n---\nc: 3\n",
+      "a: 1\n---\nb: 1\nb: 2\n---\nc: 3\n",
+      "a: 1\n---\nb: *nowhere\n---\nc: 3\n",
+      "a: 1\n---\n\tb: tab\n---\nc: 3\n",
+      "- 1\n- 2\n---\n- 3\n---\nplain scalar\n---\n'quoted'\n",
+      "a: 1\r\n---\r\nb: 2\r\n",
+  };
+  for (size_t i = 0; i < texts.size(); ++i) same_both_ways("hand-" + std::to_string(i) + ".yaml", texts[i]);
+
+  // Every multi-document YAML file of the repository, and all of them as one file (so the
+  // last documents sit thousands of lines down).
+  std::string all;
+  size_t files = 0;
+  for (const char* dir : {"examples", "tests", "deploy"}) {
+    for (const auto& e : std::filesystem::recursive_directory_iterator(std::filesystem::path(MOAT_SOURCE_DIR) / dir)) {
+      std::string ext = e.path().extension().string();
+      if (!e.is_regular_file() || (ext != ".yaml" && ext != ".yml")) continue;
+      std::ifstream in(e.path(), std::ios::binary);
+      std::stringstream text;
+      text << in.rdbuf();
+      same_both_ways(e.path().string(), text.str());
+      ++files;
+      if (text.str().find("\n%") == std::string::npos && text.str().rfind('%', 0) != 0) {
+        all += "---\n" + text.str();
+        if (!all.empty() && all.back() != '\n') all += '\n';
+      }
+    }
+  }
+  CHECK(files > 200);
+  same_both_ways("all.yaml", all);
 }
