@@ -236,7 +236,9 @@ struct Chunk {
 
 /// Splits at `---` lines (column 0), so one broken document does not hide the others.
 /// A document marker is only ever at column 0, and block scalars cannot contain one.
-std::vector<Chunk> split_documents(std::string_view text) {
+/// `directives`: whether some line starts with `%`.
+std::vector<Chunk> split_documents(std::string_view text, bool& directives) {
+  directives = false;
   std::vector<Chunk> out;
   size_t start = 0, pos = 0;
   uint32_t line = 0, start_line = 0;
@@ -246,6 +248,7 @@ std::vector<Chunk> split_documents(std::string_view text) {
     if (eol == std::string_view::npos) eol = text.size();
     std::string_view l = text.substr(pos, eol - pos);
     bool marker = l.substr(0, 3) == "---" && (l.size() == 3 || l[3] == ' ' || l[3] == '\t' || l[3] == '\r');
+    if (!l.empty() && l[0] == '%') directives = true;
     if (marker && has_content) {
       out.push_back(Chunk{text.substr(start, pos - start), start_line});
       start = pos, start_line = line;
@@ -266,13 +269,12 @@ std::vector<Chunk> split_documents(std::string_view text) {
 
 /// The whole file in one run of libfyaml, each chunk a span of its own: the same tree as
 /// chunk by chunk, without a parser reset and a fresh input per document (about 15% of
-/// libfyaml's work on a file of 5,000 small policies). Only for text that builds cleanly:
-/// anything with a diagnostic (a syntax error, a duplicate key) or a directive (`%`: its
-/// scope is a document) returns false having added nothing, and the file is then built
-/// chunk by chunk, which reports it.
+/// libfyaml's work on a file of 5,000 small policies). Only for text that builds cleanly
+/// (the caller keeps files with a directive, `%`, whose scope is a document, chunk by
+/// chunk): anything with a diagnostic (a syntax error, a duplicate key) returns false
+/// having added nothing, and the file is then built chunk by chunk, which reports it.
 bool build_stream(std::unique_ptr<FyParser>& p, std::string_view text, const std::vector<Chunk>& chunks, FileId file,
                   Tree& tree) {
-  if (text.empty() || text.front() == '%' || text.find("\n%") != std::string_view::npos) return false;
   if (first_invalid_utf8(text) != std::string_view::npos || !start(p, text)) return false;
   std::vector<Span> spans;
   spans.reserve(chunks.size());
@@ -309,8 +311,9 @@ Tree build_file(FileId file, const SourceManager& sm, Diagnostics& diags, bool& 
   tree.arena->kids.reserve(text.size() / 6);
   tree.arena->chars.reserve(text.size());
   std::unique_ptr<FyParser> parser;  // one for the file's chunks
-  std::vector<Chunk> chunks = split_documents(text);
-  if (how == Documents::OneStreamFirst && chunks.size() > 1 && !diags.saturated() &&
+  bool directives = false;
+  std::vector<Chunk> chunks = split_documents(text, directives);
+  if (how == Documents::OneStreamFirst && chunks.size() > 1 && !directives && !diags.saturated() &&
       build_stream(parser, text, chunks, file, tree))
     return tree;
   for (const Chunk& chunk : chunks) {
