@@ -209,15 +209,10 @@ DiffReport semantic_diff(const Module& old_m, const Module& new_m, const VerifyO
       }
     });
     verify::add_changed(vocabulary, changed);
-    std::vector<const Endpoint*> extra;
-    if (opts.inventory)
-      for (const Endpoint& e : *opts.inventory) extra.push_back(&e);
-    std::optional<verify::Domain> domain = vocabulary.build(extra, &error);
-    if (!domain) {
+    if (!s->start(vocabulary, {}, opts.inventory, opts.timeout_ms, &error)) {
       report.internal_error = error;
       return report;
     }
-    s->start(std::move(*domain), opts.inventory, opts.timeout_ms);
     verify::InventoryClasses* classes = s->scope().classes();
     if (classes) {
       // Over an inventory no policy selects, both versions allow everything: "equivalent"

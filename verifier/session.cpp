@@ -9,25 +9,29 @@ std::unique_ptr<Session> Session::make(const std::vector<const Module*>& modules
                                        const std::vector<const Endpoint*>& extra_endpoints,
                                        const std::vector<Endpoint>* inventory, unsigned timeout_ms,
                                        std::string* error) {
-  std::vector<const Endpoint*> extra = extra_endpoints;
-  if (inventory)
-    for (const Endpoint& e : *inventory) extra.push_back(&e);
-  auto d = build_domain(modules, extra, error);
-  if (!d) return nullptr;
+  DomainBuilder vocabulary;
+  for (const Module* m : modules) vocabulary.add(*m);
   std::unique_ptr<Session> s = open();
-  s->start(std::move(*d), inventory, timeout_ms);
+  if (!s->start(vocabulary, extra_endpoints, inventory, timeout_ms, error)) return nullptr;
   return s;
 }
 
 std::unique_ptr<Session> Session::open() { return std::unique_ptr<Session>(new Session()); }
 
-void Session::start(Domain domain, const std::vector<Endpoint>* inventory, unsigned timeout_ms) {
-  domain_ = std::move(domain);
+bool Session::start(DomainBuilder& vocabulary, const std::vector<const Endpoint*>& extra_endpoints,
+                    const std::vector<Endpoint>* inventory, unsigned timeout_ms, std::string* error) {
+  std::vector<const Endpoint*> extra = extra_endpoints;
+  if (inventory)
+    for (const Endpoint& e : *inventory) extra.push_back(&e);
+  std::optional<Domain> d = vocabulary.build(extra, error);
+  if (!d) return false;
+  domain_ = std::move(*d);
   enc_ = std::make_unique<Encoder>(ctx_, domain_);
   scope_ = std::make_unique<Scope>(*enc_, inventory);
   solver_ = std::make_unique<z3::solver>(ctx_);
   if (timeout_ms) solver_->set("timeout", timeout_ms);
   timeout_ms_ = timeout_ms;
+  return true;
 }
 
 void Session::fresh_solver() {

@@ -28,10 +28,13 @@ public:
                                        const std::vector<Endpoint>* inventory, unsigned timeout_ms,
                                        std::string* error);
   /// A session whose Z3 context exists but whose domain does not yet: creating a context
-  /// takes tens of milliseconds, which a caller can spend collecting the domain meanwhile.
-  /// start() then makes it usable (the inventory's DNS names must be in `domain`).
+  /// takes tens of milliseconds, which a caller can spend collecting the vocabulary meanwhile.
+  /// start() then makes it usable: the domain of what `vocabulary` collected, with the DNS
+  /// names of `extra_endpoints` and of the inventory; false (with `error`) when it cannot be
+  /// built.
   static std::unique_ptr<Session> open();
-  void start(Domain domain, const std::vector<Endpoint>* inventory, unsigned timeout_ms);
+  bool start(DomainBuilder& vocabulary, const std::vector<const Endpoint*>& extra_endpoints,
+             const std::vector<Endpoint>* inventory, unsigned timeout_ms, std::string* error);
   z3::context& ctx() { return ctx_; }
   Encoder& enc() { return *enc_; }
   Scope& scope() { return *scope_; }
